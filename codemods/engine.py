@@ -1,0 +1,132 @@
+"""One file's source in, rewritten source and findings out; never raises on bad input.
+
+The CLI, the fixit rule and the tests all go through ``transform_source``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, TypeVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from codemods.command import OffloadBlockingCalls
+from codemods.config import Settings
+from codemods.findings import Finding
+
+T = TypeVar("T")
+
+#: Bytes that every module with a coroutine contains. Files without it are returned
+#: untouched without being parsed: most of a repository, usually.
+PREFILTER = b"async"
+
+# libcst walks the tree recursively: a 600-term sum nests 600 BinaryOperations, and
+# each level costs several Python frames. Run transforms on a thread with a large
+# stack and a raised recursion limit, so that whatever CPython compiles, we can walk.
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 200_000
+_deep_executor: ThreadPoolExecutor | None = None
+_deep_lock = threading.Lock()
+
+
+def run_with_deep_stack(function: Callable[[], T]) -> T:
+    """Run ``function`` on a worker thread whose stack fits very deep trees."""
+    global _deep_executor
+    with _deep_lock:
+        if _deep_executor is None:
+            previous = threading.stack_size(_DEEP_STACK_BYTES)
+            try:
+                _deep_executor = ThreadPoolExecutor(1, thread_name_prefix="loopsafe-deep")
+                # Threads are started lazily: start it now, while the stack size is set.
+                _deep_executor.submit(lambda: None).result()
+            finally:
+                threading.stack_size(previous)
+            if sys.getrecursionlimit() < _DEEP_RECURSION_LIMIT:
+                sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
+    return _deep_executor.submit(function).result()
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why a file could not be processed, for a one-line message."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def format(self, path: str) -> str:
+        where = path if self.line is None else f"{path}:{self.line}:{self.column or 1}"
+        return f"{where}: error: {self.message}"
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    source: bytes
+    output: bytes
+    findings: list[Finding] = field(default_factory=list)
+    error: FileError | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.output != self.source
+
+    @property
+    def fixed_count(self) -> int:
+        return sum(1 for finding in self.findings if finding.fixable)
+
+    @property
+    def reported_count(self) -> int:
+        return sum(1 for finding in self.findings if not finding.fixable)
+
+
+def transform_source(source: bytes, settings: Settings | None = None, filename: str = "<stdin>") -> TransformResult:
+    """Rewrite ``source``; errors come back in ``TransformResult.error``, never raised."""
+    if PREFILTER not in source:
+        return TransformResult(source, source)
+    return run_with_deep_stack(lambda: _transform(source, settings or Settings(), filename))
+
+
+def _transform(source: bytes, settings: Settings, filename: str) -> TransformResult:
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        return TransformResult(source, source, error=_syntax_error(error))
+    except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as error:
+        return TransformResult(source, source, error=FileError(f"cannot decode: {error}"))
+    except RecursionError:
+        return TransformResult(source, source, error=FileError("too deeply nested to parse"))
+    command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings)
+    command.prefiltered = True
+    try:
+        output = command.transform_module(module).bytes
+    except RecursionError:
+        return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
+    if output != source:
+        # A last line of defence: never hand back code that Python rejects when the
+        # input was accepted.
+        problem = _compile_problem(output, filename)
+        if problem is not None and _compile_problem(source, filename) is None:
+            return TransformResult(
+                source, source, command.findings,
+                FileError(f"internal error: the rewrite does not compile ({problem}); file left unchanged"),
+            )
+    return TransformResult(source, output, command.findings)
+
+
+def _compile_problem(code: bytes, filename: str) -> str | None:
+    try:
+        compile(code, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        return str(error)
+    except RecursionError:
+        return None  # CPython's own limit; not something the rewrite introduced
+    return None
+
+
+def _syntax_error(error: cst.ParserSyntaxError) -> FileError:
+    first_line = str(error.message).splitlines()[0] if error.message else "syntax error"
+    return FileError(f"cannot parse: {first_line}", error.raw_line, error.raw_column + 1)

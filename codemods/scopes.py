@@ -1,0 +1,142 @@
+"""Which code runs *in* a coroutine: the lexical context tracker.
+
+A call is in a coroutine only when it is lexically inside the body of an ``async def``
+and not inside a nested ``def``, ``lambda`` or class body (those run elsewhere, or run
+later, and ``await`` is a SyntaxError there). Decorators, default values and the bases
+of a nested class run in the enclosing scope, so the tracker pushes on the *body*
+attribute hooks, not on the nodes themselves.
+
+The hooks have the same signature in ``CSTVisitor``, ``CSTTransformer`` and fixit's
+``LintRule``, so this mixin serves the codemod and the lint rule alike. Put it first in
+the bases so that its hooks are the ones that run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the code being visited runs."""
+
+    in_coroutine: bool
+    #: Set when the code is in a coroutine but an ``await`` may not be added there.
+    no_await_reason: str | None = None
+
+    @property
+    def rewritable(self) -> bool:
+        return self.in_coroutine and self.no_await_reason is None
+
+
+NOT_COROUTINE = Context(in_coroutine=False)
+COROUTINE = Context(in_coroutine=True)
+GENERATOR_EXPRESSION = Context(
+    in_coroutine=True,
+    no_await_reason=(
+        "inside a generator expression, where an await would turn it into an async "
+        "generator; use a list comprehension or move the call out"
+    ),
+)
+FSTRING_DEBUG = Context(
+    in_coroutine=True,
+    no_await_reason="inside an f-string `=` expression, whose text would change",
+)
+
+
+class CoroutineScopeTracker:
+    """Mixin keeping a stack of ``Context`` while a tree is visited."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._contexts: list[Context] = [NOT_COROUTINE]
+        # The first ``for ... in`` of a generator expression is evaluated eagerly in
+        # the enclosing scope; an await there is fine.
+        self._eager_comp_fors: set[cst.CompFor] = set()
+
+    @property
+    def coroutine_context(self) -> Context:
+        return self._contexts[-1]
+
+    def _push(self, context: Context) -> None:
+        self._contexts.append(context)
+
+    def _pop(self) -> None:
+        self._contexts.pop()
+
+    def _push_generator(self) -> None:
+        self._push(GENERATOR_EXPRESSION if self.coroutine_context.in_coroutine else self.coroutine_context)
+
+    # Function bodies: an async def starts a coroutine, a plain def ends it.
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self._push(COROUTINE if node.asynchronous is not None else NOT_COROUTINE)
+
+    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self._pop()
+
+    def visit_Lambda_body(self, node: cst.Lambda) -> None:
+        self._push(NOT_COROUTINE)
+
+    def leave_Lambda_body(self, node: cst.Lambda) -> None:
+        self._pop()
+
+    def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
+        self._push(NOT_COROUTINE)
+
+    def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
+        self._pop()
+
+    # Annotations of locals are never evaluated; those of nested defs are data, not work.
+    def visit_Annotation_annotation(self, node: cst.Annotation) -> None:
+        self._push(NOT_COROUTINE)
+
+    def leave_Annotation_annotation(self, node: cst.Annotation) -> None:
+        self._pop()
+
+    # Generator expressions: everything but the first iterable runs lazily.
+    def visit_GeneratorExp_elt(self, node: cst.GeneratorExp) -> None:
+        self._eager_comp_fors.add(node.for_in)
+        self._push_generator()
+
+    def leave_GeneratorExp_elt(self, node: cst.GeneratorExp) -> None:
+        self._pop()
+
+    def visit_CompFor_target(self, node: cst.CompFor) -> None:
+        self._push_lazy_part(node)
+
+    def leave_CompFor_target(self, node: cst.CompFor) -> None:
+        self._pop()
+
+    def visit_CompFor_ifs(self, node: cst.CompFor) -> None:
+        self._push_lazy_part(node)
+
+    def leave_CompFor_ifs(self, node: cst.CompFor) -> None:
+        self._pop()
+
+    def visit_CompFor_inner_for_in(self, node: cst.CompFor) -> None:
+        self._push_lazy_part(node)
+
+    def leave_CompFor_inner_for_in(self, node: cst.CompFor) -> None:
+        self._pop()
+
+    def _push_lazy_part(self, node: cst.CompFor) -> None:
+        if node in self._eager_comp_fors:
+            self._push_generator()
+        else:
+            self._push(self.coroutine_context)
+
+    def visit_FormattedStringExpression_expression(
+        self, node: cst.FormattedStringExpression
+    ) -> None:
+        if node.equal is not None and self.coroutine_context.in_coroutine:
+            self._push(FSTRING_DEBUG)
+        else:
+            self._push(self.coroutine_context)
+
+    def leave_FormattedStringExpression_expression(
+        self, node: cst.FormattedStringExpression
+    ) -> None:
+        self._pop()
