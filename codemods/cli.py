@@ -1,0 +1,292 @@
+"""The ``loopsafe`` command line: ``check``, ``diff`` and ``fix``.
+
+Exit status, for CI:
+  0  nothing found / nothing to change
+  1  blocking calls found (check), changes needed (diff), calls left for review (fix)
+  2  a file or path could not be processed, or the command line / config is wrong
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from codemods import __version__
+from codemods.config import ConfigError, Settings, load_settings
+from codemods.engine import FileError, transform_source
+from codemods.runner import (
+    ChangedOnDisk,
+    FileOutcome,
+    default_jobs,
+    discover,
+    run,
+    unified_diff,
+    write_atomically,
+)
+
+EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
+STDIN = "-"
+
+
+@dataclass
+class Tally:
+    files_changed: int = 0
+    calls_fixed: int = 0
+    calls_reported: int = 0
+    errors: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, display: str, error: FileError) -> None:
+        self.errors += 1
+        click.echo(error.format(display), err=True)
+
+
+def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str)),
+        click.option(
+            "--exclude", "exclude", multiple=True, metavar="GLOB",
+            help="Skip files and folders matching GLOB (relative path or name). Repeatable; "
+            "adds to `exclude` in [tool.loopsafe].",
+        ),
+        click.option(
+            "--native-sleep/--no-native-sleep", "native_sleep", default=None,
+            help="Rewrite time.sleep(x) as `await asyncio.sleep(x)` (default) or with "
+            "asyncio.to_thread like every other call.",
+        ),
+        click.option(
+            "--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Read [tool.loopsafe] from this pyproject.toml instead of the nearest one.",
+        ),
+        click.option(
+            "-j", "--jobs", type=click.IntRange(min=1), default=None,
+            help="Files processed in parallel (default: all cores).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="loopsafe")
+def main() -> None:
+    """Find blocking calls inside coroutines and move them off the event loop.
+
+    A call such as `time.sleep(1)`, `requests.get(url)` or `subprocess.run(cmd)` inside
+    an `async def` freezes the event loop and every task on it. loopsafe finds these
+    calls (resolving names through imports and scopes, never by spelling) and rewrites
+    them to `await asyncio.to_thread(func, *args, **kwargs)`, or to an exact asyncio
+    equivalent (`await asyncio.sleep(x)`). Calls with no safe rewrite are reported.
+
+    \b
+    Commands:
+      check  list blocking calls, change nothing           (exit 1 if any)
+      diff   print the rewrite as a unified diff, write nothing (exit 1 if any change)
+      fix    rewrite files in place                        (exit 1 if calls need review)
+    Exit 2 means a file could not be processed or the configuration is wrong.
+
+    Settings come from [tool.loopsafe] in the nearest pyproject.toml.
+    """
+
+
+def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], native_sleep: bool | None) -> tuple[Settings, Path]:
+    first = next((Path(p) for p in paths if p != STDIN), Path.cwd())
+    start = first if first.is_dir() else first.parent
+    try:
+        settings = load_settings(start if start.exists() else Path.cwd(), config)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    root = settings.source.parent if settings.source else Path.cwd()
+    changes: dict[str, Any] = {"exclude": settings.exclude + tuple(exclude)}
+    if native_sleep is not None:
+        changes["native_sleep"] = native_sleep
+    from dataclasses import replace
+
+    return replace(settings, **changes), root.resolve()
+
+
+def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | None, tally: Tally) -> list[FileOutcome]:
+    cwd = Path.cwd().resolve()
+    files, errors = discover([Path(p) for p in paths if p != STDIN], settings.exclude, root, cwd)
+    for display, error in errors:
+        tally.error(display, error)
+    return list(run(files, settings, jobs or default_jobs()))
+
+
+def _stdin(settings: Settings) -> tuple[bytes, Any]:
+    source = click.get_binary_stream("stdin").read()
+    return source, transform_source(source, settings, "<stdin>")
+
+
+def _finish(tally: Tally, found: bool) -> None:
+    if tally.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FOUND if found else EXIT_CLEAN)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@main.command()
+@_common_options
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
+    show_default=True,
+    help="text: `path:line:col: CODE message`; json: a list of objects; "
+    "github: GitHub Actions annotations.",
+)
+def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
+          config: Path | None, jobs: int | None, output_format: str) -> None:
+    """List every blocking call in a coroutine; write nothing.
+
+    Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
+    call, or why it cannot. Exit 1 if anything is found.
+    """
+    settings, root = _load(paths, config, exclude, native_sleep)
+    tally = Tally()
+    outcomes: list[tuple[str, Any]] = []
+    if STDIN in paths:
+        outcomes.append(("<stdin>", _stdin(settings)[1]))
+    outcomes.extend((o.file.display, o.result) for o in _outcomes(paths, settings, root, jobs, tally))
+    count = 0
+    for display, result in outcomes:
+        if result.error is not None:
+            tally.error(display, result.error)
+            continue
+        for finding in result.findings:
+            count += 1
+            if output_format == "text":
+                click.echo(finding.format(display))
+            elif output_format == "github":
+                level = "error"
+                click.echo(
+                    f"::{level} file={display},line={finding.line},col={finding.column},"
+                    f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
+                )
+            else:
+                tally.findings.append({
+                    "path": display, "line": finding.line, "column": finding.column,
+                    "code": finding.code, "name": finding.name, "fixable": finding.fixable,
+                    "message": finding.message,
+                })
+    if output_format == "json":
+        click.echo(json.dumps(tally.findings, indent=2))
+    elif output_format == "text":
+        click.echo(f"loopsafe: {_plural(count, 'blocking call')} found", err=True)
+    _finish(tally, count > 0)
+
+
+def _github_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _echo_diff(text: str) -> None:
+    for line in text.splitlines(keepends=True):
+        if line.startswith(("+++", "---")):
+            click.echo(click.style(line, bold=True), nl=False)
+        elif line.startswith("@@"):
+            click.echo(click.style(line, fg="cyan"), nl=False)
+        elif line.startswith("+"):
+            click.echo(click.style(line, fg="green"), nl=False)
+        elif line.startswith("-"):
+            click.echo(click.style(line, fg="red"), nl=False)
+        else:
+            click.echo(line, nl=False)
+
+
+def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
+    for finding in result.findings:
+        if finding.fixable:
+            tally.calls_fixed += 1
+        else:
+            tally.calls_reported += 1
+            click.echo(finding.format(display), err=True)
+
+
+@main.command()
+@_common_options
+def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
+         config: Path | None, jobs: int | None) -> None:
+    """Print the rewrite as a unified diff; write nothing.
+
+    The diff has `a/` and `b/` prefixes relative to the current directory, so
+    `loopsafe diff src/ | git apply` applies it. Calls that cannot be rewritten are
+    listed on stderr. Exit 1 if any file would change.
+    """
+    settings, root = _load(paths, config, exclude, native_sleep)
+    tally = Tally()
+    outcomes: list[tuple[str, Any]] = []
+    if STDIN in paths:
+        outcomes.append(("<stdin>", _stdin(settings)[1]))
+    outcomes.extend((o.file.display, o.result) for o in _outcomes(paths, settings, root, jobs, tally))
+    for display, result in outcomes:
+        if result.error is not None:
+            tally.error(display, result.error)
+            continue
+        _report_unfixable(display, result, tally)
+        if result.changed:
+            tally.files_changed += 1
+            _echo_diff(unified_diff(result.source, result.output, display))
+    click.echo(
+        f"loopsafe: {_plural(tally.files_changed, 'file')} would change, "
+        f"{_plural(tally.calls_fixed, 'call')} would be rewritten, "
+        f"{_plural(tally.calls_reported, 'call')} left for manual review",
+        err=True,
+    )
+    _finish(tally, tally.files_changed > 0)
+
+
+@main.command()
+@_common_options
+def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
+        config: Path | None, jobs: int | None) -> None:
+    """Rewrite files in place.
+
+    Files with nothing to change are not touched; each file is replaced atomically
+    (a temporary file, then a rename), so an interrupted run leaves every file old or
+    new. `-` reads stdin and writes the result to stdout. Calls that cannot be
+    rewritten are listed on stderr; exit 1 if there are any.
+    """
+    settings, root = _load(paths, config, exclude, native_sleep)
+    tally = Tally()
+    if STDIN in paths:
+        source, result = _stdin(settings)
+        if result.error is not None:
+            tally.error("<stdin>", result.error)
+            click.get_binary_stream("stdout").write(source)
+        else:
+            _report_unfixable("<stdin>", result, tally)
+            click.get_binary_stream("stdout").write(result.output)
+            tally.files_changed += int(result.changed)
+    for outcome in _outcomes(paths, settings, root, jobs, tally):
+        result, display = outcome.result, outcome.file.display
+        if result.error is not None:
+            tally.error(display, result.error)
+            continue
+        if not result.changed:
+            _report_unfixable(display, result, tally)
+            continue
+        try:
+            write_atomically(outcome.file.path, result.output, result.source)
+        except ChangedOnDisk:
+            tally.error(display, FileError("changed on disk while loopsafe ran; not written"))
+            continue
+        except OSError as error:
+            tally.error(display, FileError(f"cannot write: {error.strerror or error}"))
+            continue
+        _report_unfixable(display, result, tally)
+        tally.files_changed += 1
+    click.echo(
+        f"loopsafe: {_plural(tally.files_changed, 'file')} changed, "
+        f"{_plural(tally.calls_fixed, 'call')} rewritten, "
+        f"{_plural(tally.calls_reported, 'call')} left for manual review",
+        err=True,
+    )
+    _finish(tally, tally.calls_reported > 0)

@@ -1,0 +1,224 @@
+"""Files in, results out: discovery, parallel transforms, safe writes and diffs.
+
+The runner never raises for a bad file: each problem becomes a ``FileError`` attached to
+that file, and the other files are processed as usual.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from codemods.config import Settings
+from codemods.engine import PREFILTER, FileError, TransformResult, transform_source
+
+#: Folders never walked into: VCS data, caches, virtualenvs, vendored JS.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".bzr", "__pycache__", "node_modules", ".venv", "venv",
+        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs",
+        "site-packages", "__pypackages__", "build", "dist",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to process: the path as shown to the user and the real path to write."""
+
+    display: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    file: SourceFile
+    result: TransformResult
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Relative to the current directory when below it (so diffs ``git apply``), else as is."""
+    try:
+        return path.resolve().relative_to(cwd).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _is_virtualenv(folder: str) -> bool:
+    return os.path.exists(os.path.join(folder, "pyvenv.cfg"))
+
+
+def discover(
+    paths: Iterable[Path], exclude: Sequence[str], root: Path, cwd: Path
+) -> tuple[list[SourceFile], list[tuple[str, FileError]]]:
+    """The ``*.py`` files under ``paths``, sorted and de-duplicated, and the paths that failed.
+
+    ``exclude`` globs match a path relative to ``root`` (the project folder) or a bare
+    file or folder name. Symlinks met while walking are not followed, so a link loop
+    cannot hang the walk and no file is reached twice.
+    """
+    found: dict[Path, SourceFile] = {}
+    errors: list[tuple[str, FileError]] = []
+
+    def relative(path: Path) -> str:
+        try:
+            return path.absolute().relative_to(root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def add(path: Path) -> None:
+        real = path.resolve()
+        found.setdefault(real, SourceFile(display_path(path, cwd), real))
+
+    for given in paths:
+        shown = str(given)
+        if given.is_symlink() and not given.exists():
+            errors.append((shown, FileError("broken symbolic link")))
+        elif not given.exists():
+            errors.append((shown, FileError("no such file or directory")))
+        elif given.is_file():
+            if not is_excluded(relative(given), exclude):
+                add(given)
+        elif given.is_dir():
+            for folder, dirnames, filenames in os.walk(given, onerror=None, followlinks=False):
+                dirnames[:] = sorted(
+                    d
+                    for d in dirnames
+                    if d not in SKIPPED_DIRS
+                    and not d.endswith(".egg-info")
+                    and not os.path.islink(os.path.join(folder, d))
+                    and not _is_virtualenv(os.path.join(folder, d))
+                    and not is_excluded(relative(Path(folder, d)), exclude)
+                )
+                for name in filenames:
+                    candidate = Path(folder, name)
+                    if (
+                        name.endswith(".py")
+                        and not candidate.is_symlink()
+                        and candidate.is_file()
+                        and not is_excluded(relative(candidate), exclude)
+                    ):
+                        add(candidate)
+        else:
+            errors.append((shown, FileError("not a regular file or directory")))
+    return sorted(found.values(), key=lambda f: f.display), errors
+
+
+def process_file(path: Path, settings: Settings) -> TransformResult:
+    try:
+        source = path.read_bytes()
+    except OSError as error:
+        return TransformResult(b"", b"", error=FileError(f"cannot read: {error.strerror or error}"))
+    return transform_source(source, settings, str(path))
+
+
+def _process(args: tuple[Path, Settings]) -> TransformResult:
+    return process_file(*args)
+
+
+def run(files: Sequence[SourceFile], settings: Settings, jobs: int = 1) -> Iterator[FileOutcome]:
+    """Transform ``files``; outcomes come back in the order of ``files``."""
+    if jobs <= 1 or len(files) < 2:
+        for file in files:
+            yield FileOutcome(file, process_file(file.path, settings))
+        return
+    # Reading and the byte prefilter are cheap: only files with coroutines go to workers.
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        results = pool.map(_process, [(f.path, settings) for f in files], chunksize=8)
+        for file, result in zip(files, results):
+            yield FileOutcome(file, result)
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+class ChangedOnDisk(Exception):
+    """The file changed between reading it and writing the rewrite."""
+
+
+def write_atomically(path: Path, data: bytes, expected_current: bytes) -> None:
+    """Replace ``path`` with ``data`` so that it is always either old or new.
+
+    The new bytes go to a temporary file in the same folder, keep the old file's
+    permission bits, are flushed to disk, and then ``os.replace`` swaps them in.
+    Refuses (``ChangedOnDisk``) when the file no longer holds ``expected_current``.
+    """
+    if path.read_bytes() != expected_current:
+        raise ChangedOnDisk(f"{path} changed on disk while loopsafe was running")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".loopsafe")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        # Whatever stopped us (an error or Ctrl-C), the original stays in place.
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# -- diffs -----------------------------------------------------------------------------
+
+
+def decode_source(data: bytes) -> str:
+    """Text of a Python source, honouring a BOM or coding cookie (as Python does)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return data.decode("utf-8", errors="replace")
+
+
+_NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def unified_diff(before: bytes, after: bytes, display: str) -> str:
+    """A ``git apply``-able unified diff, ``a/`` and ``b/`` prefixed."""
+    old_lines = decode_source(before).splitlines(keepends=True)
+    new_lines = decode_source(after).splitlines(keepends=True)
+    out: list[str] = []
+    for line in difflib.unified_diff(old_lines, new_lines, f"a/{display}", f"b/{display}"):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n" + _NO_NEWLINE)
+    return "".join(out)
+
+
+__all__ = [
+    "ChangedOnDisk",
+    "FileOutcome",
+    "PREFILTER",
+    "SourceFile",
+    "decode_source",
+    "default_jobs",
+    "discover",
+    "process_file",
+    "run",
+    "unified_diff",
+    "write_atomically",
+]
