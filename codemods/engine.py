@@ -5,6 +5,9 @@ The CLI, the fixit rule and the tests all go through ``transform_source``.
 
 from __future__ import annotations
 
+import ast
+import os
+import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +34,16 @@ _DEEP_STACK_BYTES = 512 * 1024 * 1024
 _DEEP_RECURSION_LIMIT = 200_000
 _deep_executor: ThreadPoolExecutor | None = None
 _deep_lock = threading.Lock()
+
+
+def _forget_deep_executor() -> None:
+    # A forked child has the executor object but not its thread: start a new one.
+    global _deep_executor, _deep_lock
+    _deep_executor = None
+    _deep_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_deep_executor)
 
 
 def run_with_deep_stack(function: Callable[[], T]) -> T:
@@ -94,9 +107,9 @@ def _transform(source: bytes, settings: Settings, filename: str) -> TransformRes
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        return TransformResult(source, source, error=_syntax_error(error))
+        return TransformResult(source, source, error=_syntax_error(source, filename, error))
     except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as error:
-        return TransformResult(source, source, error=FileError(f"cannot decode: {error}"))
+        return TransformResult(source, source, error=_decode_error(source, error))
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
     command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings)
@@ -127,6 +140,31 @@ def _compile_problem(code: bytes, filename: str) -> str | None:
     return None
 
 
-def _syntax_error(error: cst.ParserSyntaxError) -> FileError:
-    first_line = str(error.message).splitlines()[0] if error.message else "syntax error"
-    return FileError(f"cannot parse: {first_line}", error.raw_line, error.raw_column + 1)
+def _decode_error(source: bytes, error: Exception) -> FileError:
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if "encoding declaration" in str(error):
+            line = source.count(b"\n", 0, bad.start) + 1
+            return FileError(
+                f"cannot decode: byte {source[bad.start]:#04x} is not UTF-8 and the file has no "
+                "coding declaration", line, bad.start - (source.rfind(b"\n", 0, bad.start) + 1) + 1,
+            )
+    return FileError(f"cannot decode: {error}")
+
+
+def _syntax_error(source: bytes, filename: str, error: cst.ParserSyntaxError) -> FileError:
+    """CPython's message and position when it agrees the code is invalid: they are clearer."""
+    try:
+        compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python_error:
+        if python_error.lineno is not None:
+            return FileError(f"cannot parse: {python_error.msg}", python_error.lineno, python_error.offset)
+        return FileError(f"cannot parse: {python_error.msg}")
+    except (ValueError, RecursionError, MemoryError) as python_error:
+        return FileError(f"cannot parse: {python_error}")
+    message = _LIBCST_PREFIX.sub("", str(error.message).splitlines()[0] if error.message else "syntax error")
+    return FileError(f"cannot parse: {message}", error.raw_line, error.raw_column + 1)
+
+
+_LIBCST_PREFIX = re.compile(r"^(parser error: )?error at \d+:\d+: ")

@@ -1,0 +1,288 @@
+"""The click CLI, driven through CliRunner on temporary trees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from codemods.cli import main
+
+SERVICE = '''\
+"""A small service."""
+import subprocess
+import time
+
+import requests
+
+
+async def fetch(url: str) -> dict:
+    time.sleep(0.1)  # backoff
+    return requests.get(url, timeout=5).json()
+
+
+async def build(cmd: list[str]) -> str:
+    return subprocess.check_output(cmd, text=True)
+
+
+def sync_helper() -> None:
+    time.sleep(1)
+'''
+
+SERVICE_FIXED = '''\
+"""A small service."""
+import subprocess
+import time
+
+import requests
+import asyncio
+
+
+async def fetch(url: str) -> dict:
+    await asyncio.sleep(0.1)  # backoff
+    return (await asyncio.to_thread(requests.get, url, timeout=5)).json()
+
+
+async def build(cmd: list[str]) -> str:
+    return await asyncio.to_thread(subprocess.check_output, cmd, text=True)
+
+
+def sync_helper() -> None:
+    time.sleep(1)
+'''
+
+GENEXP = '''\
+import os
+
+
+async def sizes(paths):
+    return sum(len(os.listdir(p)) for p in paths)
+'''
+
+CLEAN = "import asyncio\n\n\nasync def main():\n    await asyncio.sleep(1)\n"
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+
+
+@pytest.fixture()
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "service.py").write_text(SERVICE)
+    (tmp_path / "src" / "pkg" / "clean.py").write_text(CLEAN)
+    (tmp_path / "src" / "pkg" / "genexp.py").write_text(GENEXP)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(runner: CliRunner, *args: str, input: bytes | None = None):
+    return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_help_explains_commands_and_exit_codes(runner: CliRunner) -> None:
+    result = invoke(runner, "--help")
+    assert result.exit_code == 0
+    for word in ("check", "diff", "fix", "asyncio.to_thread", "Exit 2"):
+        assert word in result.output
+    for command in ("check", "diff", "fix"):
+        sub = invoke(runner, command, "--help")
+        assert sub.exit_code == 0 and "--exclude" in sub.output
+
+
+def test_check_lists_findings_and_exits_1(runner: CliRunner, tree: Path) -> None:
+    result = invoke(runner, "check", "src")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "src/pkg/genexp.py:5:20: LS260 os.listdir() blocks the event loop; not fixed automatically: "
+        "inside a generator expression, where an await would turn it into an async generator; "
+        "use a list comprehension or move the call out",
+        "src/pkg/service.py:9:5: LS251 time.sleep() blocks the event loop; fix: await asyncio.sleep(...)",
+        "src/pkg/service.py:10:12: LS210 requests.get() blocks the event loop; "
+        "fix: await asyncio.to_thread(requests.get, ...)",
+        "src/pkg/service.py:14:12: LS221 subprocess.check_output() blocks the event loop; "
+        "fix: await asyncio.to_thread(subprocess.check_output, ...)",
+    ]
+    assert (tree / "src/pkg/service.py").read_text() == SERVICE
+
+
+def test_check_clean_tree_exits_0(runner: CliRunner, tree: Path) -> None:
+    result = invoke(runner, "check", "src/pkg/clean.py")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+
+
+def test_check_json_and_github_formats(runner: CliRunner, tree: Path) -> None:
+    import json
+
+    result = invoke(runner, "check", "--format", "json", "src/pkg/service.py")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [(d["line"], d["code"], d["fixable"]) for d in data] == [
+        (9, "LS251", True), (10, "LS210", True), (14, "LS221", True)
+    ]
+    result = invoke(runner, "check", "--format", "github", "src/pkg/genexp.py")
+    assert result.stdout.startswith("::error file=src/pkg/genexp.py,line=5,col=20,title=loopsafe LS260::")
+
+
+def test_diff_writes_nothing_and_is_git_appliable(runner: CliRunner, tree: Path) -> None:
+    before = (tree / "src/pkg/service.py").read_bytes()
+    result = invoke(runner, "diff", "src")
+    assert result.exit_code == 1
+    assert (tree / "src/pkg/service.py").read_bytes() == before
+    assert result.stdout.startswith("--- a/src/pkg/service.py\n+++ b/src/pkg/service.py\n")
+    assert "\x1b[" not in result.stdout  # no colour when not on a terminal
+    assert "1 file would change, 3 calls would be rewritten, 1 call left for manual review" in result.stderr
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", "."], check=True)
+        subprocess.run(["git", "apply", "-"], input=result.stdout.encode(), check=True)
+        assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
+
+
+def test_diff_without_changes_exits_0(runner: CliRunner, tree: Path) -> None:
+    result = invoke(runner, "diff", "src/pkg/clean.py")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+
+
+def test_fix_rewrites_in_place_and_second_run_has_nothing_to_do(runner: CliRunner, tree: Path) -> None:
+    clean = tree / "src/pkg/clean.py"
+    os.utime(clean, (1_000_000, 1_000_000))
+    result = invoke(runner, "fix", "src")
+    assert result.exit_code == 1  # the generator-expression call needs a human
+    assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
+    assert clean.stat().st_mtime == 1_000_000  # untouched
+    assert "loopsafe: 1 file changed, 3 calls rewritten, 1 call left for manual review" in result.stderr
+    assert "src/pkg/genexp.py:5:20: LS260" in result.stderr
+    again = invoke(runner, "fix", "src")
+    assert "0 files changed, 0 calls rewritten" in again.stderr
+    assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
+
+
+def test_fix_keeps_file_mode(runner: CliRunner, tree: Path) -> None:
+    target = tree / "src/pkg/service.py"
+    target.chmod(0o755)
+    invoke(runner, "fix", str(target))
+    assert target.stat().st_mode & 0o777 == 0o755
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".loopsafe")]
+
+
+def test_fix_stdin_to_stdout(runner: CliRunner, tree: Path) -> None:
+    result = invoke(runner, "fix", "-", input=SERVICE.encode())
+    assert result.exit_code == 0
+    assert result.stdout == SERVICE_FIXED
+
+
+def test_bad_files_are_named_and_the_rest_is_processed(runner: CliRunner, tree: Path) -> None:
+    (tree / "src/broken.py").write_text("async def f(:\n    pass\n")
+    (tree / "src/garbage.py").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00async\xff\xfe")
+    result = invoke(runner, "fix", "src", "missing_dir")
+    assert result.exit_code == 2
+    assert "src/broken.py:1:13: error: cannot parse" in result.stderr
+    assert "src/garbage.py" in result.stderr and "error" in result.stderr
+    assert "missing_dir: error: no such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
+    assert (tree / "src/broken.py").read_text() == "async def f(:\n    pass\n"
+
+
+def test_deeply_nested_expression_does_not_crash(runner: CliRunner, tree: Path) -> None:
+    terms = " + ".join(["time.sleep(0)"] * 600)
+    (tree / "deep.py").write_text(f"import time\n\n\nasync def f():\n    return {terms}\n")
+    result = invoke(runner, "fix", "deep.py")
+    assert result.exit_code == 0, result.stderr
+    code = (tree / "deep.py").read_text()
+    assert code.count("await asyncio.sleep(0)") == 600
+    compile(code, "deep.py", "exec")
+
+
+def test_walk_skips_vcs_venv_node_modules_and_excludes(runner: CliRunner, tree: Path) -> None:
+    for folder in (".git", "node_modules", "env", "__pycache__", "generated"):
+        (tree / "src" / folder).mkdir()
+        (tree / "src" / folder / "x.py").write_text(SERVICE)
+    (tree / "src/env/pyvenv.cfg").write_text("home = /usr\n")
+    result = invoke(runner, "check", "src", "--exclude", "generated", "--exclude", "genexp.py")
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"src/pkg/service.py"}
+
+
+def test_symlink_loop_does_not_hang(runner: CliRunner, tree: Path) -> None:
+    (tree / "src/pkg/loop").symlink_to(tree / "src", target_is_directory=True)
+    (tree / "src/pkg/dangling.py").symlink_to(tree / "nowhere.py")
+    result = invoke(runner, "check", "src")
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 4
+
+
+def test_pyproject_settings_are_used(runner: CliRunner, tree: Path) -> None:
+    (tree / "pyproject.toml").write_text(
+        '[tool.loopsafe]\nnative-sleep = false\nexclude = ["src/pkg/genexp.py"]\n'
+        '[tool.loopsafe.blocking]\n"pkg.legacy.fetch" = "to_thread"\n'
+    )
+    (tree / "src/pkg/uses_legacy.py").write_text(
+        "from pkg.legacy import fetch\n\n\nasync def go():\n    return fetch(1)\n"
+    )
+    result = invoke(runner, "diff", "src")
+    assert "+    await asyncio.to_thread(time.sleep, 0.1)  # backoff" in result.stdout
+    assert "+    return await asyncio.to_thread(fetch, 1)" in result.stdout
+    assert "genexp" not in result.stdout + result.stderr
+
+
+def test_bad_config_is_a_clean_error(runner: CliRunner, tree: Path) -> None:
+    (tree / "pyproject.toml").write_text('[tool.loopsafe]\nnative_sleep = "yes"\n')
+    result = invoke(runner, "check", "src")
+    assert result.exit_code != 0
+    assert "unknown key(s) native_sleep" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_parallel_output_is_sorted_and_same_as_serial(runner: CliRunner, tree: Path) -> None:
+    for i in range(12):
+        (tree / "src" / f"mod{i:02}.py").write_text(SERVICE)
+    serial = invoke(runner, "check", "-j", "1", "src")
+    parallel = invoke(runner, "check", "-j", "2", "src")
+    assert serial.stdout == parallel.stdout
+    paths = [line.split(":")[0] for line in serial.stdout.splitlines()]
+    assert paths == sorted(paths)
+
+
+# -- the installed entry points, run as a user would ---------------------------------
+
+
+def _bin(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.fail(f"console script {name!r} is not installed (pip install -e .)")
+    return found
+
+
+def test_console_script_in_subprocess(tree: Path) -> None:
+    done = subprocess.run([_bin("loopsafe"), "fix", "src"], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
+    version = subprocess.run([_bin("loopsafe"), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and "loopsafe" in version.stdout
+
+
+def test_python_dash_m_codemods(tree: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "codemods", "check", "src/pkg/service.py"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "LS251" in done.stdout
+
+
+def test_libcst_tool_runs_the_codemod(tree: Path) -> None:
+    target = tree / "src/pkg/service.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "codemod", "-x",
+         "codemods.command.OffloadBlockingCalls", "--no-format", str(target)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert target.read_text() == SERVICE_FIXED
