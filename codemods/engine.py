@@ -23,9 +23,9 @@ from codemods.findings import Finding
 
 T = TypeVar("T")
 
-#: Bytes that every module with a coroutine contains. Files without it are returned
-#: untouched without being parsed: most of a repository, usually.
-PREFILTER = b"async"
+#: Matches every ``async def`` (even one split by a backslash continuation). Files
+#: without a match are returned untouched without being parsed: most of a repository.
+PREFILTER = re.compile(rb"\basync(?:[ \t\f]|\\\r?\n)+def\b")
 
 # libcst walks the tree recursively: a 600-term sum nests 600 BinaryOperations, and
 # each level costs several Python frames. Run transforms on a thread with a large
@@ -98,7 +98,10 @@ class TransformResult:
 
 def transform_source(source: bytes, settings: Settings | None = None, filename: str = "<stdin>") -> TransformResult:
     """Rewrite ``source``; errors come back in ``TransformResult.error``, never raised."""
-    if PREFILTER not in source:
+    if b"\0" in source:
+        # CPython refuses these too; most likely not Python at all.
+        return TransformResult(source, source, error=FileError("binary file (contains NUL bytes); not Python source"))
+    if PREFILTER.search(source) is None:
         return TransformResult(source, source)
     return run_with_deep_stack(lambda: _transform(source, settings or Settings(), filename))
 

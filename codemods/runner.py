@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from codemods.config import Settings
-from codemods.engine import PREFILTER, FileError, TransformResult, transform_source
+from codemods.engine import FileError, TransformResult, transform_source
 
 #: Folders never walked into: VCS data, caches, virtualenvs, vendored JS.
 SKIPPED_DIRS = frozenset(
@@ -212,7 +212,6 @@ def unified_diff(before: bytes, after: bytes, display: str) -> str:
 __all__ = [
     "ChangedOnDisk",
     "FileOutcome",
-    "PREFILTER",
     "SourceFile",
     "decode_source",
     "default_jobs",
