@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
@@ -50,13 +50,22 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         context: CodemodContext,
         settings: Settings | None = None,
         native_sleep: bool | None = None,
+        suppressed: Callable[[cst.Call], bool] | None = None,
     ) -> None:
         super().__init__(context)
         settings = settings or Settings()
         self.settings = settings
         self.native_sleep = settings.native_sleep if native_sleep is None else native_sleep
         self.index = settings.index
+        #: Decides whether a blocking call is exempt (e.g. by a lint-ignore comment).
+        self.suppressed = suppressed
         self.findings: list[Finding] = []
+        #: Each finding with the call node (of the input tree) it is about.
+        self.located: list[tuple[Finding, cst.Call]] = []
+        #: Input call node -> its replacement (which includes rewrites of nested calls).
+        self.replacements: dict[cst.Call, cst.Await] = {}
+        #: The tree with calls rewritten, before imports are added or removed.
+        self.calls_only: cst.Module | None = None
         self._pending: list[tuple[cst.Call, BlockingCall, bool, str]] = []
         self._awaited: set[cst.Call] = set()
         self._spelling: AsyncioSpelling | None = None
@@ -97,6 +106,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._spelling = AsyncioSpelling(tree)
         result = tree.visit(self)
         self._resolve_findings()
+        self.calls_only = result
         return result
 
     def _resolve_findings(self) -> None:
@@ -109,9 +119,11 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             start = positions[call].start
             finding = Finding(start.line, start.column + 1, entry.code, entry.qualname, fixable, detail)
             self.findings.append(finding)
+            self.located.append((finding, call))
             if not fixable:
                 self.warn(f"line {finding.line}: {finding.code} {finding.message}")
         self.findings.sort()
+        self.located.sort(key=lambda pair: pair[0])
 
     # -- visiting --------------------------------------------------------------------
 
@@ -138,6 +150,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         match = match_call(original_node, scope, self.index)
         if match is None or scope is None:
             return updated_node
+        if self.suppressed is not None and self.suppressed(original_node):
+            return updated_node
         entry = match.entry
         reason: str | None
         if not match.certain:
@@ -155,6 +169,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             return updated_node
         replacement, detail = rewritten
         self._pending.append((original_node, entry, True, detail))
+        self.replacements[original_node] = replacement
         return replacement
 
     def _rewrite(

@@ -106,6 +106,34 @@ def transform_source(source: bytes, settings: Settings | None = None, filename: 
     return run_with_deep_stack(lambda: _transform(source, settings or Settings(), filename))
 
 
+@dataclass
+class ModuleRewrite:
+    """The node-level result, for callers that hold a tree (the fixit rule)."""
+
+    module: cst.Module
+    #: ``module`` before imports were added or removed.
+    calls_only: cst.Module
+    findings: list[Finding]
+    #: Each finding with the input call node it is about.
+    located: list[tuple[Finding, cst.Call]]
+    #: Input call node -> replacement; a replacement includes its nested rewrites.
+    replacements: dict[cst.Call, cst.Await]
+
+
+def rewrite_module(
+    module: cst.Module,
+    settings: Settings,
+    filename: str = "<stdin>",
+    suppressed: Callable[[cst.Call], bool] | None = None,
+) -> ModuleRewrite:
+    """Rewrite a parsed module. The input tree is not modified; its nodes key the result."""
+    command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings, suppressed=suppressed)
+    command.prefiltered = True
+    output = command.transform_module(module)
+    assert command.calls_only is not None
+    return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)
+
+
 def _transform(source: bytes, settings: Settings, filename: str) -> TransformResult:
     try:
         module = cst.parse_module(source)
@@ -115,10 +143,9 @@ def _transform(source: bytes, settings: Settings, filename: str) -> TransformRes
         return TransformResult(source, source, error=_decode_error(source, error))
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
-    command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings)
-    command.prefiltered = True
     try:
-        output = command.transform_module(module).bytes
+        command = rewrite_module(module, settings, filename)
+        output = command.module.bytes
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
     if output != source:
