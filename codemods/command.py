@@ -131,19 +131,28 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         if isinstance(node.expression, cst.Call):
             self._awaited.add(node.expression)
 
+    # An ``await`` we put in the primary position of ``.x``, ``[i]`` or ``(...)`` needs
+    # parentheses; the parent node is where that position is known.
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
         if isinstance(updated_node.value, cst.Await):
-            return updated_node.with_changes(value=parenthesize(updated_node.value))
+            return updated_node.with_changes(value=self._parenthesize(original_node.value, updated_node.value))
         return updated_node
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.Subscript:
         if isinstance(updated_node.value, cst.Await):
-            return updated_node.with_changes(value=parenthesize(updated_node.value))
+            return updated_node.with_changes(value=self._parenthesize(original_node.value, updated_node.value))
         return updated_node
+
+    def _parenthesize(self, original: cst.BaseExpression, updated: cst.Await) -> cst.BaseExpression:
+        wrapped = parenthesize(updated)
+        if isinstance(original, cst.Call) and original in self.replacements:
+            assert isinstance(wrapped, cst.Await)
+            self.replacements[original] = wrapped
+        return wrapped
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if isinstance(updated_node.func, cst.Await):
-            updated_node = updated_node.with_changes(func=parenthesize(updated_node.func))
+            updated_node = updated_node.with_changes(func=self._parenthesize(original_node.func, updated_node.func))
         if not self.coroutine_context.in_coroutine or original_node in self._awaited:
             return updated_node
         scope = self.get_metadata(ScopeProvider, original_node.func, None)

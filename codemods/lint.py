@@ -1,0 +1,183 @@
+"""The fixit rule: loopsafe's detection and rewrite as a fixit 2 lint rule.
+
+Enable it with::
+
+    [tool.fixit]
+    enable = ["codemods.lint"]
+
+The rule is a thin adapter over ``codemods.engine.rewrite_module``, the code the CLI
+runs: same catalog, scoping, rewrite, codes and messages.
+
+How the fix is attached: fixit applies replacements node by node and, when an outer and
+an inner node are both replaced, keeps only the outer one. Each fixable call therefore
+carries the replacement of the whole call, which already contains the rewrites of the
+calls nested in it. When the file also needs an import change (``import asyncio`` added,
+``from time import sleep`` removed), the first fixable finding carries the complete
+rewritten module instead, and the others carry none: accepting one fix then can never
+leave calls to ``asyncio`` without the import. ``fixit fix --automatic`` thus produces
+exactly what ``loopsafe fix`` does.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import libcst as cst
+from fixit import Invalid, LintRule, Valid
+from libcst.metadata import PositionProvider
+
+from codemods.config import ConfigError, Settings, load_settings
+from codemods.engine import rewrite_module
+
+
+@lru_cache(maxsize=None)
+def _settings_for(folder: Path) -> Settings:
+    # fixit gives rules no file path and no options (Fixit#455): read [tool.loopsafe]
+    # from the pyproject.toml nearest to the current directory.
+    try:
+        return load_settings(folder)
+    except ConfigError:
+        return Settings()
+
+
+class BlockingCallInCoroutine(LintRule):
+    """A blocking call (``time.sleep``, ``requests.get``, ``subprocess.run``…) inside a
+    coroutine freezes the event loop. Run it with ``await asyncio.to_thread(...)`` or use
+    the asyncio equivalent."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+    PYTHON_VERSION = ">= 3.9"  # asyncio.to_thread
+
+    VALID = [
+        Valid(
+            """
+            import asyncio
+            import time
+
+            async def poll():
+                await asyncio.sleep(1)
+
+            def sync_poll():
+                time.sleep(1)
+            """
+        ),
+        Valid(
+            """
+            import time
+
+            async def handler(time):
+                time.sleep(1)  # a parameter, not the module
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+            import requests
+
+            async def fetch(url):
+                return await asyncio.to_thread(lambda: requests.get(url))
+            """
+        ),
+        Valid(
+            """
+            import subprocess
+
+            async def build():
+                subprocess.run(["make"])  # lint-ignore: BlockingCallInCoroutine
+            """
+        ),
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+            import asyncio
+            import requests
+
+            async def fetch(url):
+                return requests.get(url).json()
+            """,
+            expected_message=(
+                "LS210 requests.get() blocks the event loop; "
+                "fix: await asyncio.to_thread(requests.get, ...)"
+            ),
+            expected_replacement="""
+            import asyncio
+            import requests
+
+            async def fetch(url):
+                return (await asyncio.to_thread(requests.get, url)).json()
+            """,
+        ),
+        Invalid(
+            """
+            \"\"\"Worker.\"\"\"
+            from time import sleep
+
+            async def backoff(attempt):
+                sleep(2 ** attempt)
+            """,
+            expected_replacement="""
+            \"\"\"Worker.\"\"\"
+            import asyncio
+
+            async def backoff(attempt):
+                await asyncio.sleep(2 ** attempt)
+            """,
+        ),
+        Invalid(
+            """
+            import subprocess
+            import requests
+
+            async def deploy(url, cmd):
+                requests.post(url, data=subprocess.check_output(cmd))
+            """,
+            expected_replacement="""
+            import subprocess
+            import requests
+            import asyncio
+
+            async def deploy(url, cmd):
+                await asyncio.to_thread(requests.post, url, data=await asyncio.to_thread(subprocess.check_output, cmd))
+            """,
+        ),
+        Invalid(
+            """
+            import os
+
+            async def sizes(folders):
+                return sum(len(os.listdir(f)) for f in folders)
+            """,
+            expected_message=(
+                "LS260 os.listdir() blocks the event loop; not fixed automatically: inside a "
+                "generator expression, where an await would turn it into an async generator; "
+                "use a list comprehension or move the call out"
+            ),
+        ),
+    ]
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        rewrite = rewrite_module(
+            original_node,
+            _settings_for(Path.cwd()),
+            suppressed=self.ignore_lint,
+        )
+        if not rewrite.located:
+            return
+        whole_module = (
+            rewrite.module
+            if not rewrite.module.deep_equals(rewrite.calls_only)
+            else None
+        )
+        for finding, call in rewrite.located:
+            message = f"{finding.code} {finding.message}"
+            if not finding.fixable:
+                self.report(call, message)
+            elif whole_module is not None:
+                position = self.get_metadata(PositionProvider, call)
+                self.report(original_node, message, position=position, replacement=whole_module)
+                whole_module = None  # the rest is in there already
+            elif call in rewrite.replacements:
+                self.report(call, message, replacement=rewrite.replacements[call])

@@ -1,0 +1,136 @@
+"""The fixit rule: its own VALID/INVALID cases through fixit's test helper, and fixit
+itself run end to end on a temporary project."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixit.testing import add_lint_rule_tests_to_module, generate_lint_rule_test_cases
+
+from codemods.engine import transform_source
+from codemods import lint
+
+# Instances, not classes: fixit silently generates zero tests for classes.
+# This defines a TestCase class named BlockingCallInCoroutine in this module.
+add_lint_rule_tests_to_module(globals(), [lint.BlockingCallInCoroutine()])
+
+
+def test_rule_cases_are_really_collected() -> None:
+    rule = lint.BlockingCallInCoroutine
+    cases = generate_lint_rule_test_cases([rule()])
+    methods = [name for case in cases for name in dir(case) if name.startswith("test_")]
+    expected = len(rule.VALID) + len(rule.INVALID)
+    assert expected >= 8
+    assert len(methods) == expected
+    # And this module holds them, so pytest collects and runs them.
+    generated = globals()["BlockingCallInCoroutine"]
+    assert generated is not rule
+    assert len([n for n in dir(generated) if n.startswith("test_")]) == expected
+
+
+def test_rule_is_autofixing() -> None:
+    assert lint.BlockingCallInCoroutine.AUTOFIX
+
+
+SERVICE = '''\
+"""Payments worker."""
+from __future__ import annotations
+
+import subprocess
+from time import sleep
+
+import requests
+
+
+async def charge(url: str, payload: dict) -> dict:
+    sleep(0.5)
+    response = requests.post(url, json=payload, timeout=10)
+    return response.json()
+
+
+async def report(url: str, cmd: list[str]) -> None:
+    requests.post(url, data=subprocess.check_output(cmd))
+    requests.get(url)  # lint-ignore: BlockingCallInCoroutine
+
+
+async def audit(paths) -> int:
+    return sum(len(subprocess.getoutput(p)) for p in paths)
+'''
+
+CLEAN = '''\
+import asyncio
+
+
+async def main() -> None:
+    await asyncio.sleep(0)
+'''
+
+
+def _fixit() -> str:
+    found = shutil.which("fixit", path=str(Path(sys.executable).parent)) or shutil.which("fixit")
+    if found is None:
+        pytest.fail("fixit is not installed")
+    return found
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.fixit]\nroot = true\nenable = ["codemods.lint"]\ndisable = ["fixit.rules"]\n'
+    )
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "service.py").write_text(SERVICE)
+    (tmp_path / "src" / "clean.py").write_text(CLEAN)
+    return tmp_path
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([_fixit(), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_fixit_lint_fails_and_names_file_and_line(project: Path) -> None:
+    done = _run(["lint", "src/service.py"], project)
+    assert "Failed to load rules" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    places = sorted(
+        tuple(int(n) for n in line.split(" ")[0].split("@")[1].split(":")) for line in lines
+    )
+    assert all(line.startswith("src/service.py@") for line in lines)
+    assert places == [(11, 4), (12, 15), (17, 4), (17, 28), (22, 19)]
+    assert any("LS251 time.sleep() blocks the event loop; fix: await asyncio.sleep(...)" in line for line in lines)
+    # Same codes and messages as `loopsafe check`.
+    check = transform_source(SERVICE.encode())
+    expected_messages = sorted(f"{f.code} {f.message}" for f in check.findings if f.line != 18)
+    got_messages = sorted(line.split(" BlockingCallInCoroutine: ")[1].replace(" (has autofix)", "") for line in lines)
+    assert got_messages == expected_messages
+
+
+def test_fixit_lint_passes_a_clean_file(project: Path) -> None:
+    done = _run(["lint", "src/clean.py"], project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Failed to load rules" not in done.stderr
+
+
+def test_fixit_fix_equals_loopsafe_fix(project: Path) -> None:
+    done = _run(["fix", "--automatic", "src/service.py"], project)
+    assert done.returncode == 0, done.stderr
+    fixed = (project / "src" / "service.py").read_text()
+    compile(fixed, "service.py", "exec")
+    assert "import asyncio" in fixed
+    assert "from time import sleep" not in fixed
+    assert "    requests.get(url)  # lint-ignore: BlockingCallInCoroutine" in fixed
+
+    # loopsafe honours fixit's ignore comment only inside fixit; compare the rest.
+    ours = transform_source(SERVICE.encode()).output.decode()
+    assert fixed == ours.replace(
+        "    await asyncio.to_thread(requests.get, url)  # lint-ignore",
+        "    requests.get(url)  # lint-ignore",
+    )
+    again = _run(["lint", "src/service.py"], project)
+    assert again.returncode == 1  # only the generator expression is left
+    assert len(again.stdout.splitlines()) == 1 and "@22:" in again.stdout
