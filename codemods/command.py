@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
@@ -100,7 +100,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def transform_module(self, tree: cst.Module) -> cst.Module:
         if not self.prefiltered and "async" not in tree.code:
             raise SkipFile("no coroutine in this module")
-        return super().transform_module(tree)
+        return _drop_exposed_blank_lines(tree, super().transform_module(tree))
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         self._spelling = AsyncioSpelling(tree)
@@ -203,6 +203,23 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             return awaited(original, native_call(updated, spelling)), f"await {spelling}(...)"
         callee = _CODE.code_for_node(original.func)
         return awaited(original, to_thread_call(updated, spelling)), f"await {spelling}({callee}, ...)"
+
+
+def _starts_blank(lines: Sequence[cst.EmptyLine]) -> bool:
+    return bool(lines) and lines[0].comment is None
+
+
+def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Removing a module's first import must not leave the file starting with a blank line."""
+    if not before.body or not after.body:
+        return after
+    first = after.body[0]
+    if not _starts_blank(first.leading_lines) or _starts_blank(before.body[0].leading_lines):
+        return after
+    lines = list(first.leading_lines)
+    while _starts_blank(lines):
+        lines.pop(0)
+    return after.with_changes(body=[first.with_changes(leading_lines=lines), *after.body[1:]])
 
 
 def _replace_wrapper(context: CodemodContext, wrapper: MetadataWrapper | None) -> CodemodContext:
