@@ -87,6 +87,15 @@ class BlockingCallInCoroutine(LintRule):
                 subprocess.run(["make"])  # lint-ignore: BlockingCallInCoroutine
             """
         ),
+        Valid(
+            """
+            import os
+
+            async def cleanup(path):
+                # lint-fixme: BlockingCallInCoroutine
+                os.remove(path)
+            """
+        ),
     ]
 
     INVALID = [

@@ -134,3 +134,29 @@ def test_fixit_fix_equals_loopsafe_fix(project: Path) -> None:
     again = _run(["lint", "src/service.py"], project)
     assert again.returncode == 1  # only the generator expression is left
     assert len(again.stdout.splitlines()) == 1 and "@22:" in again.stdout
+
+
+# -- one implementation: fixit's autofix equals `loopsafe fix` on every fixture --------
+
+from fixit.engine import LintRunner  # noqa: E402
+from fixit.ftypes import Config  # noqa: E402
+
+from tests.fixture_cases import FixtureCase, discover  # noqa: E402
+
+CASES = discover()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_fixit_autofix_matches_the_codemod(case: FixtureCase, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = case.settings()
+    monkeypatch.setattr(lint, "_settings_for", lambda folder: settings)
+    source = case.input.read_bytes()
+    runner = LintRunner(case.input, source)
+    violations = list(runner.collect_violations([lint.BlockingCallInCoroutine()], Config(path=case.input)))
+    fixed = runner.apply_replacements(violations).bytes
+    assert fixed.decode() == case.expected.read_bytes().decode()
+    # Same findings, same messages, same places (fixit columns are 0-based).
+    expected = transform_source(source, settings)
+    assert sorted((v.range.start.line, v.range.start.column + 1, v.message) for v in violations) == sorted(
+        (f.line, f.column, f"{f.code} {f.message}") for f in expected.findings
+    )
