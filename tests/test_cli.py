@@ -301,3 +301,19 @@ def test_examples_fix_compiles_and_second_run_is_a_no_op(runner: CliRunner, tmp_
     second = invoke(runner, "fix", "examples")
     assert "0 files changed, 0 calls rewritten, 1 call left for manual review" in second.stderr
     assert invoke(runner, "diff", "examples").stdout == ""
+
+
+def test_diff_is_coloured_on_a_terminal(runner: CliRunner, tree: Path) -> None:
+    result = runner.invoke(main, ["diff", "src/pkg/service.py"], color=True)
+    assert "\x1b[32m+    await asyncio.sleep(0.1)  # backoff" in result.stdout
+    assert "\x1b[31m-    time.sleep(0.1)  # backoff" in result.stdout
+
+
+def test_pre_commit_hooks_name_real_commands() -> None:
+    import re
+
+    text = (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text()
+    hooks = dict(re.findall(r"- id: (\S+)\n(?:  .*\n)*?  entry: (.+)\n", text))
+    assert hooks == {"loopsafe-check": "loopsafe check", "loopsafe-fix": "loopsafe fix"}
+    for entry in hooks.values():
+        assert entry.split()[1] in main.commands
