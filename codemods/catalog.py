@@ -1,14 +1,14 @@
 """The catalog: which callables block the event loop, and how each one is fixed.
 
-This module is data. Adding a blocking callable is one line in ``CATALOG``; the
-machinery that finds and rewrites calls (``codemods.detector``, ``codemods.rewriter``)
-never names a callable itself.
+This module is data. Adding a blocking callable is one line in ``CATALOG`` (a function,
+by qualified name) or in ``TYPES`` (a method of objects made by a known constructor);
+the machinery that finds and rewrites calls never names a callable itself.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 
@@ -17,10 +17,34 @@ class Strategy(enum.Enum):
 
     #: ``await asyncio.to_thread(f, *args, **kwargs)``: exact, runs ``f`` in a worker thread.
     TO_THREAD = "to_thread"
-    #: An exact asyncio-native equivalent, named by ``BlockingCall.native``.
+    #: An exact asyncio-native equivalent, described by ``BlockingCall.native``.
     NATIVE = "native"
     #: No safe automatic rewrite: the call is reported for a human to fix.
     REPORT = "report"
+
+
+@dataclass(frozen=True)
+class Native:
+    """An asyncio equivalent: ``asyncio.<function>(...)``, or a method of the running loop.
+
+    ``keyword_only`` names the parameters after ``positional`` that the native form takes
+    by keyword only (``loop.getaddrinfo(host, port, *, family=0, ...)``).
+    """
+
+    function: str
+    on_running_loop: bool = False
+    positional: int = 1
+    keyword_only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArgCondition:
+    """A call whose blocking depends on one argument: ``os.spawnv(os.P_NOWAIT, ...)``."""
+
+    index: int
+    keyword: str
+    #: The qualified name the argument must resolve to.
+    value: str
 
 
 @dataclass(frozen=True)
@@ -31,24 +55,48 @@ class BlockingCall:
     code: str
     category: str
     strategy: Strategy = Strategy.TO_THREAD
-    #: For ``Strategy.NATIVE``: the asyncio function used instead, e.g. ``"sleep"`` for
-    #: ``asyncio.sleep``. It must accept the same single positional argument.
-    native: str | None = None
+    native: Native | None = None
     #: Why there is no automatic rewrite (``Strategy.REPORT``), shown to the user.
     reason: str | None = None
+    #: Only blocking when this argument is given (e.g. ``os.P_WAIT``); else reported.
+    blocks_only_if: ArgCondition | None = None
+    #: Not blocking at all when this argument is given (e.g. ``os.WNOHANG``).
+    nonblocking_if: ArgCondition | None = None
+    #: For ``open()``-like callables: a ``with`` block over them may be moved to a thread.
+    opens_file: bool = False
 
 
 #: Codes, one per category, with the nearest ruff / flake8-async rule (README maps them).
-CATEGORIES: Mapping[str, tuple[str, str, str]] = {
-    # category: (code, what it is, matching ASYNC code or "")
-    "http": ("LS210", "blocking HTTP call", "ASYNC210"),
-    "process": ("LS221", "blocking process call", "ASYNC221"),
-    "input": ("LS250", "blocking input()", "ASYNC250"),
-    "sleep": ("LS251", "blocking sleep", "ASYNC251"),
-    "os": ("LS260", "blocking file-system call", ""),
-    "shutil": ("LS261", "blocking file-tree operation", ""),
-    "user": ("LS200", "blocking call (configured)", "ASYNC200"),
+CATEGORIES: Mapping[str, tuple[str, str]] = {
+    # category: (code, matching ASYNC code or "")
+    "user": ("LS200", "ASYNC200"),
+    "http": ("LS210", "ASYNC210"),
+    "http-client": ("LS212", "ASYNC212"),
+    "process-start": ("LS220", "ASYNC220"),
+    "process": ("LS221", "ASYNC221"),
+    "process-wait": ("LS222", "ASYNC222"),
+    "open": ("LS230", "ASYNC230"),
+    "fdopen": ("LS231", "ASYNC231"),
+    "file": ("LS232", "ASYNC232"),
+    "path": ("LS240", "ASYNC240"),
+    "input": ("LS250", "ASYNC250"),
+    "sleep": ("LS251", "ASYNC251"),
+    "os": ("LS260", ""),
+    "shutil": ("LS261", ""),
+    "network": ("LS270", ""),
+    "database": ("LS271", ""),
 }
+
+# Reasons for report-only entries, shown after "not fixed automatically: ".
+LAZY = "it returns a lazy iterator that blocks as it is consumed; move the whole loop into a function run with asyncio.to_thread"
+FILE_OBJECT = (
+    "it returns a file object whose reads and writes block too; move the work into a "
+    "function run with asyncio.to_thread (loopsafe does this for simple `with open(...)` blocks)"
+)
+STARTS_PROCESS = "it starts a process without waiting; what blocks is the later wait/communicate/read: use asyncio.create_subprocess_exec"
+SQLITE = "a sqlite3 connection is bound to the thread that made it (check_same_thread): use aiosqlite, or do all the work in one function run with asyncio.to_thread"
+SOCKET = "blocking socket I/O: use asyncio streams (asyncio.open_connection) or loop.sock_*() on a non-blocking socket"
+CONTEXT_MANAGER = "it is a context manager that keeps blocking inside the block; use the library's async client"
 
 
 def _entries(category: str, qualnames: Iterable[str], **kwargs: object) -> list[BlockingCall]:
@@ -56,58 +104,129 @@ def _entries(category: str, qualnames: Iterable[str], **kwargs: object) -> list[
     return [BlockingCall(name, code, category, **kwargs) for name in qualnames]  # type: ignore[arg-type]
 
 
-_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+def _names(prefix: str, members: str) -> list[str]:
+    return [f"{prefix}.{member}" for member in members.split()]
+
+
+_HTTP_VERBS = "get post put patch delete head options request"
+_P_WAIT = ArgCondition(0, "mode", "os.P_WAIT")
+_WNOHANG_WAITPID = ArgCondition(1, "options", "os.WNOHANG")
 
 CATALOG: tuple[BlockingCall, ...] = (
-    *_entries("sleep", ["time.sleep"], strategy=Strategy.NATIVE, native="sleep"),
+    # -- sleep and input --------------------------------------------------------------
+    *_entries("sleep", ["time.sleep"], strategy=Strategy.NATIVE, native=Native("sleep")),
     *_entries("input", ["builtins.input"]),
-    *_entries("http", [f"requests.{verb}" for verb in _HTTP_VERBS]),
-    *_entries("http", [f"requests.api.{verb}" for verb in _HTTP_VERBS]),
-    *_entries("http", [f"httpx.{verb}" for verb in _HTTP_VERBS]),
-    *_entries(
-        "http",
-        ["httpx.stream"],
-        strategy=Strategy.REPORT,
-        reason="httpx.stream() is a context manager; use httpx.AsyncClient().stream()",
-    ),
-    *_entries("http", ["urllib.request.urlopen"]),
-    *_entries(
-        "process",
-        [
-            "subprocess.run",
-            "subprocess.call",
-            "subprocess.check_call",
-            "subprocess.check_output",
-            "subprocess.getoutput",
-            "subprocess.getstatusoutput",
-            "os.system",
-        ],
-    ),
-    *_entries(
-        "os",
-        [
-            "os.remove",
-            "os.unlink",
-            "os.rename",
-            "os.replace",
-            "os.mkdir",
-            "os.makedirs",
-            "os.rmdir",
-            "os.listdir",
-        ],
-    ),
-    *_entries(
-        "shutil",
-        [
-            "shutil.copy",
-            "shutil.copy2",
-            "shutil.copyfile",
-            "shutil.copytree",
-            "shutil.rmtree",
-            "shutil.move",
-        ],
-    ),
+    # -- HTTP ------------------------------------------------------------------------
+    *_entries("http", _names("requests", _HTTP_VERBS)),
+    *_entries("http", _names("requests.api", _HTTP_VERBS)),
+    *_entries("http", _names("httpx", _HTTP_VERBS)),
+    *_entries("http", ["httpx.stream"], strategy=Strategy.REPORT, reason=CONTEXT_MANAGER),
+    *_entries("http", ["urllib.request.urlopen", "urllib3.request"]),
+    # -- processes -------------------------------------------------------------------
+    *_entries("process", _names("subprocess", "run call check_call check_output getoutput getstatusoutput")),
+    *_entries("process", ["os.system"]),
+    *_entries("process", _names("os", "spawnl spawnle spawnlp spawnlpe spawnv spawnve spawnvp spawnvpe"),
+              blocks_only_if=_P_WAIT),
+    *_entries("process-start", ["subprocess.Popen", "os.popen", "os.posix_spawn", "os.posix_spawnp"],
+              strategy=Strategy.REPORT, reason=STARTS_PROCESS),
+    *_entries("process-wait", ["os.waitpid"], nonblocking_if=_WNOHANG_WAITPID),
+    *_entries("process-wait", ["os.wait3"], nonblocking_if=ArgCondition(0, "options", "os.WNOHANG")),
+    *_entries("process-wait", ["os.wait4"], nonblocking_if=_WNOHANG_WAITPID),
+    *_entries("process-wait", ["os.waitid"], nonblocking_if=ArgCondition(2, "options", "os.WNOHANG")),
+    *_entries("process-wait", ["os.wait"]),
+    # -- files -----------------------------------------------------------------------
+    *_entries("open", ["builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open"],
+              strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True),
+    *_entries("fdopen", ["os.fdopen"], strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True),
+    *_entries("path", _names("os.path", "exists isfile isdir islink lexists ismount getatime getctime getmtime "
+                                        "getsize samefile sameopenfile realpath relpath abspath expanduser")),
+    *_entries("path", _names("pathlib.Path", "cwd home")),
+    *_entries("os", _names("os", "stat lstat listdir mkdir makedirs rename renames replace remove unlink rmdir "
+                                 "removedirs link symlink readlink access chmod chown lchown truncate utime "
+                                 "statvfs getcwd sendfile open read write fsync fdatasync")),
+    *_entries("os", ["os.scandir", "os.walk", "os.fwalk", "glob.iglob"], strategy=Strategy.REPORT, reason=LAZY),
+    *_entries("os", ["glob.glob", "tempfile.mkstemp", "tempfile.mkdtemp"]),
+    *_entries("shutil", _names("shutil", "copy copy2 copyfile copytree copymode copystat copyfileobj rmtree move "
+                                         "chown disk_usage make_archive unpack_archive which")),
+    # -- network and databases -------------------------------------------------------
+    *_entries("network", ["socket.getaddrinfo"], strategy=Strategy.NATIVE,
+              native=Native("getaddrinfo", on_running_loop=True, positional=2,
+                            keyword_only=("family", "type", "proto", "flags"))),
+    *_entries("network", ["socket.getnameinfo"], strategy=Strategy.NATIVE,
+              native=Native("getnameinfo", on_running_loop=True, positional=2)),
+    *_entries("network", _names("socket", "gethostbyname gethostbyname_ex gethostbyaddr getfqdn create_connection")),
+    *_entries("database", ["sqlite3.connect"], strategy=Strategy.REPORT, reason=SQLITE),
 )
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per type
+class BlockingType:
+    """Objects made by a blocking constructor, and which of their methods block.
+
+    A method called on such an object (bound in the same coroutine by ``x = Ctor(...)``,
+    by ``with Ctor(...) as x``, annotated as the type, or made inline ``Ctor(...).m()``)
+    is found like a catalog function; methods not listed are pure and left alone.
+    """
+
+    name: str
+    constructors: tuple[str, ...]
+    category: str
+    methods: tuple[str, ...]
+    #: Methods that block but have no safe rewrite, with the reason.
+    report: Mapping[str, str] = field(default_factory=dict)
+    #: Classes that name this type in an annotation (``session: requests.Session``).
+    annotations: tuple[str, ...] = ()
+
+    @property
+    def code(self) -> str:
+        return CATEGORIES[self.category][0]
+
+
+_OPEN_FAMILY = ("builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open", "os.fdopen")
+_PATHS = ("pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")
+
+TYPES: tuple[BlockingType, ...] = (
+    BlockingType("requests.Session", ("requests.Session", "requests.session", "requests.sessions.Session"),
+                 "http-client", (*_HTTP_VERBS.split(), "send"),
+                 annotations=("requests.Session", "requests.sessions.Session")),
+    BlockingType("httpx.Client", ("httpx.Client",), "http-client", (*_HTTP_VERBS.split(), "send"),
+                 report={"stream": CONTEXT_MANAGER}, annotations=("httpx.Client",)),
+    BlockingType("urllib3.PoolManager",
+                 ("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
+                  "urllib3.HTTPSConnectionPool", "urllib3.connection_from_url"),
+                 "http-client", ("request", "request_encode_url", "request_encode_body", "urlopen"),
+                 annotations=("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
+                              "urllib3.HTTPSConnectionPool")),
+    BlockingType("file", _OPEN_FAMILY, "file",
+                 ("read", "read1", "readinto", "readline", "readlines", "write", "writelines", "flush", "truncate", "close"),
+                 annotations=("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
+                              "io.FileIO", "typing.TextIO", "typing.BinaryIO")),
+    BlockingType("pathlib.Path", _PATHS, "path",
+                 ("read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file", "is_dir",
+                  "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device", "is_char_device",
+                  "mkdir", "unlink", "rmdir", "rename", "replace", "stat", "lstat", "touch", "resolve",
+                  "chmod", "lchmod", "samefile", "owner", "group", "readlink", "symlink_to", "hardlink_to",
+                  "absolute", "expanduser"),
+                 report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
+                 annotations=_PATHS),
+    BlockingType("socket.socket", ("socket.socket", "socket.create_connection", "socket.create_server"), "network",
+                 (), report={m: SOCKET for m in "connect accept send sendall sendto sendfile recv recv_into "
+                                                "recvfrom recvfrom_into recvmsg".split()},
+                 annotations=("socket.socket",)),
+    BlockingType("sqlite3.Connection", ("sqlite3.connect",), "database", (),
+                 report={m: SQLITE for m in "execute executemany executescript commit rollback cursor".split()},
+                 annotations=("sqlite3.Connection",)),
+)
+
+
+def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
+    """The catalog entry for ``<kind object>.<method>(...)``, if it blocks."""
+    qualname = f"{kind.name}.{method}"
+    if method in kind.methods:
+        return BlockingCall(qualname, kind.code, kind.category)
+    if method in kind.report:
+        return BlockingCall(qualname, kind.code, kind.category, Strategy.REPORT, reason=kind.report[method])
+    return None
 
 
 def build_index(
@@ -121,8 +240,20 @@ def build_index(
     return index
 
 
+def build_constructor_index(ignore: Iterable[str] = ()) -> dict[str, BlockingType]:
+    """Constructor qualified name -> the type of object it makes."""
+    ignored = set(ignore)
+    return {ctor: kind for kind in TYPES if kind.name not in ignored for ctor in kind.constructors}
+
+
+def build_annotation_index(ignore: Iterable[str] = ()) -> dict[str, BlockingType]:
+    """Class qualified name (as used in annotations) -> the type it names."""
+    ignored = set(ignore)
+    return {cls: kind for kind in TYPES if kind.name not in ignored for cls in kind.annotations}
+
+
 def user_entry(qualname: str, strategy: str = "to_thread") -> BlockingCall:
-    """An entry from ``[tool.loopsafe] blocking = {...}``; raises ``ValueError`` on bad input."""
+    """An entry from ``[tool.loopsafe.blocking]``; raises ``ValueError`` on bad input."""
     if not qualname or any(not part.isidentifier() for part in qualname.split(".")):
         raise ValueError(f"not a dotted name: {qualname!r}")
     try:

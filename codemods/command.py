@@ -1,7 +1,7 @@
 """The codemod: a libcst transformer that rewrites blocking calls inside coroutines.
 
 It ties the pieces together: ``scopes`` says where a call runs, ``detector`` says which
-catalog entry it is, ``rewriter`` builds the replacement. Run it through
+catalog entry it is, ``offload`` and ``blocks`` build the replacement. Run it through
 ``codemods.engine.transform_source`` (what the CLI and the fixit rule do), or directly
 with ``python -m libcst.tool codemod -x codemods.command.OffloadBlockingCalls --no-format PATH``.
 """
@@ -9,6 +9,7 @@ with ``python -m libcst.tool codemod -x codemods.command.OffloadBlockingCalls --
 from __future__ import annotations
 
 import argparse
+import re
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Callable, Iterator, Sequence
@@ -18,24 +19,33 @@ from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
-from codemods.catalog import BlockingCall, Strategy
+from codemods.blocks import BlockPlan, build_helper, plan_block
+from codemods.catalog import CATEGORIES, BlockingCall, Strategy
 from codemods.config import Settings
-from codemods.detector import match_call
+from codemods.detector import Detector, Match
 from codemods.findings import Finding
-from codemods.rewriter import (
-    ASYNCIO,
-    AsyncioSpelling,
-    awaited,
-    is_single_positional,
-    native_call,
-    parenthesize,
-    to_thread_call,
-)
-from codemods.scopes import CoroutineScopeTracker
+from codemods.offload import Framework, Offloader, Spelled, detect_framework
+from codemods.rewriter import awaited, dotted, parenthesize, source_of
+from codemods.scopes import NOT_COROUTINE, CoroutineScopeTracker
 
-_AMBIGUOUS = "the name may also refer to something that is not {name}"
-_CODE = cst.Module([])  # renders a node as source text
-_NO_ASYNCIO = "`asyncio` means something else here, so `import asyncio` cannot be added"
+_NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
+_MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
+_SUPPRESS = re.compile(r"#\s*(?:loopsafe:\s*ignore\b|noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?)")
+
+
+def suppressed_by_comment(comment: str | None, code: str) -> bool:
+    """``# loopsafe: ignore``, ``# noqa``, or ``# noqa: LS251`` / ``# noqa: ASYNC251``."""
+    if not comment:
+        return False
+    match = _SUPPRESS.search(comment)
+    if match is None:
+        return False
+    codes = match.group("codes")
+    if codes is None:
+        return True
+    listed = set(re.split(r"[\s,]+", codes.strip()))
+    async_code = next((c[1] for c in CATEGORIES.values() if c[0] == code), "")
+    return code in listed or (async_code != "" and async_code in listed)
 
 
 class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
@@ -54,9 +64,12 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     ) -> None:
         super().__init__(context)
         settings = settings or Settings()
+        if native_sleep is not None:
+            settings = replace(settings, native_sleep=native_sleep)
         self.settings = settings
-        self.native_sleep = settings.native_sleep if native_sleep is None else native_sleep
-        self.index = settings.index
+        self.detector = Detector(
+            settings.index, settings.constructors, settings.annotations, frozenset(settings.ignore)
+        )
         #: Decides whether a blocking call is exempt (e.g. by a lint-ignore comment).
         self.suppressed = suppressed
         self.findings: list[Finding] = []
@@ -66,11 +79,19 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self.replacements: dict[cst.Call, cst.Await] = {}
         #: The tree with calls rewritten, before imports are added or removed.
         self.calls_only: cst.Module | None = None
-        self._pending: list[tuple[cst.Call, BlockingCall, bool, str]] = []
-        self._awaited: set[cst.Call] = set()
-        self._spelling: AsyncioSpelling | None = None
         #: Set by callers that already know the source has a coroutine (engine prefilter).
         self.prefiltered = False
+        self._pending: list[tuple[cst.Call, BlockingCall, bool, str]] = []
+        self._awaited: set[cst.Call] = set()
+        self._chain_heads: set[cst.Call] = set()
+        self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
+        self._comments: list[str | None] = [None]
+        # Imports at the top level of a function body, in the order visited: they are
+        # bound for every statement visited after them in that body.
+        self._function_statements: set[cst.BaseStatement] = set()
+        self._local_imports: set[cst.CSTNode] = set()
+        self._offloader: Offloader | None = None
+        self._framework_problem: str | None = None
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -91,19 +112,28 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         old = self.context.wrapper
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         with self.resolve(wrapper):
-            self.context = _replace_wrapper(self.context, wrapper)
+            self.context = replace(self.context, wrapper=wrapper)
             try:
                 yield wrapper.module
             finally:
-                self.context = _replace_wrapper(self.context, old)
+                self.context = replace(self.context, wrapper=old)
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         if not self.prefiltered and "async" not in tree.code:
             raise SkipFile("no coroutine in this module")
-        return _drop_exposed_blank_lines(tree, super().transform_module(tree))
+        result = super().transform_module(tree)
+        if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch and self.calls_only is not None:
+            result = _drop_exposed_blank_lines(self.calls_only, result)
+        return result
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
-        self._spelling = AsyncioSpelling(tree)
+        framework = detect_framework(tree)
+        if framework is None:
+            self._framework_problem = _MIXED
+            framework = Framework.ASYNCIO
+        self._offloader = Offloader(
+            tree, framework, self.settings.legacy_executor, self._local_imports.__contains__
+        )
         result = tree.visit(self)
         self._resolve_findings()
         self.calls_only = result
@@ -125,11 +155,123 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self.findings.sort()
         self.located.sort(key=lambda pair: pair[0])
 
-    # -- visiting --------------------------------------------------------------------
+    def _scope(self, node: cst.CSTNode) -> Scope | None:
+        return self.get_metadata(ScopeProvider, node, None)
+
+    # -- comments that suppress findings -----------------------------------------------
+
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef_body(node)
+        if isinstance(node.body, cst.IndentedBlock):
+            self._function_statements.update(node.body.body)
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if node in self._function_statements:
+            self._local_imports.update(s for s in node.body if isinstance(s, (cst.Import, cst.ImportFrom)))
+        self._comments.append(node.trailing_whitespace.comment.value if node.trailing_whitespace.comment else None)
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        self._comments.pop()
+        return updated_node
+
+    def _is_suppressed(self, call: cst.Call, entry: BlockingCall) -> bool:
+        first_line = call.whitespace_before_args
+        inline = (
+            first_line.first_line.comment.value
+            if isinstance(first_line, cst.ParenthesizedWhitespace) and first_line.first_line.comment
+            else None
+        )
+        if suppressed_by_comment(self._comments[-1], entry.code) or suppressed_by_comment(inline, entry.code):
+            return True
+        return self.suppressed is not None and self.suppressed(call)
+
+    # -- bindings of objects of blocking types ----------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            target = node.targets[0].target
+            self.detector.bind(target, self.detector.constructed_type(node.value, self._scope(node)))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            scope = self._scope(node)
+            kind = self.detector.annotated_type(node.annotation.annotation, scope)
+            if kind is None and node.value is not None:
+                kind = self.detector.constructed_type(node.value, scope)
+            self.detector.bind(node.target, kind)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        if node.annotation is not None:
+            self.detector.bind(node, self.detector.annotated_type(node.annotation.annotation, self._scope(node)))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self.detector.bind(node.asname.name, self.detector.constructed_type(node.item, self._scope(node)))
+
+    # -- with open(...) blocks moved to a thread --------------------------------------
+
+    def visit_With(self, node: cst.With) -> None:
+        self._comments.append(node.body.header.comment.value if isinstance(node.body, cst.IndentedBlock) and node.body.header.comment else None)
+        if not self.coroutine_context.rewritable or node.asynchronous is not None:
+            return
+        scope = self._scope(node)
+        if scope is None:
+            return
+        opened: list[tuple[cst.Call, BlockingCall]] = []
+        for item in node.items:
+            match = self.detector.match(item.item, scope) if isinstance(item.item, cst.Call) else None
+            if match is None or not match.entry.opens_file or match.reason is not None:
+                return
+            if self._is_suppressed(item.item, match.entry):  # type: ignore[arg-type]
+                return
+            opened.append((item.item, match.entry))  # type: ignore[arg-type]
+        plan = plan_block(node, scope)
+        if isinstance(plan, str):
+            for call, entry in opened:
+                self._chain_heads.add(call)
+                self._pending.append((call, entry, False, f"the with block cannot move to a thread: {plan}"))
+            return
+        self._blocks[node] = (plan, opened)
+        # Nothing inside is rewritten: the whole block will run in a thread.
+        self._push(NOT_COROUTINE)
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        self._comments.pop()
+        if original_node not in self._blocks:
+            return updated_node
+        self._pop()
+        plan, opened = self._blocks[original_node]
+        scope = self._scope(original_node)
+        assert scope is not None and self._offloader is not None
+        call = cst.Call(cst.Name(plan.helper), [cst.Arg(cst.Name(name)) for name in plan.arguments])
+        spelled = self._offloader.offload(call, scope)
+        if spelled is None:
+            for opener, entry in opened:
+                self._pending.append((opener, entry, False, _NO_NAME))
+            return updated_node
+        self._add_imports(spelled)
+        for opener, entry in opened:
+            self._pending.append((opener, entry, True, f"the with block moves into a function run by {spelled.detail.split('(')[0][6:]}"))
+        return cst.FlattenSentinel(build_helper(updated_node, plan, cst.Await(spelled.node)))
+
+    # -- calls -------------------------------------------------------------------------
 
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):
             self._awaited.add(node.expression)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # ``open(p).read()``: the inner open() is handled with the outer call.
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and self.coroutine_context.in_coroutine:
+            scope = self._scope(func.value)
+            inner = self.detector.match(func.value, scope) if scope is not None else None
+            if inner is not None and inner.entry.opens_file and inner.reason is None:
+                outer = self.detector.match(node, scope) if scope is not None else None
+                if outer is not None and outer.receiver is not None:
+                    self._chain_heads.add(func.value)
 
     # An ``await`` we put in the primary position of ``.x``, ``[i]`` or ``(...)`` needs
     # parentheses; the parent node is where that position is known.
@@ -153,28 +295,29 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if isinstance(updated_node.func, cst.Await):
             updated_node = updated_node.with_changes(func=self._parenthesize(original_node.func, updated_node.func))
-        if not self.coroutine_context.in_coroutine or original_node in self._awaited:
+        if (
+            not self.coroutine_context.in_coroutine
+            or original_node in self._awaited
+            or original_node in self._chain_heads
+        ):
             return updated_node
-        scope = self.get_metadata(ScopeProvider, original_node.func, None)
-        match = match_call(original_node, scope, self.index)
-        if match is None or scope is None:
-            return updated_node
-        if self.suppressed is not None and self.suppressed(original_node):
+        scope = self._scope(original_node.func)
+        match = self.detector.match(original_node, scope) if scope is not None else None
+        if match is None or scope is None or self._is_suppressed(original_node, match.entry):
             return updated_node
         entry = match.entry
-        reason: str | None
-        if not match.certain:
-            reason = _AMBIGUOUS.format(name=entry.qualname)
-        elif entry.strategy is Strategy.REPORT:
-            reason = entry.reason or "no safe automatic rewrite"
-        else:
-            reason = self.coroutine_context.no_await_reason
+        reason = (
+            match.reason
+            or (entry.reason or "no safe automatic rewrite" if entry.strategy is Strategy.REPORT else None)
+            or self.coroutine_context.no_await_reason
+            or self._framework_problem
+        )
         if reason is not None:
             self._pending.append((original_node, entry, False, reason))
             return updated_node
-        rewritten = self._rewrite(original_node, updated_node, entry, scope)
-        if rewritten is None:
-            self._pending.append((original_node, entry, False, _NO_ASYNCIO))
+        rewritten = self._rewrite(original_node, updated_node, match, scope)
+        if isinstance(rewritten, str):
+            self._pending.append((original_node, entry, False, rewritten))
             return updated_node
         replacement, detail = rewritten
         self._pending.append((original_node, entry, True, detail))
@@ -182,45 +325,134 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         return replacement
 
     def _rewrite(
-        self, original: cst.Call, updated: cst.Call, entry: BlockingCall, scope: Scope
-    ) -> tuple[cst.Await, str] | None:
-        assert self._spelling is not None
-        use_native = (
-            entry.strategy is Strategy.NATIVE
-            and entry.native is not None
-            and self.native_sleep
-            and is_single_positional(original)
-        )
-        spelled = self._spelling.spell(entry.native if use_native and entry.native else "to_thread", scope)
+        self, original: cst.Call, updated: cst.Call, match: Match, scope: Scope
+    ) -> tuple[cst.Await, str] | str:
+        assert self._offloader is not None
+        entry = match.entry
+        func = original.func
+        if (
+            match.receiver is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Call)
+            and func.value in self._chain_heads
+        ):
+            return self._rewrite_chain(original, updated, scope)
+        spelled: Spelled | None = None
+        native = entry.strategy is Strategy.NATIVE and entry.native is not None
+        if native and (entry.category != "sleep" or self.settings.native_sleep):
+            assert entry.native is not None
+            spelled = self._offloader.native(updated, entry.native, scope)
+            if spelled is not None:
+                # The callee is gone from the code; drop its import if nothing else uses it.
+                RemoveImportsVisitor.remove_unused_import_by_node(self.context, original.func)
         if spelled is None:
-            return None
-        spelling, needs_import = spelled
-        if needs_import:
-            AddImportsVisitor.add_needed_import(self.context, ASYNCIO)
-        if use_native:
-            # The callee is gone from the code; drop its import if nothing else uses it.
-            RemoveImportsVisitor.remove_unused_import_by_node(self.context, original.func)
-            return awaited(original, native_call(updated, spelling)), f"await {spelling}(...)"
-        callee = _CODE.code_for_node(original.func)
-        return awaited(original, to_thread_call(updated, spelling)), f"await {spelling}({callee}, ...)"
+            spelled = self._offloader.offload(updated, scope)
+        if spelled is None:
+            return _NO_NAME
+        self._add_imports(spelled)
+        return awaited(original, spelled.node), spelled.detail
+
+    def _rewrite_chain(self, original: cst.Call, updated: cst.Call, scope: Scope) -> tuple[cst.Await, str] | str:
+        """``open(p).read()`` -> ``await asyncio.to_thread(lambda: open(p).read())``.
+
+        Both steps block, so both go to the thread. The lambda defers evaluating the
+        arguments, so this is only done when they are plain names and literals.
+        """
+        assert self._offloader is not None
+        if not all(_is_plain(arg.value) for arg in original.args) or not all(
+            _is_plain(arg.value) for arg in original.func.value.args  # type: ignore[attr-defined]
+        ):
+            return "its arguments are not plain names or literals, so the chain cannot move into a lambda"
+        thunk = cst.Lambda(cst.Parameters(), updated.with_changes(lpar=[], rpar=[]))
+        spelled = self._offloader.offload(cst.Call(thunk), scope)
+        if spelled is None:
+            return _NO_NAME
+        self._add_imports(spelled)
+        return awaited(original, spelled.node), spelled.detail.replace("<lambda>", "lambda: ...")
+
+    def _add_imports(self, spelled: Spelled) -> None:
+        for module in spelled.needs:
+            AddImportsVisitor.add_needed_import(self.context, module)
+
+
+def _is_plain(node: cst.BaseExpression) -> bool:
+    """Evaluating it later, in another thread, gives the same value: names and literals."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Ellipsis)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return _is_plain(node.value)
+    if isinstance(node, cst.FormattedString):
+        return all(
+            _is_plain(part.expression) for part in node.parts if isinstance(part, cst.FormattedStringExpression)
+        )
+    if isinstance(node, cst.ConcatenatedString):
+        return _is_plain(node.left) and _is_plain(node.right)
+    return False
 
 
 def _starts_blank(lines: Sequence[cst.EmptyLine]) -> bool:
     return bool(lines) and lines[0].comment is None
 
 
-def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
-    """Removing a module's first import must not leave the file starting with a blank line."""
-    if not before.body or not after.body:
-        return after
-    first = after.body[0]
-    if not _starts_blank(first.leading_lines) or _starts_blank(before.body[0].leading_lines):
-        return after
-    lines = list(first.leading_lines)
+def _first_statements(tree: cst.Module) -> list[cst.BaseStatement | None]:
+    """The first statement of the module and of every indented block, in tree order."""
+    firsts: list[cst.BaseStatement | None] = [tree.body[0] if tree.body else None]
+
+    class Collect(cst.CSTVisitor):
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            firsts.append(node.body[0] if node.body else None)
+
+    tree.visit(Collect())
+    return firsts
+
+
+def _without_leading_blank_lines(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    if not statements:
+        return list(statements)
+    lines = list(statements[0].leading_lines)
     while _starts_blank(lines):
         lines.pop(0)
-    return after.with_changes(body=[first.with_changes(leading_lines=lines), *after.body[1:]])
+    return [statements[0].with_changes(leading_lines=lines), *statements[1:]]
 
 
-def _replace_wrapper(context: CodemodContext, wrapper: MetadataWrapper | None) -> CodemodContext:
-    return replace(context, wrapper=wrapper)
+class _StripLeadingBlankLines(cst.CSTTransformer):
+    """Strips leading blank lines from the module (index 0) and the blocks (1, 2, ... in
+    tree order, as ``_first_statements`` numbers them) listed in ``targets``."""
+
+    def __init__(self, targets: set[int]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.count = 0
+        self.open_blocks: list[int] = []
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if 0 in self.targets:
+            return updated_node.with_changes(body=_without_leading_blank_lines(updated_node.body))
+        return updated_node
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.count += 1
+        self.open_blocks.append(self.count)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        if self.open_blocks.pop() in self.targets:
+            return updated_node.with_changes(body=_without_leading_blank_lines(updated_node.body))
+        return updated_node
+
+
+def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Removing the first statement of a module or block (an import the rewrite made
+    unused) must not leave that module or block starting with blank lines."""
+    old, new = _first_statements(before), _first_statements(after)
+    if len(old) != len(new):
+        return after
+    targets = {
+        i
+        for i, (was, now) in enumerate(zip(old, new))
+        if was is not None and now is not None
+        and _starts_blank(now.leading_lines) and not _starts_blank(was.leading_lines)
+    }
+    return after.visit(_StripLeadingBlankLines(targets)) if targets else after
+
+
+__all__ = ["OffloadBlockingCalls", "dotted", "source_of", "suppressed_by_comment"]

@@ -11,13 +11,21 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
-from codemods.catalog import BlockingCall, build_index, user_entry
+from codemods.catalog import (
+    BlockingCall,
+    BlockingType,
+    build_annotation_index,
+    build_constructor_index,
+    build_index,
+    user_entry,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +43,9 @@ class Settings:
     exclude: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     extra: tuple[BlockingCall, ...] = ()
+    #: Oldest Python the code must run on, e.g. ``(3, 8)``: below 3.9 there is no
+    #: ``asyncio.to_thread`` and ``loop.run_in_executor`` is used instead.
+    target_version: tuple[int, int] | None = None
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
@@ -42,8 +53,20 @@ class Settings:
     def index(self) -> dict[str, BlockingCall]:
         return build_index(self.extra, self.ignore)
 
+    @cached_property
+    def constructors(self) -> dict[str, BlockingType]:
+        return build_constructor_index(self.ignore)
 
-_KEYS = {"native-sleep", "exclude", "ignore", "blocking"}
+    @cached_property
+    def annotations(self) -> dict[str, BlockingType]:
+        return build_annotation_index(self.ignore)
+
+    @property
+    def legacy_executor(self) -> bool:
+        return self.target_version is not None and self.target_version < (3, 9)
+
+
+_KEYS = {"native-sleep", "exclude", "ignore", "blocking", "target-version"}
 
 
 def settings_from_table(table: Mapping[str, Any], source: Path | None = None) -> Settings:
@@ -68,7 +91,35 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
             extra.append(user_entry(name, strategy))
         except ValueError as error:
             raise ConfigError(f"{where}: blocking: {error}") from None
-    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), source)
+    target = table.get("target-version")
+    if target is not None:
+        try:
+            target_version = parse_version(target)
+        except ValueError as error:
+            raise ConfigError(f"{where}: target-version: {error}") from None
+    else:
+        target_version = None
+    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version, source)
+
+
+def parse_version(text: object) -> tuple[int, int]:
+    """``"3.8"`` or ``"py38"`` -> ``(3, 8)``."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a string like '3.8', got {text!r}")
+    match = re.fullmatch(r"(?:py)?3\.?(\d+)", text.strip())
+    if match is None:
+        raise ValueError(f"expected a version like '3.8' or 'py38', got {text!r}")
+    return (3, int(match.group(1)))
+
+
+def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
+    """The lowest 3.x allowed by a ``requires-python`` specifier such as ``>=3.8,<4``."""
+    lows = [
+        (3, int(minor))
+        for op, minor in re.findall(r"(>=|>|~=|==)\s*3\.(\d+)", spec)
+        if op != ">"
+    ] + [(3, int(minor) + 1) for op, minor in re.findall(r"(>)\s*3\.(\d+)", spec) if op == ">"]
+    return min(lows) if lows else None
 
 
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
@@ -78,12 +129,12 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` with a ``[tool.loopsafe]`` table, from ``start`` up."""
+def find_pyproject(start: Path, require_table: bool = True) -> Path | None:
+    """The nearest ``pyproject.toml`` (with a ``[tool.loopsafe]`` table), from ``start`` up."""
     start = start.resolve()
     for folder in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "loopsafe" in _read_toml(candidate).get("tool", {}):
+        if candidate.is_file() and (not require_table or "loopsafe" in _read_toml(candidate).get("tool", {})):
             return candidate
     return None
 
@@ -100,8 +151,17 @@ def load_settings(start: Path, config: Path | None = None) -> Settings:
     """Settings from ``config`` if given, else from the nearest pyproject.toml, else defaults."""
     path = config if config is not None else find_pyproject(start)
     if path is None:
-        return Settings()
-    table = _read_toml(path).get("tool", {}).get("loopsafe", {})
+        # No settings; the project's requires-python may still say which Python it targets.
+        project = find_pyproject(start, require_table=False)
+        requires = _read_toml(project).get("project", {}).get("requires-python") if project else None
+        target = minimum_from_requires_python(requires) if isinstance(requires, str) else None
+        return Settings(target_version=target)
+    document = _read_toml(path)
+    table = document.get("tool", {}).get("loopsafe", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.loopsafe] must be a table")
-    return settings_from_table(table, path)
+    settings = settings_from_table(table, path)
+    requires = document.get("project", {}).get("requires-python")
+    if settings.target_version is None and isinstance(requires, str):
+        settings = replace(settings, target_version=minimum_from_requires_python(requires))
+    return settings

@@ -2,7 +2,9 @@
 
 Names are resolved with libcst's scope analysis, never by spelling: ``t.sleep`` after
 ``import time as t`` is ``time.sleep``; a parameter, local or class attribute that
-shadows an import is not.
+shadows an import is not. Methods are found on objects whose type is certain: made by a
+known constructor in the same coroutine (``s = requests.Session()``, ``with open(p) as
+f``), annotated as the type, or made inline (``Path(p).read_text()``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import libcst as cst
-from libcst.metadata import QualifiedNameSource, Scope
+from libcst.metadata import Assignment, QualifiedNameSource, Scope
 
-from codemods.catalog import BlockingCall
+from codemods.catalog import ArgCondition, BlockingCall, BlockingType, method_entry
 
 # Only names that come from an import or from builtins can be catalog entries; a
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
@@ -27,38 +29,141 @@ def is_dotted_name(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name)
 
 
-def root_name(node: cst.BaseExpression) -> cst.Name:
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    assert isinstance(node, cst.Name)
-    return node
+def resolve(node: cst.BaseExpression, scope: Scope) -> set[str]:
+    """Qualified names (from imports and builtins only) that a dotted name may refer to."""
+    if not is_dotted_name(node):
+        return set()
+    return {q.name for q in scope.get_qualified_names_for(node) if q.source in _RESOLVED_SOURCES}
+
+
+def _resolves_to(node: cst.BaseExpression, scope: Scope, target: str) -> tuple[bool, bool]:
+    """``(all names resolve to target, some do)``; any non-import name counts as 'other'."""
+    names = scope.get_qualified_names_for(node) if is_dotted_name(node) else set()
+    hits = [q.name == target and q.source in _RESOLVED_SOURCES for q in names]
+    return bool(hits) and all(hits), any(hits)
 
 
 @dataclass(frozen=True)
 class Match:
-    """A call whose callee may be a catalog entry."""
+    """A call that may be a blocking call."""
 
     entry: BlockingCall
-    #: False when the name may also refer to something else (e.g. a conditional
-    #: import with a local fallback): such calls are reported, not rewritten.
-    certain: bool = True
+    #: Why the call cannot be rewritten although it blocks (it is then reported).
+    reason: str | None = None
+    #: For methods: the receiver's type and whether it was made inline (``Ctor().m()``).
+    receiver: BlockingType | None = None
 
 
-def match_call(
-    call: cst.Call, scope: Scope | None, index: Mapping[str, BlockingCall]
-) -> Match | None:
-    """The catalog entry that ``call`` invokes, if any."""
-    if scope is None or not is_dotted_name(call.func):
+class Detector:
+    """Matches calls against the catalog; remembers bindings of blocking-type objects."""
+
+    def __init__(
+        self,
+        index: Mapping[str, BlockingCall],
+        constructors: Mapping[str, BlockingType],
+        annotations: Mapping[str, BlockingType],
+        ignore: frozenset[str],
+    ) -> None:
+        self.index = index
+        self.constructors = constructors
+        self.annotations = annotations
+        self.ignore = ignore
+        #: Assignment target (Name or Param node) -> the type bound there.
+        self.bindings: dict[cst.CSTNode, BlockingType] = {}
+
+    # -- bindings ----------------------------------------------------------------------
+
+    def constructed_type(self, value: cst.BaseExpression, scope: Scope | None) -> BlockingType | None:
+        if scope is None or not isinstance(value, cst.Call):
+            return None
+        kinds = {self.constructors.get(name) for name in resolve(value.func, scope)}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def annotated_type(self, annotation: cst.BaseExpression, scope: Scope | None) -> BlockingType | None:
+        if scope is None:
+            return None
+        # Optional[T] and T | None name T.
+        if isinstance(annotation, cst.Subscript) and len(annotation.slice) == 1:
+            if resolve(annotation.value, scope) == {"typing.Optional"}:
+                element = annotation.slice[0].slice
+                if isinstance(element, cst.Index):
+                    return self.annotated_type(element.value, scope)
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+            for side, other in ((annotation.left, annotation.right), (annotation.right, annotation.left)):
+                if isinstance(other, cst.Name) and other.value == "None":
+                    return self.annotated_type(side, scope)
+        kinds = {self.annotations.get(name) for name in resolve(annotation, scope)}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def bind(self, target: cst.CSTNode, kind: BlockingType | None) -> None:
+        if kind is not None:
+            self.bindings[target] = kind
+
+    def receiver_type(self, receiver: cst.BaseExpression, scope: Scope) -> tuple[BlockingType | None, bool]:
+        """``(type, made inline)`` of the object a method is called on."""
+        if isinstance(receiver, cst.Call):
+            return self.constructed_type(receiver, scope), True
+        if not isinstance(receiver, cst.Name):
+            return None, False
+        assignments = scope[receiver.value]
+        kinds = {
+            self.bindings.get(a.node) if isinstance(a, Assignment) else None for a in assignments
+        }
+        if len(kinds) == 1 and assignments:
+            return kinds.pop(), False
+        return None, False
+
+    # -- calls -------------------------------------------------------------------------
+
+    def match(self, call: cst.Call, scope: Scope) -> Match | None:
+        func = call.func
+        names = scope.get_qualified_names_for(func) if is_dotted_name(func) else set()
+        entries = {
+            self.index.get(q.name) if q.source in _RESOLVED_SOURCES else None for q in names
+        }
+        found = sorted((e for e in entries if e is not None), key=lambda e: e.qualname)
+        if found:
+            entry = found[0]
+            if len(entries) > 1:
+                return Match(entry, f"the name may also refer to something that is not {entry.qualname}")
+            return self._conditions(call, entry, scope)
+        if isinstance(func, cst.Attribute):
+            kind, inline = self.receiver_type(func.value, scope)
+            if kind is not None:
+                method = method_entry(kind, func.attr.value)
+                if method is not None and method.qualname not in self.ignore:
+                    return Match(method, receiver=kind)
         return None
-    names = scope.get_qualified_names_for(call.func)
-    if not names:
-        return None
-    entries = {
-        index.get(qname.name) if qname.source in _RESOLVED_SOURCES else None
-        for qname in names
-    }
-    found = [entry for entry in entries if entry is not None]
-    if not found:
-        return None
-    certain = len(entries) == 1
-    return Match(sorted(found, key=lambda e: e.qualname)[0], certain)
+
+    def _conditions(self, call: cst.Call, entry: BlockingCall, scope: Scope) -> Match | None:
+        if entry.nonblocking_if is not None:
+            arg = _argument(call, entry.nonblocking_if)
+            if arg is not None and _mentions(arg, scope, entry.nonblocking_if.value):
+                return None
+        if entry.blocks_only_if is not None:
+            condition = entry.blocks_only_if
+            arg = _argument(call, condition)
+            if arg is None or not _resolves_to(arg, scope, condition.value)[0]:
+                return Match(
+                    entry,
+                    f"it only blocks when {condition.keyword} is {condition.value}, which loopsafe "
+                    "cannot confirm here; with another mode it starts a process without waiting",
+                )
+        return Match(entry)
+
+
+def _argument(call: cst.Call, condition: ArgCondition) -> cst.BaseExpression | None:
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == condition.keyword:
+            return arg.value
+    if len(positional) > condition.index and not any(arg.star for arg in call.args[: condition.index + 1]):
+        return positional[condition.index].value
+    return None
+
+
+def _mentions(expression: cst.BaseExpression, scope: Scope, target: str) -> bool:
+    """``os.WNOHANG`` or ``os.WNOHANG | os.WUNTRACED``: the flag is among the operands."""
+    if isinstance(expression, cst.BinaryOperation) and isinstance(expression.operator, cst.BitOr):
+        return _mentions(expression.left, scope, target) or _mentions(expression.right, scope, target)
+    return _resolves_to(expression, scope, target)[1]
