@@ -35,7 +35,7 @@ class _BlockFacts(cst.CSTVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.nodes.add(node)
-        return True
+        return super().on_visit(node)  # dispatches to the visit_* methods below
 
     def _stop(self, why: str) -> None:
         if self.obstacle is None:
@@ -164,7 +164,7 @@ class BlockPlan:
     results: tuple[str, ...]
 
 
-def plan_block(node: cst.With, scope: Scope) -> BlockPlan | str:
+def plan_block(node: cst.With, scope: Scope, taken: set[str] | frozenset[str] = frozenset()) -> BlockPlan | str:
     """A plan for moving ``node`` into a helper, or the reason it cannot move."""
     facts = _BlockFacts()
     node.visit(facts)
@@ -191,7 +191,7 @@ def plan_block(node: cst.With, scope: Scope) -> BlockPlan | str:
             results.append(name)
     helper = HELPER_NAME
     counter = 1
-    while helper in scope or scope.accesses[helper]:
+    while helper in scope or scope.accesses[helper] or helper in taken:
         counter += 1
         helper = f"{HELPER_NAME}_{counter}"
     return BlockPlan(helper, tuple(arguments), tuple(results))

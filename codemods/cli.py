@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import click
 
 from codemods import __version__
-from codemods.config import ConfigError, Settings, load_settings
+from codemods.config import ConfigError, Settings, load_settings, parse_version
 from codemods.engine import FileError, transform_source
 from codemods.runner import (
     ChangedOnDisk,
@@ -67,6 +67,12 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "-j", "--jobs", type=click.IntRange(min=1), default=None,
             help="Files processed in parallel (default: all cores).",
         ),
+        click.option(
+            "--target-version", "target_version", metavar="3.X", default=None,
+            help="Oldest Python the code runs on (default: `target-version` in [tool.loopsafe], "
+            "else the project's requires-python). Below 3.9, calls are offloaded with "
+            "loop.run_in_executor instead of asyncio.to_thread.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -95,7 +101,8 @@ def main() -> None:
     """
 
 
-def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], native_sleep: bool | None) -> tuple[Settings, Path]:
+def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], native_sleep: bool | None,
+          target_version: str | None = None) -> tuple[Settings, Path]:
     first = next((Path(p) for p in paths if p != STDIN), Path.cwd())
     start = first if first.is_dir() else first.parent
     try:
@@ -106,8 +113,11 @@ def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], nat
     changes: dict[str, Any] = {"exclude": settings.exclude + tuple(exclude)}
     if native_sleep is not None:
         changes["native_sleep"] = native_sleep
-    from dataclasses import replace
-
+    if target_version is not None:
+        try:
+            changes["target_version"] = parse_version(target_version)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--target-version") from None
     return replace(settings, **changes), root.resolve()
 
 
@@ -143,13 +153,13 @@ def _plural(count: int, word: str) -> str:
     "github: GitHub Actions annotations.",
 )
 def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-          config: Path | None, jobs: int | None, output_format: str) -> None:
+          config: Path | None, jobs: int | None, target_version: str | None, output_format: str) -> None:
     """List every blocking call in a coroutine; write nothing.
 
     Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
     call, or why it cannot. Exit 1 if anything is found.
     """
-    settings, root = _load(paths, config, exclude, native_sleep)
+    settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
     outcomes: list[tuple[str, Any]] = []
     if STDIN in paths:
@@ -213,14 +223,14 @@ def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
 @main.command()
 @_common_options
 def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-         config: Path | None, jobs: int | None) -> None:
+         config: Path | None, jobs: int | None, target_version: str | None) -> None:
     """Print the rewrite as a unified diff; write nothing.
 
     The diff has `a/` and `b/` prefixes relative to the current directory, so
     `loopsafe diff src/ | git apply` applies it. Calls that cannot be rewritten are
     listed on stderr. Exit 1 if any file would change.
     """
-    settings, root = _load(paths, config, exclude, native_sleep)
+    settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
     outcomes: list[tuple[str, Any]] = []
     if STDIN in paths:
@@ -246,7 +256,7 @@ def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | 
 @main.command()
 @_common_options
 def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-        config: Path | None, jobs: int | None) -> None:
+        config: Path | None, jobs: int | None, target_version: str | None) -> None:
     """Rewrite files in place.
 
     Files with nothing to change are not touched; each file is replaced atomically
@@ -254,7 +264,7 @@ def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | N
     new. `-` reads stdin and writes the result to stdout. Calls that cannot be
     rewritten are listed on stderr; exit 1 if there are any.
     """
-    settings, root = _load(paths, config, exclude, native_sleep)
+    settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
     if STDIN in paths:
         source, result = _stdin(settings)

@@ -86,6 +86,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._chain_heads: set[cst.Call] = set()
         self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
         self._comments: list[str | None] = [None]
+        self._helper_names: dict[Scope, set[str]] = {}
         # Imports at the top level of a function body, in the order visited: they are
         # bound for every statement visited after them in that body.
         self._function_statements: set[cst.BaseStatement] = set()
@@ -227,13 +228,14 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             if self._is_suppressed(item.item, match.entry):  # type: ignore[arg-type]
                 return
             opened.append((item.item, match.entry))  # type: ignore[arg-type]
-        plan = plan_block(node, scope)
+        plan = plan_block(node, scope, self._helper_names.setdefault(scope, set()))
         if isinstance(plan, str):
             for call, entry in opened:
                 self._chain_heads.add(call)
                 self._pending.append((call, entry, False, f"the with block cannot move to a thread: {plan}"))
             return
         self._blocks[node] = (plan, opened)
+        self._helper_names[scope].add(plan.helper)
         # Nothing inside is rewritten: the whole block will run in a thread.
         self._push(NOT_COROUTINE)
 

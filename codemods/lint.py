@@ -12,7 +12,8 @@ How the fix is attached: fixit applies replacements node by node and, when an ou
 an inner node are both replaced, keeps only the outer one. Each fixable call therefore
 carries the replacement of the whole call, which already contains the rewrites of the
 calls nested in it. When the file also needs an import change (``import asyncio`` added,
-``from time import sleep`` removed), the first fixable finding carries the complete
+``from time import sleep`` removed) or a fix that is not a call replacement (a ``with
+open(...)`` block moved into a function), the first fixable finding carries the complete
 rewritten module instead, and the others carry none: accepting one fix then can never
 leave calls to ``asyncio`` without the import. ``fixit fix --automatic`` thus produces
 exactly what ``loopsafe fix`` does.
@@ -175,18 +176,19 @@ class BlockingCallInCoroutine(LintRule):
         )
         if not rewrite.located:
             return
-        whole_module = (
-            rewrite.module
-            if not rewrite.module.deep_equals(rewrite.calls_only)
-            else None
+        # Per-call replacements suffice unless imports change or a fix is not a call
+        # replacement (a with block moved into a function).
+        needs_whole_module = not rewrite.module.deep_equals(rewrite.calls_only) or any(
+            finding.fixable and call not in rewrite.replacements for finding, call in rewrite.located
         )
+        whole_module = rewrite.module if needs_whole_module else None
         for finding, call in rewrite.located:
             message = f"{finding.code} {finding.message}"
-            if not finding.fixable:
-                self.report(call, message)
-            elif whole_module is not None:
+            if finding.fixable and whole_module is not None:
                 position = self.get_metadata(PositionProvider, call)
                 self.report(original_node, message, position=position, replacement=whole_module)
                 whole_module = None  # the rest is in there already
-            elif call in rewrite.replacements:
+            elif finding.fixable and not needs_whole_module:
                 self.report(call, message, replacement=rewrite.replacements[call])
+            else:
+                self.report(call, message)
