@@ -12,13 +12,13 @@ import json
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import click
 
 from codemods import __version__
 from codemods.config import ConfigError, Settings, load_settings, parse_version
-from codemods.engine import FileError, transform_source
+from codemods.engine import FileError, TransformResult, transform_source
 from codemods.runner import (
     ChangedOnDisk,
     FileOutcome,
@@ -121,17 +121,27 @@ def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], nat
     return replace(settings, **changes), root.resolve()
 
 
-def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | None, tally: Tally) -> list[FileOutcome]:
+def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | None, tally: Tally,
+              findings_only: bool = False) -> Iterator[FileOutcome]:
+    """Outcomes streamed in path order; files are not held in memory all at once."""
     cwd = Path.cwd().resolve()
     files, errors = discover([Path(p) for p in paths if p != STDIN], settings.exclude, root, cwd)
     for display, error in errors:
         tally.error(display, error)
-    return list(run(files, settings, jobs or default_jobs()))
+    return run(files, settings, jobs or default_jobs(), findings_only)
 
 
 def _stdin(settings: Settings) -> tuple[bytes, Any]:
     source = click.get_binary_stream("stdin").read()
     return source, transform_source(source, settings, "<stdin>")
+
+
+def _with_stdin(paths: Sequence[str], settings: Settings,
+                outcomes: Iterator[FileOutcome]) -> Iterator[tuple[str, TransformResult]]:
+    if STDIN in paths:
+        yield "<stdin>", _stdin(settings)[1]
+    for outcome in outcomes:
+        yield outcome.file.display, outcome.result
 
 
 def _finish(tally: Tally, found: bool) -> None:
@@ -161,12 +171,8 @@ def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool |
     """
     settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
-    outcomes: list[tuple[str, Any]] = []
-    if STDIN in paths:
-        outcomes.append(("<stdin>", _stdin(settings)[1]))
-    outcomes.extend((o.file.display, o.result) for o in _outcomes(paths, settings, root, jobs, tally))
     count = 0
-    for display, result in outcomes:
+    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally, True)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -232,11 +238,7 @@ def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | 
     """
     settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
-    outcomes: list[tuple[str, Any]] = []
-    if STDIN in paths:
-        outcomes.append(("<stdin>", _stdin(settings)[1]))
-    outcomes.extend((o.file.display, o.result) for o in _outcomes(paths, settings, root, jobs, tally))
-    for display, result in outcomes:
+    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally)):
         if result.error is not None:
             tally.error(display, result.error)
             continue

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Callable, Iterator, Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
+from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
@@ -81,6 +81,9 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self.calls_only: cst.Module | None = None
         #: Set by callers that already know the source has a coroutine (engine prefilter).
         self.prefiltered = False
+        #: Set by callers that only want the findings (``loopsafe check``): imports are
+        #: then not added or removed, which is most of the cost of a rewrite.
+        self.findings_only = False
         self._pending: list[tuple[cst.Call, BlockingCall, bool, str]] = []
         self._awaited: set[cst.Call] = set()
         self._chain_heads: set[cst.Call] = set()
@@ -122,10 +125,17 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def transform_module(self, tree: cst.Module) -> cst.Module:
         if not self.prefiltered and "async" not in tree.code:
             raise SkipFile("no coroutine in this module")
+        if self.findings_only:
+            return Codemod.transform_module(self, tree)  # without the import passes
         result = super().transform_module(tree)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch and self.calls_only is not None:
             result = _drop_exposed_blank_lines(self.calls_only, result)
         return result
+
+    def _instantiate_and_run(self, transform: type, tree: cst.Module) -> cst.Module:  # type: ignore[override]
+        if transform is AddImportsVisitor:
+            return _add_imports_in_header(self.context, tree)
+        return super()._instantiate_and_run(transform, tree)
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         framework = detect_framework(tree)
@@ -375,6 +385,50 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def _add_imports(self, spelled: Spelled) -> None:
         for module in spelled.needs:
             AddImportsVisitor.add_needed_import(self.context, module)
+
+
+def _header_length(module: cst.Module) -> int:
+    """Statements up to the end of the first import block, as AddImportsVisitor counts."""
+    body = module.body
+    index = 1 if body and _is_docstring_or_strict(body[0]) else 0
+    while index < len(body) and isinstance(body[index], cst.SimpleStatementLine) and isinstance(
+        body[index].body[0], (cst.Import, cst.ImportFrom)  # type: ignore[union-attr]
+    ):
+        index += 1
+    return index
+
+
+def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
+        return False
+    first = statement.body[0]
+    if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    return (
+        isinstance(first, cst.Assign)
+        and len(first.targets) == 1
+        and isinstance(first.targets[0].target, cst.Name)
+        and first.targets[0].target.value == "__strict__"
+    )
+
+
+def _add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Module:
+    """Run AddImportsVisitor on the module's header only, then splice the result back.
+
+    AddImportsVisitor only touches the docstring/import block at the top and the leading
+    blank lines of the statement after it, yet walks the whole tree (with matchers, the
+    slowest part of a rewrite). The statement after the header is stood in for by a
+    ``pass`` with the same leading lines, whose new leading lines are then copied over.
+    """
+    cut = _header_length(tree)
+    rest = list(tree.body[cut:])
+    stand_in = [cst.SimpleStatementLine([cst.Pass()], leading_lines=rest[0].leading_lines)] if rest else []
+    header = tree.with_changes(body=[*tree.body[:cut], *stand_in])
+    added = AddImportsVisitor(context).transform_module(header)
+    body = list(added.body)
+    if rest:
+        rest[0] = rest[0].with_changes(leading_lines=body.pop().leading_lines)
+    return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
 
 
 def _is_plain(node: cst.BaseExpression) -> bool:

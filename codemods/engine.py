@@ -96,14 +96,19 @@ class TransformResult:
         return sum(1 for finding in self.findings if not finding.fixable)
 
 
-def transform_source(source: bytes, settings: Settings | None = None, filename: str = "<stdin>") -> TransformResult:
-    """Rewrite ``source``; errors come back in ``TransformResult.error``, never raised."""
+def transform_source(
+    source: bytes, settings: Settings | None = None, filename: str = "<stdin>", findings_only: bool = False
+) -> TransformResult:
+    """Rewrite ``source``; errors come back in ``TransformResult.error``, never raised.
+
+    With ``findings_only``, only the findings are computed and ``output`` is ``source``.
+    """
     if b"\0" in source:
         # CPython refuses these too; most likely not Python at all.
         return TransformResult(source, source, error=FileError("binary file (contains NUL bytes); not Python source"))
     if PREFILTER.search(source) is None:
         return TransformResult(source, source)
-    return run_with_deep_stack(lambda: _transform(source, settings or Settings(), filename))
+    return run_with_deep_stack(lambda: _transform(source, settings or Settings(), filename, findings_only))
 
 
 @dataclass
@@ -125,16 +130,18 @@ def rewrite_module(
     settings: Settings,
     filename: str = "<stdin>",
     suppressed: Callable[[cst.Call], bool] | None = None,
+    findings_only: bool = False,
 ) -> ModuleRewrite:
     """Rewrite a parsed module. The input tree is not modified; its nodes key the result."""
     command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings, suppressed=suppressed)
     command.prefiltered = True
+    command.findings_only = findings_only
     output = command.transform_module(module)
     assert command.calls_only is not None
     return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)
 
 
-def _transform(source: bytes, settings: Settings, filename: str) -> TransformResult:
+def _transform(source: bytes, settings: Settings, filename: str, findings_only: bool = False) -> TransformResult:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -144,7 +151,9 @@ def _transform(source: bytes, settings: Settings, filename: str) -> TransformRes
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
     try:
-        command = rewrite_module(module, settings, filename)
+        command = rewrite_module(module, settings, filename, findings_only=findings_only)
+        if findings_only:
+            return TransformResult(source, source, command.findings)
         output = command.module.bytes
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
@@ -152,11 +161,15 @@ def _transform(source: bytes, settings: Settings, filename: str) -> TransformRes
         # A last line of defence: never hand back code that Python rejects when the
         # input was accepted.
         problem = _compile_problem(output, filename)
-        if problem is not None and _compile_problem(source, filename) is None:
-            return TransformResult(
-                source, source, command.findings,
-                FileError(f"internal error: the rewrite does not compile ({problem}); file left unchanged"),
+        if problem is not None:
+            original_problem = _compile_problem(source, filename)
+            message = (
+                f"internal error: the rewrite does not compile ({problem}); file left unchanged"
+                if original_problem is None
+                else f"this Python cannot compile the file ({original_problem}), so the rewrite "
+                "cannot be checked; file left unchanged"
             )
+            return TransformResult(source, source, command.findings, FileError(message))
     return TransformResult(source, output, command.findings)
 
 

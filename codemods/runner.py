@@ -118,27 +118,28 @@ def discover(
     return sorted(found.values(), key=lambda f: f.display), errors
 
 
-def process_file(path: Path, settings: Settings) -> TransformResult:
+def process_file(path: Path, settings: Settings, findings_only: bool = False) -> TransformResult:
     try:
         source = path.read_bytes()
     except OSError as error:
         return TransformResult(b"", b"", error=FileError(f"cannot read: {error.strerror or error}"))
-    return transform_source(source, settings, str(path))
+    return transform_source(source, settings, str(path), findings_only)
 
 
-def _process(args: tuple[Path, Settings]) -> TransformResult:
+def _process(args: tuple[Path, Settings, bool]) -> TransformResult:
     return process_file(*args)
 
 
-def run(files: Sequence[SourceFile], settings: Settings, jobs: int = 1) -> Iterator[FileOutcome]:
+def run(
+    files: Sequence[SourceFile], settings: Settings, jobs: int = 1, findings_only: bool = False
+) -> Iterator[FileOutcome]:
     """Transform ``files``; outcomes come back in the order of ``files``."""
     if jobs <= 1 or len(files) < 2:
         for file in files:
-            yield FileOutcome(file, process_file(file.path, settings))
+            yield FileOutcome(file, process_file(file.path, settings, findings_only))
         return
-    # Reading and the byte prefilter are cheap: only files with coroutines go to workers.
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(_process, [(f.path, settings) for f in files], chunksize=8)
+        results = pool.map(_process, [(f.path, settings, findings_only) for f in files], chunksize=8)
         for file, result in zip(files, results):
             yield FileOutcome(file, result)
 
