@@ -17,12 +17,12 @@ from typing import Callable, Iterator, Sequence
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
 from codemods.blocks import BlockPlan, build_helper, plan_block
 from codemods.catalog import CATEGORIES, BlockingCall, Strategy
 from codemods.config import Settings
-from codemods.detector import Detector, Match
+from codemods.detector import Detector, Match, root_of
 from codemods.findings import Finding
 from codemods.offload import Framework, Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, dotted, parenthesize, source_of
@@ -90,6 +90,11 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
         self._comments: list[str | None] = [None]
         self._helper_names: dict[Scope, set[str]] = {}
+        # Callees that a native rewrite removed from the code (``time.sleep``): their
+        # imports go too when nothing else uses them.
+        self._dropped_callees: list[tuple[cst.BaseExpression, Scope]] = []
+        self._top_level_imports: set[cst.CSTNode] = set()
+        self._full_import_removal = False
         # Imports at the top level of a function body, in the order visited: they are
         # bound for every statement visited after them in that body.
         self._function_statements: set[cst.BaseStatement] = set()
@@ -129,15 +134,25 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             return Codemod.transform_module(self, tree)  # without the import passes
         result = super().transform_module(tree)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch and self.calls_only is not None:
-            result = _drop_exposed_blank_lines(self.calls_only, result)
+            # Only top-level imports were removed unless a full removal pass ran.
+            result = _drop_exposed_blank_lines(self.calls_only, result, blocks=self._full_import_removal)
         return result
 
     def _instantiate_and_run(self, transform: type, tree: cst.Module) -> cst.Module:  # type: ignore[override]
         if transform is AddImportsVisitor:
             return _add_imports_in_header(self.context, tree)
+        if transform is RemoveImportsVisitor and not self._full_import_removal:
+            return _remove_imports_in_statements(self.context, tree)
         return super()._instantiate_and_run(transform, tree)
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        self._top_level_imports = {
+            small
+            for statement in tree.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+            if isinstance(small, (cst.Import, cst.ImportFrom))
+        }
         framework = detect_framework(tree)
         if framework is None:
             self._framework_problem = _MIXED
@@ -147,8 +162,27 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         )
         result = tree.visit(self)
         self._resolve_findings()
+        self._schedule_unused_imports()
         self.calls_only = result
         return result
+
+    def _schedule_unused_imports(self) -> None:
+        """Ask RemoveImportsVisitor to drop imports that only the rewritten calls used.
+
+        Our scope analysis already knows every reference to each import, so the
+        (costly) removal pass runs only when an import really lost its last use.
+        """
+        dropped = {root_of(callee) for callee, _ in self._dropped_callees}
+        for callee, scope in self._dropped_callees:
+            for assignment in scope[root_of(callee).value]:
+                if not isinstance(assignment, Assignment) or not isinstance(
+                    assignment.node, (cst.Import, cst.ImportFrom)
+                ):
+                    continue
+                if all(reference.node in dropped for reference in assignment.references):
+                    RemoveImportsVisitor.remove_unused_import_by_node(self.context, callee)
+                    if not isinstance(assignment.scope, GlobalScope) or assignment.node not in self._top_level_imports:
+                        self._full_import_removal = True
 
     def _resolve_findings(self) -> None:
         if not self._pending:
@@ -355,8 +389,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             assert entry.native is not None
             spelled = self._offloader.native(updated, entry.native, scope)
             if spelled is not None:
-                # The callee is gone from the code; drop its import if nothing else uses it.
-                RemoveImportsVisitor.remove_unused_import_by_node(self.context, original.func)
+                self._dropped_callees.append((original.func, scope))
         if spelled is None:
             spelled = self._offloader.offload(updated, scope)
         if spelled is None:
@@ -431,6 +464,25 @@ def _add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Mod
     return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
 
 
+def _remove_imports_in_statements(context: CodemodContext, tree: cst.Module) -> cst.Module:
+    """Run RemoveImportsVisitor on each top-level import statement alone.
+
+    Used only when every import to remove is a top-level statement that our own scope
+    analysis found unused after the rewrite: alone in a module, it is unused there too,
+    and the visitor then does its usual edit without walking the whole tree.
+    """
+    body: list[cst.BaseStatement] = []
+    for statement in tree.body:
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+        ):
+            alone = RemoveImportsVisitor(context).transform_module(cst.Module(body=[statement]))
+            body.extend(alone.body)
+        else:
+            body.append(statement)
+    return tree.with_changes(body=body)
+
+
 def _is_plain(node: cst.BaseExpression) -> bool:
     """Evaluating it later, in another thread, gives the same value: names and literals."""
     if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Ellipsis)):
@@ -450,9 +502,11 @@ def _starts_blank(lines: Sequence[cst.EmptyLine]) -> bool:
     return bool(lines) and lines[0].comment is None
 
 
-def _first_statements(tree: cst.Module) -> list[cst.BaseStatement | None]:
-    """The first statement of the module and of every indented block, in tree order."""
+def _first_statements(tree: cst.Module, blocks: bool = True) -> list[cst.BaseStatement | None]:
+    """The first statement of the module and (with ``blocks``) of every indented block, in tree order."""
     firsts: list[cst.BaseStatement | None] = [tree.body[0] if tree.body else None]
+    if not blocks:
+        return firsts
 
     class Collect(cst.CSTVisitor):
         def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
@@ -496,10 +550,10 @@ class _StripLeadingBlankLines(cst.CSTTransformer):
         return updated_node
 
 
-def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
+def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module, blocks: bool = True) -> cst.Module:
     """Removing the first statement of a module or block (an import the rewrite made
     unused) must not leave that module or block starting with blank lines."""
-    old, new = _first_statements(before), _first_statements(after)
+    old, new = _first_statements(before, blocks), _first_statements(after, blocks)
     if len(old) != len(new):
         return after
     targets = {

@@ -29,6 +29,14 @@ def is_dotted_name(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name)
 
 
+def root_of(node: cst.BaseExpression) -> cst.Name:
+    """``a`` in ``a.b.c``."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    assert isinstance(node, cst.Name)
+    return node
+
+
 def resolve(node: cst.BaseExpression, scope: Scope) -> set[str]:
     """Qualified names (from imports and builtins only) that a dotted name may refer to."""
     if not is_dotted_name(node):
