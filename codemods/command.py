@@ -12,7 +12,7 @@ import argparse
 import re
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
@@ -202,6 +202,32 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
 
     def _scope(self, node: cst.CSTNode) -> Scope | None:
         return self.get_metadata(ScopeProvider, node, None)
+
+    # -- speed: the matcher machinery is unused, and code outside coroutines is skipped --
+
+    # ContextAwareTransformer is a MatcherDecoratableTransformer; this transformer has no
+    # matcher decorators, so go straight to the plain CSTTransformer dispatch.
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if not self.coroutine_context.in_coroutine and not _may_hold_coroutine(node):
+            if isinstance(node, (cst.SimpleStatementLine, cst.With)):
+                self._comments.append(None)  # their leave_* hooks still run, and pop it
+            if isinstance(node, cst.SimpleStatementLine):
+                for small in node.body:  # module-level objects used by coroutines
+                    if isinstance(small, cst.Assign):
+                        self.visit_Assign(small)
+                    elif isinstance(small, cst.AnnAssign):
+                        self.visit_AnnAssign(small)
+            return False
+        return cst.CSTTransformer.on_visit(self, node)
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        return cst.CSTTransformer.on_leave(self, original_node, updated_node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        cst.CSTTransformer.on_visit_attribute(self, node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        cst.CSTTransformer.on_leave_attribute(self, original_node, attribute)
 
     # -- comments that suppress findings -----------------------------------------------
 
@@ -481,6 +507,52 @@ def _remove_imports_in_statements(context: CodemodContext, tree: cst.Module) -> 
         else:
             body.append(statement)
     return tree.with_changes(body=body)
+
+
+_STATEMENT_CONTAINERS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+def _may_hold_coroutine(node: cst.CSTNode) -> bool:
+    """Whether a statement outside any coroutine contains an ``async def``.
+
+    Only statements can be skipped: ``async def`` is a statement, so a statement without
+    one nested in its blocks holds no coroutine code at all. Expressions are never
+    skipped here (they are only met inside statements that were not skipped).
+    """
+    if not isinstance(node, _STATEMENT_CONTAINERS):
+        return True
+    if isinstance(node, cst.SimpleStatementLine):
+        return False
+    return _has_async_def(node)
+
+
+def _has_async_def(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, cst.FunctionDef) and statement.asynchronous is not None:
+        return True
+    for block in _blocks_of(statement):
+        for inner in block:
+            if isinstance(inner, cst.BaseCompoundStatement) and _has_async_def(inner):
+                return True
+    return False
+
+
+def _blocks_of(statement: cst.CSTNode) -> Iterator[Sequence[cst.CSTNode]]:
+    """The statement lists directly inside a compound statement (bodies, else, handlers)."""
+    for attribute in ("body", "orelse", "finalbody"):
+        suite = getattr(statement, attribute, None)
+        if isinstance(suite, (cst.Else, cst.Finally)):
+            suite = suite.body
+        elif isinstance(suite, cst.If):  # elif
+            yield [suite]
+            continue
+        if isinstance(suite, cst.IndentedBlock):
+            yield suite.body
+    for handler in getattr(statement, "handlers", ()):
+        if isinstance(handler.body, cst.IndentedBlock):
+            yield handler.body.body
+    for case in getattr(statement, "cases", ()):
+        if isinstance(case.body, cst.IndentedBlock):
+            yield case.body.body
 
 
 def _is_plain(node: cst.BaseExpression) -> bool:
