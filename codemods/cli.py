@@ -9,6 +9,7 @@ Exit status, for CI:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -128,7 +129,24 @@ def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | 
     files, errors = discover([Path(p) for p in paths if p != STDIN], settings.exclude, root, cwd)
     for display, error in errors:
         tally.error(display, error)
-    return run(files, settings, jobs or default_jobs(), findings_only)
+    outcomes = run(files, settings, jobs or default_jobs(), findings_only)
+    return _with_progress(outcomes, len(files))
+
+
+#: Runs with fewer files finish before a progress bar would help.
+PROGRESS_MIN_FILES = 200
+
+
+def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[FileOutcome]:
+    """A progress bar on stderr for long runs on a terminal; silent in CI and when piped."""
+    stderr = click.get_text_stream("stderr")
+    if total < PROGRESS_MIN_FILES or os.environ.get("CI") or not stderr.isatty():
+        yield from outcomes
+        return
+    with click.progressbar(length=total, label="loopsafe", file=stderr, show_pos=True) as bar:
+        for outcome in outcomes:
+            bar.update(1)
+            yield outcome
 
 
 def _stdin(settings: Settings) -> tuple[bytes, Any]:

@@ -317,3 +317,31 @@ def test_pre_commit_hooks_name_real_commands() -> None:
     assert hooks == {"loopsafe-check": "loopsafe check", "loopsafe-fix": "loopsafe fix"}
     for entry in hooks.values():
         assert entry.split()[1] in main.commands
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from codemods import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    outcomes = [object()] * 300
+    monkeypatch.delenv("CI", raising=False)
+    terminal = Terminal()
+    monkeypatch.setattr(cli.click, "get_text_stream", lambda name: terminal)
+    assert list(cli._with_progress(iter(outcomes), 300)) == outcomes  # type: ignore[arg-type]
+    assert "loopsafe" in terminal.getvalue() and "300/300" in terminal.getvalue()
+
+    piped = io.StringIO()
+    monkeypatch.setattr(cli.click, "get_text_stream", lambda name: piped)
+    assert list(cli._with_progress(iter(outcomes), 300)) == outcomes  # type: ignore[arg-type]
+    assert piped.getvalue() == ""
+
+    monkeypatch.setenv("CI", "true")
+    terminal = Terminal()
+    monkeypatch.setattr(cli.click, "get_text_stream", lambda name: terminal)
+    list(cli._with_progress(iter(outcomes), 300))  # type: ignore[arg-type]
+    assert terminal.getvalue() == ""
