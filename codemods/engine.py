@@ -47,7 +47,11 @@ os.register_at_fork(after_in_child=_forget_deep_executor)
 
 
 def run_with_deep_stack(function: Callable[[], T]) -> T:
-    """Run ``function`` on a worker thread whose stack fits very deep trees."""
+    """Run ``function`` on a worker thread whose stack fits very deep trees.
+
+    The recursion limit is raised only while it runs (the caller's thread waits), so
+    code elsewhere in the process keeps Python's usual protection.
+    """
     global _deep_executor
     with _deep_lock:
         if _deep_executor is None:
@@ -58,9 +62,17 @@ def run_with_deep_stack(function: Callable[[], T]) -> T:
                 _deep_executor.submit(lambda: None).result()
             finally:
                 threading.stack_size(previous)
-            if sys.getrecursionlimit() < _DEEP_RECURSION_LIMIT:
-                sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
-    return _deep_executor.submit(function).result()
+        executor = _deep_executor
+
+    def deep() -> T:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
+        try:
+            return function()
+        finally:
+            sys.setrecursionlimit(limit)
+
+    return executor.submit(deep).result()
 
 
 @dataclass(frozen=True)
