@@ -108,6 +108,11 @@ class TransformResult:
         return sum(1 for finding in self.findings if not finding.fixable)
 
 
+def needs_transform(source: bytes) -> bool:
+    """False for sources that are returned as they are, without parsing."""
+    return b"\0" in source or PREFILTER.search(source) is not None
+
+
 def transform_source(
     source: bytes, settings: Settings | None = None, filename: str = "<stdin>", findings_only: bool = False
 ) -> TransformResult:

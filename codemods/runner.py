@@ -13,13 +13,14 @@ import os
 import stat
 import tempfile
 import tokenize
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from codemods.config import Settings
-from codemods.engine import FileError, TransformResult, transform_source
+from codemods.engine import FileError, TransformResult, needs_transform, transform_source
 
 #: Folders never walked into: VCS data, caches, virtualenvs, vendored JS.
 SKIPPED_DIRS = frozenset(
@@ -118,30 +119,63 @@ def discover(
     return sorted(found.values(), key=lambda f: f.display), errors
 
 
-def process_file(path: Path, settings: Settings, findings_only: bool = False) -> TransformResult:
+def read_source(path: Path) -> bytes | FileError:
     try:
-        source = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
-        return TransformResult(b"", b"", error=FileError(f"cannot read: {error.strerror or error}"))
+        return FileError(f"cannot read: {error.strerror or error}")
+
+
+def process_file(path: Path, settings: Settings, findings_only: bool = False) -> TransformResult:
+    source = read_source(path)
+    if isinstance(source, FileError):
+        return TransformResult(b"", b"", error=source)
     return transform_source(source, settings, str(path), findings_only)
-
-
-def _process(args: tuple[Path, Settings, bool]) -> TransformResult:
-    return process_file(*args)
 
 
 def run(
     files: Sequence[SourceFile], settings: Settings, jobs: int = 1, findings_only: bool = False
 ) -> Iterator[FileOutcome]:
-    """Transform ``files``; outcomes come back in the order of ``files``."""
-    if jobs <= 1 or len(files) < 2:
+    """Transform ``files``; outcomes are streamed in the order of ``files``.
+
+    With ``jobs > 1``, files are read and prefiltered here and only those with a
+    coroutine go to worker processes; at most a small window of results waits to be
+    yielded, so memory stays bounded whatever the number of files.
+    """
+    if jobs <= 1:
         for file in files:
             yield FileOutcome(file, process_file(file.path, settings, findings_only))
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(_process, [(f.path, settings, findings_only) for f in files], chunksize=8)
-        for file, result in zip(files, results):
-            yield FileOutcome(file, result)
+    window = 4 * jobs
+    pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for file in files:
+            source = read_source(file.path)
+            item: TransformResult | Future[TransformResult]
+            if isinstance(source, FileError):
+                item = TransformResult(b"", b"", error=source)
+            elif not needs_transform(source):
+                item = TransformResult(source, source)
+            else:
+                pool = pool or ProcessPoolExecutor(max_workers=jobs)
+                item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
+            pending.append((file, item))
+            while pending and (len(pending) > window or _ready(pending[0][1])):
+                yield _outcome(*pending.popleft())
+        while pending:
+            yield _outcome(*pending.popleft())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _ready(item: TransformResult | Future[TransformResult]) -> bool:
+    return not isinstance(item, Future) or item.done()
+
+
+def _outcome(file: SourceFile, item: TransformResult | Future[TransformResult]) -> FileOutcome:
+    return FileOutcome(file, item.result() if isinstance(item, Future) else item)
 
 
 def default_jobs() -> int:
