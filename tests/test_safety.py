@@ -187,3 +187,22 @@ def test_paths_that_are_not_files(cli: CliRunner, tmp_path: Path) -> None:
     assert "missing.py: error: no such file or directory" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "dir.py" / "inner.py").read_text() == FIXED
+
+
+def test_fix_twice_over_a_whole_project(cli: CliRunner, tmp_path: Path) -> None:
+    """Every fixture input as one project: the second run has nothing left to do."""
+    from tests.fixture_cases import discover
+
+    project = tmp_path / "project"
+    for case in discover():
+        if case.settings_file is None:
+            (project / case.name).mkdir(parents=True)
+            (project / case.name / "module.py").write_bytes(case.input.read_bytes())
+    first = cli.invoke(main, ["fix", "-j", "2", "project"], catch_exceptions=False)
+    assert first.exit_code in (0, 1), first.stderr
+    assert " 0 files changed" not in first.stderr
+    for path in project.rglob("*.py"):
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    second = cli.invoke(main, ["fix", "-j", "2", "project"], catch_exceptions=False)
+    assert "loopsafe: 0 files changed, 0 calls rewritten" in second.stderr
+    assert cli.invoke(main, ["diff", "project"]).stdout == ""
