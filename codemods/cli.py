@@ -46,6 +46,15 @@ class Tally:
         self.errors += 1
         click.echo(error.format(display), err=True)
 
+    def summarize(self, dry_run: bool) -> None:
+        changed, rewritten = ("would change", "would be rewritten") if dry_run else ("changed", "rewritten")
+        click.echo(
+            f"loopsafe: {_plural(self.files_changed, 'file')} {changed}, "
+            f"{_plural(self.calls_fixed, 'call')} {rewritten}, "
+            f"{_plural(self.calls_reported, 'call')} left for manual review",
+            err=True,
+        )
+
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
@@ -264,12 +273,7 @@ def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | 
         if result.changed:
             tally.files_changed += 1
             _echo_diff(unified_diff(result.source, result.output, display))
-    click.echo(
-        f"loopsafe: {_plural(tally.files_changed, 'file')} would change, "
-        f"{_plural(tally.calls_fixed, 'call')} would be rewritten, "
-        f"{_plural(tally.calls_reported, 'call')} left for manual review",
-        err=True,
-    )
+    tally.summarize(dry_run=True)
     _finish(tally, tally.files_changed > 0)
 
 
@@ -313,10 +317,5 @@ def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | N
             continue
         _report_unfixable(display, result, tally)
         tally.files_changed += 1
-    click.echo(
-        f"loopsafe: {_plural(tally.files_changed, 'file')} changed, "
-        f"{_plural(tally.calls_fixed, 'call')} rewritten, "
-        f"{_plural(tally.calls_reported, 'call')} left for manual review",
-        err=True,
-    )
+    tally.summarize(dry_run=False)
     _finish(tally, tally.calls_reported > 0)
