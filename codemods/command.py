@@ -25,7 +25,7 @@ from codemods.config import Settings
 from codemods.detector import Detector, Match, root_of
 from codemods.findings import Finding
 from codemods.offload import Framework, Offloader, Spelled, detect_framework
-from codemods.rewriter import awaited, dotted, parenthesize, source_of
+from codemods.rewriter import awaited, parenthesize
 from codemods.scopes import NOT_COROUTINE, CoroutineScopeTracker
 
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
@@ -637,4 +637,4 @@ def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module, blocks: boo
     return after.visit(_StripLeadingBlankLines(targets)) if targets else after
 
 
-__all__ = ["OffloadBlockingCalls", "dotted", "source_of", "suppressed_by_comment"]
+__all__ = ["OffloadBlockingCalls", "suppressed_by_comment"]

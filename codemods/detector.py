@@ -53,12 +53,12 @@ def _resolves_to(node: cst.BaseExpression, scope: Scope, target: str) -> tuple[b
 
 @dataclass(frozen=True)
 class Match:
-    """A call that may be a blocking call."""
+    """A call that is a blocking call."""
 
     entry: BlockingCall
     #: Why the call cannot be rewritten although it blocks (it is then reported).
     reason: str | None = None
-    #: For methods: the receiver's type and whether it was made inline (``Ctor().m()``).
+    #: For methods: the type of the object the method is called on.
     receiver: BlockingType | None = None
 
 
@@ -107,19 +107,16 @@ class Detector:
         if kind is not None:
             self.bindings[target] = kind
 
-    def receiver_type(self, receiver: cst.BaseExpression, scope: Scope) -> tuple[BlockingType | None, bool]:
-        """``(type, made inline)`` of the object a method is called on."""
+    def receiver_type(self, receiver: cst.BaseExpression, scope: Scope) -> BlockingType | None:
+        """The type of the object a method is called on, when it is certain."""
         if isinstance(receiver, cst.Call):
-            return self.constructed_type(receiver, scope), True
+            return self.constructed_type(receiver, scope)
         if not isinstance(receiver, cst.Name):
-            return None, False
+            return None
         assignments = scope[receiver.value]
-        kinds = {
-            self.bindings.get(a.node) if isinstance(a, Assignment) else None for a in assignments
-        }
-        if len(kinds) == 1 and assignments:
-            return kinds.pop(), False
-        return None, False
+        # Every binding of the name must be one we saw make this type.
+        kinds = {self.bindings.get(a.node) if isinstance(a, Assignment) else None for a in assignments}
+        return kinds.pop() if len(kinds) == 1 and assignments else None
 
     # -- calls -------------------------------------------------------------------------
 
@@ -136,7 +133,7 @@ class Detector:
                 return Match(entry, f"the name may also refer to something that is not {entry.qualname}")
             return self._conditions(call, entry, scope)
         if isinstance(func, cst.Attribute):
-            kind, inline = self.receiver_type(func.value, scope)
+            kind = self.receiver_type(func.value, scope)
             if kind is not None:
                 method = method_entry(kind, func.attr.value)
                 if method is not None and method.qualname not in self.ignore:

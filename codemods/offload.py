@@ -21,7 +21,7 @@ import libcst as cst
 from libcst.metadata import Assignment, GlobalScope, QualifiedName, QualifiedNameSource, Scope
 
 from codemods.catalog import Native
-from codemods.rewriter import dotted, first_arg_comma
+from codemods.rewriter import dotted, first_arg_comma, source_of
 
 
 class Framework(enum.Enum):
@@ -85,7 +85,7 @@ class ModuleImports:
             and small.module is not None
             and not isinstance(small.names, cst.ImportStar)
         ):
-            module = cst.Module([]).code_for_node(small.module)
+            module = source_of(small.module)
             if module.split(".")[0] in _KNOWN_MODULES:
                 for alias in small.names:
                     bound = alias.evaluated_alias or alias.evaluated_name
@@ -177,7 +177,7 @@ class Offloader:
     def offload(self, call: cst.Call, scope: Scope) -> Spelled | None:
         """``f(*args)`` -> the offloading call (not yet awaited); ``None`` if a name is unsafe."""
         needs: list[str] = []
-        callee = cst.Module([]).code_for_node(call.func)
+        callee = source_of(call.func)
         if self.framework is Framework.ASYNCIO and not self.legacy_executor:
             runner = self._spell("asyncio.to_thread", scope, needs)
             if runner is None:

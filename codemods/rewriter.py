@@ -49,4 +49,5 @@ def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def source_of(node: cst.CSTNode) -> str:
+    """A node as source text."""
     return cst.Module([]).code_for_node(node)
