@@ -208,9 +208,9 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     # ContextAwareTransformer is a MatcherDecoratableTransformer; this transformer has no
     # matcher decorators, so go straight to the plain CSTTransformer dispatch.
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self._comments.append(_line_comment(node))
         if not self.coroutine_context.in_coroutine and not _may_hold_coroutine(node):
-            if isinstance(node, (cst.SimpleStatementLine, cst.With)):
-                self._comments.append(None)  # their leave_* hooks still run, and pop it
             if isinstance(node, cst.SimpleStatementLine):
                 for small in node.body:  # module-level objects used by coroutines
                     if isinstance(small, cst.Assign):
@@ -221,6 +221,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         return cst.CSTTransformer.on_visit(self, node)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self._comments.pop()
         return cst.CSTTransformer.on_leave(self, original_node, updated_node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -239,13 +241,6 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         if node in self._function_statements:
             self._local_imports.update(s for s in node.body if isinstance(s, (cst.Import, cst.ImportFrom)))
-        self._comments.append(node.trailing_whitespace.comment.value if node.trailing_whitespace.comment else None)
-
-    def leave_SimpleStatementLine(
-        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine:
-        self._comments.pop()
-        return updated_node
 
     def _is_suppressed(self, call: cst.Call, entry: BlockingCall) -> bool:
         first_line = call.whitespace_before_args
@@ -284,7 +279,6 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     # -- with open(...) blocks moved to a thread --------------------------------------
 
     def visit_With(self, node: cst.With) -> None:
-        self._comments.append(node.body.header.comment.value if isinstance(node.body, cst.IndentedBlock) and node.body.header.comment else None)
         if not self.coroutine_context.rewritable or node.asynchronous is not None:
             return
         scope = self._scope(node)
@@ -310,7 +304,6 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._push(NOT_COROUTINE)
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        self._comments.pop()
         if original_node not in self._blocks:
             return updated_node
         self._pop()
@@ -510,6 +503,21 @@ def _remove_imports_in_statements(context: CodemodContext, tree: cst.Module) -> 
 
 
 _STATEMENT_CONTAINERS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+def _line_comment(statement: cst.CSTNode) -> str | None:
+    """The comment ending a statement's (first) line: where ``# noqa`` goes."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        whitespace = statement.trailing_whitespace
+    else:
+        body = getattr(statement, "body", None)
+        if isinstance(body, cst.IndentedBlock):
+            whitespace = body.header
+        elif isinstance(body, cst.SimpleStatementSuite):
+            whitespace = body.trailing_whitespace
+        else:
+            return None
+    return whitespace.comment.value if whitespace.comment else None
 
 
 def _may_hold_coroutine(node: cst.CSTNode) -> bool:

@@ -28,6 +28,7 @@ DISAGREEMENTS: dict[tuple[str, int], str] = {
     ),
     ("ignore_several_entries", 6): "time.sleep is in `ignore` in this case's settings",
     ("noqa_and_loopsafe_ignore_comments", 9): "suppressed with `# noqa: LS210`, loopsafe's own code",
+    ("noqa_on_compound_statement_headers", 8): "suppressed with `# loopsafe: ignore`",
 }
 
 
