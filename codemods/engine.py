@@ -23,9 +23,10 @@ from codemods.findings import Finding
 
 T = TypeVar("T")
 
-#: Matches every ``async def`` (even one split by a backslash continuation). Files
-#: without a match are returned untouched without being parsed: most of a repository.
-PREFILTER = re.compile(rb"\basync(?:[ \t\f]|\\\r?\n)+def\b")
+#: Matches every ``async def``. As a compound statement it can only start a line
+#: (after indentation), though a backslash may split it. Files without a match are
+#: returned untouched without being parsed: most of a repository.
+PREFILTER = re.compile(rb"(?:^|\r)[ \t\f]*async(?:[ \t\f]|\\\r?\n)+def\b", re.MULTILINE)
 
 # libcst walks the tree recursively: a 600-term sum nests 600 BinaryOperations, and
 # each level costs several Python frames. Run transforms on a thread with a large
@@ -223,8 +224,12 @@ def _syntax_error(source: bytes, filename: str, error: cst.ParserSyntaxError) ->
         return FileError(f"cannot parse: {python_error.msg}")
     except (ValueError, RecursionError, MemoryError) as python_error:
         return FileError(f"cannot parse: {python_error}")
+    # CPython accepts the file: the limitation is libcst's parser, not the user's code.
     message = _LIBCST_PREFIX.sub("", str(error.message).splitlines()[0] if error.message else "syntax error")
-    return FileError(f"cannot parse: {message}", error.raw_line, error.raw_column + 1)
+    return FileError(
+        f"libcst cannot parse this file, although it is valid Python ({message}); left unchanged",
+        error.raw_line, error.raw_column + 1,
+    )
 
 
 _LIBCST_PREFIX = re.compile(r"^(parser error: )?error at \d+:\d+: ")

@@ -1,0 +1,44 @@
+"""The engine's edges: the byte prefilter and messages for files libcst cannot read."""
+
+from __future__ import annotations
+
+import pytest
+
+from codemods.engine import PREFILTER, needs_transform, transform_source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"async def f(): pass\n",
+        b"class A:\n    async def f(self): pass\n",
+        b"\tasync\tdef f(): pass\n",
+        b"async \\\n    def f(): pass\n",
+        b"x = 1\r\nasync def f(): pass\r\n",
+        b"x = 1\rasync def f(): pass\r",
+        b"@decorator\nasync def f(): pass\n",
+    ],
+)
+def test_prefilter_finds_every_coroutine(source: bytes) -> None:
+    compile(source, "<case>", "exec")
+    assert PREFILTER.search(source) is not None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [b"import asyncio\n", b'doc = "use async def here"\n', b"x.async_def = 1\n", b"asyncio.run(main())\n"],
+)
+def test_prefilter_skips_modules_without_coroutines(source: bytes) -> None:
+    assert not needs_transform(source)
+    assert transform_source(source).output == source
+
+
+def test_valid_python_that_libcst_cannot_parse_is_named_as_such() -> None:
+    # CPython accepts a parenthesized annotated target; libcst 1.x's parser does not.
+    source = b"async def f():\n    (x): int\n"
+    compile(source, "<case>", "exec")
+    result = transform_source(source)
+    if result.error is None:
+        pytest.skip("this libcst version parses it")
+    assert "libcst cannot parse this file, although it is valid Python" in result.error.message
+    assert result.output == source
