@@ -12,7 +12,7 @@ from codemods.engine import PREFILTER, needs_transform, transform_source
     [
         b"async def f(): pass\n",
         b"class A:\n    async def f(self): pass\n",
-        b"\tasync\tdef f(): pass\n",
+        b"if True:\n\tasync\tdef f(): pass\n",
         b"async \\\n    def f(): pass\n",
         b"x = 1\r\nasync def f(): pass\r\n",
         b"x = 1\rasync def f(): pass\r",
