@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
+from codemods.screen import ScreenNames
 from codemods.catalog import (
     BlockingCall,
     BlockingType,
@@ -60,6 +61,12 @@ class Settings:
     @cached_property
     def annotations(self) -> dict[str, BlockingType]:
         return build_annotation_index(self.ignore)
+
+    @cached_property
+    def screen_names(self) -> ScreenNames:
+        return ScreenNames.from_qualnames(
+            [*self.index, *self.constructors, *self.annotations]
+        )
 
     @property
     def legacy_executor(self) -> bool:

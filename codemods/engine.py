@@ -20,6 +20,7 @@ from libcst.codemod import CodemodContext
 from codemods.command import OffloadBlockingCalls
 from codemods.config import Settings
 from codemods.findings import Finding
+from codemods.screen import may_need_transform
 
 T = TypeVar("T")
 
@@ -124,9 +125,10 @@ def transform_source(
     if b"\0" in source:
         # CPython refuses these too; most likely not Python at all.
         return TransformResult(source, source, error=FileError("binary file (contains NUL bytes); not Python source"))
-    if PREFILTER.search(source) is None:
+    settings = settings or Settings()
+    if PREFILTER.search(source) is None or not may_need_transform(source, settings.screen_names):
         return TransformResult(source, source)
-    return run_with_deep_stack(lambda: _transform(source, settings or Settings(), filename, findings_only))
+    return run_with_deep_stack(lambda: _transform(source, settings, filename, findings_only))
 
 
 @dataclass

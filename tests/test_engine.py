@@ -35,10 +35,28 @@ def test_prefilter_skips_modules_without_coroutines(source: bytes) -> None:
 
 def test_valid_python_that_libcst_cannot_parse_is_named_as_such() -> None:
     # CPython accepts a parenthesized annotated target; libcst 1.x's parser does not.
-    source = b"async def f():\n    (x): int\n"
+    source = b"import time\n\nasync def f():\n    (x): int\n    time.sleep(1)\n"
     compile(source, "<case>", "exec")
     result = transform_source(source)
     if result.error is None:
         pytest.skip("this libcst version parses it")
     assert "libcst cannot parse this file, although it is valid Python" in result.error.message
     assert result.output == source
+
+
+def test_screen_never_skips_a_module_with_findings() -> None:
+    """The ast screen over-approximates: whenever it says "skip", the full transform
+    (run here without the screen) finds and changes nothing."""
+    from codemods.engine import _transform, run_with_deep_stack
+    from codemods.screen import may_need_transform
+    from tests.fixture_cases import discover
+
+    skipped = 0
+    for case in discover():
+        source, settings = case.input.read_bytes(), case.settings()
+        if may_need_transform(source, settings.screen_names):
+            continue
+        skipped += 1
+        full = run_with_deep_stack(lambda: _transform(source, settings, str(case.input)))
+        assert full.findings == [] and full.output == source, case.name
+    assert skipped >= 10  # the screen does skip the must-not-change cases
