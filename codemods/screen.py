@@ -74,8 +74,36 @@ def may_need_transform(source: bytes, names: ScreenNames) -> bool:
     return any(
         isinstance(node, ast.Call) and _root(node.func) in interesting
         for coroutine in coroutines
-        for node in ast.walk(coroutine)
+        for statement in coroutine.body
+        for node in _walk_coroutine_code(statement)
     )
+
+
+_NOT_COROUTINE_CODE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _walk_coroutine_code(node: ast.AST) -> Iterable[ast.AST]:
+    """Nodes that run as part of the coroutine: not the bodies of nested functions,
+    lambdas or classes (nested coroutines are screened on their own), but their
+    decorators, defaults and bases, which do run there."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, _NOT_COROUTINE_CODE):
+            stack.extend(_evaluated_at_definition(current))
+        else:
+            stack.extend(ast.iter_child_nodes(current))
+
+
+def _evaluated_at_definition(node: ast.AST) -> list[ast.AST]:
+    parts: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    arguments = getattr(node, "args", None)
+    if isinstance(arguments, ast.arguments):
+        parts.extend(d for d in (*arguments.defaults, *arguments.kw_defaults) if d is not None)
+    parts.extend(getattr(node, "bases", []))
+    parts.extend(keyword.value for keyword in getattr(node, "keywords", []))
+    return parts
 
 
 def _bindings(tree: ast.AST) -> Iterable[tuple[list[str], ast.AST]]:
