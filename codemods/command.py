@@ -12,7 +12,7 @@ import argparse
 import re
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
@@ -26,7 +26,8 @@ from codemods.detector import Detector, Match, root_of
 from codemods.findings import Finding
 from codemods.offload import Framework, Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, parenthesize
-from codemods.scopes import NOT_COROUTINE, CoroutineScopeTracker
+from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
+from codemods.scopes import NOT_COROUTINE, CoroutineScopeTracker, may_hold_coroutine
 
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 _MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -135,14 +136,14 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         result = super().transform_module(tree)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch and self.calls_only is not None:
             # Only top-level imports were removed unless a full removal pass ran.
-            result = _drop_exposed_blank_lines(self.calls_only, result, blocks=self._full_import_removal)
+            result = drop_exposed_blank_lines(self.calls_only, result, blocks=self._full_import_removal)
         return result
 
     def _instantiate_and_run(self, transform: type, tree: cst.Module) -> cst.Module:  # type: ignore[override]
         if transform is AddImportsVisitor:
-            return _add_imports_in_header(self.context, tree)
+            return add_imports_in_header(self.context, tree)
         if transform is RemoveImportsVisitor and not self._full_import_removal:
-            return _remove_imports_in_statements(self.context, tree)
+            return remove_imports_in_statements(self.context, tree)
         return super()._instantiate_and_run(transform, tree)
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
@@ -210,7 +211,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self._comments.append(_line_comment(node))
-        if not self.coroutine_context.in_coroutine and not _may_hold_coroutine(node):
+        if not self.coroutine_context.in_coroutine and not may_hold_coroutine(node):
             if isinstance(node, cst.SimpleStatementLine):
                 for small in node.body:  # module-level objects used by coroutines
                     if isinstance(small, cst.Assign):
@@ -439,72 +440,6 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             AddImportsVisitor.add_needed_import(self.context, module)
 
 
-def _header_length(module: cst.Module) -> int:
-    """Statements up to the end of the first import block, as AddImportsVisitor counts."""
-    body = module.body
-    index = 1 if body and _is_docstring_or_strict(body[0]) else 0
-    while index < len(body) and isinstance(body[index], cst.SimpleStatementLine) and isinstance(
-        body[index].body[0], (cst.Import, cst.ImportFrom)  # type: ignore[union-attr]
-    ):
-        index += 1
-    return index
-
-
-def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
-    if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
-        return False
-    first = statement.body[0]
-    if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
-        return True
-    return (
-        isinstance(first, cst.Assign)
-        and len(first.targets) == 1
-        and isinstance(first.targets[0].target, cst.Name)
-        and first.targets[0].target.value == "__strict__"
-    )
-
-
-def _add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Module:
-    """Run AddImportsVisitor on the module's header only, then splice the result back.
-
-    AddImportsVisitor only touches the docstring/import block at the top and the leading
-    blank lines of the statement after it, yet walks the whole tree (with matchers, the
-    slowest part of a rewrite). The statement after the header is stood in for by a
-    ``pass`` with the same leading lines, whose new leading lines are then copied over.
-    """
-    cut = _header_length(tree)
-    rest = list(tree.body[cut:])
-    stand_in = [cst.SimpleStatementLine([cst.Pass()], leading_lines=rest[0].leading_lines)] if rest else []
-    header = tree.with_changes(body=[*tree.body[:cut], *stand_in])
-    added = AddImportsVisitor(context).transform_module(header)
-    body = list(added.body)
-    if rest:
-        rest[0] = rest[0].with_changes(leading_lines=body.pop().leading_lines)
-    return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
-
-
-def _remove_imports_in_statements(context: CodemodContext, tree: cst.Module) -> cst.Module:
-    """Run RemoveImportsVisitor on each top-level import statement alone.
-
-    Used only when every import to remove is a top-level statement that our own scope
-    analysis found unused after the rewrite: alone in a module, it is unused there too,
-    and the visitor then does its usual edit without walking the whole tree.
-    """
-    body: list[cst.BaseStatement] = []
-    for statement in tree.body:
-        if isinstance(statement, cst.SimpleStatementLine) and any(
-            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
-        ):
-            alone = RemoveImportsVisitor(context).transform_module(cst.Module(body=[statement]))
-            body.extend(alone.body)
-        else:
-            body.append(statement)
-    return tree.with_changes(body=body)
-
-
-_STATEMENT_CONTAINERS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
-
-
 def _line_comment(statement: cst.CSTNode) -> str | None:
     """The comment ending a statement's (first) line: where ``# noqa`` goes."""
     if isinstance(statement, cst.SimpleStatementLine):
@@ -520,49 +455,6 @@ def _line_comment(statement: cst.CSTNode) -> str | None:
     return whitespace.comment.value if whitespace.comment else None
 
 
-def _may_hold_coroutine(node: cst.CSTNode) -> bool:
-    """Whether a statement outside any coroutine contains an ``async def``.
-
-    Only statements can be skipped: ``async def`` is a statement, so a statement without
-    one nested in its blocks holds no coroutine code at all. Expressions are never
-    skipped here (they are only met inside statements that were not skipped).
-    """
-    if not isinstance(node, _STATEMENT_CONTAINERS):
-        return True
-    if isinstance(node, cst.SimpleStatementLine):
-        return False
-    return _has_async_def(node)
-
-
-def _has_async_def(statement: cst.CSTNode) -> bool:
-    if isinstance(statement, cst.FunctionDef) and statement.asynchronous is not None:
-        return True
-    for block in _blocks_of(statement):
-        for inner in block:
-            if isinstance(inner, cst.BaseCompoundStatement) and _has_async_def(inner):
-                return True
-    return False
-
-
-def _blocks_of(statement: cst.CSTNode) -> Iterator[Sequence[cst.CSTNode]]:
-    """The statement lists directly inside a compound statement (bodies, else, handlers)."""
-    for attribute in ("body", "orelse", "finalbody"):
-        suite = getattr(statement, attribute, None)
-        if isinstance(suite, (cst.Else, cst.Finally)):
-            suite = suite.body
-        elif isinstance(suite, cst.If):  # elif
-            yield [suite]
-            continue
-        if isinstance(suite, cst.IndentedBlock):
-            yield suite.body
-    for handler in getattr(statement, "handlers", ()):
-        if isinstance(handler.body, cst.IndentedBlock):
-            yield handler.body.body
-    for case in getattr(statement, "cases", ()):
-        if isinstance(case.body, cst.IndentedBlock):
-            yield case.body.body
-
-
 def _is_plain(node: cst.BaseExpression) -> bool:
     """Evaluating it later, in another thread, gives the same value: names and literals."""
     if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Ellipsis)):
@@ -576,73 +468,6 @@ def _is_plain(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.ConcatenatedString):
         return _is_plain(node.left) and _is_plain(node.right)
     return False
-
-
-def _starts_blank(lines: Sequence[cst.EmptyLine]) -> bool:
-    return bool(lines) and lines[0].comment is None
-
-
-def _first_statements(tree: cst.Module, blocks: bool = True) -> list[cst.BaseStatement | None]:
-    """The first statement of the module and (with ``blocks``) of every indented block, in tree order."""
-    firsts: list[cst.BaseStatement | None] = [tree.body[0] if tree.body else None]
-    if not blocks:
-        return firsts
-
-    class Collect(cst.CSTVisitor):
-        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-            firsts.append(node.body[0] if node.body else None)
-
-    tree.visit(Collect())
-    return firsts
-
-
-def _without_leading_blank_lines(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
-    if not statements:
-        return list(statements)
-    lines = list(statements[0].leading_lines)
-    while _starts_blank(lines):
-        lines.pop(0)
-    return [statements[0].with_changes(leading_lines=lines), *statements[1:]]
-
-
-class _StripLeadingBlankLines(cst.CSTTransformer):
-    """Strips leading blank lines from the module (index 0) and the blocks (1, 2, ... in
-    tree order, as ``_first_statements`` numbers them) listed in ``targets``."""
-
-    def __init__(self, targets: set[int]) -> None:
-        super().__init__()
-        self.targets = targets
-        self.count = 0
-        self.open_blocks: list[int] = []
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        if 0 in self.targets:
-            return updated_node.with_changes(body=_without_leading_blank_lines(updated_node.body))
-        return updated_node
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self.count += 1
-        self.open_blocks.append(self.count)
-
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
-        if self.open_blocks.pop() in self.targets:
-            return updated_node.with_changes(body=_without_leading_blank_lines(updated_node.body))
-        return updated_node
-
-
-def _drop_exposed_blank_lines(before: cst.Module, after: cst.Module, blocks: bool = True) -> cst.Module:
-    """Removing the first statement of a module or block (an import the rewrite made
-    unused) must not leave that module or block starting with blank lines."""
-    old, new = _first_statements(before, blocks), _first_statements(after, blocks)
-    if len(old) != len(new):
-        return after
-    targets = {
-        i
-        for i, (was, now) in enumerate(zip(old, new))
-        if was is not None and now is not None
-        and _starts_blank(now.leading_lines) and not _starts_blank(was.leading_lines)
-    }
-    return after.visit(_StripLeadingBlankLines(targets)) if targets else after
 
 
 __all__ = ["OffloadBlockingCalls", "suppressed_by_comment"]

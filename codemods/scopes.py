@@ -14,7 +14,7 @@ the bases so that its hooks are the ones that run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import libcst as cst
 
@@ -140,3 +140,51 @@ class CoroutineScopeTracker:
         self, node: cst.FormattedStringExpression
     ) -> None:
         self._pop()
+
+
+# -- statements that hold no coroutine code, which the rewrite skips ------------------
+
+_STATEMENT_CONTAINERS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+def may_hold_coroutine(node: cst.CSTNode) -> bool:
+    """Whether a statement outside any coroutine contains an ``async def``.
+
+    Only statements can be skipped: ``async def`` is a statement, so a statement without
+    one nested in its blocks holds no coroutine code at all. Expressions are never
+    skipped here (they are only met inside statements that were not skipped).
+    """
+    if not isinstance(node, _STATEMENT_CONTAINERS):
+        return True
+    if isinstance(node, cst.SimpleStatementLine):
+        return False
+    return _has_async_def(node)
+
+
+def _has_async_def(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, cst.FunctionDef) and statement.asynchronous is not None:
+        return True
+    for block in _blocks_of(statement):
+        for inner in block:
+            if isinstance(inner, cst.BaseCompoundStatement) and _has_async_def(inner):
+                return True
+    return False
+
+
+def _blocks_of(statement: cst.CSTNode) -> Iterator[Sequence[cst.CSTNode]]:
+    """The statement lists directly inside a compound statement (bodies, else, handlers)."""
+    for attribute in ("body", "orelse", "finalbody"):
+        suite = getattr(statement, attribute, None)
+        if isinstance(suite, (cst.Else, cst.Finally)):
+            suite = suite.body
+        elif isinstance(suite, cst.If):  # elif
+            yield [suite]
+            continue
+        if isinstance(suite, cst.IndentedBlock):
+            yield suite.body
+    for handler in getattr(statement, "handlers", ()):
+        if isinstance(handler.body, cst.IndentedBlock):
+            yield handler.body.body
+    for case in getattr(statement, "cases", ()):
+        if isinstance(case.body, cst.IndentedBlock):
+            yield case.body.body

@@ -1,0 +1,146 @@
+"""Import edits after a rewrite, done with libcst's AddImportsVisitor and
+RemoveImportsVisitor, but only on the statements they can change.
+
+Both visitors walk the whole module (with matchers and metadata), which costs more than
+the rewrite itself; yet adding ``import asyncio`` only touches the import block at the
+top, and an import that lost its last use (known from the rewrite's own scope analysis)
+is removed from its statement alone.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+
+def _header_length(module: cst.Module) -> int:
+    """Statements up to the end of the first import block, as AddImportsVisitor counts."""
+    body = module.body
+    index = 1 if body and _is_docstring_or_strict(body[0]) else 0
+    while index < len(body) and isinstance(body[index], cst.SimpleStatementLine) and isinstance(
+        body[index].body[0], (cst.Import, cst.ImportFrom)  # type: ignore[union-attr]
+    ):
+        index += 1
+    return index
+
+
+def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
+        return False
+    first = statement.body[0]
+    if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    return (
+        isinstance(first, cst.Assign)
+        and len(first.targets) == 1
+        and isinstance(first.targets[0].target, cst.Name)
+        and first.targets[0].target.value == "__strict__"
+    )
+
+
+def add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Module:
+    """Run AddImportsVisitor on the module's header only, then splice the result back.
+
+    AddImportsVisitor only touches the docstring/import block at the top and the leading
+    blank lines of the statement after it, yet walks the whole tree (with matchers, the
+    slowest part of a rewrite). The statement after the header is stood in for by a
+    ``pass`` with the same leading lines, whose new leading lines are then copied over.
+    """
+    cut = _header_length(tree)
+    rest = list(tree.body[cut:])
+    stand_in = [cst.SimpleStatementLine([cst.Pass()], leading_lines=rest[0].leading_lines)] if rest else []
+    header = tree.with_changes(body=[*tree.body[:cut], *stand_in])
+    added = AddImportsVisitor(context).transform_module(header)
+    body = list(added.body)
+    if rest:
+        rest[0] = rest[0].with_changes(leading_lines=body.pop().leading_lines)
+    return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
+
+
+def remove_imports_in_statements(context: CodemodContext, tree: cst.Module) -> cst.Module:
+    """Run RemoveImportsVisitor on each top-level import statement alone.
+
+    Used only when every import to remove is a top-level statement that our own scope
+    analysis found unused after the rewrite: alone in a module, it is unused there too,
+    and the visitor then does its usual edit without walking the whole tree.
+    """
+    body: list[cst.BaseStatement] = []
+    for statement in tree.body:
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+        ):
+            alone = RemoveImportsVisitor(context).transform_module(cst.Module(body=[statement]))
+            body.extend(alone.body)
+        else:
+            body.append(statement)
+    return tree.with_changes(body=body)
+
+
+def _starts_blank(lines: Sequence[cst.EmptyLine]) -> bool:
+    return bool(lines) and lines[0].comment is None
+
+
+def _first_statements(tree: cst.Module, blocks: bool = True) -> list[cst.BaseStatement | None]:
+    """The first statement of the module and (with ``blocks``) of every indented block, in tree order."""
+    firsts: list[cst.BaseStatement | None] = [tree.body[0] if tree.body else None]
+    if not blocks:
+        return firsts
+
+    class Collect(cst.CSTVisitor):
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            firsts.append(node.body[0] if node.body else None)
+
+    tree.visit(Collect())
+    return firsts
+
+
+def _without_leading_blank_lines(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    if not statements:
+        return list(statements)
+    lines = list(statements[0].leading_lines)
+    while _starts_blank(lines):
+        lines.pop(0)
+    return [statements[0].with_changes(leading_lines=lines), *statements[1:]]
+
+
+class _StripLeadingBlankLines(cst.CSTTransformer):
+    """Strips leading blank lines from the module (index 0) and the blocks (1, 2, ... in
+    tree order, as ``_first_statements`` numbers them) listed in ``targets``."""
+
+    def __init__(self, targets: set[int]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.count = 0
+        self.open_blocks: list[int] = []
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if 0 in self.targets:
+            return updated_node.with_changes(body=_without_leading_blank_lines(updated_node.body))
+        return updated_node
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.count += 1
+        self.open_blocks.append(self.count)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        if self.open_blocks.pop() in self.targets:
+            return updated_node.with_changes(body=_without_leading_blank_lines(updated_node.body))
+        return updated_node
+
+
+def drop_exposed_blank_lines(before: cst.Module, after: cst.Module, blocks: bool = True) -> cst.Module:
+    """Removing the first statement of a module or block (an import the rewrite made
+    unused) must not leave that module or block starting with blank lines."""
+    old, new = _first_statements(before, blocks), _first_statements(after, blocks)
+    if len(old) != len(new):
+        return after
+    targets = {
+        i
+        for i, (was, now) in enumerate(zip(old, new))
+        if was is not None and now is not None
+        and _starts_blank(now.leading_lines) and not _starts_blank(was.leading_lines)
+    }
+    return after.visit(_StripLeadingBlankLines(targets)) if targets else after
