@@ -176,6 +176,8 @@ class BlockingType:
     report: Mapping[str, str] = field(default_factory=dict)
     #: Classes that name this type in an annotation (``session: requests.Session``).
     annotations: tuple[str, ...] = ()
+    #: ``obj / "name"`` gives another object of this type (paths).
+    joins: bool = False
 
     @property
     def code(self) -> str:
@@ -184,6 +186,7 @@ class BlockingType:
 
 _OPEN_FAMILY = ("builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open", "os.fdopen")
 _PATHS = ("pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")
+_PATH_FACTORIES = ("pathlib.Path.cwd", "pathlib.Path.home")
 
 TYPES: tuple[BlockingType, ...] = (
     BlockingType("requests.Session", ("requests.Session", "requests.session", "requests.sessions.Session"),
@@ -201,14 +204,14 @@ TYPES: tuple[BlockingType, ...] = (
                  ("read", "read1", "readinto", "readline", "readlines", "write", "writelines", "flush", "truncate", "close"),
                  annotations=("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
                               "io.FileIO", "typing.TextIO", "typing.BinaryIO")),
-    BlockingType("pathlib.Path", _PATHS, "path",
+    BlockingType("pathlib.Path", (*_PATHS, *_PATH_FACTORIES), "path",
                  ("read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file", "is_dir",
                   "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device", "is_char_device",
                   "mkdir", "unlink", "rmdir", "rename", "replace", "stat", "lstat", "touch", "resolve",
                   "chmod", "lchmod", "samefile", "owner", "group", "readlink", "symlink_to", "hardlink_to",
                   "absolute", "expanduser"),
                  report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
-                 annotations=_PATHS),
+                 annotations=_PATHS, joins=True),
     BlockingType("socket.socket", ("socket.socket", "socket.create_connection", "socket.create_server"), "network",
                  (), report={m: SOCKET for m in "connect accept send sendall sendto sendfile recv recv_into "
                                                 "recvfrom recvfrom_into recvmsg".split()},

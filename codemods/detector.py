@@ -82,7 +82,13 @@ class Detector:
     # -- bindings ----------------------------------------------------------------------
 
     def constructed_type(self, value: cst.BaseExpression, scope: Scope | None) -> BlockingType | None:
-        if scope is None or not isinstance(value, cst.Call):
+        if scope is None:
+            return None
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide):
+            # ``Path(root) / "name"`` is a path too (``kind.joins``).
+            left = self.receiver_type(value.left, scope)
+            return left if left is not None and left.joins else None
+        if not isinstance(value, cst.Call):
             return None
         kinds = {self.constructors.get(name) for name in resolve(value.func, scope)}
         return kinds.pop() if len(kinds) == 1 else None
@@ -109,7 +115,7 @@ class Detector:
 
     def receiver_type(self, receiver: cst.BaseExpression, scope: Scope) -> BlockingType | None:
         """The type of the object a method is called on, when it is certain."""
-        if isinstance(receiver, cst.Call):
+        if isinstance(receiver, (cst.Call, cst.BinaryOperation)):
             return self.constructed_type(receiver, scope)
         if not isinstance(receiver, cst.Name):
             return None
