@@ -96,6 +96,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._dropped_callees: list[tuple[cst.BaseExpression, Scope]] = []
         self._top_level_imports: set[cst.CSTNode] = set()
         self._full_import_removal = False
+        self._imports_to_remove: set[cst.CSTNode] = set()
         # Imports at the top level of a function body, in the order visited: they are
         # bound for every statement visited after them in that body.
         self._function_statements: set[cst.BaseStatement] = set()
@@ -143,7 +144,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         if transform is AddImportsVisitor:
             return add_imports_in_header(self.context, tree)
         if transform is RemoveImportsVisitor and not self._full_import_removal:
-            return remove_imports_in_statements(self.context, tree)
+            return remove_imports_in_statements(self.context, tree, self._imports_to_remove)
         return super()._instantiate_and_run(transform, tree)
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
@@ -182,6 +183,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
                     continue
                 if all(reference.node in dropped for reference in assignment.references):
                     RemoveImportsVisitor.remove_unused_import_by_node(self.context, callee)
+                    self._imports_to_remove.add(assignment.node)
                     if not isinstance(assignment.scope, GlobalScope) or assignment.node not in self._top_level_imports:
                         self._full_import_removal = True
 

@@ -60,17 +60,21 @@ def add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Modu
     return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
 
 
-def remove_imports_in_statements(context: CodemodContext, tree: cst.Module) -> cst.Module:
-    """Run RemoveImportsVisitor on each top-level import statement alone.
+def remove_imports_in_statements(
+    context: CodemodContext, tree: cst.Module, targets: set[cst.CSTNode]
+) -> cst.Module:
+    """Run RemoveImportsVisitor on each top-level statement holding one of ``targets``
+    (``Import``/``ImportFrom`` nodes), alone.
 
     Used only when every import to remove is a top-level statement that our own scope
     analysis found unused after the rewrite: alone in a module, it is unused there too,
-    and the visitor then does its usual edit without walking the whole tree.
+    and the visitor then does its usual edit without walking the whole tree. Statements
+    are matched by structure: the import pass that ran before may have rebuilt them.
     """
     body: list[cst.BaseStatement] = []
     for statement in tree.body:
         if isinstance(statement, cst.SimpleStatementLine) and any(
-            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+            small.deep_equals(target) for small in statement.body for target in targets
         ):
             alone = RemoveImportsVisitor(context).transform_module(cst.Module(body=[statement]))
             body.extend(alone.body)
