@@ -299,6 +299,7 @@ def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | N
             _report_unfixable("<stdin>", result, tally)
             click.get_binary_stream("stdout").write(result.output)
             tally.files_changed += int(result.changed)
+        click.get_binary_stream("stdout").flush()  # before the summary on stderr
     for outcome in _outcomes(paths, settings, root, jobs, tally):
         result, display = outcome.result, outcome.file.display
         if result.error is not None:
