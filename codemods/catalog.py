@@ -178,6 +178,8 @@ class BlockingType:
     annotations: tuple[str, ...] = ()
     #: ``obj / "name"`` gives another object of this type (paths).
     joins: bool = False
+    #: Pure attributes and methods that give another object of this type (``p.parent``).
+    derives: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:
@@ -211,7 +213,8 @@ TYPES: tuple[BlockingType, ...] = (
                   "chmod", "lchmod", "samefile", "owner", "group", "readlink", "symlink_to", "hardlink_to",
                   "absolute", "expanduser"),
                  report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
-                 annotations=_PATHS, joins=True),
+                 annotations=_PATHS, joins=True,
+                 derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to")),
     BlockingType("socket.socket", ("socket.socket", "socket.create_connection", "socket.create_server"), "network",
                  (), report={m: SOCKET for m in "connect accept send sendall sendto sendfile recv recv_into "
                                                 "recvfrom recvfrom_into recvmsg".split()},

@@ -115,6 +115,13 @@ class Detector:
 
     def receiver_type(self, receiver: cst.BaseExpression, scope: Scope) -> BlockingType | None:
         """The type of the object a method is called on, when it is certain."""
+        derived = _derived_from(receiver)
+        if derived is not None:
+            # ``p.parent`` or ``p.with_suffix(".bak")``: the same type as ``p``.
+            base, attribute = derived
+            kind = self.receiver_type(base, scope)
+            if kind is not None and attribute in kind.derives:
+                return kind
         if isinstance(receiver, (cst.Call, cst.BinaryOperation)):
             return self.constructed_type(receiver, scope)
         if not isinstance(receiver, cst.Name):
@@ -161,6 +168,15 @@ class Detector:
                     "cannot confirm here; with another mode it starts a process without waiting",
                 )
         return Match(entry)
+
+
+def _derived_from(receiver: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+    """``(p, "parent")`` for ``p.parent`` and ``(p, "with_suffix")`` for ``p.with_suffix(x)``."""
+    if isinstance(receiver, cst.Call):
+        receiver = receiver.func
+    if isinstance(receiver, cst.Attribute):
+        return receiver.value, receiver.attr.value
+    return None
 
 
 def _argument(call: cst.Call, condition: ArgCondition) -> cst.BaseExpression | None:
