@@ -321,7 +321,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             return updated_node
         self._add_imports(spelled)
         for opener, entry in opened:
-            self._pending.append((opener, entry, True, f"the with block moves into a function run by {spelled.detail.split('(')[0][6:]}"))
+            self._pending.append((opener, entry, True, f"the with block moves into a function run by {spelled.runner}"))
         return cst.FlattenSentinel(build_helper(updated_node, plan, cst.Await(spelled.node)))
 
     # -- calls -------------------------------------------------------------------------

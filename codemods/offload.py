@@ -147,7 +147,10 @@ class Spelled:
 
     node: cst.Call
     needs: tuple[str, ...]
+    #: How the fix reads in messages: ``await asyncio.to_thread(requests.get, ...)``.
     detail: str
+    #: The function doing the work: ``asyncio.to_thread``, ``anyio.to_thread.run_sync``...
+    runner: str
 
 
 class Offloader:
@@ -182,7 +185,7 @@ class Offloader:
             runner = self._spell("asyncio.to_thread", scope, needs)
             if runner is None:
                 return None
-            return Spelled(_prepend(call, dotted(runner), call.func), tuple(needs), f"await {runner}({callee}, ...)")
+            return Spelled(_prepend(call, dotted(runner), call.func), tuple(needs), f"await {runner}({callee}, ...)", runner)
         if self.framework is Framework.ASYNCIO:
             loop = self._spell("asyncio.get_running_loop", scope, needs)
             if loop is None:
@@ -204,9 +207,9 @@ class Offloader:
                 return None
             bound = _prepend(call, dotted(partial), call.func)
             node = cst.Call(runner_node, [*(cst.Arg(v) for v in leading), cst.Arg(bound)])
-            return Spelled(node, tuple(needs), f"await {runner_text}({'None, ' if leading else ''}{partial}({callee}, ...))")
+            return Spelled(node, tuple(needs), f"await {runner_text}({'None, ' if leading else ''}{partial}({callee}, ...))", runner_text)
         node = _prepend(call, runner_node, *leading, call.func)
-        return Spelled(node, tuple(needs), f"await {runner_text}({'None, ' if leading else ''}{callee}, ...)")
+        return Spelled(node, tuple(needs), f"await {runner_text}({'None, ' if leading else ''}{callee}, ...)", runner_text)
 
     def native(self, call: cst.Call, native: Native, scope: Scope) -> Spelled | None:
         """The exact async equivalent, or ``None`` when it does not apply to this call."""
@@ -228,7 +231,7 @@ class Offloader:
                 return None
             func, text = dotted(name), name
         node = call.with_changes(func=func, args=args, lpar=[], rpar=[])
-        return Spelled(node, tuple(needs), f"await {text}(...)")
+        return Spelled(node, tuple(needs), f"await {text}(...)", text)
 
 
 def _prepend(call: cst.Call, func: cst.BaseExpression, *first: cst.BaseExpression) -> cst.Call:
