@@ -435,7 +435,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         if spelled is None:
             return _NO_NAME
         self._add_imports(spelled)
-        return awaited(original, spelled.node), spelled.detail.replace("<lambda>", "lambda: ...")
+        return awaited(original, spelled.node), spelled.detail
 
     def _add_imports(self, spelled: Spelled) -> None:
         for module in spelled.needs:
