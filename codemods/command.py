@@ -26,6 +26,7 @@ from codemods.detector import Detector, Match, root_of
 from codemods.findings import Finding
 from codemods.offload import Framework, Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, parenthesize
+from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 from codemods.scopes import NOT_COROUTINE, CoroutineScopeTracker, may_hold_coroutine
 
@@ -97,6 +98,10 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._top_level_imports: set[cst.CSTNode] = set()
         self._full_import_removal = False
         self._imports_to_remove: set[cst.CSTNode] = set()
+        # The module-level statement being visited, to locate findings cheaply.
+        self._module_statements: set[cst.CSTNode] = set()
+        self._top_statement: cst.CSTNode | None = None
+        self._top_statement_of: dict[cst.Call, cst.CSTNode] = {}
         # Imports at the top level of a function body, in the order visited: they are
         # bound for every statement visited after them in that body.
         self._function_statements: set[cst.BaseStatement] = set()
@@ -148,6 +153,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         return super()._instantiate_and_run(transform, tree)
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        self._module_statements = set(tree.body)
         self._top_level_imports = {
             small
             for statement in tree.body
@@ -163,7 +169,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             tree, framework, self.settings.legacy_executor, self._local_imports.__contains__
         )
         result = tree.visit(self)
-        self._resolve_findings()
+        self._resolve_findings(tree)
         self._schedule_unused_imports()
         self.calls_only = result
         return result
@@ -187,15 +193,18 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
                     if not isinstance(assignment.scope, GlobalScope) or assignment.node not in self._top_level_imports:
                         self._full_import_removal = True
 
-    def _resolve_findings(self) -> None:
+    def _record(self, pending: tuple[cst.Call, BlockingCall, bool, str]) -> None:
+        self._pending.append(pending)
+        assert self._top_statement is not None
+        self._top_statement_of[pending[0]] = self._top_statement
+
+    def _resolve_findings(self, tree: cst.Module) -> None:
         if not self._pending:
             return
-        assert self.context.wrapper is not None
-        # Positions are only computed for modules that have findings.
-        positions = self.context.wrapper.resolve(PositionProvider)
+        positions = locate(tree, self._top_statement_of)
         for call, entry, fixable, detail in self._pending:
-            start = positions[call].start
-            finding = Finding(start.line, start.column + 1, entry.code, entry.qualname, fixable, detail)
+            line, column = positions[call]
+            finding = Finding(line, column + 1, entry.code, entry.qualname, fixable, detail)
             self.findings.append(finding)
             self.located.append((finding, call))
             if not fixable:
@@ -213,6 +222,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self._comments.append(_line_comment(node))
+            if node in self._module_statements:
+                self._top_statement = node
         if not self.coroutine_context.in_coroutine and not may_hold_coroutine(node):
             if isinstance(node, cst.SimpleStatementLine):
                 for small in node.body:  # module-level objects used by coroutines
@@ -299,7 +310,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         if isinstance(plan, str):
             for call, entry in opened:
                 self._chain_heads.add(call)
-                self._pending.append((call, entry, False, f"the with block cannot move to a thread: {plan}"))
+                self._record((call, entry, False, f"the with block cannot move to a thread: {plan}"))
             return
         self._blocks[node] = (plan, opened)
         self._helper_names[scope].add(plan.helper)
@@ -317,11 +328,11 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         spelled = self._offloader.offload(call, scope)
         if spelled is None:
             for opener, entry in opened:
-                self._pending.append((opener, entry, False, _NO_NAME))
+                self._record((opener, entry, False, _NO_NAME))
             return updated_node
         self._add_imports(spelled)
         for opener, entry in opened:
-            self._pending.append((opener, entry, True, f"the with block moves into a function run by {spelled.runner}"))
+            self._record((opener, entry, True, f"the with block moves into a function run by {spelled.runner}"))
         return cst.FlattenSentinel(build_helper(updated_node, plan, cst.Await(spelled.node)))
 
     # -- calls -------------------------------------------------------------------------
@@ -381,14 +392,14 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             or self._framework_problem
         )
         if reason is not None:
-            self._pending.append((original_node, entry, False, reason))
+            self._record((original_node, entry, False, reason))
             return updated_node
         rewritten = self._rewrite(original_node, updated_node, match, scope)
         if isinstance(rewritten, str):
-            self._pending.append((original_node, entry, False, rewritten))
+            self._record((original_node, entry, False, rewritten))
             return updated_node
         replacement, detail = rewritten
-        self._pending.append((original_node, entry, True, detail))
+        self._record((original_node, entry, True, detail))
         self.replacements[original_node] = replacement
         return replacement
 
