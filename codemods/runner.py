@@ -133,20 +133,28 @@ def process_file(path: Path, settings: Settings, findings_only: bool = False) ->
     return transform_source(source, settings, str(path), findings_only)
 
 
+#: Results kept waiting for a slow file ahead of them, at most (``run``).
+MAX_WAITING = 256
+
+
 def run(
     files: Sequence[SourceFile], settings: Settings, jobs: int = 1, findings_only: bool = False
 ) -> Iterator[FileOutcome]:
     """Transform ``files``; outcomes are streamed in the order of ``files``.
 
     With ``jobs > 1``, files are read and prefiltered here and only those with a
-    coroutine go to worker processes; at most a small window of results waits to be
-    yielded, so memory stays bounded whatever the number of files.
+    coroutine go to worker processes. A bounded window of work is in flight (at most
+    ``4 * jobs`` files in the workers, ``MAX_WAITING`` results waiting to be yielded in
+    order), so memory stays bounded whatever the number of files. The window counts
+    files sent to workers, not files the prefilter skipped: one slow file at the head
+    must not leave the other workers idle.
     """
     if jobs <= 1:
         for file in files:
             yield FileOutcome(file, process_file(file.path, settings, findings_only))
         return
-    window = 4 * jobs
+    in_flight_limit = 4 * jobs
+    in_flight = 0
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
     pool: ProcessPoolExecutor | None = None
     try:
@@ -160,9 +168,14 @@ def run(
             else:
                 pool = pool or ProcessPoolExecutor(max_workers=jobs)
                 item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
+                in_flight += 1
             pending.append((file, item))
-            while pending and (len(pending) > window or _ready(pending[0][1])):
-                yield _outcome(*pending.popleft())
+            while pending and (
+                in_flight > in_flight_limit or len(pending) > MAX_WAITING or _ready(pending[0][1])
+            ):
+                file_done, item_done = pending.popleft()
+                in_flight -= isinstance(item_done, Future)
+                yield _outcome(file_done, item_done)
         while pending:
             yield _outcome(*pending.popleft())
     finally:

@@ -1,17 +1,25 @@
-"""A fast screen run before libcst: can this module contain a catalog call in a coroutine?
+"""A fast look with CPython's ``ast`` before libcst: which coroutines can have findings?
 
 libcst's parse and scope analysis cost far more than CPython's ``ast``. Most modules
-with coroutines call nothing from the catalog inside them, so a quick look with ``ast``
-skips them. The screen only ever answers "maybe" or "certainly not": it over-approximates
-what the detector can match (no scopes, every import anywhere, every name assigned from
-an expression that mentions an imported name), so it never changes a result, only how
-fast it comes. The fixture suite runs through it, which checks that.
+with coroutines call nothing from the catalog inside them, and most functions of a
+module that does are not coroutines with such calls. One pass over the ``ast`` answers:
+
+- ``needed``: can any coroutine call something in the catalog? If not, the module is
+  returned as it is, unparsed by libcst.
+- ``stubs``: the bodies of the outermost functions that cannot matter to any finding,
+  which ``codemods.focus`` blanks out before libcst sees the module.
+
+The screen only ever answers "maybe" or "certainly not": it over-approximates what the
+detector can match (no scopes, every import anywhere, every name assigned from an
+expression that mentions an imported name), so it never changes a result, only how fast
+it comes. The fixture suite runs through it, and a test compares its results with runs
+without it.
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 
@@ -34,66 +42,185 @@ class ScreenNames:
         return cls(frozenset(modules), frozenset(builtins))
 
 
-def may_need_transform(source: bytes, names: ScreenNames) -> bool:
-    """False only when no coroutine in ``source`` can call anything in the catalog."""
+@dataclass(frozen=True)
+class Stub:
+    """A function body that no finding depends on: lines ``first``..``last`` (1-based),
+    its first statement starting at byte ``column`` of line ``first``."""
+
+    first: int
+    column: int
+    last: int
+
+
+@dataclass(frozen=True)
+class Screen:
+    needed: bool
+    stubs: list[Stub] = field(default_factory=list)
+
+
+#: The screen's answer when CPython cannot parse the module: let libcst try, in full.
+UNSCREENED = Screen(needed=True)
+
+
+def parse(source: bytes) -> ast.Module | None:
+    """CPython's tree of ``source``; ``None`` when CPython cannot build it (libcst then
+    parses the file and reports the problem)."""
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeDecodeError):
-        return True  # let libcst parse it and report
-    coroutines = [node for node in ast.walk(tree) if isinstance(node, ast.AsyncFunctionDef)]
-    if not coroutines:
-        return False
-    interesting = set(names.builtins)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
+        return None
+
+
+def may_need_transform(tree: ast.Module | None, names: ScreenNames) -> bool:
+    """False only when no coroutine in ``tree`` (from ``parse``) can call anything in
+    the catalog."""
+    return screen(tree, names).needed
+
+
+@dataclass
+class _Body:
+    """A function, lambda or class body met during the walk."""
+
+    node: ast.AST
+    #: The outermost ``def`` / ``async def`` this body is part of (itself included), or
+    #: ``None`` at module level and in module-level classes.
+    outermost: _Body | None
+    is_coroutine: bool
+    #: Whether the outermost function's body must be kept for libcst.
+    keep: bool = False
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_BODIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_ESCAPES = (ast.Global, ast.Nonlocal)
+
+
+def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
+    """Walk ``tree`` once; see the module docstring."""
+    if tree is None:
+        return UNSCREENED
+    interesting: set[str] = set(names.builtins)
+    everything = False  # a star import from a catalog module: any name may be one
+    bindings: list[tuple[list[str], set[str]]] = []
+    coroutine_calls: list[tuple[str, _Body]] = []
+    bodies: list[_Body] = []
+    has_coroutine = False
+    module = _Body(tree, None, False)
+    # Each entry: a node, the body whose code it is, the bindings whose value it is in.
+    stack: list[tuple[ast.AST, _Body, tuple[set[str], ...]]] = [(tree, module, ())]
+    while stack:
+        node, owner, mentions = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            for mentioned in mentions:
+                mentioned.add(node.id)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Call:
+            root = _root(node.func)  # type: ignore[attr-defined]
+            if root is not None and owner.is_coroutine:
+                coroutine_calls.append((root, owner))
+        elif isinstance(node, _BODIES):
+            body = _Body(
+                node,
+                owner.outermost,
+                kind is ast.AsyncFunctionDef,
+            )
+            if body.outermost is None and isinstance(node, _FUNCTIONS):
+                body.outermost = body
+                bodies.append(body)
+            has_coroutine = has_coroutine or body.is_coroutine
+            # Decorators, defaults, annotations and bases run where the body is defined.
+            for part in _evaluated_at_definition(node):
+                stack.append((part, owner, mentions))
+            for argument in _arguments(node):
+                if argument.annotation is not None:
+                    stack.append((argument.annotation, owner, (*mentions, _bind(bindings, [argument.arg]))))
+            if kind is ast.Lambda:
+                stack.append((node.body, body, mentions))  # type: ignore[attr-defined]
+            else:
+                stack.extend((statement, body, ()) for statement in node.body)  # type: ignore[attr-defined]
+            continue
+        elif kind is ast.Assign:
+            targets = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]  # type: ignore[attr-defined]
+            mentions = (*mentions, _bind(bindings, targets))
+            stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
+            continue  # the targets mention nothing: they are bound here
+        elif kind is ast.AnnAssign:
+            if isinstance(node.target, ast.Name):  # type: ignore[attr-defined]
+                mentions = (*mentions, _bind(bindings, [node.target.id]))  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:  # type: ignore[attr-defined]
+                targets = [n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name)]  # type: ignore[attr-defined]
+                stack.append((node.context_expr, owner, (*mentions, _bind(bindings, targets))))  # type: ignore[attr-defined]
+                continue
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
                 root = alias.name.split(".")[0]
                 if root in names.modules:
                     interesting.add(alias.asname or root)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.split(".")[0] in names.modules:
-                for alias in node.names:
+            continue
+        elif kind is ast.ImportFrom:
+            if node.level == 0 and node.module and node.module.split(".")[0] in names.modules:  # type: ignore[attr-defined]
+                for alias in node.names:  # type: ignore[attr-defined]
                     if alias.name == "*":
-                        return True
+                        everything = True
                     interesting.add(alias.asname or alias.name)
-    if not interesting:
-        return False
-    # Names that may hold objects of blocking types: assigned (or annotated) from an
-    # expression that mentions an interesting name. Repeat until nothing new appears.
-    bindings = list(_bindings(tree))
+            continue
+        elif isinstance(node, _ESCAPES):
+            if owner.outermost is not None:
+                owner.outermost.keep = True  # it rebinds names outside its own scope
+            continue
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, owner, mentions))
+    if not has_coroutine:
+        return Screen(needed=False)
+    _grow(interesting, bindings)
+    needed = False
+    for root, owner in coroutine_calls:
+        if everything or root in interesting:
+            needed = True
+            if owner.outermost is not None:
+                owner.outermost.keep = True
+    if not needed:
+        return Screen(needed=False)
+    return Screen(True, [_stub_of(body.node) for body in bodies if not body.keep and _stub_of(body.node)])
+
+
+def _bind(bindings: list[tuple[list[str], set[str]]], targets: list[str]) -> set[str]:
+    """Record a binding of ``targets``; returns the set that collects what its value mentions."""
+    mentioned: set[str] = set()
+    bindings.append((targets, mentioned))
+    return mentioned
+
+
+def _grow(interesting: set[str], bindings: list[tuple[list[str], set[str]]]) -> None:
+    """Names that may hold objects of blocking types: bound from an expression that
+    mentions an interesting name. Repeat until nothing new appears."""
+    remaining = bindings
     while True:
-        grown = {
-            target
-            for targets, source_expression in bindings
-            if _mentions(source_expression, interesting)
-            for target in targets
-        } - interesting
-        if not grown:
-            break
-        interesting |= grown
-    return any(
-        isinstance(node, ast.Call) and _root(node.func) in interesting
-        for coroutine in coroutines
-        for statement in coroutine.body
-        for node in _walk_coroutine_code(statement)
-    )
+        fired = [targets for targets, mentioned in remaining if not mentioned.isdisjoint(interesting)]
+        if not fired:
+            return
+        remaining = [(t, m) for t, m in remaining if m.isdisjoint(interesting)]
+        for targets in fired:
+            interesting.update(targets)
 
 
-_NOT_COROUTINE_CODE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+def _stub_of(node: ast.AST) -> Stub | None:
+    body = node.body  # type: ignore[attr-defined]
+    first, last = body[0], body[-1]
+    if first.lineno <= node.lineno:  # type: ignore[attr-defined]
+        return None  # ``def f(): return 1``: the body shares the header's line
+    return Stub(first.lineno, first.col_offset, last.end_lineno or last.lineno)
 
 
-def _walk_coroutine_code(node: ast.AST) -> Iterable[ast.AST]:
-    """Nodes that run as part of the coroutine: not the bodies of nested functions,
-    lambdas or classes (nested coroutines are screened on their own), but their
-    decorators, defaults and bases, which do run there."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if isinstance(current, _NOT_COROUTINE_CODE):
-            stack.extend(_evaluated_at_definition(current))
-        else:
-            stack.extend(ast.iter_child_nodes(current))
+def _arguments(node: ast.AST) -> list[ast.arg]:
+    arguments = getattr(node, "args", None)
+    if not isinstance(arguments, ast.arguments):
+        return []
+    found = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    found.extend(a for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    return found
 
 
 def _evaluated_at_definition(node: ast.AST) -> list[ast.AST]:
@@ -101,36 +228,24 @@ def _evaluated_at_definition(node: ast.AST) -> list[ast.AST]:
     arguments = getattr(node, "args", None)
     if isinstance(arguments, ast.arguments):
         parts.extend(d for d in (*arguments.defaults, *arguments.kw_defaults) if d is not None)
+    returns = getattr(node, "returns", None)
+    if returns is not None:
+        parts.append(returns)
     parts.extend(getattr(node, "bases", []))
     parts.extend(keyword.value for keyword in getattr(node, "keywords", []))
     return parts
 
 
-def _bindings(tree: ast.AST) -> Iterable[tuple[list[str], ast.AST]]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            yield [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)], node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            yield [node.target.id], node.annotation
-            if node.value is not None:
-                yield [node.target.id], node.value
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            yield [n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name)], node.context_expr
-        elif isinstance(node, ast.arg) and node.annotation is not None:
-            yield [node.arg], node.annotation
-
-
-def _mentions(expression: ast.AST, names: set[str]) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(expression))
-
-
 def _root(func: ast.AST) -> str | None:
-    """``a`` for ``a.b.c``, ``a.b().c`` and ``a(x).c``: the name a call chain starts from."""
+    """``a`` for ``a.b.c``, ``a.b().c``, ``a(x).c`` and ``(a / "x").c``: the name a call
+    chain starts from."""
     while True:
         if isinstance(func, ast.Attribute):
             func = func.value
         elif isinstance(func, ast.Call):
             func = func.func
+        elif isinstance(func, ast.BinOp):
+            func = func.left
         elif isinstance(func, ast.Name):
             return func.id
         else:

@@ -48,13 +48,13 @@ def test_screen_never_skips_a_module_with_findings() -> None:
     """The ast screen over-approximates: whenever it says "skip", the full transform
     (run here without the screen) finds and changes nothing."""
     from codemods.engine import _transform, run_with_deep_stack
-    from codemods.screen import may_need_transform
+    from codemods.screen import may_need_transform, parse
     from tests.fixture_cases import discover
 
     skipped = 0
     for case in discover():
         source, settings = case.input.read_bytes(), case.settings()
-        if may_need_transform(source, settings.screen_names):
+        if may_need_transform(parse(source), settings.screen_names):
             continue
         skipped += 1
         full = run_with_deep_stack(lambda: _transform(source, settings, str(case.input)))

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from codemods.engine import transform_source
+from codemods.config import Settings
+from codemods.engine import _transform, run_with_deep_stack, transform_source
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
@@ -66,7 +67,10 @@ def coroutine_modules(draw: st.DrawFn) -> str:
         statements.append(template.format(c=draw(call)))
     body = "\n".join(statements)
     wrapper = draw(st.sampled_from(["async def f(u, p, q):\n{b}\n", "class C:\n    async def m(self, u, p, q):\n{b8}\n",
-                                    "def outer(u, p, q):\n    async def f():\n{b8}\n    return f\n"]))
+                                    "def outer(u, p, q):\n    async def f():\n{b8}\n    return f\n",
+                                    # A sync twin and a call-free coroutine: bodies the focus pass blanks.
+                                    "def twin(u, p, q):\n{b}\n\n\nasync def idle():\n    return 1\n\n\n"
+                                    "async def f(u, p, q):\n{b}\n"]))
     return HEADER + "\n\n" + wrapper.format(b=textwrap.indent(body, "    "), b8=textwrap.indent(body, "        "))
 
 
@@ -78,6 +82,9 @@ def _check(source: str) -> None:
     data = source.encode()
     result = transform_source(data)
     assert result.error is None, result.error
+    # The screen and focus shortcuts never change what is found.
+    found = transform_source(data, findings_only=True).findings
+    assert found == run_with_deep_stack(lambda: _transform(data, Settings(), "<fuzz>", True)).findings
     compile(result.output, "<fuzz-output>", "exec", dont_inherit=True)
     again = transform_source(result.output)
     assert again.error is None, again.error

@@ -1,0 +1,184 @@
+"""The screen and focus passes change how fast results come, never the results.
+
+Findings are computed on a module whose irrelevant function bodies are blanked out
+(``codemods.focus``); these tests compare them with findings computed on the whole
+module, on every fixture, on real standard-library code, and on sources built to break
+the shortcuts (rebinding through ``global``, closures, odd line endings, encodings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from codemods import screen
+from codemods.config import Settings
+from codemods.engine import TransformResult, _transform, run_with_deep_stack, transform_source
+from codemods.focus import focus
+from tests.fixture_cases import FixtureCase, discover
+
+
+def unfocused(source: bytes, settings: Settings, findings_only: bool = True) -> TransformResult:
+    """The engine without its shortcuts: libcst on the whole module."""
+    return run_with_deep_stack(lambda: _transform(source, settings, "<case>", findings_only))
+
+
+def focused_module(source: bytes, settings: Settings | None = None) -> bytes:
+    settings = settings or Settings()
+    return focus(source, screen.screen(screen.parse(source), settings.screen_names).stubs)
+
+
+def assert_same_findings(source: bytes, settings: Settings | None = None) -> TransformResult:
+    settings = settings or Settings()
+    quick = transform_source(source, settings, "<case>", findings_only=True)
+    full = unfocused(source, settings)
+    assert quick.error is None and full.error is None, (quick.error, full.error)
+    assert quick.findings == full.findings
+    # And ``fix`` mode, which finds on the focused module first.
+    rewritten, reference = transform_source(source, settings, "<case>"), unfocused(source, settings, False)
+    assert (rewritten.output, rewritten.findings) == (reference.output, reference.findings)
+    return quick
+
+
+@pytest.mark.parametrize("case", discover(), ids=lambda case: case.name)
+def test_fixture_findings_do_not_depend_on_focus(case: FixtureCase) -> None:
+    assert_same_findings(case.input.read_bytes(), case.settings())
+
+
+STDLIB_SAMPLES = ["streams.py", "unix_events.py", "staggered.py", "subprocess.py"]
+
+
+@pytest.mark.parametrize("name", STDLIB_SAMPLES)
+def test_standard_library_findings_do_not_depend_on_focus(name: str) -> None:
+    source = (Path(asyncio.__file__).parent / name).read_bytes()
+    assert_same_findings(source)
+
+
+def module(text: str) -> bytes:
+    return textwrap.dedent(text).lstrip().encode()
+
+
+def test_a_global_statement_keeps_its_function() -> None:
+    source = module(
+        """
+        import time
+
+        def install_fake_clock():
+            global time
+            time = object()
+
+        async def worker():
+            time.sleep(1)
+        """
+    )
+    assert b"global time" in focused_module(source)
+    findings = assert_same_findings(source).findings
+    assert len(findings) == 1 and not findings[0].fixable  # `time` may be the fake
+
+
+def test_a_closure_over_a_shadowing_local_is_kept() -> None:
+    source = module(
+        """
+        import time
+
+        def make_worker(time):
+            async def worker():
+                time.sleep(1)
+            return worker
+
+        def unrelated():
+            time.sleep(1)
+            return [time.sleep(2) for _ in range(3)]
+        """
+    )
+    focused = focused_module(source)
+    assert b"async def worker" in focused and b"unrelated" in focused
+    assert b"time.sleep(2)" not in focused
+    assert assert_same_findings(source).findings == []
+
+
+def test_nonlocal_and_nested_functions() -> None:
+    source = module(
+        """
+        import subprocess
+
+        def outer():
+            run = None
+            def inner():
+                nonlocal run
+                run = subprocess.run
+            inner()
+            async def job():
+                run(["true"])
+                subprocess.run(["true"])
+            return job
+
+        async def other():
+            def sync_part():
+                subprocess.run(["x"])
+            sync_part()
+        """
+    )
+    findings = assert_same_findings(source).findings
+    assert [f.line for f in findings] == [11]
+
+
+def test_positions_survive_crlf_form_feeds_tabs_and_multiline_headers() -> None:
+    source = (
+        b"import time\r\n\x0c\r\n"
+        b"class Worker:\r\n"
+        b"\tdef helper(self,\r\n\t           x=1):\r\n\t\ttime.sleep(x)\r\n\t\treturn '''\r\n  text\r\n'''\r\n\r\n"
+        b"\tdef one_liner(self): time.sleep(1)\r\n"
+        b"\t@staticmethod\r\n\tdef decorated(): return 1\r\n"
+        b"\tasync def run(self):\r\n\t\ttime.sleep(1)\r\n"
+    )
+    focused = focused_module(source)
+    assert focused.count(b"\r\n") == source.count(b"\r\n") and b"text" not in focused
+    compile(focused, "<focused>", "exec")
+    findings = assert_same_findings(source).findings
+    assert [(f.line, f.column) for f in findings] == [(15, 3)]
+
+
+def test_sources_that_are_not_utf8_are_not_focused() -> None:
+    source = "# -*- coding: latin-1 -*-\nimport time\n\ndef f():\n    return 'café'\n\nasync def g():\n    time.sleep(1)\n"
+    data = source.encode("latin-1")
+    assert focused_module(data) == data
+    assert len(assert_same_findings(data).findings) == 1
+
+
+def test_a_path_built_with_a_division_is_screened_in() -> None:
+    source = module(
+        """
+        from pathlib import Path
+
+        async def read(root):
+            return (Path(root) / "config.toml").read_text()
+        """
+    )
+    tree = screen.parse(source)
+    assert screen.screen(tree, Settings().screen_names).needed
+    assert len(assert_same_findings(source).findings) == 1
+
+
+def test_coroutines_without_catalog_calls_are_blanked_too() -> None:
+    source = module(
+        """
+        import time
+
+        async def pure(x):
+            total = 0
+            for item in x:
+                total += await item
+            return total
+
+        async def slow():
+            time.sleep(1)
+        """
+    )
+    focused = focused_module(source)
+    assert b"total" not in focused and b"time.sleep(1)" in focused
+    assert focused.count(b"\n") == source.count(b"\n")
+    assert len(assert_same_findings(source).findings) == 1
