@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
 import libcst as cst
@@ -483,4 +483,34 @@ def _is_plain(node: cst.BaseExpression) -> bool:
     return False
 
 
-__all__ = ["OffloadBlockingCalls", "suppressed_by_comment"]
+@dataclass
+class ModuleRewrite:
+    """The node-level result, for callers that hold a tree (the fixit rule)."""
+
+    module: cst.Module
+    #: ``module`` before imports were added or removed.
+    calls_only: cst.Module
+    findings: list[Finding]
+    #: Each finding with the input call node it is about.
+    located: list[tuple[Finding, cst.Call]]
+    #: Input call node -> replacement; a replacement includes its nested rewrites.
+    replacements: dict[cst.Call, cst.Await]
+
+
+def rewrite_module(
+    module: cst.Module,
+    settings: Settings,
+    filename: str = "<stdin>",
+    suppressed: Callable[[cst.Call], bool] | None = None,
+    findings_only: bool = False,
+) -> ModuleRewrite:
+    """Rewrite a parsed module. The input tree is not modified; its nodes key the result."""
+    command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings, suppressed=suppressed)
+    command.prefiltered = True
+    command.findings_only = findings_only
+    output = command.transform_module(module)
+    assert command.calls_only is not None
+    return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)
+
+
+__all__ = ["ModuleRewrite", "OffloadBlockingCalls", "rewrite_module", "suppressed_by_comment"]

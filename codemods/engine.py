@@ -1,6 +1,9 @@
 """One file's source in, rewritten source and findings out; never raises on bad input.
 
-The CLI, the fixit rule and the tests all go through ``transform_source``.
+The CLI and the tests go through ``transform_source``: the byte prefilter, the ``ast``
+screen, the focused search for findings, then libcst (``codemods.command``) on the files
+that need it. The fixit rule, which gets a parsed tree from fixit, calls
+``codemods.command.rewrite_module`` directly.
 """
 
 from __future__ import annotations
@@ -11,17 +14,16 @@ import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Callable, TypeVar
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-
-from codemods.command import OffloadBlockingCalls
 from codemods.config import Settings
 from codemods.findings import Finding
 from codemods import screen
 from codemods.focus import focus
+
+if TYPE_CHECKING:
+    from libcst import ParserSyntaxError
 
 T = TypeVar("T")
 
@@ -141,47 +143,24 @@ def transform_source(
         return TransformResult(source, source)
     if screened.stubs:
         focused = focus(source, screened.stubs)
-        if focused != source:
+        if focused.source != source:
             # Find on the focused module (cheap); rewrite the original only if some
             # call can be fixed. Any trouble with the focused module: do it the long way.
-            found = run_with_deep_stack(lambda: _transform(focused, settings, filename, findings_only=True))
+            found = run_with_deep_stack(lambda: _transform(focused.source, settings, filename, findings_only=True))
             if found.error is None:
-                if findings_only or not any(finding.fixable for finding in found.findings):
-                    return TransformResult(source, source, found.findings)
+                findings = [replace(f, line=focused.original_line(f.line)) for f in found.findings]
+                if findings_only or not any(finding.fixable for finding in findings):
+                    return TransformResult(source, source, findings)
     return run_with_deep_stack(lambda: _transform(source, settings, filename, findings_only))
 
 
-@dataclass
-class ModuleRewrite:
-    """The node-level result, for callers that hold a tree (the fixit rule)."""
-
-    module: cst.Module
-    #: ``module`` before imports were added or removed.
-    calls_only: cst.Module
-    findings: list[Finding]
-    #: Each finding with the input call node it is about.
-    located: list[tuple[Finding, cst.Call]]
-    #: Input call node -> replacement; a replacement includes its nested rewrites.
-    replacements: dict[cst.Call, cst.Await]
-
-
-def rewrite_module(
-    module: cst.Module,
-    settings: Settings,
-    filename: str = "<stdin>",
-    suppressed: Callable[[cst.Call], bool] | None = None,
-    findings_only: bool = False,
-) -> ModuleRewrite:
-    """Rewrite a parsed module. The input tree is not modified; its nodes key the result."""
-    command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings, suppressed=suppressed)
-    command.prefiltered = True
-    command.findings_only = findings_only
-    output = command.transform_module(module)
-    assert command.calls_only is not None
-    return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)
-
-
 def _transform(source: bytes, settings: Settings, filename: str, findings_only: bool = False) -> TransformResult:
+    # libcst takes ~0.4 s to import: only processes that parse a file pay for it (not
+    # the CLI's main process, nor runs over trees without coroutines).
+    import libcst as cst
+
+    from codemods.command import rewrite_module
+
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -236,7 +215,7 @@ def _decode_error(source: bytes, error: Exception) -> FileError:
     return FileError(f"cannot decode: {error}")
 
 
-def _syntax_error(source: bytes, filename: str, error: cst.ParserSyntaxError) -> FileError:
+def _syntax_error(source: bytes, filename: str, error: ParserSyntaxError) -> FileError:
     """CPython's message and position when it agrees the code is invalid: they are clearer."""
     try:
         compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)

@@ -1,20 +1,24 @@
-"""Cut a module down to what the coroutine analysis reads, keeping every line in place.
+"""Cut a module down to what the coroutine analysis reads, keeping what it reads in place.
 
 libcst's parse and scope analysis cost grows with the whole module, but findings depend
 only on the coroutines that can call something in the catalog and on the bindings they
-can see. An outermost function that holds no such coroutine contributes one binding,
-its name (its decorators, defaults and annotations are evaluated where it is defined);
-its body is a scope of its own that no coroutine outside it can see into. The screen
-(``codemods.screen``) lists those bodies; here they are replaced by ``pass`` and blank
-lines, so the focused module has the same lines and columns for everything kept, and
-findings computed on it are the findings of the original, at the same positions.
+can see. A function or class outside every coroutine, holding no such coroutine and no
+``global``/``nonlocal``, contributes one binding to the code around it: its name. Its
+body is a scope no coroutine outside it can see into, and its decorators, defaults and
+bases run outside every coroutine. The screen (``codemods.screen``) lists those
+definitions; here each becomes ``def name(): pass`` (``class name: pass``) on its first
+line, its decorators left in place and its other lines dropped. Everything kept keeps
+its columns, and ``Focused.original_line`` maps its lines back, so findings computed on
+the focused module are the findings of the original, at the same positions.
 
 Focusing is only used to *find*; rewriting always runs on the original source.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from codemods.screen import Stub
@@ -22,29 +26,51 @@ from codemods.screen import Stub
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
-def focus(source: bytes, stubs: Sequence[Stub]) -> bytes:
-    """``source`` with each stubbed function body replaced by ``pass`` and blank lines.
+@dataclass(frozen=True)
+class Focused:
+    source: bytes
+    #: Focused line numbers after which lines were dropped, with the number of lines
+    #: dropped up to there (both ascending).
+    _after: list[int] = field(default_factory=list)
+    _dropped: list[int] = field(default_factory=list)
+
+    def original_line(self, line: int) -> int:
+        """The line of the original source that line ``line`` of ``source`` was."""
+        index = bisect.bisect_left(self._after, line)
+        return line + (self._dropped[index - 1] if index else 0)
+
+
+def focus(source: bytes, stubs: Sequence[Stub]) -> Focused:
+    """``source`` with each stubbed definition replaced by its one-line stand-in.
 
     Sources that are not UTF-8 are returned as they are: ``ast`` columns count UTF-8
     bytes, so only there do they index ``source``.
     """
     if not stubs:
-        return source
+        return Focused(source)
     try:
         source.decode("utf-8")
     except UnicodeDecodeError:
-        return source
+        return Focused(source)
     lines = _split_lines(source)
-    changed = False
-    for stub in stubs:
+    kept: list[bytes] = []
+    after: list[int] = []
+    dropped: list[int] = []
+    position = 0  # lines of ``lines`` copied so far
+    for stub in sorted(stubs, key=lambda stub: stub.first):
         line = lines[stub.first - 1]
-        if stub.column == 0 or line[: stub.column].strip(b" \t\f"):
-            continue  # the body starts on the last line of a multi-line header
-        lines[stub.first - 1] = line[: stub.column] + b"pass" + _newline_of(line)
-        for number in range(stub.first + 1, stub.last + 1):
-            lines[number - 1] = _newline_of(lines[number - 1])
-        changed = True
-    return b"".join(lines) if changed else source
+        if stub.first <= position or line[: stub.column].strip(b" \t\f"):
+            continue  # not at the start of its line: leave it (a compound statement is)
+        kept.extend(lines[position : stub.first - 1])
+        kept.append(line[: stub.column] + stub.replacement.encode() + _newline_of(lines[stub.last - 1]))
+        position = stub.last
+        if stub.last > stub.first:
+            after.append(len(kept))
+            dropped.append((dropped[-1] if dropped else 0) + stub.last - stub.first)
+    if not kept:
+        return Focused(source)
+    kept.extend(lines[position:])
+    return Focused(b"".join(kept), after, dropped)
 
 
 def _split_lines(source: bytes) -> list[bytes]:

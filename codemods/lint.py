@@ -5,7 +5,7 @@ Enable it with::
     [tool.fixit]
     enable = ["codemods.lint"]
 
-The rule is a thin adapter over ``codemods.engine.rewrite_module``, the code the CLI
+The rule is a thin adapter over ``codemods.command.rewrite_module``, the code the CLI
 runs: same catalog, scoping, rewrite, codes and messages.
 
 How the fix is attached: fixit applies replacements node by node and, when an outer and
@@ -29,7 +29,7 @@ from fixit import Invalid, LintRule, Valid
 from libcst.metadata import PositionProvider
 
 from codemods.config import ConfigError, Settings, load_settings
-from codemods.engine import rewrite_module
+from codemods.command import rewrite_module
 
 
 @lru_cache(maxsize=None)

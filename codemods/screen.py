@@ -6,8 +6,9 @@ module that does are not coroutines with such calls. One pass over the ``ast`` a
 
 - ``needed``: can any coroutine call something in the catalog? If not, the module is
   returned as it is, unparsed by libcst.
-- ``stubs``: the bodies of the outermost functions that cannot matter to any finding,
-  which ``codemods.focus`` blanks out before libcst sees the module.
+- ``stubs``: the definitions (functions and classes outside any coroutine) that cannot
+  matter to any finding but through the name they bind, which ``codemods.focus``
+  shrinks to ``def name(): pass`` before libcst sees the module.
 
 The screen only ever answers "maybe" or "certainly not": it over-approximates what the
 detector can match (no scopes, every import anywhere, every name assigned from an
@@ -44,12 +45,14 @@ class ScreenNames:
 
 @dataclass(frozen=True)
 class Stub:
-    """A function body that no finding depends on: lines ``first``..``last`` (1-based),
-    its first statement starting at byte ``column`` of line ``first``."""
+    """A definition that no finding depends on but through its name: it spans lines
+    ``first``..``last`` (1-based) from byte ``column`` of line ``first`` (decorators
+    excluded), and ``replacement`` (``def name(): pass``) binds the same name."""
 
     first: int
     column: int
     last: int
+    replacement: str
 
 
 @dataclass(frozen=True)
@@ -77,20 +80,33 @@ def may_need_transform(tree: ast.Module | None, names: ScreenNames) -> bool:
     return screen(tree, names).needed
 
 
-@dataclass
+@dataclass(eq=False)
 class _Body:
-    """A function, lambda or class body met during the walk."""
+    """A function, lambda or class body met during the walk.
+
+    A *unit* is a ``def``, ``async def`` or ``class`` that is not inside a coroutine:
+    the pieces the focus pass may replace whole. Everything inside a coroutine belongs
+    to the coroutine's unit, because the analysis of a coroutine may look into the code
+    nested in it (a ``with open`` block holding a ``def``, say).
+    """
 
     node: ast.AST
-    #: The outermost ``def`` / ``async def`` this body is part of (itself included), or
-    #: ``None`` at module level and in module-level classes.
-    outermost: _Body | None
+    #: The unit this body is part of (itself, for a unit); ``None`` at module level.
+    unit: _Body | None
+    #: For a unit: the unit it is defined in, if any.
+    parent: _Body | None
     is_coroutine: bool
-    #: Whether the outermost function's body must be kept for libcst.
+    #: Whether the unit must be kept as it is (set on units only).
     keep: bool = False
 
+    def keep_unit(self) -> None:
+        """Keep this body's unit, and the units around it."""
+        unit = self.unit
+        while unit is not None and not unit.keep:
+            unit.keep = True
+            unit = unit.parent
 
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
 _BODIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _ESCAPES = (ast.Global, ast.Nonlocal)
 
@@ -103,9 +119,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     everything = False  # a star import from a catalog module: any name may be one
     bindings: list[tuple[list[str], set[str]]] = []
     coroutine_calls: list[tuple[str, _Body]] = []
-    bodies: list[_Body] = []
+    units: list[_Body] = []
     has_coroutine = False
-    module = _Body(tree, None, False)
+    module = _Body(tree, None, None, False)
     # Each entry: a node, the body whose code it is, the bindings whose value it is in.
     stack: list[tuple[ast.AST, _Body, tuple[set[str], ...]]] = [(tree, module, ())]
     while stack:
@@ -115,19 +131,17 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             for mentioned in mentions:
                 mentioned.add(node.id)  # type: ignore[attr-defined]
             continue
+        if kind is ast.Constant:
+            continue
         if kind is ast.Call:
             root = _root(node.func)  # type: ignore[attr-defined]
             if root is not None and owner.is_coroutine:
                 coroutine_calls.append((root, owner))
         elif isinstance(node, _BODIES):
-            body = _Body(
-                node,
-                owner.outermost,
-                kind is ast.AsyncFunctionDef,
-            )
-            if body.outermost is None and isinstance(node, _FUNCTIONS):
-                body.outermost = body
-                bodies.append(body)
+            body = _Body(node, owner.unit, None, kind is ast.AsyncFunctionDef)
+            if kind is not ast.Lambda and (owner.unit is None or not owner.unit.is_coroutine):
+                body.unit, body.parent = body, owner.unit
+                units.append(body)
             has_coroutine = has_coroutine or body.is_coroutine
             # Decorators, defaults, annotations and bases run where the body is defined.
             for part in _evaluated_at_definition(node):
@@ -141,16 +155,17 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 stack.extend((statement, body, ()) for statement in node.body)  # type: ignore[attr-defined]
             continue
         elif kind is ast.Assign:
-            targets = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]  # type: ignore[attr-defined]
-            mentions = (*mentions, _bind(bindings, targets))
-            stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
-            continue  # the targets mention nothing: they are bound here
+            targets = [name for target in node.targets for name in _bound_names(target)]  # type: ignore[attr-defined]
+            stack.extend((target, owner, mentions) for target in node.targets)  # type: ignore[attr-defined]
+            stack.append((node.value, owner, (*mentions, _bind(bindings, targets))))  # type: ignore[attr-defined]
+            continue
         elif kind is ast.AnnAssign:
             if isinstance(node.target, ast.Name):  # type: ignore[attr-defined]
                 mentions = (*mentions, _bind(bindings, [node.target.id]))  # type: ignore[attr-defined]
         elif kind is ast.withitem:
             if node.optional_vars is not None:  # type: ignore[attr-defined]
-                targets = [n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name)]  # type: ignore[attr-defined]
+                targets = _bound_names(node.optional_vars)  # type: ignore[attr-defined]
+                stack.append((node.optional_vars, owner, mentions))  # type: ignore[attr-defined]
                 stack.append((node.context_expr, owner, (*mentions, _bind(bindings, targets))))  # type: ignore[attr-defined]
                 continue
         elif kind is ast.Import:
@@ -167,11 +182,14 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                     interesting.add(alias.asname or alias.name)
             continue
         elif isinstance(node, _ESCAPES):
-            if owner.outermost is not None:
-                owner.outermost.keep = True  # it rebinds names outside its own scope
+            owner.keep_unit()  # it rebinds names outside its own scope
             continue
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, owner, mentions))
+        for name in _child_fields(kind):
+            value = getattr(node, name)
+            if type(value) is list:
+                stack.extend((item, owner, mentions) for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append((value, owner, mentions))
     if not has_coroutine:
         return Screen(needed=False)
     _grow(interesting, bindings)
@@ -179,11 +197,40 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     for root, owner in coroutine_calls:
         if everything or root in interesting:
             needed = True
-            if owner.outermost is not None:
-                owner.outermost.keep = True
+            owner.keep_unit()
     if not needed:
         return Screen(needed=False)
-    return Screen(True, [_stub_of(body.node) for body in bodies if not body.keep and _stub_of(body.node)])
+    return Screen(
+        True, [_stub_of(unit.node) for unit in units if not unit.keep and (unit.parent is None or unit.parent.keep)]
+    )
+
+
+def _bound_names(target: ast.AST) -> list[str]:
+    """The plain names an assignment target binds (``a``, ``a, (b, *c)``)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _bound_names(element)]
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    return []  # ``a.b`` or ``a[i]``: no name is bound
+
+
+#: Fields that never hold a node worth visiting: contexts, operators, and plain values.
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level", "simple", "lineno", "tag",
+     "name", "id", "attr", "arg", "module", "asname", "names", "n", "s"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(
+            name for name in kind._fields if name not in _LEAF_FIELDS  # type: ignore[attr-defined]
+        )
+    return fields
 
 
 def _bind(bindings: list[tuple[list[str], set[str]]], targets: list[str]) -> set[str]:
@@ -206,12 +253,11 @@ def _grow(interesting: set[str], bindings: list[tuple[list[str], set[str]]]) -> 
             interesting.update(targets)
 
 
-def _stub_of(node: ast.AST) -> Stub | None:
-    body = node.body  # type: ignore[attr-defined]
-    first, last = body[0], body[-1]
-    if first.lineno <= node.lineno:  # type: ignore[attr-defined]
-        return None  # ``def f(): return 1``: the body shares the header's line
-    return Stub(first.lineno, first.col_offset, last.end_lineno or last.lineno)
+def _stub_of(node: ast.AST) -> Stub:
+    name = node.name  # type: ignore[attr-defined]
+    replacement = f"class {name}: pass" if isinstance(node, ast.ClassDef) else f"def {name}(): pass"
+    end = node.end_lineno if node.end_lineno is not None else node.lineno  # type: ignore[attr-defined]
+    return Stub(node.lineno, node.col_offset, end, replacement)  # type: ignore[attr-defined]
 
 
 def _arguments(node: ast.AST) -> list[ast.arg]:

@@ -1,6 +1,6 @@
 """The screen and focus passes change how fast results come, never the results.
 
-Findings are computed on a module whose irrelevant function bodies are blanked out
+Findings are computed on a module whose irrelevant definitions are cut to one line
 (``codemods.focus``); these tests compare them with findings computed on the whole
 module, on every fixture, on real standard-library code, and on sources built to break
 the shortcuts (rebinding through ``global``, closures, odd line endings, encodings).
@@ -28,7 +28,7 @@ def unfocused(source: bytes, settings: Settings, findings_only: bool = True) -> 
 
 def focused_module(source: bytes, settings: Settings | None = None) -> bytes:
     settings = settings or Settings()
-    return focus(source, screen.screen(screen.parse(source), settings.screen_names).stubs)
+    return focus(source, screen.screen(screen.parse(source), settings.screen_names).stubs).source
 
 
 def assert_same_findings(source: bytes, settings: Settings | None = None) -> TransformResult:
@@ -136,7 +136,8 @@ def test_positions_survive_crlf_form_feeds_tabs_and_multiline_headers() -> None:
         b"\tasync def run(self):\r\n\t\ttime.sleep(1)\r\n"
     )
     focused = focused_module(source)
-    assert focused.count(b"\r\n") == source.count(b"\r\n") and b"text" not in focused
+    assert focused.count(b"\n") == focused.count(b"\r\n") and b"text" not in focused
+    assert b"\tdef helper(): pass\r\n" in focused and b"\t@staticmethod\r\n\tdef decorated(): pass" in focused
     compile(focused, "<focused>", "exec")
     findings = assert_same_findings(source).findings
     assert [(f.line, f.column) for f in findings] == [(15, 3)]
@@ -180,5 +181,21 @@ def test_coroutines_without_catalog_calls_are_blanked_too() -> None:
     )
     focused = focused_module(source)
     assert b"total" not in focused and b"time.sleep(1)" in focused
-    assert focused.count(b"\n") == source.count(b"\n")
+    assert b"def pure(): pass\n" in focused
+    assert len(assert_same_findings(source).findings) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "cache[os.listdir(p)] = 1",
+        "with lock as slots[os.listdir(p)[0]]: pass",
+        "x: int = os.listdir(p)",
+        "for name in os.listdir(p): pass",
+        "del cache[os.listdir(p)[0]]",
+    ],
+)
+def test_calls_in_every_part_of_a_statement_are_screened_in(statement: str) -> None:
+    source = f"import os\n\nasync def f(p, cache, lock, slots):\n    {statement}\n".encode()
+    assert screen.screen(screen.parse(source), Settings().screen_names).needed
     assert len(assert_same_findings(source).findings) == 1
