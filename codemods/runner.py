@@ -166,7 +166,7 @@ def run(
             elif not needs_transform(source):
                 item = TransformResult(source, source)
             else:
-                pool = pool or ProcessPoolExecutor(max_workers=jobs)
+                pool = pool or ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up)
                 item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
                 in_flight += 1
             pending.append((file, item))
@@ -269,3 +269,7 @@ __all__ = [
     "unified_diff",
     "write_atomically",
 ]
+
+
+def _warm_up() -> None:
+    import codemods.command  # noqa: F401

@@ -11,9 +11,10 @@ module that does are not coroutines with such calls. One pass over the ``ast`` a
   shrinks to ``def name(): pass`` before libcst sees the module.
 
 The screen only ever answers "maybe" or "certainly not": it over-approximates what the
-detector can match (no scopes, every import anywhere, every name assigned from an
-expression that mentions an imported name), so it never changes a result, only how fast
-it comes. The fixture suite runs through it, and a test compares its results with runs
+detector can match (no scopes; every import anywhere; every use of an imported name
+whose dotted path leads to, or lies under, a catalog name; every name bound by a call,
+a division or an annotation with such a use), so it never changes a result, only how
+fast it comes. The fixture suite runs through it, and a test compares its results with runs
 without it.
 """
 
@@ -26,21 +27,42 @@ from typing import Iterable
 
 @dataclass(frozen=True)
 class ScreenNames:
-    """What the catalog can match: top-level modules, and builtins by bare name."""
+    """What the catalog can match: every qualified name in it (calls, constructors and
+    annotations), the top-level modules they live in, and builtins by bare name."""
 
     modules: frozenset[str]
     builtins: frozenset[str]
+    qualnames: frozenset[str] = frozenset()
+    #: Every qualified name and each of its dotted prefixes (``os``, ``os.path``).
+    prefixes: frozenset[str] = frozenset()
 
     @classmethod
     def from_qualnames(cls, qualnames: Iterable[str]) -> ScreenNames:
         modules: set[str] = set()
         builtins: set[str] = set()
-        for name in qualnames:
+        prefixes: set[str] = set()
+        names = frozenset(qualnames)
+        for name in names:
             root, _, rest = name.partition(".")
             modules.add(root)  # ``import builtins; builtins.open(...)`` too
             if root == "builtins":
                 builtins.add(rest.split(".")[0])
-        return cls(frozenset(modules), frozenset(builtins))
+            parts = name.split(".")
+            prefixes.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+        return cls(frozenset(modules), frozenset(builtins), names, frozenset(prefixes))
+
+    def relevant(self, qualified: str) -> bool:
+        """Whether ``qualified`` (``os.path.exists``) is a catalog name, leads to one
+        (``os.path``), or lies under one (``pathlib.Path.home``)."""
+        if qualified in self.prefixes:
+            return True
+        cut = qualified.rfind(".")
+        while cut > 0:
+            qualified = qualified[:cut]
+            if qualified in self.qualnames:
+                return True
+            cut = qualified.rfind(".")
+        return False
 
 
 @dataclass(frozen=True)
@@ -115,28 +137,35 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     """Walk ``tree`` once; see the module docstring."""
     if tree is None:
         return UNSCREENED
-    interesting: set[str] = set(names.builtins)
+    # Names bound by imports of catalog modules -> the qualified names they stand for.
+    imported: dict[str, set[str]] = {}
     everything = False  # a star import from a catalog module: any name may be one
-    bindings: list[tuple[list[str], set[str]]] = []
-    coroutine_calls: list[tuple[str, _Body]] = []
+    bindings: list[tuple[list[str], set[_Use]]] = []
+    coroutine_calls: list[tuple[_Use, _Body]] = []
     units: list[_Body] = []
     has_coroutine = False
     module = _Body(tree, None, None, False)
     # Each entry: a node, the body whose code it is, the bindings whose value it is in.
-    stack: list[tuple[ast.AST, _Body, tuple[set[str], ...]]] = [(tree, module, ())]
+    stack: list[tuple[ast.AST, _Body, tuple[set[_Use], ...]]] = [(tree, module, ())]
     while stack:
         node, owner, mentions = stack.pop()
         kind = type(node)
         if kind is ast.Name:
             for mentioned in mentions:
-                mentioned.add(node.id)  # type: ignore[attr-defined]
+                mentioned.add((node.id, node.id))  # type: ignore[attr-defined]
             continue
         if kind is ast.Constant:
             continue
-        if kind is ast.Call:
-            root = _root(node.func)  # type: ignore[attr-defined]
-            if root is not None and owner.is_coroutine:
-                coroutine_calls.append((root, owner))
+        if kind is ast.Attribute and mentions:
+            use = _dotted(node)
+            if use is not None:  # ``a.b.c``: nothing inside but names
+                for mentioned in mentions:
+                    mentioned.add(use)
+                continue
+        elif kind is ast.Call:
+            use = _chain(node.func)  # type: ignore[attr-defined]
+            if use is not None and owner.is_coroutine:
+                coroutine_calls.append((use, owner))
         elif isinstance(node, _BODIES):
             body = _Body(node, owner.unit, None, kind is ast.AsyncFunctionDef)
             if kind is not ast.Lambda and (owner.unit is None or not owner.unit.is_coroutine):
@@ -156,30 +185,35 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             continue
         elif kind is ast.Assign:
             targets = [name for target in node.targets for name in _bound_names(target)]  # type: ignore[attr-defined]
+            _bind(bindings, targets).update(_made_by(node.value))  # type: ignore[attr-defined]
             stack.extend((target, owner, mentions) for target in node.targets)  # type: ignore[attr-defined]
-            stack.append((node.value, owner, (*mentions, _bind(bindings, targets))))  # type: ignore[attr-defined]
+            stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
             continue
         elif kind is ast.AnnAssign:
-            if isinstance(node.target, ast.Name):  # type: ignore[attr-defined]
-                mentions = (*mentions, _bind(bindings, [node.target.id]))  # type: ignore[attr-defined]
+            annotated = _bind(bindings, _bound_names(node.target))  # type: ignore[attr-defined]
+            if node.value is not None:  # type: ignore[attr-defined]
+                annotated.update(_made_by(node.value))  # type: ignore[attr-defined]
+                stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
+            stack.append((node.target, owner, mentions))  # type: ignore[attr-defined]
+            stack.append((node.annotation, owner, (*mentions, annotated)))  # type: ignore[attr-defined]
+            continue
         elif kind is ast.withitem:
             if node.optional_vars is not None:  # type: ignore[attr-defined]
-                targets = _bound_names(node.optional_vars)  # type: ignore[attr-defined]
-                stack.append((node.optional_vars, owner, mentions))  # type: ignore[attr-defined]
-                stack.append((node.context_expr, owner, (*mentions, _bind(bindings, targets))))  # type: ignore[attr-defined]
-                continue
+                _bind(bindings, _bound_names(node.optional_vars)).update(_made_by(node.context_expr))  # type: ignore[attr-defined]
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 root = alias.name.split(".")[0]
                 if root in names.modules:
-                    interesting.add(alias.asname or root)
+                    # ``import a.b`` binds ``a``; ``import a.b as x`` binds ``x`` to ``a.b``.
+                    imported.setdefault(alias.asname or root, set()).add(alias.name if alias.asname else root)
             continue
         elif kind is ast.ImportFrom:
             if node.level == 0 and node.module and node.module.split(".")[0] in names.modules:  # type: ignore[attr-defined]
                 for alias in node.names:  # type: ignore[attr-defined]
                     if alias.name == "*":
                         everything = True
-                    interesting.add(alias.asname or alias.name)
+                    qualified = f"{node.module}.{alias.name}"  # type: ignore[attr-defined]
+                    imported.setdefault(alias.asname or alias.name, set()).add(qualified)
             continue
         elif isinstance(node, _ESCAPES):
             owner.keep_unit()  # it rebinds names outside its own scope
@@ -192,10 +226,11 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 stack.append((value, owner, mentions))
     if not has_coroutine:
         return Screen(needed=False)
-    _grow(interesting, bindings)
+    matters = _Relevance(names, imported, everything)
+    matters.grow(bindings)
     needed = False
-    for root, owner in coroutine_calls:
-        if everything or root in interesting:
+    for use, owner in coroutine_calls:
+        if matters(use):
             needed = True
             owner.keep_unit()
     if not needed:
@@ -233,24 +268,52 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return fields
 
 
-def _bind(bindings: list[tuple[list[str], set[str]]], targets: list[str]) -> set[str]:
+def _bind(bindings: list[tuple[list[str], set[_Use]]], targets: list[str]) -> set[_Use]:
     """Record a binding of ``targets``; returns the set that collects what its value mentions."""
-    mentioned: set[str] = set()
+    mentioned: set[_Use] = set()
     bindings.append((targets, mentioned))
     return mentioned
 
 
-def _grow(interesting: set[str], bindings: list[tuple[list[str], set[str]]]) -> None:
-    """Names that may hold objects of blocking types: bound from an expression that
-    mentions an interesting name. Repeat until nothing new appears."""
-    remaining = bindings
-    while True:
-        fired = [targets for targets, mentioned in remaining if not mentioned.isdisjoint(interesting)]
-        if not fired:
-            return
-        remaining = [(t, m) for t, m in remaining if m.isdisjoint(interesting)]
-        for targets in fired:
-            interesting.update(targets)
+#: A use of a name: the name, and the dotted name it starts (``("os", "os.path.join")``).
+_Use = tuple[str, str]
+
+
+class _Relevance:
+    """Whether a use of a name may lead to something in the catalog."""
+
+    def __init__(self, names: ScreenNames, imported: dict[str, set[str]], everything: bool) -> None:
+        self.names = names
+        self.imported = imported
+        self.everything = everything
+        #: Names that may hold objects of blocking types (see ``grow``).
+        self.derived: set[str] = set()
+
+    def __call__(self, use: _Use) -> bool:
+        name, dotted = use
+        if self.everything or name in self.derived:
+            return True
+        rest = dotted[len(name) :]
+        if any(self.names.relevant(qualified + rest) for qualified in self.imported.get(name, ())):
+            return True
+        return name in self.names.builtins and self.names.relevant(f"builtins.{dotted}")
+
+    def grow(self, bindings: list[tuple[list[str], set[_Use]]]) -> None:
+        """Names bound from an expression with a relevant use may hold objects of
+        blocking types (``s = requests.Session()``). Repeat until nothing new appears."""
+        remaining = bindings
+        while remaining:
+            waiting = []
+            grown = False
+            for targets, uses in remaining:
+                if any(map(self, uses)):
+                    grown = grown or not self.derived.issuperset(targets)
+                    self.derived.update(targets)
+                else:
+                    waiting.append((targets, uses))
+            if not grown:
+                return
+            remaining = waiting
 
 
 def _stub_of(node: ast.AST) -> Stub:
@@ -282,17 +345,45 @@ def _evaluated_at_definition(node: ast.AST) -> list[ast.AST]:
     return parts
 
 
-def _root(func: ast.AST) -> str | None:
-    """``a`` for ``a.b.c``, ``a.b().c``, ``a(x).c`` and ``(a / "x").c``: the name a call
-    chain starts from."""
+def _made_by(value: ast.AST) -> list[_Use]:
+    """What may give ``value`` a blocking type, as the detector sees it: the callee of a
+    call (``requests.Session()``, ``p.with_suffix(".x")``), or the left operand of a
+    division (``Path(root) / "name"``). Other values (names, attributes, literals) never
+    make a typed binding."""
+    if isinstance(value, (ast.Call, ast.BinOp)):
+        head = _chain(value)
+        return [head] if head is not None else []
+    return []
+
+
+def _chain(func: ast.AST) -> _Use | None:
+    """The name a callee starts from, with the dotted name up to the first call in it:
+    ``("a", "a.b.c")`` for ``a.b.c``; ``("a", "a.b")`` for ``a.b(x).c`` and
+    ``(a.b(x) / "y").c``."""
+    attributes: list[str] = []
     while True:
         if isinstance(func, ast.Attribute):
+            attributes.append(func.attr)
             func = func.value
         elif isinstance(func, ast.Call):
+            attributes.clear()
             func = func.func
         elif isinstance(func, ast.BinOp):
+            attributes.clear()
             func = func.left
         elif isinstance(func, ast.Name):
-            return func.id
+            return func.id, ".".join([func.id, *reversed(attributes)])
         else:
             return None
+
+
+def _dotted(node: ast.Attribute) -> _Use | None:
+    """``("a", "a.b.c")`` for ``a.b.c``; ``None`` when it does not start from a name."""
+    attributes: list[str] = []
+    current: ast.AST = node
+    while isinstance(current, ast.Attribute):
+        attributes.append(current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name):
+        return None
+    return current.id, ".".join([current.id, *reversed(attributes)])

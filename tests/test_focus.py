@@ -199,3 +199,40 @@ def test_calls_in_every_part_of_a_statement_are_screened_in(statement: str) -> N
     source = f"import os\n\nasync def f(p, cache, lock, slots):\n    {statement}\n".encode()
     assert screen.screen(screen.parse(source), Settings().screen_names).needed
     assert len(assert_same_findings(source).findings) == 1
+
+
+@pytest.mark.parametrize(
+    ("imports", "body", "found"),
+    [
+        ("import os.path as osp", "osp.exists(p)", 1),
+        ("from os import path", "path.exists(p)", 1),
+        ("import os", "os.path.join(p, 'x')", 0),
+        ("import os", "x = os\n    x.remove(p)", 0),
+        ("import requests", "s = requests.Session()\n    s.get(p)", 1),
+        ("import requests", "s = requests.Session()\n    t = s\n    t.get(p)", 0),
+        ("from typing import Optional\nfrom pathlib import Path", "def_ = 1", 0),
+        ("from pathlib import Path", "q = Path(p) / 'b'\n    r = q / 'c'\n    r.read_text()", 1),
+        ("from pathlib import Path", "Path(p).with_suffix('.x').read_text()", 1),
+        ("import pathlib", "pathlib.Path.home().exists()", 2),
+        ("import socket", "sock = socket.socket()\n    sock.connect(p)", 1),
+        ("", "with open(p) as f:\n        data = f.read()\n    return data", 1),
+        ("import time as t", "t.monotonic()\n    t.sleep(1)", 1),
+    ],
+)
+def test_screened_uses_agree_with_the_detector(imports: str, body: str, found: int) -> None:
+    source = f"{imports}\n\n\nasync def f(p):\n    {body}\n".encode()
+    assert len(assert_same_findings(source).findings) == found
+
+
+def test_typed_parameters_are_screened_in() -> None:
+    source = module(
+        """
+        from pathlib import Path
+        from typing import Optional
+
+        async def f(p: Optional[Path], q: "int", r: Path | None):
+            p.parent.read_text()
+            r.exists()
+        """
+    )
+    assert len(assert_same_findings(source).findings) == 2
