@@ -143,9 +143,11 @@ def transform_source(
         return TransformResult(source, source)
     if screened.stubs:
         focused = focus(source, screened.stubs)
-        if focused.source != source:
-            # Find on the focused module (cheap); rewrite the original only if some
-            # call can be fixed. Any trouble with the focused module: do it the long way.
+        # Find on the focused module (cheap); rewrite the original only if some call can
+        # be fixed. When most of the module is kept, a rewrite would cost about as much
+        # as that search: go straight to it. Any trouble with the focused module: do it
+        # the long way.
+        if focused.source != source and (findings_only or 2 * len(focused.source) < len(source)):
             found = run_with_deep_stack(lambda: _transform(focused.source, settings, filename, findings_only=True))
             if found.error is None:
                 findings = [replace(f, line=focused.original_line(f.line)) for f in found.findings]
