@@ -52,6 +52,9 @@ class CoroutineScopeTracker:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._start_tracking()
+
+    def _start_tracking(self) -> None:
         self._contexts: list[Context] = [NOT_COROUTINE]
         # The first ``for ... in`` of a generator expression is evaluated eagerly in
         # the enclosing scope; an await there is fine.

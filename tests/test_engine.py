@@ -60,3 +60,22 @@ def test_screen_never_skips_a_module_with_findings() -> None:
         full = run_with_deep_stack(lambda: _transform(source, settings, str(case.input)))
         assert full.findings == [] and full.output == source, case.name
     assert skipped >= 10  # the screen does skip the must-not-change cases
+
+
+def test_the_codemod_has_no_matcher_decorated_methods() -> None:
+    """OffloadBlockingCalls skips libcst's search for @m.visit / @m.leave /
+    @m.call_if_inside methods (it is slow); that is only right while there are none."""
+    from libcst.codemod import CodemodContext
+    from libcst.matchers._visitors import (
+        _gather_constructed_leave_funcs,
+        _gather_constructed_visit_funcs,
+        _gather_matchers,
+    )
+
+    from codemods.command import OffloadBlockingCalls
+
+    command = OffloadBlockingCalls(CodemodContext())
+    assert _gather_constructed_visit_funcs(command) == {}
+    assert _gather_constructed_leave_funcs(command) == {}
+    assert _gather_matchers(command) == {}
+    assert command._extra_visit_funcs == {} and command._extra_leave_funcs == {}
