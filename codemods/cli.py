@@ -135,9 +135,13 @@ def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | 
               findings_only: bool = False) -> Iterator[FileOutcome]:
     """Outcomes streamed in path order; files are not held in memory all at once."""
     cwd = Path.cwd().resolve()
-    files, errors = discover([Path(p) for p in paths if p != STDIN], settings.exclude, root, cwd)
+    excluded: list[str] = []
+    files, errors = discover([Path(p) for p in paths if p != STDIN], settings.exclude, root, cwd, excluded)
     for display, error in errors:
         tally.error(display, error)
+    for display in excluded:
+        where = f"--exclude or {settings.source}" if settings.source is not None else "--exclude"
+        click.echo(f"{display}: skipped: matches an exclude pattern ({where})", err=True)
     outcomes = run(files, settings, jobs or default_jobs(), findings_only)
     return _with_progress(outcomes, len(files))
 

@@ -57,7 +57,27 @@ def add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Modu
     body = list(added.body)
     if rest:
         rest[0] = rest[0].with_changes(leading_lines=body.pop().leading_lines)
+    docstring = 1 if cut and _is_docstring_or_strict(tree.body[0]) else 0
+    if cut == docstring and len(body) > cut:
+        # A new import block: lay it out as PEP 8 (and black, isort) do.
+        body[docstring], rest = _spaced_import_block(body[docstring], rest, after_docstring=docstring > 0)
     return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
+
+
+def _spaced_import_block(
+    first_import: cst.BaseStatement, rest: list[cst.BaseStatement], after_docstring: bool
+) -> tuple[cst.BaseStatement, list[cst.BaseStatement]]:
+    """A blank line between a docstring and the new imports; two blank lines between
+    the imports and a function or class after them, one before anything else."""
+    if after_docstring and not first_import.leading_lines:
+        first_import = first_import.with_changes(leading_lines=[cst.EmptyLine()])
+    if rest:
+        wanted = 2 if isinstance(rest[0], (cst.FunctionDef, cst.ClassDef)) else 1
+        lines = list(rest[0].leading_lines)
+        blank = next((index for index, line in enumerate(lines) if line.comment is not None), len(lines))
+        if blank < wanted:
+            rest = [rest[0].with_changes(leading_lines=[cst.EmptyLine()] * (wanted - blank) + lines), *rest[1:]]
+    return first_import, rest
 
 
 def remove_imports_in_statements(

@@ -64,9 +64,16 @@ def _is_virtualenv(folder: str) -> bool:
 
 
 def discover(
-    paths: Iterable[Path], exclude: Sequence[str], root: Path, cwd: Path
+    paths: Iterable[Path],
+    exclude: Sequence[str],
+    root: Path,
+    cwd: Path,
+    excluded: list[str] | None = None,
 ) -> tuple[list[SourceFile], list[tuple[str, FileError]]]:
     """The ``*.py`` files under ``paths``, sorted and de-duplicated, and the paths that failed.
+
+    Files named in ``paths`` that ``exclude`` skips are appended to ``excluded``, so that
+    the caller can say why a file it was given was not looked at.
 
     ``exclude`` globs match a path relative to ``root`` (the project folder) or a bare
     file or folder name. Symlinks met while walking are not followed, so a link loop
@@ -94,6 +101,8 @@ def discover(
         elif given.is_file():
             if not is_excluded(relative(given), exclude):
                 add(given)
+            elif excluded is not None:
+                excluded.append(shown)
         elif given.is_dir():
             for folder, dirnames, filenames in os.walk(given, onerror=None, followlinks=False):
                 dirnames[:] = sorted(

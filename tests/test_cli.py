@@ -234,6 +234,16 @@ def test_pyproject_settings_are_used(runner: CliRunner, tree: Path) -> None:
     assert "genexp" not in result.stdout + result.stderr
 
 
+def test_an_excluded_file_named_on_the_command_line_is_skipped_with_a_note(runner: CliRunner, tree: Path) -> None:
+    # As pre-commit passes files: the exclude patterns still apply, and the user is told.
+    (tree / "pyproject.toml").write_text('[tool.loopsafe]\nexclude = ["src/pkg/genexp.py"]\n')
+    result = invoke(runner, "check", "src/pkg/genexp.py", "src/pkg/service.py")
+    assert "src/pkg/genexp.py: skipped: matches an exclude pattern (--exclude or " in result.stderr
+    assert "pyproject.toml)" in result.stderr
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"src/pkg/service.py"}
+    assert result.exit_code == 1
+
+
 def test_bad_config_is_a_clean_error(runner: CliRunner, tree: Path) -> None:
     (tree / "pyproject.toml").write_text('[tool.loopsafe]\nnative_sleep = "yes"\n')
     result = invoke(runner, "check", "src")
