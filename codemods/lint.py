@@ -26,7 +26,7 @@ from pathlib import Path
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
-from libcst.metadata import PositionProvider
+from libcst.metadata import FilePathProvider, PositionProvider
 
 from codemods.config import ConfigError, Settings, load_settings
 from codemods.command import rewrite_module
@@ -34,8 +34,8 @@ from codemods.command import rewrite_module
 
 @lru_cache(maxsize=None)
 def _settings_for(folder: Path) -> Settings:
-    # fixit gives rules no file path and no options (Fixit#455): read [tool.loopsafe]
-    # from the pyproject.toml nearest to the current directory.
+    # fixit gives rules no options (Fixit#455): read [tool.loopsafe] from the
+    # pyproject.toml nearest to the file being linted.
     try:
         return load_settings(folder)
     except ConfigError:
@@ -47,7 +47,9 @@ class BlockingCallInCoroutine(LintRule):
     coroutine freezes the event loop. Run it with ``await asyncio.to_thread(...)`` or use
     the asyncio equivalent."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    # FilePathProvider: fixit resolves it from its own config (the file being linted),
+    # which is how the rule finds the project's [tool.loopsafe] settings.
+    METADATA_DEPENDENCIES = (PositionProvider, FilePathProvider)
     PYTHON_VERSION = ">= 3.9"  # asyncio.to_thread
 
     VALID = [
@@ -169,9 +171,11 @@ class BlockingCallInCoroutine(LintRule):
     ]
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        path = self.get_metadata(FilePathProvider, original_node, None)
+        folder = Path(path).parent if path is not None else Path.cwd()
         rewrite = rewrite_module(
             original_node,
-            _settings_for(Path.cwd()),
+            _settings_for(folder.resolve()),
             suppressed=self.ignore_lint,
         )
         if not rewrite.located:

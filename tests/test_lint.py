@@ -110,6 +110,17 @@ def test_fixit_lint_fails_and_names_file_and_line(project: Path) -> None:
     assert got_messages == expected_messages
 
 
+def test_the_rule_reads_the_settings_of_the_linted_files_project(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Run from elsewhere: [tool.loopsafe] comes from the project holding the file.
+    with (project / "pyproject.toml").open("a") as config:
+        config.write("\n[tool.loopsafe]\nnative-sleep = false\n")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    done = _run(["lint", str(project / "src" / "service.py")], elsewhere)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "LS251 time.sleep() blocks the event loop; fix: await asyncio.to_thread(sleep, ...)" in done.stdout
+    assert "asyncio.sleep(...)" not in done.stdout
+
+
 def test_fixit_lint_passes_a_clean_file(project: Path) -> None:
     done = _run(["lint", "src/clean.py"], project)
     assert done.returncode == 0, done.stdout + done.stderr
