@@ -146,6 +146,32 @@ def test_diff_writes_nothing_and_is_git_appliable(runner: CliRunner, tree: Path)
         assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
 
 
+def test_diff_of_a_file_with_form_feeds_and_unicode_separators_applies(runner: CliRunner, tree: Path) -> None:
+    # str.splitlines splits at \x0c, \x1c, \x85, \u2028...; Python and patch tools do not.
+    source = (
+        "import time\n\x0c\n# section \x1c end\n\n\nasync def f():\n"
+        "    note = 'a\u2028b\x85c'\n    time.sleep(1)\n    return note\n"
+    )
+    (tree / "src/pkg/feeds.py").write_bytes(source.encode())
+    fixed = invoke(runner, "fix", "-", input=source.encode()).stdout_bytes
+    result = invoke(runner, "diff", "src/pkg/feeds.py")
+    assert result.exit_code == 1
+    assert "No newline" not in result.stdout
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", "."], check=True)
+        subprocess.run(["git", "apply", "-"], input=result.stdout_bytes, check=True)
+        assert (tree / "src/pkg/feeds.py").read_bytes() == fixed
+
+
+def test_diff_of_a_file_outside_the_current_directory_has_plain_headers(
+    runner: CliRunner, tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "job.py"
+    outside.write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    result = invoke(runner, "diff", str(outside))
+    assert result.stdout.startswith(f"--- {outside}\n+++ {outside}\n")
+
+
 def test_diff_without_changes_exits_0(runner: CliRunner, tree: Path) -> None:
     result = invoke(runner, "diff", "src/pkg/clean.py")
     assert result.exit_code == 0
