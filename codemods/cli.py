@@ -8,6 +8,7 @@ Exit status, for CI:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -235,7 +236,8 @@ def _github_escape(text: str) -> str:
 
 
 def _echo_diff(text: str) -> None:
-    for line in text.splitlines(keepends=True):
+    # Split at "\n" only: diff lines may hold form feeds, which splitlines splits at.
+    for line in io.StringIO(text, newline="\n"):
         if line.startswith(("+++", "---")):
             click.echo(click.style(line, bold=True), nl=False)
         elif line.startswith("@@"):
