@@ -236,3 +236,15 @@ def test_typed_parameters_are_screened_in() -> None:
         """
     )
     assert len(assert_same_findings(source).findings) == 2
+
+
+def test_old_mac_line_endings_and_a_byte_order_mark() -> None:
+    source = (
+        b"\xef\xbb\xbfimport time\r\rdef helper():\r    return 1\r\r"
+        b"class Plain:\r    def m(self):\r        time.sleep(1)\r\r"
+        b"async def run():\r    helper()\r    time.sleep(1)\r"
+    )
+    focused = focused_module(source)
+    assert b"\n" not in focused and b"return 1" not in focused
+    findings = assert_same_findings(source).findings
+    assert [(f.line, f.column) for f in findings] == [(12, 5)]
