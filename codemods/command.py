@@ -72,6 +72,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         cst.CSTTransformer.__init__(self)
         self._extra_visit_funcs: dict[Any, Any] = {}
         self._extra_leave_funcs: dict[Any, Any] = {}
+        self._matchers = {}  # the gating matchers, none here; set so the property reads
         self._start_tracking()
         settings = settings or Settings()
         if native_sleep is not None:

@@ -79,3 +79,4 @@ def test_the_codemod_has_no_matcher_decorated_methods() -> None:
     assert _gather_constructed_leave_funcs(command) == {}
     assert _gather_matchers(command) == {}
     assert command._extra_visit_funcs == {} and command._extra_leave_funcs == {}
+    assert command._matchers == {}  # the state MatcherDecoratableTransformer.__init__ sets
