@@ -272,3 +272,61 @@ def user_entry(qualname: str, strategy: str = "to_thread") -> BlockingCall:
     code = CATEGORIES["user"][0]
     reason = "configured as report-only in [tool.loopsafe]" if parsed is Strategy.REPORT else None
     return BlockingCall(qualname, code, "user", parsed, reason=reason)
+
+
+# -- what may run in a worker thread (moved ``with`` blocks) -----------------------------
+
+#: Callables a moved ``with open(...)`` block may call besides the catalog above: pure
+#: computation, or I/O on their arguments, with no event loop, frame or shared state.
+#: ``module.*`` covers every function of a module. Calls of anything else (project code,
+#: unknown libraries) keep the block on the loop, reported.
+THREAD_SAFE: tuple[str, ...] = (
+    *_names("builtins", "abs all any ascii bin bool bytearray bytes callable chr complex dict divmod enumerate "
+                        "filter float format frozenset getattr hasattr hash hex id int isinstance issubclass iter "
+                        "len list map max min oct ord pow print range repr reversed round set slice sorted str sum "
+                        "tuple type zip memoryview"),
+    "json.*", "csv.*", "pickle.*", "marshal.*", "tomllib.*", "tomli.*", "toml.*", "orjson.*", "ujson.*",
+    "yaml.safe_load", "yaml.safe_dump", "yaml.safe_load_all", "yaml.safe_dump_all", "yaml.load", "yaml.dump", "base64.*", "binascii.*", "hashlib.*", "hmac.*", "zlib.*",
+    "struct.*", "re.*", "string.*", "textwrap.*", "fnmatch.*", "glob.*", "os.path.*", "posixpath.*", "ntpath.*",
+    "os.fspath", "os.fsencode", "os.fsdecode", "os.getenv", "os.environ.get", "os.getpid", "io.StringIO",
+    "io.BytesIO", "datetime.*", "time.time", "time.monotonic", "time.perf_counter", "time.strftime",
+    "time.localtime", "time.gmtime", "math.*", "itertools.*", "operator.*", "collections.*", "copy.*", "uuid.*",
+    "decimal.Decimal", "fractions.Fraction", "functools.reduce", "unicodedata.*", "html.escape", "html.unescape",
+    "urllib.parse.*", "mimetypes.guess_type", "gzip.compress", "gzip.decompress", "zipfile.*", "tarfile.*",
+    "tempfile.*", "shutil.*", "logging.debug", "logging.info", "logging.warning", "logging.error",
+    "logging.critical", "logging.log", "logging.getLogger",
+)
+
+#: Callables whose result a moved block may call methods on (values of builtin types,
+#: files, readers and writers), besides those of ``THREAD_SAFE`` that make plain data.
+FILE_LIKE: tuple[str, ...] = ("io.StringIO", "io.BytesIO", "csv.reader", "csv.writer", "csv.DictReader",
+                              "csv.DictWriter", "zipfile.ZipFile", "tarfile.open")
+
+#: Methods of loggers (``logging.getLogger(...)``) a moved block may call.
+LOGGER_METHODS: tuple[str, ...] = ("debug", "info", "warning", "warn", "error", "critical", "log", "exception")
+
+#: Callables that can't run in a worker thread, and why (finishing "the block ...").
+THREAD_BOUND: Mapping[str, str] = {
+    "builtins.super": "calls super() without arguments, which needs the method's own frame",
+    "builtins.locals": "calls locals(), which would see the function it moves into",
+    "builtins.vars": "calls vars() without arguments, which would see the function it moves into",
+    "builtins.globals": "calls globals()",
+    "builtins.exec": "runs code with exec(), which may use the event loop or the coroutine's variables",
+    "builtins.eval": "runs code with eval(), which may use the event loop or the coroutine's variables",
+    "builtins.compile": "compiles code",
+    "builtins.__import__": "imports modules, whose code would run in the worker thread",
+    "builtins.breakpoint": "calls breakpoint()",
+    "sys._getframe": "calls sys._getframe(), which would see the function it moves into",
+    "inspect.currentframe": "calls inspect.currentframe(), which would see the function it moves into",
+    "inspect.stack": "calls inspect.stack(), which would see the worker thread's stack",
+    "importlib.import_module": "imports modules, whose code would run in the worker thread",
+    "importlib.reload": "imports modules, whose code would run in the worker thread",
+    "threading.local": "uses threading.local, whose values differ per thread",
+}
+
+#: Callables that read the exception being handled: a worker thread has none.
+CURRENT_EXCEPTION: tuple[str, ...] = ("sys.exc_info", "sys.exception", "traceback.format_exc", "traceback.print_exc",
+                                      "logging.exception")
+
+#: Modules that belong to the event loop: nothing of theirs may run in a worker thread.
+EVENT_LOOP_MODULES: tuple[str, ...] = ("asyncio", "anyio", "trio", "uvloop")

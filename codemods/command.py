@@ -19,7 +19,8 @@ from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemo
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
-from codemods.blocks import BlockPlan, build_helper, plan_block
+from codemods.block_analysis import BlockPlan, Refusal
+from codemods.blocks import BlockMoves, build_helper
 from codemods.catalog import CATEGORIES, BlockingCall, Strategy
 from codemods.config import Settings
 from codemods.detector import Detector, Match, root_of
@@ -28,7 +29,7 @@ from codemods.offload import Framework, Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, parenthesize
 from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
-from codemods.scopes import NOT_COROUTINE, CoroutineScopeTracker, may_hold_coroutine
+from codemods.scopes import COROUTINE, MOVING_BLOCK, CoroutineScopeTracker, may_hold_coroutine
 
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 _MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -99,6 +100,12 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._awaited: set[cst.Call] = set()
         self._chain_heads: set[cst.Call] = set()
         self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
+        self._block_moves: BlockMoves | None = None
+        self._atomic_blocks: set[cst.With] = set()
+        # The ``open(...)`` calls of blocks that move, and the names of the blocking calls
+        # each moving block carries with it (innermost last).
+        self._block_openers: set[cst.Call] = set()
+        self._carried: list[list[str]] = []
         self._comments: list[str | None] = [None]
         self._helper_names: dict[Scope, set[str]] = {}
         # Callees that a native rewrite removed from the code (``time.sleep``): their
@@ -177,6 +184,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._offloader = Offloader(
             tree, framework, self.settings.legacy_executor, self._local_imports.__contains__
         )
+        self._block_moves = BlockMoves(tree, self.settings)
+        tree.visit(_BindingPass(self))
         result = tree.visit(self)
         self._resolve_findings(tree)
         if not self.findings_only:
@@ -316,34 +325,59 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             if self._is_suppressed(item.item, match.entry):  # type: ignore[arg-type]
                 return
             opened.append((item.item, match.entry))  # type: ignore[arg-type]
-        plan = plan_block(node, scope, self._helper_names.setdefault(scope, set()))
-        if isinstance(plan, str):
+        assert self._block_moves is not None and self._offloader is not None
+        taken = self._helper_names.setdefault(scope, set())
+        plan = self._block_moves.verdict(node, taken)
+        if isinstance(plan, BlockPlan):
+            if self._framework_problem is not None:
+                plan = Refusal(self._framework_problem)
+            elif self._offloader.offload(cst.Call(cst.Name(plan.helper)), scope) is None:
+                plan = Refusal(_NO_NAME)
+        if isinstance(plan, Refusal):
             for call, entry in opened:
                 self._chain_heads.add(call)
-                self._record((call, entry, False, f"the with block cannot move to a thread: {plan}"))
+                self._record((call, entry, False, f"the with block cannot move to a thread: {plan.reason}"))
+            if plan.atomic:
+                # No await may split it either: its calls are reported, not offloaded.
+                self._atomic_blocks.add(node)
+                self._push(replace(COROUTINE, no_await_reason=f"inside a with block that stays on the loop: {plan.reason}"))
             return
         self._blocks[node] = (plan, opened)
-        self._helper_names[scope].add(plan.helper)
-        # Nothing inside is rewritten: the whole block will run in a thread.
-        self._push(NOT_COROUTINE)
+        taken.add(plan.helper)
+        self._block_openers.update(call for call, _ in opened)
+        self._carried.append([])
+        # Calls inside are found, not rewritten: the whole block will run in a thread.
+        self._push(MOVING_BLOCK)
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        if original_node in self._atomic_blocks:
+            self._pop()
         if original_node not in self._blocks:
             return updated_node
         self._pop()
+        carried = self._carried.pop()
         plan, opened = self._blocks[original_node]
         scope = self._scope(original_node)
         assert scope is not None and self._offloader is not None
-        call = cst.Call(cst.Name(plan.helper), [cst.Arg(cst.Name(name)) for name in plan.arguments])
-        spelled = self._offloader.offload(call, scope)
-        if spelled is None:
-            for opener, entry in opened:
-                self._record((opener, entry, False, _NO_NAME))
-            return updated_node
-        self._add_imports(spelled)
+        offloader = self._offloader
+        spelled: list[Spelled] = []
+
+        def offload(call: cst.Call) -> cst.BaseExpression | None:
+            found = offloader.offload(call, scope)
+            if found is None:
+                return None
+            spelled.append(found)
+            return cst.Await(found.node)
+
+        statements = build_helper(updated_node, plan, offload)
+        assert statements is not None and spelled  # checked when the block was planned
+        self._add_imports(spelled[0])
+        detail = f"the with block moves into a function run by {spelled[0].runner}"
+        if carried:
+            detail += ", with " + ", ".join(f"{name}()" for name in carried) + " in it"
         for opener, entry in opened:
-            self._record((opener, entry, True, f"the with block moves into a function run by {spelled.runner}"))
-        return cst.FlattenSentinel(build_helper(updated_node, plan, cst.Await(spelled.node)))
+            self._record((opener, entry, True, detail))
+        return cst.FlattenSentinel(statements)
 
     # -- calls -------------------------------------------------------------------------
 
@@ -388,6 +422,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             not self.coroutine_context.in_coroutine
             or original_node in self._awaited
             or original_node in self._chain_heads
+            or original_node in self._block_openers
         ):
             return updated_node
         scope = self._scope(original_node.func)
@@ -395,6 +430,10 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         if match is None or scope is None or self._is_suppressed(original_node, match.entry):
             return updated_node
         entry = match.entry
+        if self.coroutine_context.moving:
+            self._carried[-1].append(entry.qualname)
+            self._record((original_node, entry, True, "it runs in a worker thread with the `with` block it is in"))
+            return updated_node
         reason = (
             match.reason
             or (entry.reason or "no safe automatic rewrite" if entry.strategy is Strategy.REPORT else None)
@@ -461,6 +500,49 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def _add_imports(self, spelled: Spelled) -> None:
         for module in spelled.needs:
             AddImportsVisitor.add_needed_import(self.context, module)
+
+
+class _BindingPass(cst.CSTVisitor):
+    """Records the typed bindings (``f = open(p)``, ``with open(p) as f``) before the rewrite.
+
+    A method call is typed only when every binding of its receiver is known, also the
+    ones further down the coroutine: without this pass, ``f.write()`` between two ``with
+    open(...) as f`` blocks would depend on the order of the walk, and a rewrite that
+    moves the later block would change the verdict on the next run.
+    """
+
+    def __init__(self, command: OffloadBlockingCalls) -> None:
+        super().__init__()
+        self.command = command
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        command = self.command
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.Assign):
+                    command.visit_Assign(small)
+                elif isinstance(small, cst.AnnAssign):
+                    command.visit_AnnAssign(small)
+            return False
+        if isinstance(node, cst.BaseCompoundStatement) and not may_hold_coroutine(node) and not self._in_coroutine:
+            return False
+        if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
+            self._depth += 1
+        elif isinstance(node, cst.Param):
+            command.visit_Param(node)
+        elif isinstance(node, cst.WithItem):
+            command.visit_WithItem(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, cst.FunctionDef) and original_node.asynchronous is not None:
+            self._depth -= 1
+
+    _depth = 0
+
+    @property
+    def _in_coroutine(self) -> bool:
+        return self._depth > 0
 
 
 def _line_comment(statement: cst.CSTNode) -> str | None:

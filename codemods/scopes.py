@@ -26,6 +26,8 @@ class Context:
     in_coroutine: bool
     #: Set when the code is in a coroutine but an ``await`` may not be added there.
     no_await_reason: str | None = None
+    #: Inside a ``with`` block that moves to a worker thread as a whole.
+    moving: bool = False
 
     @property
     def rewritable(self) -> bool:
@@ -40,6 +42,11 @@ GENERATOR_EXPRESSION = Context(
         "inside a generator expression, where an await would turn it into an async "
         "generator; use a list comprehension or move the call out"
     ),
+)
+MOVING_BLOCK = Context(
+    in_coroutine=True,
+    no_await_reason="it moves to a worker thread with its `with` block",
+    moving=True,
 )
 FSTRING_DEBUG = Context(
     in_coroutine=True,
@@ -71,7 +78,9 @@ class CoroutineScopeTracker:
         self._contexts.pop()
 
     def _push_generator(self) -> None:
-        self._push(GENERATOR_EXPRESSION if self.coroutine_context.in_coroutine else self.coroutine_context)
+        context = self.coroutine_context
+        # Code moving to a thread with its block runs there whatever its form.
+        self._push(GENERATOR_EXPRESSION if context.in_coroutine and not context.moving else context)
 
     # Function bodies: an async def starts a coroutine, a plain def ends it.
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
@@ -134,7 +143,7 @@ class CoroutineScopeTracker:
     def visit_FormattedStringExpression_expression(
         self, node: cst.FormattedStringExpression
     ) -> None:
-        if node.equal is not None and self.coroutine_context.in_coroutine:
+        if node.equal is not None and self.coroutine_context.in_coroutine and not self.coroutine_context.moving:
             self._push(FSTRING_DEBUG)
         else:
             self._push(self.coroutine_context)
@@ -167,14 +176,14 @@ def may_hold_coroutine(node: cst.CSTNode) -> bool:
 def _has_async_def(statement: cst.CSTNode) -> bool:
     if isinstance(statement, cst.FunctionDef) and statement.asynchronous is not None:
         return True
-    for block in _blocks_of(statement):
+    for block in blocks_of(statement):
         for inner in block:
             if isinstance(inner, cst.BaseCompoundStatement) and _has_async_def(inner):
                 return True
     return False
 
 
-def _blocks_of(statement: cst.CSTNode) -> Iterator[Sequence[cst.CSTNode]]:
+def blocks_of(statement: cst.CSTNode) -> Iterator[Sequence[cst.CSTNode]]:
     """The statement lists directly inside a compound statement (bodies, else, handlers)."""
     for attribute in ("body", "orelse", "finalbody"):
         suite = getattr(statement, attribute, None)
