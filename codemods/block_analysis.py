@@ -682,16 +682,20 @@ class _Review:
 
     def _review_expressions(self, expressions: Iterable[ast.expr]) -> None:
         for expression in expressions:
+            # What a plain function cannot hold at all comes first.
+            for node in ast.walk(expression):
+                if isinstance(node, ast.Await):
+                    raise _Refusal("it contains an await")
+                if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                    raise _Refusal("it contains a yield")
+                if isinstance(node, ast.comprehension) and node.is_async:
+                    raise _Refusal("it contains an async comprehension")
+            callees = {id(node.func) for node in ast.walk(expression) if isinstance(node, ast.Call)}
             for node in _walk_in_order(expression):
-                self._review_node(node)
+                if id(node) not in callees:  # a callee is reviewed with its call
+                    self._review_node(node)
 
     def _review_node(self, node: ast.AST) -> None:
-        if isinstance(node, ast.Await):
-            raise _Refusal("it contains an await")
-        if isinstance(node, (ast.Yield, ast.YieldFrom)):
-            raise _Refusal("it contains a yield")
-        if isinstance(node, ast.comprehension) and node.is_async:
-            raise _Refusal("it contains an async comprehension")
         if isinstance(node, ast.Lambda):
             captured = sorted(free_reads(node) & (self.flow.locals | self._bound_in_block()))
             if captured:
@@ -776,6 +780,9 @@ class _Review:
                 self._review_callee(name, shown, call)
             return
         if isinstance(func, ast.Name):
+            if func.id in self.functions:
+                raise _Refusal(f"it calls `{shown}()`, a function defined in the coroutine, whose code would run "
+                               "in the worker thread")
             if func.id in self.flow.locals:
                 raise _Refusal(f"it calls `{shown}()`, a function the coroutine holds in a variable, which "
                                "loopsafe cannot show is safe in a worker thread")
@@ -955,13 +962,17 @@ def _parameter_name(argument: ast.expr, used: set[str]) -> str:
 
 
 def _walk_in_order(node: ast.AST) -> list[ast.AST]:
-    """Nodes of an expression, outer before inner, in source order."""
+    """Nodes of an expression in evaluation order: operands before the call that uses
+    them, so the first problem found is the innermost (``super()`` in ``super().x()``)."""
     found: list[ast.AST] = []
-    stack = [node]
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
     while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+        current, expanded = stack.pop()
+        if expanded:
+            found.append(current)
+            continue
+        stack.append((current, True))
+        stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
     return found
 
 
