@@ -64,7 +64,6 @@ _EXCEPTION_CLASSES = frozenset(
     name for name in _BUILTINS if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), BaseException)
 )
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_TRY_STAR = (ast.TryStar,) if hasattr(ast, "TryStar") else ()
 
 # Kinds of values, as far as the analysis needs to know them.
 DATA = "data"  # builtin values: str, bytes, numbers, containers, json documents
@@ -166,8 +165,10 @@ class ModuleFacts:
         for node in ast.walk(module):
             if isinstance(node, ast.Global):
                 self.rebound.update(node.names)
-            elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
-                self.values.setdefault(node.target.id, []).append(None)
+        for statement in walk_statements(module.body):
+            for event in statement_events(statement).events:
+                if event.kind == "bind" and event.name not in self.values and not self.bindings(event.name):
+                    self.values[event.name] = [None]  # walrus and other forms: value unknown
 
     def bindings(self, name: str) -> int:
         return (
@@ -656,7 +657,7 @@ class _Review:
         """Where a new await may not go (an await is where a task can be cancelled)."""
         child: ast.AST = self.block
         for ancestor in self.analysis.ancestors(self.block, self.function):
-            if isinstance(ancestor, (ast.Try, *_TRY_STAR)) and child in ancestor.finalbody:
+            if child in getattr(ancestor, "finalbody", ()):  # try ... finally (also try/except*)
                 raise _Refusal("it is in a `finally:` block, where the await that runs it could be cancelled again "
                                "and skip the rest of the cleanup", atomic=True)
             if isinstance(ancestor, ast.ExceptHandler) and self._catches_cancellation(ancestor):
@@ -722,8 +723,9 @@ class _Review:
             if kind is None:
                 raise _Refusal(f"it reads `{name}`, module-level state that other tasks may change while the "
                                "thread runs", atomic=True)
-        elif name in facts.functions and facts.bindings(name) == 1:
-            pass  # calling it is reviewed with the call; referring to it is harmless
+        elif name in facts.functions:  # handed to something that calls it (``key=helper``)
+            raise _Refusal(f"it uses `{name}`, code of this module that loopsafe cannot show is safe in a "
+                           "worker thread (it may use the event loop or shared state)")
 
     def _review_access(self, node: ast.Attribute | ast.Subscript) -> None:
         base = node.value
@@ -733,11 +735,8 @@ class _Review:
         if not isinstance(root, ast.Name):
             return  # on a call's result or a literal: reviewed there
         if root.id not in self.flow.locals:
-            if self.analysis.qualnames(root, self.flow, self.local_imports) and not self._module_state(root.id):
-                return  # an attribute of a module or class
-            return  # module-level variables are reviewed by name
-        kind = self.kind(base) if isinstance(node, ast.Attribute) else self.kind(node.value)
-        if kind in _SAFE_KINDS or kind == LOGGER:
+            return  # modules and classes are not state; module-level variables are reviewed by name
+        if self.kind(base) in (*_SAFE_KINDS, LOGGER):
             return
         if self._bound_only_in_block(root.id):
             return
@@ -746,9 +745,6 @@ class _Review:
             raise _Refusal(f"it reads `{text}`, which other tasks may change while the thread runs", atomic=True)
         raise _Refusal(f"it changes `{text}`, which other tasks would see change while the coroutine waits",
                        atomic=True)
-
-    def _module_state(self, name: str) -> bool:
-        return name in self.analysis.facts.values
 
     def _bound_only_in_block(self, name: str) -> bool:
         """A variable the block made itself (``reader = csv.reader(f)``), not shared."""

@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import click
 
@@ -30,6 +30,9 @@ from codemods.runner import (
     unified_diff,
     write_atomically,
 )
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 STDIN = "-"
@@ -157,6 +160,7 @@ def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[File
     if total < PROGRESS_MIN_FILES or os.environ.get("CI") or not stderr.isatty():
         yield from outcomes
         return
+    bar: ProgressBar[int]  # counts up to ``length``: click cannot infer the item type without an iterable
     with click.progressbar(length=total, label="loopsafe", file=stderr, show_pos=True) as bar:
         for outcome in outcomes:
             bar.update(1)

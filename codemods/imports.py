@@ -9,22 +9,30 @@ is removed from its statement alone.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+#: A statement with leading lines: libcst's two kinds of ``BaseStatement``, which itself
+#: declares no ``leading_lines`` (it is what a module's body holds).
+_Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
 
 
 def _header_length(module: cst.Module) -> int:
     """Statements up to the end of the first import block, as AddImportsVisitor counts."""
     body = module.body
     index = 1 if body and _is_docstring_or_strict(body[0]) else 0
-    while index < len(body) and isinstance(body[index], cst.SimpleStatementLine) and isinstance(
-        body[index].body[0], (cst.Import, cst.ImportFrom)  # type: ignore[union-attr]
-    ):
+    while index < len(body) and _is_import_line(body[index]):
         index += 1
     return index
+
+
+def _is_import_line(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and isinstance(
+        statement.body[0], (cst.Import, cst.ImportFrom)
+    )
 
 
 def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
@@ -65,8 +73,8 @@ def add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Modu
 
 
 def _spaced_import_block(
-    first_import: cst.BaseStatement, rest: list[cst.BaseStatement], after_docstring: bool
-) -> tuple[cst.BaseStatement, list[cst.BaseStatement]]:
+    first_import: _Statement, rest: list[_Statement], after_docstring: bool
+) -> tuple[_Statement, list[_Statement]]:
     """A blank line between a docstring and the new imports; two blank lines between
     the imports and a function or class after them, one before anything else."""
     if after_docstring and not first_import.leading_lines:
@@ -107,6 +115,11 @@ def _starts_blank(lines: Sequence[cst.EmptyLine]) -> bool:
     return bool(lines) and lines[0].comment is None
 
 
+def _leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    return statement.leading_lines
+
+
 def _first_statements(tree: cst.Module, blocks: bool = True) -> list[cst.BaseStatement | None]:
     """The first statement of the module and (with ``blocks``) of every indented block, in tree order."""
     firsts: list[cst.BaseStatement | None] = [tree.body[0] if tree.body else None]
@@ -124,7 +137,7 @@ def _first_statements(tree: cst.Module, blocks: bool = True) -> list[cst.BaseSta
 def _without_leading_blank_lines(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
     if not statements:
         return list(statements)
-    lines = list(statements[0].leading_lines)
+    lines = list(_leading_lines(statements[0]))
     while _starts_blank(lines):
         lines.pop(0)
     return [statements[0].with_changes(leading_lines=lines), *statements[1:]]
@@ -165,6 +178,6 @@ def drop_exposed_blank_lines(before: cst.Module, after: cst.Module, blocks: bool
         i
         for i, (was, now) in enumerate(zip(old, new))
         if was is not None and now is not None
-        and _starts_blank(now.leading_lines) and not _starts_blank(was.leading_lines)
+        and _starts_blank(_leading_lines(now)) and not _starts_blank(_leading_lines(was))
     }
     return after.visit(_StripLeadingBlankLines(targets)) if targets else after

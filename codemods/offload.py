@@ -54,11 +54,11 @@ class ModuleImports:
         #: raises or binds a fallback, which then shows up as a second binding).
         self.unconditional: set[cst.CSTNode] = set()
         statements: list[cst.BaseStatement] = []
-        for stmt in module.body:
-            if isinstance(stmt, cst.Try) and isinstance(stmt.body, cst.IndentedBlock):
-                statements.extend(stmt.body.body)
+        for top in module.body:
+            if isinstance(top, cst.Try) and isinstance(top.body, cst.IndentedBlock):
+                statements.extend(top.body.body)
             else:
-                statements.append(stmt)
+                statements.append(top)
         for stmt in statements:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:

@@ -178,10 +178,10 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             for argument in _arguments(node):
                 if argument.annotation is not None:
                     stack.append((argument.annotation, owner, (*mentions, _bind(bindings, [argument.arg]))))
-            if kind is ast.Lambda:
-                stack.append((node.body, body, mentions))  # type: ignore[attr-defined]
+            if isinstance(node, ast.Lambda):
+                stack.append((node.body, body, mentions))
             else:
-                stack.extend((statement, body, ()) for statement in node.body)  # type: ignore[attr-defined]
+                stack.extend((statement, body, ()) for statement in node.body)
             continue
         elif kind is ast.Assign:
             targets = [name for target in node.targets for name in _bound_names(target)]  # type: ignore[attr-defined]
@@ -377,7 +377,7 @@ def _chain(func: ast.AST) -> _Use | None:
             return None
 
 
-def _dotted(node: ast.Attribute) -> _Use | None:
+def _dotted(node: ast.AST) -> _Use | None:
     """``("a", "a.b.c")`` for ``a.b.c``; ``None`` when it does not start from a name."""
     attributes: list[str] = []
     current: ast.AST = node
