@@ -386,7 +386,9 @@ class _Review:
         if end is not None:
             for name in sorted(results - end, key=self._order):
                 raise _Refusal(f"the block may delete `{name}`, which is read after it")
-        partial = sorted(bound_here & flow.live_on_error.get(block, frozenset()), key=self._order)
+        partial = sorted(
+            (bound_here - self._bound_last()) & flow.live_on_error.get(block, frozenset()), key=self._order
+        )
         if partial:
             raise _Refusal(f"it assigns `{partial[0]}`, which an enclosing `except` or `finally` reads: if the "
                            "block failed half way, that code would no longer see the values it assigned")
@@ -401,6 +403,20 @@ class _Review:
                     position = (node.lineno << 16) + node.col_offset
                     self._first_seen[node.id] = min(self._first_seen.get(node.id, position), position)
         return self._first_seen.get(name, 1 << 40), name
+
+    def _bound_last(self) -> set[str]:
+        """Names bound only by the block's last statement, a plain assignment: nothing in
+        the block that could still fail comes after them, so a failure leaves them as the
+        original would (unbound by the block)."""
+        last = self.block.body[-1]
+        if not isinstance(last, (ast.Assign, ast.AnnAssign)) or last.value is None:
+            return set()
+        names = set(_bound_by_statement(last))
+        elsewhere = {
+            name for statement in walk_statements([self.moved])
+            if statement is not last for name in _bound_by_statement(statement)
+        }
+        return names - elsewhere
 
     def _mentioned_outside(self) -> set[str]:
         inside = {id(node) for node in ast.walk(self.block)}
@@ -767,9 +783,13 @@ class _Review:
             root = root.func if isinstance(root, ast.Call) else root.value
         if isinstance(root, ast.Name) and root.id in self.flow.locals and root.id in self.thread_bound:
             raise _Refusal(f"it uses `{root.id}`, a sqlite3 object, which is bound to the thread that created it")
-        if isinstance(func, ast.Attribute) and self.kind(func.value) == LOGGER:
-            self._review_logging(func.attr, shown, call)
-            return
+        if isinstance(func, ast.Attribute):
+            receiver = self.kind(func.value)
+            if receiver == LOGGER:
+                self._review_logging(func.attr, shown, call)
+                return
+            if receiver in _SAFE_KINDS:  # a method of a plain value, a file or a path
+                return
         names = self.analysis.qualnames(func, self.flow, self.local_imports)
         if names:
             for name in sorted(names):
