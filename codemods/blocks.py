@@ -53,9 +53,10 @@ class BlockMoves:
             if not isinstance(paired, ast.With):
                 return Refusal("loopsafe could not pair it with Python's own parse of the module")
             return analysis.verdict(paired, taken)
-        except (SyntaxError, ValueError, RecursionError) as error:
-            # One block that cannot be analysed never costs the rest of the file.
-            return Refusal(f"loopsafe could not analyse it ({type(error).__name__}: {error})")
+        except Exception as error:  # noqa: BLE001
+            # One block that cannot be analysed never costs the rest of the file: it is
+            # reported with the error, which makes the failure visible too.
+            return Refusal(f"loopsafe could not analyse it (internal error: {type(error).__name__}: {error})")
 
 
 def _with_statements(statements: Sequence[cst.CSTNode]) -> Iterator[cst.With]:

@@ -456,7 +456,8 @@ class Liveness:
         error = self._errors[-1]
         if statement in self.targets:
             self.after[statement] = self.after.get(statement, frozenset()) | out
-            self.on_error[statement] = self.on_error.get(statement, frozenset()) | error
+            # Closures may read their variables whenever they run, also after a failure.
+            self.on_error[statement] = self.on_error.get(statement, frozenset()) | error | self.always
         own = statement_events(statement).events
         if isinstance(statement, ast.Return):
             live = self._events(own, self._returns[-1])

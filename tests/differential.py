@@ -179,6 +179,8 @@ def rewrite(source: str, settings: Settings | None = None) -> tuple[str, list[Fi
     original = textwrap.dedent(source)
     result = transform_source(original.encode(), settings)
     assert result.error is None, f"loopsafe failed on the program: {result.error}\n{original}"
+    failed = [f for f in result.findings if "internal error" in f.detail]
+    assert not failed, f"loopsafe's analysis failed: {failed}\n{original}"
     output = result.output.decode()
     try:
         compile(output, PROGRAM_FILENAME, "exec", dont_inherit=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from codemods.block_analysis import BlockAnalysis
 from codemods.engine import PREFILTER, needs_transform, transform_source
 
 
@@ -80,3 +81,20 @@ def test_the_codemod_has_no_matcher_decorated_methods() -> None:
     assert _gather_matchers(command) == {}
     assert command._extra_visit_funcs == {} and command._extra_leave_funcs == {}
     assert command._matchers == {}  # the state MatcherDecoratableTransformer.__init__ sets
+
+
+def test_a_block_the_analysis_fails_on_costs_only_that_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(BlockAnalysis, "verdict", broken)
+    source = (
+        b"import time\n\n\nasync def f(p):\n    with open(p) as handle:\n        data = handle.read()\n"
+        b"    time.sleep(1)\n    return data\n"
+    )
+    result = transform_source(source)
+    assert result.error is None
+    assert b"await asyncio.sleep(1)" in result.output
+    assert b"    with open(p) as handle:\n" in result.output
+    (opened,) = [f for f in result.findings if f.code == "LS230"]
+    assert not opened.fixable and "internal error: RuntimeError: boom" in opened.detail
