@@ -24,6 +24,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from codemods.flow import bound_by_target
+
 
 @dataclass(frozen=True)
 class ScreenNames:
@@ -184,13 +186,13 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 stack.extend((statement, body, ()) for statement in node.body)
             continue
         elif kind is ast.Assign:
-            targets = [name for target in node.targets for name in _bound_names(target)]  # type: ignore[attr-defined]
+            targets = [name for target in node.targets for name in bound_by_target(target)]  # type: ignore[attr-defined]
             _bind(bindings, targets).update(_made_by(node.value))  # type: ignore[attr-defined]
             stack.extend((target, owner, mentions) for target in node.targets)  # type: ignore[attr-defined]
             stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
             continue
         elif kind is ast.AnnAssign:
-            annotated = _bind(bindings, _bound_names(node.target))  # type: ignore[attr-defined]
+            annotated = _bind(bindings, bound_by_target(node.target))  # type: ignore[attr-defined]
             if node.value is not None:  # type: ignore[attr-defined]
                 annotated.update(_made_by(node.value))  # type: ignore[attr-defined]
                 stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
@@ -199,7 +201,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             continue
         elif kind is ast.withitem:
             if node.optional_vars is not None:  # type: ignore[attr-defined]
-                _bind(bindings, _bound_names(node.optional_vars)).update(_made_by(node.context_expr))  # type: ignore[attr-defined]
+                _bind(bindings, bound_by_target(node.optional_vars)).update(_made_by(node.context_expr))  # type: ignore[attr-defined]
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 root = alias.name.split(".")[0]
@@ -238,17 +240,6 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     return Screen(
         True, [_stub_of(unit.node) for unit in units if not unit.keep and (unit.parent is None or unit.parent.keep)]
     )
-
-
-def _bound_names(target: ast.AST) -> list[str]:
-    """The plain names an assignment target binds (``a``, ``a, (b, *c)``)."""
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [name for element in target.elts for name in _bound_names(element)]
-    if isinstance(target, ast.Starred):
-        return _bound_names(target.value)
-    return []  # ``a.b`` or ``a[i]``: no name is bound
 
 
 #: Fields that never hold a node worth visiting: contexts, operators, and plain values.
