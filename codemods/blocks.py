@@ -1,10 +1,10 @@
 """``with open(...) as f:`` blocks moved into a local function run in a thread.
 
-    with open(path) as f:                      def _blocking_io():
+    with open(path) as f:                      def _blocking_io(path):
         data = json.load(f)          ->            with open(path) as f:
                                                        data = json.load(f)
                                                    return data
-                                               data = await asyncio.to_thread(_blocking_io)
+                                               data = await asyncio.to_thread(_blocking_io, path)
 
 Which blocks may move, and with which parameters and results, is decided on CPython's
 ``ast`` by ``codemods.block_analysis``; this module pairs libcst's ``With`` nodes with
@@ -67,11 +67,12 @@ def _with_statements(statements: Sequence[cst.CSTNode]) -> Iterator[cst.With]:
             yield from _with_statements(block)
 
 
-def build_helper(node: cst.With, plan: BlockPlan, offload_call: Callable[[cst.Call], cst.BaseExpression | None]) -> list[cst.BaseStatement] | None:
+def build_helper(
+    node: cst.With, plan: BlockPlan, offload_call: Callable[[cst.Call], cst.BaseExpression]
+) -> list[cst.BaseStatement]:
     """The ``def`` holding the block, then the statement that runs it in a thread.
 
-    ``offload_call`` turns ``helper(args)`` into the awaited offload expression (or
-    ``None`` when it cannot be spelled here).
+    ``offload_call`` turns ``helper(args)`` into the awaited offload expression.
     """
     items = list(node.items)
     hoisted_values: list[cst.Arg] = []
@@ -102,8 +103,6 @@ def build_helper(node: cst.With, plan: BlockPlan, offload_call: Callable[[cst.Ca
     )
     call_args = hoisted_values + [cst.Arg(cst.Name(name)) for name in plan.arguments]
     offloaded = offload_call(cst.Call(cst.Name(plan.helper), call_args))
-    if offloaded is None:
-        return None
     if plan.results:
         statement: cst.BaseSmallStatement = cst.Assign(
             [cst.AssignTarget(_names(plan.results))], offloaded  # type: ignore[arg-type]

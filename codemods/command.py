@@ -362,15 +362,13 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         offloader = self._offloader
         spelled: list[Spelled] = []
 
-        def offload(call: cst.Call) -> cst.BaseExpression | None:
+        def offload(call: cst.Call) -> cst.BaseExpression:
             found = offloader.offload(call, scope)
-            if found is None:
-                return None
+            assert found is not None  # checked when the block was planned
             spelled.append(found)
             return cst.Await(found.node)
 
         statements = build_helper(updated_node, plan, offload)
-        assert statements is not None and spelled  # checked when the block was planned
         self._add_imports(spelled[0])
         detail = f"the with block moves into a function run by {spelled[0].runner}"
         if carried:
@@ -514,6 +512,7 @@ class _BindingPass(cst.CSTVisitor):
     def __init__(self, command: OffloadBlockingCalls) -> None:
         super().__init__()
         self.command = command
+        self._coroutines = 0  # how many async defs the walk is in
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         command = self.command
@@ -524,10 +523,10 @@ class _BindingPass(cst.CSTVisitor):
                 elif isinstance(small, cst.AnnAssign):
                     command.visit_AnnAssign(small)
             return False
-        if isinstance(node, cst.BaseCompoundStatement) and not may_hold_coroutine(node) and not self._in_coroutine:
+        if isinstance(node, cst.BaseCompoundStatement) and not self._coroutines and not may_hold_coroutine(node):
             return False
         if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
-            self._depth += 1
+            self._coroutines += 1
         elif isinstance(node, cst.Param):
             command.visit_Param(node)
         elif isinstance(node, cst.WithItem):
@@ -536,13 +535,7 @@ class _BindingPass(cst.CSTVisitor):
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if isinstance(original_node, cst.FunctionDef) and original_node.asynchronous is not None:
-            self._depth -= 1
-
-    _depth = 0
-
-    @property
-    def _in_coroutine(self) -> bool:
-        return self._depth > 0
+            self._coroutines -= 1
 
 
 def _line_comment(statement: cst.CSTNode) -> str | None:
