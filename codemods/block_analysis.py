@@ -212,6 +212,11 @@ class BlockAnalysis:
         except _Refusal as refusal:
             return Refusal(str(refusal), refusal.atomic)
 
+    def files_of(self, block: ast.With) -> set[str]:
+        """The ``as`` names of ``block`` that are its files throughout its body."""
+        function = self._function_of(block)
+        return set() if function is None else _Review(self, function, block).block_files
+
     def _function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         parent = self._parents.get(node)
         while parent is not None and not isinstance(parent, (*_FUNCTIONS, ast.ClassDef)):
@@ -319,7 +324,11 @@ class _Review:
         self.flow = analysis.flow(function)
         self.local_imports = self._local_imports()
         self.thread_bound: set[str] = set()
+        self.block_files: set[str] = set()
         self.kinds = self._local_kinds()
+        #: Inside the block, its ``as`` names are its files, whatever else the coroutine
+        #: binds to them elsewhere, unless the block itself rebinds them.
+        self.block_files = self._block_files()
         #: Locals that may hold a function or lambda the coroutine defined.
         self.functions = {
             node.name if not isinstance(node, ast.Assign) else node.targets[0].id  # type: ignore[attr-defined]
@@ -419,19 +428,72 @@ class _Review:
         return names - elsewhere
 
     def _mentioned_outside(self) -> set[str]:
-        inside = {id(node) for node in ast.walk(self.block)}
-        return {
+        """Names the coroutine may read outside this block with no binding of its own.
+
+        That is: mentioned outside every ``with open(...)`` block, or read by another
+        such block before that block binds it (if that block stays, its read needs the
+        name to stay a local of the coroutine).
+        """
+        blocks = self._movable_blocks()
+        inside = {id(node) for block in blocks for node in ast.walk(block)}
+        mentioned = {
             node.id for node in ast.walk(self.function)
             if isinstance(node, ast.Name) and id(node) not in inside
         }
+        for other in blocks[1:]:
+            reads = DefiniteAssignment(track_exposed=True)
+            reads.run([other], frozenset())
+            mentioned |= reads.exposed | free_reads_of_scopes(other)
+        return mentioned
+
+    def _movable_blocks(self) -> list[ast.With]:
+        """This block and the other ``with open(...)`` blocks of the coroutine."""
+        others = [
+            block for block in walk_statements(self.function.body)
+            if isinstance(block, ast.With) and block is not self.block and self._opens_files(block)
+        ]
+        return [self.block, *others]
 
     def _bound_outside(self) -> set[str]:
-        inside = {id(statement) for statement in walk_statements([self.block])}
+        """Names the coroutine binds outside every ``with open(...)`` block.
+
+        Bindings in other blocks don't count: those blocks may move too, taking their
+        bindings with them (two blocks that both bind ``f``, read before either).
+        """
+        moving = {id(statement) for block in self._movable_blocks() for statement in walk_statements([block])}
         names = set(parameter_names(self.function.args))
         for statement in walk_statements(self.function.body):
-            if id(statement) not in inside:
+            if id(statement) not in moving:
                 names.update(_bound_by_statement(statement))
         return names
+
+    def _block_files(self) -> set[str]:
+        """``as`` names of the block's files that nothing in the block rebinds.
+
+        Only bindings in the coroutine's own scope count: a comprehension variable or a
+        parameter of nested code of the same name is another variable (callers check
+        that the name they type is the coroutine's).
+        """
+        files = {
+            item.optional_vars.id for item in self.block.items
+            if isinstance(item.optional_vars, ast.Name) and self._call_kind_of(item.context_expr) == FILE
+        }
+        rebound = {name for statement in walk_statements(self.block.body) for name in _bound_by_statement(statement)}
+        return files - rebound
+
+    def _call_kind_of(self, node: ast.expr) -> str | None:
+        return self._call_kind(node) if isinstance(node, ast.Call) else None
+
+    def _opens_files(self, block: ast.With) -> bool:
+        """Whether every item of a ``with`` opens a file: a block loopsafe may move."""
+        for item in block.items:
+            if not isinstance(item.context_expr, ast.Call):
+                return False
+            names = self.analysis.qualnames(item.context_expr.func, self.flow, self.local_imports)
+            entries = [self.analysis.index.get(name) for name in names]
+            if not entries or not all(entry is not None and entry.opens_file for entry in entries):
+                return False
+        return True
 
     def _names_in_block(self) -> set[str]:
         return {node.id for node in ast.walk(self.moved) if isinstance(node, ast.Name)}
@@ -575,6 +637,8 @@ class _Review:
         if isinstance(node, ast.NamedExpr):
             return self.kind(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.block_files:
+                return FILE
             if node.id in self.flow.locals or node.id in self.kinds:  # the latter: comprehension variables
                 return self.kinds.get(node.id)
             return self.analysis.module_kind(node.id)
@@ -996,6 +1060,14 @@ def _own_expressions(statement: ast.stmt) -> Iterable[ast.AST]:
     for child in ast.iter_child_nodes(statement):
         if isinstance(child, ast.expr):
             yield from ast.walk(child)
+
+
+def free_reads_of_scopes(block: ast.AST) -> set[str]:
+    """Names read by the functions and lambdas nested in ``block``."""
+    return {
+        name for node in ast.walk(block) if isinstance(node, (*_FUNCTIONS, ast.Lambda, ast.ClassDef))
+        for name in free_reads(node)
+    }
 
 
 def _bound_by_statement(statement: ast.stmt) -> list[str]:

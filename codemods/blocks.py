@@ -46,6 +46,15 @@ class BlockMoves:
                 self._pairs = dict(zip(ours, theirs))
         return self._analysis
 
+    def files_of(self, node: cst.With) -> set[str]:
+        """The ``as`` names that are the block's files throughout its body."""
+        try:
+            self._prepare()
+            paired = self._pairs.get(node)
+            return self._prepare().files_of(paired) if isinstance(paired, ast.With) else set()
+        except Exception:  # noqa: BLE001 - typing is an extra; verdict() reports failures
+            return set()
+
     def verdict(self, node: cst.With, taken: Iterable[str]) -> BlockPlan | Refusal:
         try:
             analysis = self._prepare()

@@ -102,6 +102,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
         self._block_moves: BlockMoves | None = None
         self._atomic_blocks: set[cst.With] = set()
+        self._typed_blocks: set[cst.With] = set()  # those that pushed detector.block_files
         # The ``open(...)`` calls of blocks that move, and the names of the blocking calls
         # each moving block carries with it (innermost last).
         self._block_openers: set[cst.Call] = set()
@@ -326,6 +327,12 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
                 return
             opened.append((item.item, match.entry))  # type: ignore[arg-type]
         assert self._block_moves is not None and self._offloader is not None
+        # Inside, its ``as`` names are its files, whatever the coroutine binds to them
+        # elsewhere (a later block moved into a helper must not change that).
+        file_type = self.settings.constructors.get("builtins.open")
+        files = self._block_moves.files_of(node) if file_type is not None else set()
+        self.detector.block_files.append((scope, {name: file_type for name in files if file_type is not None}))
+        self._typed_blocks.add(node)
         taken = self._helper_names.setdefault(scope, set())
         plan = self._block_moves.verdict(node, taken)
         if isinstance(plan, BlockPlan):
@@ -350,6 +357,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._push(MOVING_BLOCK)
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        if original_node in self._typed_blocks:
+            self.detector.block_files.pop()
         if original_node in self._atomic_blocks:
             self._pop()
         if original_node not in self._blocks:

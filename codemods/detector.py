@@ -78,6 +78,10 @@ class Detector:
         self.ignore = ignore
         #: Assignment target (Name or Param node) -> the type bound there.
         self.bindings: dict[cst.CSTNode, BlockingType] = {}
+        #: Names that are certainly files where the walk is: the ``as`` names of the
+        #: enclosing ``with open(...)`` blocks that do not rebind them, with the scope
+        #: they are names of (innermost block last).
+        self.block_files: list[tuple[Scope, dict[str, BlockingType]]] = []
 
     # -- bindings ----------------------------------------------------------------------
 
@@ -126,6 +130,9 @@ class Detector:
             return self.constructed_type(receiver, scope)
         if not isinstance(receiver, cst.Name):
             return None
+        for files_scope, files in reversed(self.block_files):
+            if receiver.value in files and files_scope is scope:
+                return files[receiver.value]
         assignments = scope[receiver.value]
         # Every binding of the name must be one we saw make this type.
         kinds = {self.bindings.get(a.node) if isinstance(a, Assignment) else None for a in assignments}
