@@ -376,10 +376,11 @@ class _Review:
         bound_here = self._bound_in_block() & flow.locals
         live_after = flow.live_after.get(block, frozenset()) & flow.locals
         results = bound_here & live_after
-        # A name the block alone binds, but that the coroutine mentions elsewhere, must
-        # stay a local of the coroutine: returning it keeps a binding there (else reads
-        # of it elsewhere would go to a global or builtin of the same name).
-        results |= bound_here & self._mentioned_outside() - self._bound_outside()
+        # A name only blocks bind, but that the coroutine mentions elsewhere, must stay a
+        # local of the coroutine (else reads of it elsewhere would go to a global or
+        # builtin of the same name). The first block that binds it returns it: moved, it
+        # leaves a binding behind; kept, it is one. Later blocks need not.
+        results |= (bound_here & self._mentioned_outside() - self._bound_outside()) - self._bound_by_earlier_blocks()
         end = DefiniteAssignment().run([self.moved], frozenset(exposed))
         passed = set(exposed)
         if end is not None:
@@ -445,6 +446,15 @@ class _Review:
             reads.run([other], frozenset())
             mentioned |= reads.exposed | free_reads_of_scopes(other)
         return mentioned
+
+    def _bound_by_earlier_blocks(self) -> set[str]:
+        names: set[str] = set()
+        for block in walk_statements(self.function.body):
+            if block is self.block:
+                return names
+            if isinstance(block, ast.With) and self._opens_files(block):
+                names.update(name for statement in walk_statements([block]) for name in _bound_by_statement(statement))
+        return names
 
     def _movable_blocks(self) -> list[ast.With]:
         """This block and the other ``with open(...)`` blocks of the coroutine."""

@@ -23,7 +23,7 @@ from codemods.block_analysis import BlockPlan, Refusal
 from codemods.blocks import BlockMoves, build_helper
 from codemods.catalog import CATEGORIES, BlockingCall, Strategy
 from codemods.config import Settings
-from codemods.detector import Detector, Match, root_of
+from codemods.detector import Detector, Match, resolve, root_of
 from codemods.findings import Finding
 from codemods.offload import Framework, Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, parenthesize
@@ -31,6 +31,9 @@ from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 from codemods.scopes import COROUTINE, MOVING_BLOCK, CoroutineScopeTracker, may_hold_coroutine
 
+#: Exceptions whose handlers also catch a task's cancellation.
+_CANCELLATION = frozenset({"builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError",
+                           "concurrent.futures.CancelledError"})
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 _MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
 _SUPPRESS = re.compile(r"#\s*(?:loopsafe:\s*ignore\b|noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?)")
@@ -287,6 +290,14 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             return True
         return self.suppressed is not None and self.suppressed(call)
 
+    def catches_cancellation(self, handler: cst.ExceptHandler) -> bool:
+        if handler.type is None:
+            return True
+        scope = self._scope(handler)
+        caught = handler.type.elements if isinstance(handler.type, cst.Tuple) else [cst.Element(handler.type)]
+        names = {name for element in caught for name in (resolve(element.value, scope) if scope else set())}
+        return bool(names & _CANCELLATION)
+
     # -- bindings of objects of blocking types ----------------------------------------
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -313,7 +324,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     # -- with open(...) blocks moved to a thread --------------------------------------
 
     def visit_With(self, node: cst.With) -> None:
-        if not self.coroutine_context.rewritable or node.asynchronous is not None:
+        context = self.coroutine_context
+        if not context.in_coroutine or context.moving or node.asynchronous is not None:
             return
         scope = self._scope(node)
         if scope is None:
@@ -335,6 +347,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._typed_blocks.add(node)
         taken = self._helper_names.setdefault(scope, set())
         plan = self._block_moves.verdict(node, taken)
+        if context.no_await_reason is not None:  # where no await may go (finally, ...)
+            plan = Refusal(f"it is {context.no_await_reason}", atomic=isinstance(plan, Refusal) and plan.atomic)
         if isinstance(plan, BlockPlan):
             if self._framework_problem is not None:
                 plan = Refusal(self._framework_problem)

@@ -48,6 +48,14 @@ MOVING_BLOCK = Context(
     no_await_reason="it moves to a worker thread with its `with` block",
     moving=True,
 )
+IN_FINALLY = (
+    "inside `finally:`, where an await can be cancelled again and skip the rest of the cleanup; "
+    "keep it blocking there, or move the cleanup out of the finally block"
+)
+IN_CANCELLATION_HANDLER = (
+    "inside a handler that catches cancellation (bare `except:`, `BaseException`, `CancelledError`), "
+    "where a new await can swallow a cancellation or be cancelled again"
+)
 FSTRING_DEBUG = Context(
     in_coroutine=True,
     no_await_reason="inside an f-string `=` expression, whose text would change",
@@ -139,6 +147,40 @@ class CoroutineScopeTracker:
             self._push_generator()
         else:
             self._push(self.coroutine_context)
+
+    # Cleanup and cancellation: an await there can be cancelled (again), which skips the
+    # rest of the cleanup or is swallowed by the handler (flake8-async's ASYNC102).
+    def visit_Finally_body(self, node: cst.Finally) -> None:
+        self._push_no_await(IN_FINALLY)
+
+    def leave_Finally_body(self, node: cst.Finally) -> None:
+        self._pop()
+
+    def visit_ExceptHandler_body(self, node: cst.ExceptHandler) -> None:
+        if self.catches_cancellation(node):
+            self._push_no_await(IN_CANCELLATION_HANDLER)
+        else:
+            self._push(self.coroutine_context)
+
+    def leave_ExceptHandler_body(self, node: cst.ExceptHandler) -> None:
+        self._pop()
+
+    def visit_ExceptStarHandler_body(self, node: cst.ExceptStarHandler) -> None:
+        self._push(self.coroutine_context)  # except* cannot catch a bare cancellation alone
+
+    def leave_ExceptStarHandler_body(self, node: cst.ExceptStarHandler) -> None:
+        self._pop()
+
+    def catches_cancellation(self, handler: cst.ExceptHandler) -> bool:
+        """A bare ``except:``; subclasses that resolve names say more (``BaseException``)."""
+        return handler.type is None
+
+    def _push_no_await(self, reason: str) -> None:
+        context = self.coroutine_context
+        if context.in_coroutine and context.no_await_reason is None and not context.moving:
+            self._push(Context(in_coroutine=True, no_await_reason=reason))
+        else:
+            self._push(context)
 
     def visit_FormattedStringExpression_expression(
         self, node: cst.FormattedStringExpression

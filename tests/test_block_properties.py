@@ -442,6 +442,11 @@ REGRESSIONS = [
     # `f = None` elsewhere must not hide that `f` is the block's own file inside it.
     HEADER + "    with open(f'{tmp}/x.txt', 'w') as f:\n        f = None\n"
     "    with open(f'{tmp}/x.txt', 'w') as f:\n        f.write('ab')\n",
+    # Two blocks bind `f`, read outside both; the later one deletes it: the first block
+    # keeps `f` a local, so the second moves on both passes (idempotent).
+    HEADER + "    with open(f'{tmp}/d.json', 'w') as f:\n        json.dump([1], f)\n    a = 0\n"
+    "    if a > 1:\n        print(f.closed)\n    else:\n        with open(f'{tmp}/d.json', 'w') as f:\n"
+    "            json.dump([a], f)\n            del f\n",
     # A name bound only in a block, read earlier in the loop: it must stay a local.
     HEADER + "    for i in range(2):\n        if i:\n            print(text)\n"
     "        with open(f'{tmp}/x.txt', 'w') as f:\n            text = str(i)\n",

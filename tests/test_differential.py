@@ -1602,6 +1602,122 @@ REPORT_CASES = [
         """,
     ),
     report(
+        "r23_call_in_finally_cancelled_again",
+        "a second cancel() hits an offloaded cleanup call in finally: the rest is skipped",
+        r"""
+        import shutil
+
+
+        async def worker(folder, log):
+            try:
+                await asyncio.sleep(10)
+            finally:
+                shutil.rmtree(folder)  # hazard
+                log.append("cleanup finished")
+
+
+        async def main(tmp):
+            log = []
+            folder = os.path.join(tmp, "scratch")
+            await asyncio.to_thread(os.makedirs, folder)
+            task = asyncio.create_task(worker(folder, log))
+            await asyncio.sleep(0)  # the worker starts and waits
+            task.cancel()
+            await asyncio.sleep(0)  # the worker starts its cleanup
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            return log
+        """,
+        r"""
+        import shutil
+
+
+        async def worker(folder, log):
+            try:
+                await asyncio.sleep(10)
+            finally:
+                await asyncio.to_thread(shutil.rmtree, folder)
+                log.append("cleanup finished")
+
+
+        async def main(tmp):
+            log = []
+            folder = os.path.join(tmp, "scratch")
+            await asyncio.to_thread(os.makedirs, folder)
+            task = asyncio.create_task(worker(folder, log))
+            await asyncio.sleep(0)  # the worker starts and waits
+            task.cancel()
+            await asyncio.sleep(0)  # the worker starts its cleanup
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            return log
+        """,
+        code="LS261",
+    ),
+    report(
+        "r24_call_in_bare_except_swallows_cancellation",
+        "an offloaded call under a bare except: a cancel() arriving there is swallowed",
+        r"""
+        import time
+
+
+        async def worker(log):
+            try:
+                await asyncio.sleep(10)
+            except:  # noqa: E722 - what the hazard is about
+                time.sleep(0.01)  # hazard
+                log.append("handled")
+            log.append("went on after cancellation")
+
+
+        async def main(tmp):
+            log = []
+            task = asyncio.create_task(worker(log))
+            await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.sleep(0)  # the handler starts
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                log.append("cancelled")
+            return log
+        """,
+        r"""
+        import time
+
+
+        async def worker(log):
+            try:
+                await asyncio.sleep(10)
+            except:  # noqa: E722 - what the hazard is about
+                await asyncio.sleep(0.01)
+                log.append("handled")
+            log.append("went on after cancellation")
+
+
+        async def main(tmp):
+            log = []
+            task = asyncio.create_task(worker(log))
+            await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.sleep(0)  # the handler starts
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                log.append("cancelled")
+            return log
+        """,
+        code="LS251",
+    ),
+    report(
         "r22_block_in_finally_cancelled_again",
         "a second cancel() hits the new await in finally: the rest of the cleanup is skipped",
         r"""
@@ -1744,7 +1860,9 @@ REASONS: dict[str, str] = {
     "r18d_async_comprehension_in_block": "contains an async comprehension",
     "r20_finally_reads_rebound_name": "it assigns `stage`, which an enclosing `except` or `finally` reads",
     "r21_block_inside_iteration_over_shared_dict": "it reads `SESSIONS`, module-level state",
-    "r22_block_in_finally_cancelled_again": "in a `finally:` block",
+    "r22_block_in_finally_cancelled_again": "inside `finally:`",
+    "r23_call_in_finally_cancelled_again": "inside `finally:`",
+    "r24_call_in_bare_except_swallows_cancellation": "inside a handler that catches cancellation",
 }
 
 
