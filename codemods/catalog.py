@@ -97,6 +97,10 @@ STARTS_PROCESS = "it starts a process without waiting; what blocks is the later 
 SQLITE = "a sqlite3 connection is bound to the thread that made it (check_same_thread): use aiosqlite, or do all the work in one function run with asyncio.to_thread"
 SOCKET = "blocking socket I/O: use asyncio streams (asyncio.open_connection) or loop.sock_*() on a non-blocking socket"
 CONTEXT_MANAGER = "it is a context manager that keeps blocking inside the block; use the library's async client"
+TEMPORARY = (
+    "it makes a file or directory on disk and removes it when closed or at the end of a with block, whose "
+    "reads and writes block too; move the work into a function run with asyncio.to_thread"
+)
 
 
 def _entries(category: str, qualnames: Iterable[str], **kwargs: object) -> list[BlockingCall]:
@@ -115,13 +119,14 @@ _WNOHANG_WAITPID = ArgCondition(1, "options", "os.WNOHANG")
 CATALOG: tuple[BlockingCall, ...] = (
     # -- sleep and input --------------------------------------------------------------
     *_entries("sleep", ["time.sleep"], strategy=Strategy.NATIVE, native=Native("sleep")),
-    *_entries("input", ["builtins.input"]),
+    *_entries("input", ["builtins.input", *_names("sys.stdin", "read readline readlines"),
+                        *_names("sys.stdin.buffer", "read read1 readline readlines")]),
     # -- HTTP ------------------------------------------------------------------------
     *_entries("http", _names("requests", _HTTP_VERBS)),
     *_entries("http", _names("requests.api", _HTTP_VERBS)),
     *_entries("http", _names("httpx", _HTTP_VERBS)),
     *_entries("http", ["httpx.stream"], strategy=Strategy.REPORT, reason=CONTEXT_MANAGER),
-    *_entries("http", ["urllib.request.urlopen", "urllib3.request"]),
+    *_entries("http", ["urllib.request.urlopen", "urllib.request.urlretrieve", "urllib3.request"]),
     # -- processes -------------------------------------------------------------------
     *_entries("process", _names("subprocess", "run call check_call check_output getoutput getstatusoutput")),
     *_entries("process", ["os.system"]),
@@ -146,6 +151,8 @@ CATALOG: tuple[BlockingCall, ...] = (
                                  "statvfs getcwd sendfile open read write fsync fdatasync")),
     *_entries("os", ["os.scandir", "os.walk", "os.fwalk", "glob.iglob"], strategy=Strategy.REPORT, reason=LAZY),
     *_entries("os", ["glob.glob", "tempfile.mkstemp", "tempfile.mkdtemp"]),
+    *_entries("os", _names("tempfile", "TemporaryDirectory NamedTemporaryFile TemporaryFile SpooledTemporaryFile"),
+              strategy=Strategy.REPORT, reason=TEMPORARY),
     *_entries("shutil", _names("shutil", "copy copy2 copyfile copytree copymode copystat copyfileobj rmtree move "
                                          "chown disk_usage make_archive unpack_archive which")),
     # -- network and databases -------------------------------------------------------
@@ -211,10 +218,16 @@ TYPES: tuple[BlockingType, ...] = (
                   "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device", "is_char_device",
                   "mkdir", "unlink", "rmdir", "rename", "replace", "stat", "lstat", "touch", "resolve",
                   "chmod", "lchmod", "samefile", "owner", "group", "readlink", "symlink_to", "hardlink_to",
-                  "absolute", "expanduser"),
+                  "absolute", "expanduser", "link_to", "cwd", "home"),
                  report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
                  annotations=_PATHS, joins=True,
                  derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to")),
+    BlockingType("http.client.HTTPResponse", ("urllib.request.urlopen",), "http-client",
+                 ("read", "read1", "readinto", "readline", "readlines", "peek"),
+                 annotations=("http.client.HTTPResponse",)),
+    BlockingType("http.client.HTTPConnection", ("http.client.HTTPConnection", "http.client.HTTPSConnection"),
+                 "http-client", ("request", "getresponse", "connect", "send", "endheaders"),
+                 annotations=("http.client.HTTPConnection", "http.client.HTTPSConnection")),
     BlockingType("socket.socket", ("socket.socket", "socket.create_connection", "socket.create_server"), "network",
                  (), report={m: SOCKET for m in "connect accept send sendall sendto sendfile recv recv_into "
                                                 "recvfrom recvfrom_into recvmsg".split()},
@@ -330,3 +343,24 @@ CURRENT_EXCEPTION: tuple[str, ...] = ("sys.exc_info", "sys.exception", "tracebac
 
 #: Modules that belong to the event loop: nothing of theirs may run in a worker thread.
 EVENT_LOOP_MODULES: tuple[str, ...] = ("asyncio", "anyio", "trio", "uvloop")
+
+# -- where a new await may not go (sync ``with`` statements) -----------------------------
+
+#: Context managers that hold process-wide state while their block runs: an await in the
+#: block lets every other task run inside it (a lock held across an await deadlocks the
+#: tasks that take it; a redirected stdout captures their prints). Found by constructor,
+#: and on objects made by these constructors (``lock = threading.Lock()``).
+HOLDS_PROCESS_STATE: tuple[str, ...] = (
+    "threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore",
+    "threading.Condition", "multiprocessing.Lock", "multiprocessing.RLock",
+    "contextlib.redirect_stdout", "contextlib.redirect_stderr", "contextlib.chdir",
+    "decimal.localcontext", "warnings.catch_warnings", "unittest.mock.patch", "unittest.mock.patch.object",
+)
+
+#: Context managers known to hold nothing an await could disturb: files and clients of the
+#: catalog (their constructors), and these.
+SAFE_CONTEXT_MANAGERS: tuple[str, ...] = (
+    "contextlib.nullcontext", "contextlib.closing", "tempfile.TemporaryDirectory", "tempfile.NamedTemporaryFile",
+    "tempfile.TemporaryFile", "tempfile.SpooledTemporaryFile", "zipfile.ZipFile", "tarfile.open", "os.scandir",
+    "io.StringIO", "io.BytesIO", "concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor",
+)

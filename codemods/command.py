@@ -21,7 +21,7 @@ from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, PositionPr
 
 from codemods.block_analysis import BlockPlan, Refusal
 from codemods.blocks import BlockMoves, build_helper
-from codemods.catalog import CATEGORIES, BlockingCall, Strategy
+from codemods.catalog import CATEGORIES, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Strategy
 from codemods.config import Settings
 from codemods.detector import Detector, Match, resolve, root_of
 from codemods.findings import Finding
@@ -298,6 +298,111 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         names = {name for element in caught for name in (resolve(element.value, scope) if scope else set())}
         return bool(names & _CANCELLATION)
 
+    # -- where a new await would let other tasks in at the wrong moment ----------------
+
+    def _may_add_await(self) -> bool:
+        context = self.coroutine_context
+        return context.in_coroutine and context.no_await_reason is None and not context.moving
+
+    def visit_With_body(self, node: cst.With) -> None:
+        hazard = self._with_hazard(node) if node.asynchronous is None and self._may_add_await() else None
+        self._push_no_await(hazard) if hazard else self._push(self.coroutine_context)
+
+    def leave_With_body(self, node: cst.With) -> None:
+        self._pop()
+
+    def visit_For_body(self, node: cst.For) -> None:
+        shared = None
+        if node.asynchronous is None and self._may_add_await():
+            shared = self._shared_iterable(node.iter, self._scope(node))
+        if shared is not None:
+            self._push_no_await(
+                f"inside a loop over `{shared}`, which other tasks may change while an await here lets them "
+                "run (dictionary changed size during iteration, or skipped items)"
+            )
+        else:
+            self._push(self.coroutine_context)
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._pop()
+
+    def visit_AugAssign_value(self, node: cst.AugAssign) -> None:
+        target = node.target
+        shared = isinstance(target, (cst.Attribute, cst.Subscript)) or (
+            isinstance(target, cst.Name) and self._is_nonlocal_name(target, self._scope(node))
+        )
+        if shared and self._may_add_await():
+            spelled = f"{cst.Module([]).code_for_node(target)} {cst.Module([]).code_for_node(node.operator).strip()}"
+            self._push_no_await(
+                f"on the right of `{spelled}`: "
+                "the target is read before the await, so updates other tasks make meanwhile would be lost; "
+                "assign the call's result to a local first"
+            )
+        else:
+            self._push(self.coroutine_context)
+
+    def leave_AugAssign_value(self, node: cst.AugAssign) -> None:
+        self._pop()
+
+    def _with_hazard(self, node: cst.With) -> str | None:
+        scope = self._scope(node)
+        if scope is None:
+            return None
+        for item in node.items:
+            expression = item.item
+            spelled = cst.Module([]).code_for_node(expression)
+            callee = expression.func if isinstance(expression, cst.Call) else expression
+            names = resolve(callee, scope)
+            if names & set(HOLDS_PROCESS_STATE):
+                return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
+                        "here would let other tasks run inside it (a lock held across it deadlocks them)")
+            if isinstance(expression, cst.Call) and names == {"contextlib.suppress"}:
+                caught = {name for arg in expression.args for name in resolve(arg.value, scope)}
+                if caught & _CANCELLATION:
+                    return (f"inside `with {spelled}:`, which would swallow the cancellation an await here "
+                            "can raise")
+                continue
+            known = self.settings.index.keys() | self.settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
+            if names and names <= known:
+                continue
+            if self.detector.receiver_type(expression, scope) is not None:
+                continue  # a file or client of the catalog
+            return (f"inside `with {spelled}:`, a context manager loopsafe does not know to be safe: if it holds a "
+                    "lock or process-wide state, an await here would let other tasks run inside it")
+        return None
+
+    @staticmethod
+    def _shared_iterable(expression: cst.BaseExpression, scope: Scope | None) -> str | None:
+        """``SHARED``, ``self.items``, ``d.items()`` on those: containers other tasks may change."""
+        if scope is None:
+            return None
+        target = expression
+        if (
+            isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute)
+            and target.func.attr.value in ("items", "keys", "values") and not target.args
+        ):
+            target = target.func.value
+        spelled = cst.Module([]).code_for_node(target)
+        if isinstance(target, (cst.Attribute, cst.Subscript)):
+            return spelled
+        if isinstance(target, cst.Name):
+            assignments = scope[target.value]
+            module_variable = bool(assignments) and all(
+                isinstance(a, Assignment) and isinstance(a.scope, GlobalScope)
+                and not isinstance(a.node, (cst.Import, cst.ImportFrom, cst.FunctionDef, cst.ClassDef))
+                for a in assignments
+            )
+            return spelled if module_variable else None
+        return None
+
+    @staticmethod
+    def _is_nonlocal_name(name: cst.Name, scope: Scope | None) -> bool:
+        """A name the coroutine updates in another scope (``global`` or ``nonlocal``)."""
+        if scope is None:
+            return False
+        assignments = scope[name.value]
+        return bool(assignments) and any(a.scope is not scope for a in assignments)
+
     # -- bindings of objects of blocking types ----------------------------------------
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -407,14 +512,18 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             self._awaited.add(node.expression)
 
     def visit_Call(self, node: cst.Call) -> None:
-        # ``open(p).read()``: the inner open() is handled with the outer call.
+        # ``open(p).read()``, ``urlopen(u).read()``: the inner call, which makes the object
+        # the outer one reads, is handled with the outer call (one trip to the thread).
         func = node.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and self.coroutine_context.in_coroutine:
             scope = self._scope(func.value)
             inner = self.detector.match(func.value, scope) if scope is not None else None
-            if inner is not None and inner.entry.opens_file and inner.reason is None:
+            if inner is not None and inner.reason is None:
                 outer = self.detector.match(node, scope) if scope is not None else None
-                if outer is not None and outer.receiver is not None:
+                if (
+                    outer is not None and outer.receiver is not None
+                    and (inner.entry.opens_file or inner.entry.qualname in outer.receiver.constructors)
+                ):
                     self._chain_heads.add(func.value)
 
     # An ``await`` we put in the primary position of ``.x``, ``[i]`` or ``(...)`` needs
@@ -510,7 +619,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         if not all(_is_plain(arg.value) for arg in original.args) or not all(
             _is_plain(arg.value) for arg in original.func.value.args  # type: ignore[attr-defined]
         ):
-            return "its arguments are not plain names or literals, so the chain cannot move into a lambda"
+            return "its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
         thunk = cst.Lambda(cst.Parameters(), updated.with_changes(lpar=[], rpar=[]))
         spelled = self._offloader.offload(cst.Call(thunk), scope)
         if spelled is None:
@@ -577,11 +686,13 @@ def _line_comment(statement: cst.CSTNode) -> str | None:
 
 
 def _is_plain(node: cst.BaseExpression) -> bool:
-    """Evaluating it later, in another thread, gives the same value: names and literals."""
+    """Evaluating it later, in another thread, gives the same value: names and literals.
+
+    Not attributes: ``open(self.path).read()`` in a lambda would read ``self.path`` in the
+    thread, later, after other tasks may have changed it.
+    """
     if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Ellipsis)):
         return True
-    if isinstance(node, cst.Attribute):
-        return _is_plain(node.value)
     if isinstance(node, cst.FormattedString):
         return all(
             _is_plain(part.expression) for part in node.parts if isinstance(part, cst.FormattedStringExpression)

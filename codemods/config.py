@@ -18,6 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from codemods.screen import ScreenNames
 from codemods.catalog import (
     BlockingCall,
@@ -120,13 +123,47 @@ def parse_version(text: object) -> tuple[int, int]:
 
 
 def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
-    """The lowest 3.x allowed by a ``requires-python`` specifier such as ``>=3.8,<4``."""
-    lows = [
-        (3, int(minor))
-        for op, minor in re.findall(r"(>=|>|~=|==)\s*3\.(\d+)", spec)
-        if op != ">"
-    ] + [(3, int(minor) + 1) for op, minor in re.findall(r"(>)\s*3\.(\d+)", spec) if op == ">"]
-    return min(lows) if lows else None
+    """The oldest 3.x that a ``requires-python`` specifier such as ``>=3.8,<4`` allows.
+
+    Read with PEP 440's meaning, not by cutting strings: ``>3.8`` allows 3.8.1, so 3.8 is
+    supported; ``>=3`` allows 3.8; ``!=3.8.*,>=3.7`` allows 3.7. ``None`` when the
+    specifier allows no Python 3 release at all. Raises ``ValueError`` if it is invalid.
+    """
+    try:
+        specifiers = SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise ValueError(f"{spec!r} is not a valid PEP 440 version specifier (e.g. '>=3.9')") from None
+    # The versions the specifier names, and the releases just above them: with 3.m.0 to
+    # 3.m.99 these include a member of every interval the specifier allows in 3.m.
+    named: list[Version] = []
+    for specifier in specifiers:
+        try:
+            version = Version(specifier.version.removesuffix(".*"))
+        except InvalidVersion:
+            continue  # ===arbitrary-string: no version to start from
+        release = list(version.release) + [0] * (3 - len(version.release))
+        named.append(version)
+        named.append(Version(".".join(map(str, [*release[:-1], release[-1] + 1]))))
+    for minor in range(100):
+        candidates = [Version(f"3.{minor}.{patch}") for patch in range(100)]
+        candidates += [v for v in named if (*v.release, 0)[:2] == (3, minor)]
+        if any(specifiers.contains(candidate, prereleases=True) for candidate in candidates):
+            return (3, minor)
+    return None
+
+
+def _requires_python(document: Mapping[str, Any], path: Path) -> tuple[int, int] | None:
+    """The oldest Python a pyproject's ``requires-python`` allows; ``ConfigError`` if invalid."""
+    project = document.get("project", {})
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    if requires is None:
+        return None
+    if not isinstance(requires, str):
+        raise ConfigError(f"{path}: [project] requires-python must be a string, got {requires!r}")
+    try:
+        return minimum_from_requires_python(requires)
+    except ValueError as error:
+        raise ConfigError(f"{path}: [project] requires-python: {error}") from None
 
 
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
@@ -160,15 +197,12 @@ def load_settings(start: Path, config: Path | None = None) -> Settings:
     if path is None:
         # No settings; the project's requires-python may still say which Python it targets.
         project = find_pyproject(start, require_table=False)
-        requires = _read_toml(project).get("project", {}).get("requires-python") if project else None
-        target = minimum_from_requires_python(requires) if isinstance(requires, str) else None
-        return Settings(target_version=target)
+        return Settings(target_version=_requires_python(_read_toml(project), project) if project else None)
     document = _read_toml(path)
     table = document.get("tool", {}).get("loopsafe", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.loopsafe] must be a table")
     settings = settings_from_table(table, path)
-    requires = document.get("project", {}).get("requires-python")
-    if settings.target_version is None and isinstance(requires, str):
-        settings = replace(settings, target_version=minimum_from_requires_python(requires))
+    if settings.target_version is None:
+        settings = replace(settings, target_version=_requires_python(document, path))
     return settings

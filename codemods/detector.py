@@ -10,10 +10,10 @@ f``), annotated as the type, or made inline (``Path(p).read_text()``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Collection, Mapping
 
 import libcst as cst
-from libcst.metadata import Assignment, QualifiedNameSource, Scope
+from libcst.metadata import Assignment, BaseAssignment, FunctionScope, QualifiedNameSource, Scope
 
 from codemods.catalog import ArgCondition, BlockingCall, BlockingType, method_entry
 
@@ -82,6 +82,8 @@ class Detector:
         #: enclosing ``with open(...)`` blocks that do not rebind them, with the scope
         #: they are names of (innermost block last).
         self.block_files: list[tuple[Scope, dict[str, BlockingType]]] = []
+        #: Function body -> (its top-level statements, node -> index of the one it is in).
+        self._statements: dict[cst.FunctionDef, tuple[list[cst.BaseStatement], dict[cst.CSTNode, int]]] = {}
 
     # -- bindings ----------------------------------------------------------------------
 
@@ -136,7 +138,52 @@ class Detector:
         assignments = scope[receiver.value]
         # Every binding of the name must be one we saw make this type.
         kinds = {self.bindings.get(a.node) if isinstance(a, Assignment) else None for a in assignments}
-        return kinds.pop() if len(kinds) == 1 and assignments else None
+        if len(kinds) == 1 and assignments:
+            return kinds.pop()
+        return self._rebound_type(receiver, scope, assignments)
+
+    def _rebound_type(
+        self, receiver: cst.Name, scope: Scope, assignments: Collection[BaseAssignment]
+    ) -> BlockingType | None:
+        """``path = Path(path)`` then ``path.exists()``: the one binding that reaches the call.
+
+        Sound for one shape only: besides the function's own parameter, the name has one
+        binding, a typed ``name = Ctor(...)`` that is a top-level statement of the
+        function body, and the call is in a later top-level statement of the same body
+        (not in a nested function, lambda or comprehension). That statement always runs
+        before the later ones, and nothing else can rebind the name afterwards.
+        """
+        if not isinstance(scope, FunctionScope) or not isinstance(scope.node, cst.FunctionDef):
+            return None
+        bound = [a for a in assignments if isinstance(a, Assignment) and a.scope is scope]
+        if len(bound) != len(assignments):
+            return None
+        rebinding = [a for a in bound if not isinstance(a.node, cst.Param)]
+        if len(rebinding) != 1 or len(assignments) > 2:
+            return None
+        target = rebinding[0].node
+        kind = self.bindings.get(target)
+        if kind is None:
+            return None
+        statements, where = self._top_level(scope.node)
+        at = where.get(target)
+        if at is None or not _assigns(statements[at], target):
+            return None
+        used = where.get(receiver)
+        return kind if used is not None and used > at else None
+
+    def _top_level(self, function: cst.FunctionDef) -> tuple[list[cst.BaseStatement], dict[cst.CSTNode, int]]:
+        known = self._statements.get(function)
+        if known is None:
+            body = function.body
+            statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+            where: dict[cst.CSTNode, int] = {}
+            for index, statement in enumerate(statements):
+                collector = _Nodes()
+                statement.visit(collector)
+                where.update(dict.fromkeys(collector.nodes, index))
+            known = self._statements[function] = (statements, where)
+        return known
 
     # -- calls -------------------------------------------------------------------------
 
@@ -175,6 +222,27 @@ class Detector:
                     "cannot confirm here; with another mode it starts a process without waiting",
                 )
         return Match(entry)
+
+
+class _Nodes(cst.CSTVisitor):
+    """Every node of a tree."""
+
+    def __init__(self) -> None:
+        self.nodes: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.nodes.append(node)
+        return True
+
+
+def _assigns(statement: cst.BaseStatement, target: cst.CSTNode) -> bool:
+    """``target = ...`` (or ``target: T = ...``) is the statement, alone on its line."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Assign):
+        return len(small.targets) == 1 and small.targets[0].target is target
+    return isinstance(small, cst.AnnAssign) and small.target is target and small.value is not None
 
 
 def _derived_from(receiver: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:

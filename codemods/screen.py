@@ -133,6 +133,9 @@ class _Body:
 
 _BODIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _ESCAPES = (ast.Global, ast.Nonlocal)
+#: Imported anywhere, these decide the offload strategy (``codemods.offload.detect_framework``):
+#: a unit importing one is kept.
+_FRAMEWORK_MODULES = frozenset({"asyncio", "anyio", "trio"})
 
 
 def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
@@ -205,11 +208,15 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 root = alias.name.split(".")[0]
+                if root in _FRAMEWORK_MODULES:
+                    owner.keep_unit()  # the module's async library is read from every import
                 if root in names.modules:
                     # ``import a.b`` binds ``a``; ``import a.b as x`` binds ``x`` to ``a.b``.
                     imported.setdefault(alias.asname or root, set()).add(alias.name if alias.asname else root)
             continue
         elif kind is ast.ImportFrom:
+            if node.level == 0 and node.module and node.module.split(".")[0] in _FRAMEWORK_MODULES:  # type: ignore[attr-defined]
+                owner.keep_unit()
             if node.level == 0 and node.module and node.module.split(".")[0] in names.modules:  # type: ignore[attr-defined]
                 for alias in node.names:  # type: ignore[attr-defined]
                     if alias.name == "*":

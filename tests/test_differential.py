@@ -1718,6 +1718,149 @@ REPORT_CASES = [
         code="LS251",
     ),
     report(
+        "r25_call_under_redirect_stdout",
+        "an await under redirect_stdout captures another task's print",
+        r"""
+        import contextlib
+        import io
+        import time
+
+
+        async def quiet(log):
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                time.sleep(0.01)  # hazard
+            log.append(buffer.getvalue())
+
+
+        async def chatty():
+            await asyncio.sleep(0)
+            print("hello from another task")
+
+
+        async def main(tmp):
+            log = []
+            await asyncio.gather(quiet(log), chatty())
+            return log
+        """,
+        r"""
+        import contextlib
+        import io
+        import time
+
+
+        async def quiet(log):
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                await asyncio.sleep(0.01)
+            log.append(buffer.getvalue())
+
+
+        async def chatty():
+            await asyncio.sleep(0)
+            print("hello from another task")
+
+
+        async def main(tmp):
+            log = []
+            await asyncio.gather(quiet(log), chatty())
+            return log
+        """,
+        code="LS251",
+    ),
+    report(
+        "r26_augmented_assignment_to_attribute",
+        "self.total += await ... reads the target first: concurrent updates are lost",
+        r"""
+        class Stats:
+            def __init__(self):
+                self.total = 0
+
+
+        async def add(stats, path):
+            stats.total += os.path.getsize(path)  # hazard
+
+
+        async def main(tmp):
+            await asyncio.to_thread(seed, tmp, {"a.txt": "x" * 100})
+            stats = Stats()
+            await asyncio.gather(*(add(stats, os.path.join(tmp, "a.txt")) for _ in range(5)))
+            return stats.total
+        """,
+        r"""
+        class Stats:
+            def __init__(self):
+                self.total = 0
+
+
+        async def add(stats, path):
+            stats.total += await asyncio.to_thread(os.path.getsize, path)
+
+
+        async def main(tmp):
+            await asyncio.to_thread(seed, tmp, {"a.txt": "x" * 100})
+            stats = Stats()
+            await asyncio.gather(*(add(stats, os.path.join(tmp, "a.txt")) for _ in range(5)))
+            return stats.total
+        """,
+        code="LS240",
+    ),
+    report(
+        "r27_call_in_loop_over_shared_dict",
+        "an await in a loop over a module dict lets another task resize it",
+        r"""
+        import time
+
+        SESSIONS = {f"s{i}": i for i in range(5)}
+
+
+        async def sweep(log):
+            for sid in SESSIONS:
+                time.sleep(0.001)  # hazard
+                log.append(sid)
+
+
+        async def joiner():
+            await asyncio.sleep(0)
+            SESSIONS["late"] = 99
+
+
+        async def main(tmp):
+            log = []
+            try:
+                await asyncio.gather(sweep(log), joiner())
+            except RuntimeError as error:
+                log.append(str(error))
+            return log
+        """,
+        r"""
+        import time
+
+        SESSIONS = {f"s{i}": i for i in range(5)}
+
+
+        async def sweep(log):
+            for sid in SESSIONS:
+                await asyncio.sleep(0.001)
+                log.append(sid)
+
+
+        async def joiner():
+            await asyncio.sleep(0)
+            SESSIONS["late"] = 99
+
+
+        async def main(tmp):
+            log = []
+            try:
+                await asyncio.gather(sweep(log), joiner())
+            except RuntimeError as error:
+                log.append(str(error))
+            return log
+        """,
+        code="LS251",
+    ),
+    report(
         "r22_block_in_finally_cancelled_again",
         "a second cancel() hits the new await in finally: the rest of the cleanup is skipped",
         r"""
@@ -1859,9 +2002,12 @@ REASONS: dict[str, str] = {
     "r18c_async_for_in_block": "contains an async for",
     "r18d_async_comprehension_in_block": "contains an async comprehension",
     "r20_finally_reads_rebound_name": "it assigns `stage`, which an enclosing `except` or `finally` reads",
-    "r21_block_inside_iteration_over_shared_dict": "it reads `SESSIONS`, module-level state",
+    "r21_block_inside_iteration_over_shared_dict": "inside a loop over `SESSIONS`",
     "r22_block_in_finally_cancelled_again": "inside `finally:`",
     "r23_call_in_finally_cancelled_again": "inside `finally:`",
+    "r25_call_under_redirect_stdout": "which holds process-wide state",
+    "r26_augmented_assignment_to_attribute": "on the right of `stats.total +=`",
+    "r27_call_in_loop_over_shared_dict": "inside a loop over `SESSIONS`",
     "r24_call_in_bare_except_swallows_cancellation": "inside a handler that catches cancellation",
 }
 
