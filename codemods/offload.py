@@ -1,8 +1,9 @@
 """How a call is moved off the event loop, per module: the offload strategies.
 
 - asyncio (the default): ``await asyncio.to_thread(f, *args, **kwargs)``;
-- asyncio on Python < 3.9 (no ``to_thread``): ``await asyncio.get_running_loop()
-  .run_in_executor(None, f, *args)``, with ``functools.partial`` for keyword arguments;
+- asyncio on Python < 3.9 (no ``to_thread``): what ``to_thread`` does, spelled out:
+  ``await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+  contextvars.copy_context().run, f, *args, **kwargs))`` (the context variables go along);
 - anyio / trio, when the module is written for them: ``await anyio.to_thread.run_sync(f,
   *args)`` / ``trio.to_thread.run_sync``, with ``functools.partial`` for keyword arguments.
 
@@ -30,7 +31,7 @@ class Framework(enum.Enum):
     TRIO = "trio"
 
 
-_KNOWN_MODULES = ("asyncio", "anyio", "trio", "functools")
+_KNOWN_MODULES = ("asyncio", "anyio", "trio", "functools", "contextvars")
 
 
 def detect_framework(module: cst.Module) -> Framework | None:
@@ -279,29 +280,36 @@ class Offloader:
                 return None
             return Spelled(_prepend(call, dotted(runner), call.func), tuple(needs), f"await {runner}({callee}, ...)", runner)
         if self.framework is Framework.ASYNCIO:
+            # What asyncio.to_thread does: run_in_executor alone would drop the task's
+            # context variables (request ids, decimal contexts) in the thread.
             loop = self._spell("asyncio.get_running_loop", scope, needs)
-            if loop is None:
+            partial = self._spell("functools.partial", scope, needs)
+            copy_context = self._spell("contextvars.copy_context", scope, needs)
+            if loop is None or partial is None or copy_context is None:
                 return None
-            runner_node: cst.BaseExpression = cst.Attribute(cst.Call(dotted(loop)), cst.Name("run_in_executor"))
             runner_text = f"{loop}().run_in_executor"
-            leading: list[cst.BaseExpression] = [cst.Name("None")]
+            context_run = cst.Attribute(cst.Call(dotted(copy_context)), cst.Name("run"))
+            bound = _prepend(call, dotted(partial), context_run, call.func)
+            node = cst.Call(cst.Attribute(cst.Call(dotted(loop)), cst.Name("run_in_executor")),
+                            [cst.Arg(cst.Name("None")), cst.Arg(bound)])
+            detail = f"await {runner_text}(None, {partial}({copy_context}().run, {callee}, ...))"
+            return Spelled(node, tuple(needs), detail, runner_text)
         else:
             runner_text_or_none = self._spell(f"{self.framework.value}.to_thread.run_sync", scope, needs)
             if runner_text_or_none is None:
                 return None
             runner_text = runner_text_or_none
             runner_node = dotted(runner_text)
-            leading = []
         if any(arg.keyword is not None or arg.star == "**" for arg in call.args):
             # These runners take no keyword arguments for the function: bind them first.
             partial = self._spell("functools.partial", scope, needs)
             if partial is None:
                 return None
             bound = _prepend(call, dotted(partial), call.func)
-            node = cst.Call(runner_node, [*(cst.Arg(v) for v in leading), cst.Arg(bound)])
-            return Spelled(node, tuple(needs), f"await {runner_text}({'None, ' if leading else ''}{partial}({callee}, ...))", runner_text)
-        node = _prepend(call, runner_node, *leading, call.func)
-        return Spelled(node, tuple(needs), f"await {runner_text}({'None, ' if leading else ''}{callee}, ...)", runner_text)
+            node = cst.Call(runner_node, [cst.Arg(bound)])
+            return Spelled(node, tuple(needs), f"await {runner_text}({partial}({callee}, ...))", runner_text)
+        node = _prepend(call, runner_node, call.func)
+        return Spelled(node, tuple(needs), f"await {runner_text}({callee}, ...)", runner_text)
 
     def native(self, call: cst.Call, native: Native, scope: Scope) -> Spelled | None:
         """The exact async equivalent, or ``None`` when it does not apply to this call."""

@@ -94,4 +94,4 @@ def test_requires_python_below_3_9_gives_run_in_executor(tmp_path: Path, monkeyp
     monkeypatch.chdir(tmp_path)
     result = _runner().invoke(main, ["fix", "a.py"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "run_in_executor(None, os.remove, p)" in (tmp_path / "a.py").read_text()
+    assert "run_in_executor(None, functools.partial(contextvars.copy_context().run, os.remove, p))" in (tmp_path / "a.py").read_text()

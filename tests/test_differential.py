@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from codemods.catalog import user_entry
+from codemods.config import Settings
 from tests.differential import (
     HANG,
     PROGRAM_FILENAME,
@@ -2030,3 +2032,33 @@ def test_report_case_is_reported(case: Case) -> None:
     assert with_line in rewritten.splitlines(), f"the with line was changed or moved\n{rewritten}"
     if case.also_fixed is not None:
         assert case.also_fixed in rewritten, f"other blocking calls are not fixed\n{rewritten}"
+
+
+def test_legacy_executor_keeps_context_variables(tmp_path: Path) -> None:
+    """Below Python 3.9, ``run_in_executor`` alone runs the call without the task's context
+    variables (a request id reads its default in the thread); loopsafe's spelling copies
+    the context as ``asyncio.to_thread`` does."""
+    source = program(
+        r'''
+        import sys
+
+
+        async def main(tmp):
+            module = "import contextvars\nREQUEST = contextvars.ContextVar('request', default='none')\n"
+            module += "def who():\n    return REQUEST.get()\n"
+            await asyncio.to_thread(seed, tmp, {"ctxmod.py": module})
+            sys.path.insert(0, tmp)
+            import ctxmod
+
+            ctxmod.REQUEST.set("req-42")
+            return ctxmod.who()
+        '''
+    )
+    settings = Settings(extra=(user_entry("ctxmod.who"),), target_version=(3, 8))
+    rewritten, findings = assert_same_behaviour(source, tmp_path, settings=settings)
+    assert "run_in_executor" in rewritten and "copy_context().run" in rewritten
+    assert [f.fixable for f in findings if f.name == "ctxmod.who"] == [True]
+    naive = rewritten.replace("functools.partial(contextvars.copy_context().run, ctxmod.who)", "ctxmod.who")
+    assert naive != rewritten
+    assert observe(naive, tmp_path / "naive").result == "'none'"
+    assert observe(rewritten, tmp_path / "again").result == "'req-42'"
