@@ -221,7 +221,8 @@ TYPES: tuple[BlockingType, ...] = (
                   "absolute", "expanduser", "link_to", "cwd", "home"),
                  report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
                  annotations=_PATHS, joins=True,
-                 derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to")),
+                 derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to",
+                          "resolve", "absolute", "expanduser")),  # the last three block, and give a path
     BlockingType("http.client.HTTPResponse", ("urllib.request.urlopen",), "http-client",
                  ("read", "read1", "readinto", "readline", "readlines", "peek"),
                  annotations=("http.client.HTTPResponse",)),

@@ -408,7 +408,11 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             target = node.targets[0].target
-            self.detector.bind(target, self.detector.constructed_type(node.value, self._scope(node)))
+            scope = self._scope(node)
+            kind = self.detector.constructed_type(node.value, scope)
+            if kind is None and scope is not None and isinstance(node.value, cst.Call):
+                kind = self.detector.receiver_type(node.value, scope, excluding=target)  # p = p.resolve()
+            self.detector.bind(target, kind)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name):

@@ -119,13 +119,20 @@ class Detector:
         if kind is not None:
             self.bindings[target] = kind
 
-    def receiver_type(self, receiver: cst.BaseExpression, scope: Scope) -> BlockingType | None:
-        """The type of the object a method is called on, when it is certain."""
+    def receiver_type(
+        self, receiver: cst.BaseExpression, scope: Scope, excluding: cst.CSTNode | None = None
+    ) -> BlockingType | None:
+        """The type of the object a method is called on, when it is certain.
+
+        ``excluding``: a binding being typed from this very expression (``path =
+        path.resolve()``), which cannot count against itself: if every other binding
+        makes the type, so does this one.
+        """
         derived = _derived_from(receiver)
         if derived is not None:
             # ``p.parent`` or ``p.with_suffix(".bak")``: the same type as ``p``.
             base, attribute = derived
-            kind = self.receiver_type(base, scope)
+            kind = self.receiver_type(base, scope, excluding)
             if kind is not None and attribute in kind.derives:
                 return kind
         if isinstance(receiver, (cst.Call, cst.BinaryOperation)):
@@ -135,7 +142,7 @@ class Detector:
         for files_scope, files in reversed(self.block_files):
             if receiver.value in files and files_scope is scope:
                 return files[receiver.value]
-        assignments = scope[receiver.value]
+        assignments = [a for a in scope[receiver.value] if not isinstance(a, Assignment) or a.node is not excluding]
         # Every binding of the name must be one we saw make this type.
         kinds = {self.bindings.get(a.node) if isinstance(a, Assignment) else None for a in assignments}
         if len(kinds) == 1 and assignments:
