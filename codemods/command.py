@@ -105,6 +105,9 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
         self._block_moves: BlockMoves | None = None
         self._atomic_blocks: set[cst.With] = set()
+        # Augmented assignments to shared targets whose call is evaluated first.
+        self._hoists: set[cst.AugAssign] = set()
+        self._current_line: cst.SimpleStatementLine | None = None
         self._typed_blocks: set[cst.With] = set()  # those that pushed detector.block_files
         # The ``open(...)`` calls of blocks that move, and the names of the blocking calls
         # each moving block carries with it (innermost last).
@@ -276,6 +279,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             self._function_statements.update(node.body.body)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._current_line = node
         if node in self._function_statements:
             self._local_imports.update(s for s in node.body if isinstance(s, (cst.Import, cst.ImportFrom)))
 
@@ -331,7 +335,12 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         shared = isinstance(target, (cst.Attribute, cst.Subscript)) or (
             isinstance(target, cst.Name) and self._is_nonlocal_name(target, self._scope(node))
         )
-        if shared and self._may_add_await():
+        if shared and self._may_add_await() and self._hoistable(node):
+            # ``self.total += f(p)`` -> ``_result = await ...`` then ``self.total += _result``:
+            # the target is then read after the await, in one step with the write.
+            self._hoists.add(node)
+            self._push(self.coroutine_context)
+        elif shared and self._may_add_await():
             spelled = f"{cst.Module([]).code_for_node(target)} {cst.Module([]).code_for_node(node.operator).strip()}"
             self._push_no_await(
                 f"on the right of `{spelled}`: "
@@ -343,6 +352,46 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
 
     def leave_AugAssign_value(self, node: cst.AugAssign) -> None:
         self._pop()
+
+    def _hoistable(self, node: cst.AugAssign) -> bool:
+        """The value is one call and the target is read without side effects
+        (``a.b.c``, ``a[k]``, a global name), alone on its line: evaluating the call first
+        changes nothing but when the target is read."""
+        line = self._current_line
+        return (
+            isinstance(node.value, cst.Call)
+            and line is not None and len(line.body) == 1 and line.body[0] is node
+            and _reads_plainly(node.target)
+        )
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        statement = original_node.body[0] if original_node.body else None
+        updated = updated_node.body[0] if updated_node.body else None
+        if statement not in self._hoists or not isinstance(updated, cst.AugAssign):
+            return updated_node
+        if not isinstance(updated.value, cst.Await):
+            return updated_node  # the call was not rewritten: nothing to hoist
+        scope = self._scope(original_node)
+        taken = self._helper_names.setdefault(scope, set()) if scope is not None else set()
+        name = "_result"
+        counter = 1
+        while (scope is not None and (name in scope or scope.accesses[name])) or name in taken:
+            counter += 1
+            name = f"_result_{counter}"
+        taken.add(name)
+        # Not a call replacement any more (the fixit rule then carries the whole module).
+        assert isinstance(statement, cst.AugAssign) and isinstance(statement.value, cst.Call)
+        self.replacements.pop(statement.value, None)
+        first = updated_node.with_changes(
+            body=[cst.Assign([cst.AssignTarget(cst.Name(name))], updated.value.with_changes(lpar=[], rpar=[]))],
+            trailing_whitespace=cst.TrailingWhitespace(),
+        )
+        second = cst.SimpleStatementLine(
+            [updated.with_changes(value=cst.Name(name))], trailing_whitespace=updated_node.trailing_whitespace
+        )
+        return cst.FlattenSentinel([first, second])
 
     def _with_hazard(self, node: cst.With) -> str | None:
         scope = self._scope(node)
@@ -687,6 +736,22 @@ def _line_comment(statement: cst.CSTNode) -> str | None:
         else:
             return None
     return whitespace.comment.value if whitespace.comment else None
+
+
+def _reads_plainly(target: cst.BaseExpression) -> bool:
+    """``a``, ``a.b.c``, ``a[k]``, ``a.b["k"]``: evaluating it calls nothing of ours."""
+    if isinstance(target, cst.Name):
+        return True
+    if isinstance(target, cst.Attribute):
+        return _reads_plainly(target.value)
+    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+        index = target.slice[0].slice
+        return (
+            isinstance(index, cst.Index)
+            and isinstance(index.value, (cst.Name, cst.Integer, cst.SimpleString))
+            and _reads_plainly(target.value)
+        )
+    return False
 
 
 def _is_plain(node: cst.BaseExpression) -> bool:

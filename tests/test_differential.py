@@ -1771,43 +1771,6 @@ REPORT_CASES = [
         code="LS251",
     ),
     report(
-        "r26_augmented_assignment_to_attribute",
-        "self.total += await ... reads the target first: concurrent updates are lost",
-        r"""
-        class Stats:
-            def __init__(self):
-                self.total = 0
-
-
-        async def add(stats, path):
-            stats.total += os.path.getsize(path)  # hazard
-
-
-        async def main(tmp):
-            await asyncio.to_thread(seed, tmp, {"a.txt": "x" * 100})
-            stats = Stats()
-            await asyncio.gather(*(add(stats, os.path.join(tmp, "a.txt")) for _ in range(5)))
-            return stats.total
-        """,
-        r"""
-        class Stats:
-            def __init__(self):
-                self.total = 0
-
-
-        async def add(stats, path):
-            stats.total += await asyncio.to_thread(os.path.getsize, path)
-
-
-        async def main(tmp):
-            await asyncio.to_thread(seed, tmp, {"a.txt": "x" * 100})
-            stats = Stats()
-            await asyncio.gather(*(add(stats, os.path.join(tmp, "a.txt")) for _ in range(5)))
-            return stats.total
-        """,
-        code="LS240",
-    ),
-    report(
         "r27_call_in_loop_over_shared_dict",
         "an await in a loop over a module dict lets another task resize it",
         r"""
@@ -2008,7 +1971,6 @@ REASONS: dict[str, str] = {
     "r22_block_in_finally_cancelled_again": "inside `finally:`",
     "r23_call_in_finally_cancelled_again": "inside `finally:`",
     "r25_call_under_redirect_stdout": "which holds process-wide state",
-    "r26_augmented_assignment_to_attribute": "on the right of `stats.total +=`",
     "r27_call_in_loop_over_shared_dict": "inside a loop over `SESSIONS`",
     "r24_call_in_bare_except_swallows_cancellation": "inside a handler that catches cancellation",
 }
@@ -2062,3 +2024,36 @@ def test_legacy_executor_keeps_context_variables(tmp_path: Path) -> None:
     assert naive != rewritten
     assert observe(naive, tmp_path / "naive").result == "'none'"
     assert observe(rewritten, tmp_path / "again").result == "'req-42'"
+
+
+_AUGMENTED = program(
+    r"""
+    class Stats:
+        def __init__(self):
+            self.total = 0
+
+
+    async def add(stats, path):
+        stats.total += os.path.getsize(path)
+
+
+    async def main(tmp):
+        await asyncio.to_thread(seed, tmp, {"a.txt": "x" * 100})
+        stats = Stats()
+        await asyncio.gather(*(add(stats, os.path.join(tmp, "a.txt")) for _ in range(5)))
+        return stats.total
+    """
+)
+
+
+def test_augmented_assignment_to_a_shared_target_is_hoisted(tmp_path: Path) -> None:
+    """``stats.total += await ...`` reads the target before the await: 5 concurrent adds
+    of 100 give 100. The call is evaluated first instead, and the target read with the
+    write: 500, as the original (which ran them one after the other)."""
+    naive = _AUGMENTED.replace(
+        "stats.total += os.path.getsize(path)", "stats.total += await asyncio.to_thread(os.path.getsize, path)"
+    )
+    assert observe(naive, tmp_path / "naive").result == "100"
+    rewritten, findings = assert_same_behaviour(_AUGMENTED, tmp_path)
+    assert "_result = await asyncio.to_thread(os.path.getsize, path)\n    stats.total += _result" in rewritten
+    assert observe(rewritten, tmp_path / "watched", watched=True).result == "500"
