@@ -53,6 +53,7 @@ PLACES = [
     "x = await asyncio.to_thread(lambda: {c})", "await {c}", "x = ({c})", "x = y = {c}",
     "try:\n    {c}\nexcept Exception:\n    {c}\nfinally:\n    {c}",
     "with open(p) as fh:\n    data = fh.read()\n    {c}", "yield {c}", "async for y in {c}:\n    pass",
+    "q.n += {c}", "q[0] += {c}", "q.n += 1 + {c}", "x = 0; q.n += {c}",
 ]
 
 place = st.sampled_from(PLACES)
