@@ -416,6 +416,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
                 continue
             if self.detector.receiver_type(expression, scope) is not None:
                 continue  # a file or client of the catalog
+            if isinstance(expression, cst.Call) and self.detector.match(expression, scope) is not None:
+                continue  # made by a blocking call of the catalog (``p.open()``): an I/O object
             return (f"inside `with {spelled}:`, a context manager loopsafe does not know to be safe: if it holds a "
                     "lock or process-wide state, an await here would let other tasks run inside it")
         return None
