@@ -448,12 +448,18 @@ class _Review:
         return mentioned
 
     def _bound_by_earlier_blocks(self) -> set[str]:
+        """Names bound by blocks before this one, outside this one (an enclosing block's
+        bindings inside this block leave with it)."""
+        inside = {id(statement) for statement in walk_statements([self.block])}
         names: set[str] = set()
         for block in walk_statements(self.function.body):
             if block is self.block:
                 return names
             if isinstance(block, ast.With) and self._opens_files(block):
-                names.update(name for statement in walk_statements([block]) for name in _bound_by_statement(statement))
+                names.update(
+                    name for statement in walk_statements([block]) if id(statement) not in inside
+                    for name in _bound_by_statement(statement)
+                )
         return names
 
     def _movable_blocks(self) -> list[ast.With]:
@@ -488,7 +494,15 @@ class _Review:
             item.optional_vars.id for item in self.block.items
             if isinstance(item.optional_vars, ast.Name) and self._call_kind_of(item.context_expr) == FILE
         }
-        rebound = {name for statement in walk_statements(self.block.body) for name in _bound_by_statement(statement)}
+        rebound: set[str] = set()
+        for statement in walk_statements(self.block.body):
+            names = set(_bound_by_statement(statement))
+            if isinstance(statement, ast.With):  # another file under the same name is still a file
+                names -= {
+                    item.optional_vars.id for item in statement.items
+                    if isinstance(item.optional_vars, ast.Name) and self._call_kind_of(item.context_expr) == FILE
+                }
+            rebound |= names
         return files - rebound
 
     def _call_kind_of(self, node: ast.expr) -> str | None:

@@ -447,6 +447,14 @@ REGRESSIONS = [
     HEADER + "    with open(f'{tmp}/d.json', 'w') as f:\n        json.dump([1], f)\n    a = 0\n"
     "    if a > 1:\n        print(f.closed)\n    else:\n        with open(f'{tmp}/d.json', 'w') as f:\n"
     "            json.dump([a], f)\n            del f\n",
+    # A nested block that moves takes the enclosing block's only binding of `line` with it.
+    HEADER + "    print('1', line)\n    with open(f'{tmp}/missing.txt') as f:\n"
+    "        with open(f'{tmp}/missing.txt') as f:\n            if a > 0:\n                line = f.read()\n",
+    # An inner `with open(...) as f` keeps `f` a file in the outer block (idempotent).
+    HEADER + "    a = 0\n    if a > 0:\n        del a\n        for i in range(2):\n"
+    "            with open(f'{tmp}/x.txt', 'w') as f:\n                f.write('ab')\n"
+    "                with open(f'{tmp}/x.txt', 'w') as f:\n                    f.write('ab')\n"
+    "    with open(f'{tmp}/x.txt', 'w') as f:\n        f = None\n",
     # A name bound only in a block, read earlier in the loop: it must stay a local.
     HEADER + "    for i in range(2):\n        if i:\n            print(text)\n"
     "        with open(f'{tmp}/x.txt', 'w') as f:\n            text = str(i)\n",
