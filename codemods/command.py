@@ -309,8 +309,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         return context.in_coroutine and context.no_await_reason is None and not context.moving
 
     def visit_With_body(self, node: cst.With) -> None:
-        hazard = self._with_hazard(node) if node.asynchronous is None and self._may_add_await() else None
-        self._push_no_await(hazard) if hazard else self._push(self.coroutine_context)
+        self._push_no_await(self._with_hazard(node) if node.asynchronous is None and self._may_add_await() else None)
 
     def leave_With_body(self, node: cst.With) -> None:
         self._pop()
@@ -319,13 +318,11 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         shared = None
         if node.asynchronous is None and self._may_add_await():
             shared = self._shared_iterable(node.iter, self._scope(node))
-        if shared is not None:
-            self._push_no_await(
-                f"inside a loop over `{shared}`, which other tasks may change while an await here lets them "
-                "run (dictionary changed size during iteration, or skipped items)"
-            )
-        else:
-            self._push(self.coroutine_context)
+        self._push_no_await(
+            None if shared is None else
+            f"inside a loop over `{shared}`, which other tasks may change while an await here lets them "
+            "run (dictionary changed size during iteration, or skipped items)"
+        )
 
     def leave_For_body(self, node: cst.For) -> None:
         self._pop()
@@ -335,20 +332,18 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         shared = isinstance(target, (cst.Attribute, cst.Subscript)) or (
             isinstance(target, cst.Name) and self._is_nonlocal_name(target, self._scope(node))
         )
+        reason = None
         if shared and self._may_add_await() and self._hoistable(node):
             # ``self.total += f(p)`` -> ``_result = await ...`` then ``self.total += _result``:
             # the target is then read after the await, in one step with the write.
             self._hoists.add(node)
-            self._push(self.coroutine_context)
-        elif shared and self._may_add_await():
+        elif shared:
             spelled = f"{cst.Module([]).code_for_node(target)} {cst.Module([]).code_for_node(node.operator).strip()}"
-            self._push_no_await(
-                f"on the right of `{spelled}`: "
-                "the target is read before the await, so updates other tasks make meanwhile would be lost; "
-                "assign the call's result to a local first"
+            reason = (
+                f"on the right of `{spelled}`: the target is read before the await, so updates other tasks "
+                "make meanwhile would be lost; assign the call's result to a local first"
             )
-        else:
-            self._push(self.coroutine_context)
+        self._push_no_await(reason)
 
     def leave_AugAssign_value(self, node: cst.AugAssign) -> None:
         self._pop()

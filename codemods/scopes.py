@@ -157,10 +157,7 @@ class CoroutineScopeTracker:
         self._pop()
 
     def visit_ExceptHandler_body(self, node: cst.ExceptHandler) -> None:
-        if self.catches_cancellation(node):
-            self._push_no_await(IN_CANCELLATION_HANDLER)
-        else:
-            self._push(self.coroutine_context)
+        self._push_no_await(IN_CANCELLATION_HANDLER if self.catches_cancellation(node) else None)
 
     def leave_ExceptHandler_body(self, node: cst.ExceptHandler) -> None:
         self._pop()
@@ -175,9 +172,10 @@ class CoroutineScopeTracker:
         """A bare ``except:``; subclasses that resolve names say more (``BaseException``)."""
         return handler.type is None
 
-    def _push_no_await(self, reason: str) -> None:
+    def _push_no_await(self, reason: str | None) -> None:
+        """Push a context where no await may be added, for ``reason``; ``None``: no change."""
         context = self.coroutine_context
-        if context.in_coroutine and context.no_await_reason is None and not context.moving:
+        if reason is not None and context.in_coroutine and context.no_await_reason is None and not context.moving:
             self._push(Context(in_coroutine=True, no_await_reason=reason))
         else:
             self._push(context)
