@@ -48,11 +48,11 @@ from codemods.catalog import (
 from codemods.flow import (
     DefiniteAssignment,
     FunctionFlow,
+    bound_by_statement,
     bound_by_target,
     child_blocks,
     free_reads,
     parameter_names,
-    pattern_names,
     statement_events,
     walk_statements,
 )
@@ -201,21 +201,29 @@ class BlockAnalysis:
         self._flows: dict[ast.AST, FunctionFlow] = {}
         self._kinds: dict[ast.AST, dict[str, str | None]] = {}
         self._thread_bound: dict[ast.AST, set[str]] = {}
+        self._reviews: dict[ast.With, _Review | None] = {}
 
     def verdict(self, block: ast.With, taken: Iterable[str] = ()) -> BlockPlan | Refusal:
         """The plan for moving ``block``, or why it cannot move."""
-        function = self._function_of(block)
-        if function is None:
+        review = self._review(block)
+        if review is None:
             return Refusal("it is not directly in the coroutine")
         try:
-            return _Review(self, function, block).plan(set(taken))
+            return review.plan(set(taken))
         except _Refusal as refusal:
             return Refusal(str(refusal), refusal.atomic)
 
     def files_of(self, block: ast.With) -> set[str]:
         """The ``as`` names of ``block`` that are its files throughout its body."""
-        function = self._function_of(block)
-        return set() if function is None else _Review(self, function, block).block_files
+        review = self._review(block)
+        return set() if review is None else review.block_files
+
+    def _review(self, block: ast.With) -> _Review | None:
+        """The block's review, made once: ``files_of`` and ``verdict`` both ask for it."""
+        if block not in self._reviews:
+            function = self._function_of(block)
+            self._reviews[block] = None if function is None else _Review(self, function, block)
+        return self._reviews[block]
 
     def _function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         parent = self._parents.get(node)
@@ -351,7 +359,6 @@ class _Review:
                 which = "global" if touched[0] in flow.declared_global else "nonlocal"
                 raise _Refusal(f"it uses `{touched[0]}`, which the coroutine declares {which}: "
                                "a function run in a thread would not share the declaration")
-        self._review_placement()
         self._review_statements([self.moved], loops=0)
         self._review_context()
         arguments, results = self._data_flow()
@@ -421,10 +428,10 @@ class _Review:
         last = self.block.body[-1]
         if not isinstance(last, (ast.Assign, ast.AnnAssign)) or last.value is None:
             return set()
-        names = set(_bound_by_statement(last))
+        names = set(bound_by_statement(last))
         elsewhere = {
             name for statement in walk_statements([self.moved])
-            if statement is not last for name in _bound_by_statement(statement)
+            if statement is not last for name in bound_by_statement(statement)
         }
         return names - elsewhere
 
@@ -458,7 +465,7 @@ class _Review:
             if isinstance(block, ast.With) and self._opens_files(block):
                 names.update(
                     name for statement in walk_statements([block]) if id(statement) not in inside
-                    for name in _bound_by_statement(statement)
+                    for name in bound_by_statement(statement)
                 )
         return names
 
@@ -480,7 +487,7 @@ class _Review:
         names = set(parameter_names(self.function.args))
         for statement in walk_statements(self.function.body):
             if id(statement) not in moving:
-                names.update(_bound_by_statement(statement))
+                names.update(bound_by_statement(statement))
         return names
 
     def _block_files(self) -> set[str]:
@@ -496,7 +503,7 @@ class _Review:
         }
         rebound: set[str] = set()
         for statement in walk_statements(self.block.body):
-            names = set(_bound_by_statement(statement))
+            names = set(bound_by_statement(statement))
             if isinstance(statement, ast.With):  # another file under the same name is still a file
                 names -= {
                     item.optional_vars.id for item in statement.items
@@ -523,15 +530,7 @@ class _Review:
         return {node.id for node in ast.walk(self.moved) if isinstance(node, ast.Name)}
 
     def _bound_in_block(self) -> set[str]:
-        names: set[str] = set()
-        for statement in walk_statements([self.moved]):
-            names.update(e.name for e in statement_events(statement).events if e.kind != "read")
-            if isinstance(statement, (ast.For, ast.AsyncFor)):
-                names.update(bound_by_target(statement.target))
-            for handler in getattr(statement, "handlers", ()):
-                if handler.name:
-                    names.add(handler.name)
-        return names
+        return {name for statement in walk_statements([self.moved]) for name in bound_by_statement(statement)}
 
     # -- kinds of the coroutine's variables ---------------------------------------------
 
@@ -549,7 +548,7 @@ class _Review:
         other = {
             name for statement in walk_statements(self.function.body)
             if not isinstance(statement, (ast.Import, ast.ImportFrom))
-            for name in _bound_by_statement(statement)
+            for name in bound_by_statement(statement)
         }
         return {name: qualnames for name, qualnames in imports.items() if name not in other}
 
@@ -754,29 +753,6 @@ class _Review:
             if ancestor is self.block:
                 return False
             if isinstance(ancestor, ast.ExceptHandler):
-                return True
-        return False
-
-    def _review_placement(self) -> None:
-        """Where a new await may not go (an await is where a task can be cancelled)."""
-        child: ast.AST = self.block
-        for ancestor in self.analysis.ancestors(self.block, self.function):
-            if child in getattr(ancestor, "finalbody", ()):  # try ... finally (also try/except*)
-                raise _Refusal("it is in a `finally:` block, where the await that runs it could be cancelled again "
-                               "and skip the rest of the cleanup", atomic=True)
-            if isinstance(ancestor, ast.ExceptHandler) and self._catches_cancellation(ancestor):
-                raise _Refusal("it is in a handler that catches cancellation, where a new await would be "
-                               "cancelled again or swallow the cancellation", atomic=True)
-            child = ancestor
-
-    def _catches_cancellation(self, handler: ast.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        for caught in types:
-            names = self.analysis.qualnames(caught, self.flow, self.local_imports)
-            if names & {"builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError",
-                        "concurrent.futures.CancelledError"}:
                 return True
         return False
 
@@ -1092,16 +1068,6 @@ def free_reads_of_scopes(block: ast.AST) -> set[str]:
         name for node in ast.walk(block) if isinstance(node, (*_FUNCTIONS, ast.Lambda, ast.ClassDef))
         for name in free_reads(node)
     }
-
-
-def _bound_by_statement(statement: ast.stmt) -> list[str]:
-    names = [e.name for e in statement_events(statement).events if e.kind != "read"]
-    if isinstance(statement, (ast.For, ast.AsyncFor)):
-        names.extend(bound_by_target(statement.target))
-    names.extend(h.name for h in getattr(statement, "handlers", ()) if h.name)
-    for case in getattr(statement, "cases", ()):
-        names.extend(pattern_names(case.pattern))
-    return names
 
 
 def all_with_statements(module: ast.Module) -> list[ast.With | ast.AsyncWith]:

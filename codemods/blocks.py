@@ -49,9 +49,9 @@ class BlockMoves:
     def files_of(self, node: cst.With) -> set[str]:
         """The ``as`` names that are the block's files throughout its body."""
         try:
-            self._prepare()
+            analysis = self._prepare()
             paired = self._pairs.get(node)
-            return self._prepare().files_of(paired) if isinstance(paired, ast.With) else set()
+            return analysis.files_of(paired) if isinstance(paired, ast.With) else set()
         except Exception:  # noqa: BLE001 - typing is an extra; verdict() reports failures
             return set()
 

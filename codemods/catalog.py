@@ -358,6 +358,12 @@ HOLDS_PROCESS_STATE: tuple[str, ...] = (
     "decimal.localcontext", "warnings.catch_warnings", "unittest.mock.patch", "unittest.mock.patch.object",
 )
 
+#: Exceptions whose handlers (or ``contextlib.suppress``) also catch a task's cancellation.
+CANCELLATION: frozenset[str] = frozenset({
+    "builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError",
+    "concurrent.futures.CancelledError",
+})
+
 #: Context managers known to hold nothing an await could disturb: files and clients of the
 #: catalog (their constructors), and these.
 SAFE_CONTEXT_MANAGERS: tuple[str, ...] = (

@@ -21,7 +21,7 @@ from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, PositionPr
 
 from codemods.block_analysis import BlockPlan, Refusal
 from codemods.blocks import BlockMoves, build_helper
-from codemods.catalog import CATEGORIES, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Strategy
+from codemods.catalog import CANCELLATION, CATEGORIES, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Strategy
 from codemods.config import Settings
 from codemods.detector import Detector, Match, resolve, root_of
 from codemods.findings import Finding
@@ -31,9 +31,6 @@ from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 from codemods.scopes import COROUTINE, MOVING_BLOCK, CoroutineScopeTracker, may_hold_coroutine
 
-#: Exceptions whose handlers also catch a task's cancellation.
-_CANCELLATION = frozenset({"builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError",
-                           "concurrent.futures.CancelledError"})
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 _MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
 _SUPPRESS = re.compile(r"#\s*(?:loopsafe:\s*ignore\b|noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?)")
@@ -105,6 +102,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._blocks: dict[cst.With, tuple[BlockPlan, list[tuple[cst.Call, BlockingCall]]]] = {}
         self._block_moves: BlockMoves | None = None
         self._atomic_blocks: set[cst.With] = set()
+        # Context managers an await may run inside: the catalog's (files, clients) and these.
+        self._safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
         # Augmented assignments to shared targets whose call is evaluated first.
         self._hoists: set[cst.AugAssign] = set()
         self._current_line: cst.SimpleStatementLine | None = None
@@ -300,7 +299,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         scope = self._scope(handler)
         caught = handler.type.elements if isinstance(handler.type, cst.Tuple) else [cst.Element(handler.type)]
         names = {name for element in caught for name in (resolve(element.value, scope) if scope else set())}
-        return bool(names & _CANCELLATION)
+        return bool(names & CANCELLATION)
 
     # -- where a new await would let other tasks in at the wrong moment ----------------
 
@@ -402,12 +401,11 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
                         "here would let other tasks run inside it (a lock held across it deadlocks them)")
             if isinstance(expression, cst.Call) and names == {"contextlib.suppress"}:
                 caught = {name for arg in expression.args for name in resolve(arg.value, scope)}
-                if caught & _CANCELLATION:
+                if caught & CANCELLATION:
                     return (f"inside `with {spelled}:`, which would swallow the cancellation an await here "
                             "can raise")
                 continue
-            known = self.settings.index.keys() | self.settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
-            if names and names <= known:
+            if names and names <= self._safe_context_managers:
                 continue
             if self.detector.receiver_type(expression, scope) is not None:
                 continue  # a file or client of the catalog

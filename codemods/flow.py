@@ -568,15 +568,9 @@ class FunctionFlow:
                 declared_nonlocal.update(statement.names)
             events = statement_events(statement)
             deferred |= events.deferred
-            bound.update(event.name for event in events.events if event.kind != "read")
-            if isinstance(statement, (ast.For, ast.AsyncFor)):
-                bound.update(bound_by_target(statement.target))
+            bound.update(bound_by_statement(statement, events))
             for handler in getattr(statement, "handlers", ()):
-                if handler.name:
-                    bound.add(handler.name)
                 deferred |= statement_events_of_expression(handler.type)
-            for case in getattr(statement, "cases", ()):
-                bound.update(pattern_names(case.pattern))
         self.declared_global = frozenset(declared_global)
         self.declared_nonlocal = frozenset(declared_nonlocal)
         self.locals = frozenset(bound - declared_global - declared_nonlocal)
@@ -589,6 +583,20 @@ class FunctionFlow:
         liveness.run(function.body, frozenset())
         self.live_after = liveness.after
         self.live_on_error = liveness.on_error
+
+
+def bound_by_statement(statement: ast.stmt, events: _Events | None = None) -> list[str]:
+    """Names a statement binds itself (not the statements it holds), in every form:
+    assignments, walrus, imports, defs, ``for``/``with`` targets, ``except ... as``,
+    ``match`` captures, ``del``. ``events``: the statement's, if already computed."""
+    events = events or statement_events(statement)
+    names = [event.name for event in events.events if event.kind != "read"]
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        names.extend(bound_by_target(statement.target))
+    names.extend(handler.name for handler in getattr(statement, "handlers", ()) if handler.name)
+    for case in getattr(statement, "cases", ()):
+        names.extend(pattern_names(case.pattern))
+    return names
 
 
 def statement_events_of_expression(expression: ast.AST | None) -> set[str]:
