@@ -56,6 +56,10 @@ IN_CANCELLATION_HANDLER = (
     "inside a handler that catches cancellation (bare `except:`, `BaseException`, `CancelledError`), "
     "where a new await can swallow a cancellation or be cancelled again"
 )
+IN_CLASS_BODY = (
+    "in a class body, which runs on the event loop when the coroutine defines the class "
+    "but cannot hold an await; compute the value before the class statement"
+)
 FSTRING_DEBUG = Context(
     in_coroutine=True,
     no_await_reason="inside an f-string `=` expression, whose text would change",
@@ -104,7 +108,8 @@ class CoroutineScopeTracker:
         self._pop()
 
     def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
-        self._push(NOT_COROUTINE)
+        # A class body runs when the class statement does: inside a coroutine, on the loop.
+        self._push_no_await(IN_CLASS_BODY)
 
     def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
         self._pop()

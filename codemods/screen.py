@@ -172,7 +172,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             if use is not None and owner.is_coroutine:
                 coroutine_calls.append((use, owner))
         elif isinstance(node, _BODIES):
-            body = _Body(node, owner.unit, None, kind is ast.AsyncFunctionDef)
+            # A class body runs where the class statement does (in a coroutine, on its loop).
+            runs_in_coroutine = kind is ast.AsyncFunctionDef or (kind is ast.ClassDef and owner.is_coroutine)
+            body = _Body(node, owner.unit, None, runs_in_coroutine)
             if kind is not ast.Lambda and (owner.unit is None or not owner.unit.is_coroutine):
                 body.unit, body.parent = body, owner.unit
                 units.append(body)

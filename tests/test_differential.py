@@ -1877,6 +1877,36 @@ REPORT_CASES = [
             return log
         """,
     ),
+    report(
+        "r28_call_in_class_body_inside_coroutine",
+        "a class body runs when the coroutine defines the class, but cannot hold an await",
+        r"""
+        async def make_settings(tmp):
+            class Settings:
+                text = open(os.path.join(tmp, "settings.txt")).read()  # hazard
+
+            return Settings
+
+
+        async def main(tmp):
+            await asyncio.to_thread(seed, tmp, {"settings.txt": "debug=1"})
+            return (await make_settings(tmp)).text
+        """,
+        r"""
+        async def make_settings(tmp):
+            class Settings:
+                text = await asyncio.to_thread(lambda: open(os.path.join(tmp, "settings.txt")).read())
+
+            return Settings
+
+
+        async def main(tmp):
+            await asyncio.to_thread(seed, tmp, {"settings.txt": "debug=1"})
+            return (await make_settings(tmp)).text
+        """,
+        code="LS232",
+        naive_compiles=False,
+    ),
 ]
 
 CASES = MOVE_CASES + REPORT_CASES
@@ -1973,6 +2003,7 @@ REASONS: dict[str, str] = {
     "r25_call_under_redirect_stdout": "which holds process-wide state",
     "r27_call_in_loop_over_shared_dict": "inside a loop over `SESSIONS`",
     "r24_call_in_bare_except_swallows_cancellation": "inside a handler that catches cancellation",
+    "r28_call_in_class_body_inside_coroutine": "in a class body",
 }
 
 
