@@ -29,7 +29,9 @@ from codemods.offload import Framework, Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, parenthesize
 from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
-from codemods.scopes import COROUTINE, MOVING_BLOCK, CoroutineScopeTracker, may_hold_coroutine
+from codemods.scopes import (
+    COROUTINE, IN_LOOP_OVER_SHARED, MOVING_BLOCK, CoroutineScopeTracker, may_hold_coroutine,
+)
 
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 _MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -317,14 +319,16 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         shared = None
         if node.asynchronous is None and self._may_add_await():
             shared = self._shared_iterable(node.iter, self._scope(node))
-        self._push_no_await(
-            None if shared is None else
-            f"inside a loop over `{shared}`, which other tasks may change while an await here lets them "
-            "run (dictionary changed size during iteration, or skipped items)"
-        )
+        self._push_no_await(None if shared is None else IN_LOOP_OVER_SHARED.format(shared))
 
     def leave_For_body(self, node: cst.For) -> None:
         self._pop()
+
+    def iteration_hazard(self, node: cst.CompFor) -> str | None:
+        if node.asynchronous is not None:
+            return None
+        shared = self._shared_iterable(node.iter, self._scope(node))
+        return None if shared is None else IN_LOOP_OVER_SHARED.format(shared)
 
     def visit_AugAssign_value(self, node: cst.AugAssign) -> None:
         target = node.target

@@ -60,6 +60,10 @@ IN_CLASS_BODY = (
     "in a class body, which runs on the event loop when the coroutine defines the class "
     "but cannot hold an await; compute the value before the class statement"
 )
+IN_LOOP_OVER_SHARED = (
+    "inside a loop over `{}`, which other tasks may change while an await here lets them "
+    "run (dictionary changed size during iteration, or skipped items)"
+)
 FSTRING_DEBUG = Context(
     in_coroutine=True,
     no_await_reason="inside an f-string `=` expression, whose text would change",
@@ -151,7 +155,51 @@ class CoroutineScopeTracker:
         if node in self._eager_comp_fors:
             self._push_generator()
         else:
-            self._push(self.coroutine_context)
+            self._push_no_await(self._iteration_hazard(node))
+
+    # The element of a list, set or dict comprehension runs once per item of every ``for``.
+    def visit_ListComp_elt(self, node: cst.ListComp) -> None:
+        self._push_no_await(self._chain_hazard(node.for_in))
+
+    def leave_ListComp_elt(self, node: cst.ListComp) -> None:
+        self._pop()
+
+    def visit_SetComp_elt(self, node: cst.SetComp) -> None:
+        self._push_no_await(self._chain_hazard(node.for_in))
+
+    def leave_SetComp_elt(self, node: cst.SetComp) -> None:
+        self._pop()
+
+    def visit_DictComp_key(self, node: cst.DictComp) -> None:
+        self._push_no_await(self._chain_hazard(node.for_in))
+
+    def leave_DictComp_key(self, node: cst.DictComp) -> None:
+        self._pop()
+
+    def visit_DictComp_value(self, node: cst.DictComp) -> None:
+        self._push_no_await(self._chain_hazard(node.for_in))
+
+    def leave_DictComp_value(self, node: cst.DictComp) -> None:
+        self._pop()
+
+    def _chain_hazard(self, node: cst.CompFor | None) -> str | None:
+        while node is not None:
+            reason = self._iteration_hazard(node)
+            if reason is not None:
+                return reason
+            node = node.inner_for_in
+        return None
+
+    def _iteration_hazard(self, node: cst.CompFor) -> str | None:
+        context = self.coroutine_context
+        if not context.in_coroutine or context.no_await_reason is not None or context.moving:
+            return None  # nothing would be pushed: skip the name lookups
+        return self.iteration_hazard(node)
+
+    def iteration_hazard(self, node: cst.CompFor) -> str | None:
+        """Why no await may go in the code run per item of ``node``; subclasses that
+        resolve names say (an iteration over a container other tasks may change)."""
+        return None
 
     # Cleanup and cancellation: an await there can be cancelled (again), which skips the
     # rest of the cleanup or is swallowed by the handler (flake8-async's ASYNC102).

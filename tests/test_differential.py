@@ -1907,6 +1907,57 @@ REPORT_CASES = [
         code="LS232",
         naive_compiles=False,
     ),
+    report(
+        "r29_comprehension_over_shared_dict",
+        "an await in a comprehension over a module dict lets another task resize it",
+        r"""
+        import os
+
+        SESSIONS = {f"s{i}": f"s{i}.txt" for i in range(5)}
+
+
+        async def sweep(tmp):
+            return {sid: os.path.exists(os.path.join(tmp, name)) for sid, name in SESSIONS.items()}  # hazard
+
+
+        async def joiner():
+            await asyncio.sleep(0)
+            SESSIONS["late"] = "late.txt"
+
+
+        async def main(tmp):
+            await asyncio.to_thread(seed, tmp, {"s1.txt": "", "s3.txt": ""})
+            try:
+                found, _ = await asyncio.gather(sweep(tmp), joiner())
+            except RuntimeError as error:
+                return str(error)
+            return found
+        """,
+        r"""
+        import os
+
+        SESSIONS = {f"s{i}": f"s{i}.txt" for i in range(5)}
+
+
+        async def sweep(tmp):
+            return {sid: await asyncio.to_thread(os.path.exists, os.path.join(tmp, name)) for sid, name in SESSIONS.items()}
+
+
+        async def joiner():
+            await asyncio.sleep(0)
+            SESSIONS["late"] = "late.txt"
+
+
+        async def main(tmp):
+            await asyncio.to_thread(seed, tmp, {"s1.txt": "", "s3.txt": ""})
+            try:
+                found, _ = await asyncio.gather(sweep(tmp), joiner())
+            except RuntimeError as error:
+                return str(error)
+            return found
+        """,
+        code="LS240",
+    ),
 ]
 
 CASES = MOVE_CASES + REPORT_CASES
@@ -2004,6 +2055,7 @@ REASONS: dict[str, str] = {
     "r27_call_in_loop_over_shared_dict": "inside a loop over `SESSIONS`",
     "r24_call_in_bare_except_swallows_cancellation": "inside a handler that catches cancellation",
     "r28_call_in_class_body_inside_coroutine": "in a class body",
+    "r29_comprehension_over_shared_dict": "inside a loop over `SESSIONS`",
 }
 
 
