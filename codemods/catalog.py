@@ -48,6 +48,19 @@ class ArgCondition:
 
 
 @dataclass(frozen=True)
+class StreamingArg:
+    """A keyword that makes an HTTP call return before the body is read (``stream=True``).
+
+    The body is then read later by the response (``iter_content()``, ``.content``,
+    ``.read()``), on the loop: offloading the call alone would leave those reads blocking.
+    """
+
+    keyword: str
+    #: The value that means "read the body now" (the default).
+    off: bool
+
+
+@dataclass(frozen=True)
 class BlockingCall:
     """One blocking callable, by its fully qualified name."""
 
@@ -64,6 +77,8 @@ class BlockingCall:
     nonblocking_if: ArgCondition | None = None
     #: For ``open()``-like callables: a ``with`` block over them may be moved to a thread.
     opens_file: bool = False
+    #: Reported instead of rewritten when this argument may stream the response.
+    streams_if: StreamingArg | None = None
 
 
 #: Codes, one per category, with the nearest ruff / flake8-async rule (README maps them).
@@ -113,6 +128,8 @@ def _names(prefix: str, members: str) -> list[str]:
 
 
 _HTTP_VERBS = "get post put patch delete head options request"
+_STREAM = StreamingArg("stream", off=False)
+_NO_PRELOAD = StreamingArg("preload_content", off=True)
 _P_WAIT = ArgCondition(0, "mode", "os.P_WAIT")
 _WNOHANG_WAITPID = ArgCondition(1, "options", "os.WNOHANG")
 
@@ -122,11 +139,12 @@ CATALOG: tuple[BlockingCall, ...] = (
     *_entries("input", ["builtins.input", *_names("sys.stdin", "read readline readlines"),
                         *_names("sys.stdin.buffer", "read read1 readline readlines")]),
     # -- HTTP ------------------------------------------------------------------------
-    *_entries("http", _names("requests", _HTTP_VERBS)),
-    *_entries("http", _names("requests.api", _HTTP_VERBS)),
+    *_entries("http", _names("requests", _HTTP_VERBS), streams_if=_STREAM),
+    *_entries("http", _names("requests.api", _HTTP_VERBS), streams_if=_STREAM),
     *_entries("http", _names("httpx", _HTTP_VERBS)),
     *_entries("http", ["httpx.stream"], strategy=Strategy.REPORT, reason=CONTEXT_MANAGER),
-    *_entries("http", ["urllib.request.urlopen", "urllib.request.urlretrieve", "urllib3.request"]),
+    *_entries("http", ["urllib.request.urlopen", "urllib.request.urlretrieve"]),
+    *_entries("http", ["urllib3.request"], streams_if=_NO_PRELOAD),
     # -- processes -------------------------------------------------------------------
     *_entries("process", _names("subprocess", "run call check_call check_output getoutput getstatusoutput")),
     *_entries("process", ["os.system"]),
@@ -187,6 +205,8 @@ class BlockingType:
     joins: bool = False
     #: Pure attributes and methods that give another object of this type (``p.parent``).
     derives: tuple[str, ...] = ()
+    #: Methods that may stream the response (reported when they do).
+    streams_if: Mapping[str, StreamingArg] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -200,15 +220,18 @@ _PATH_FACTORIES = ("pathlib.Path.cwd", "pathlib.Path.home")
 TYPES: tuple[BlockingType, ...] = (
     BlockingType("requests.Session", ("requests.Session", "requests.session", "requests.sessions.Session"),
                  "http-client", (*_HTTP_VERBS.split(), "send"),
-                 annotations=("requests.Session", "requests.sessions.Session")),
+                 annotations=("requests.Session", "requests.sessions.Session"),
+                 streams_if=dict.fromkeys((*_HTTP_VERBS.split(), "send"), _STREAM)),
     BlockingType("httpx.Client", ("httpx.Client",), "http-client", (*_HTTP_VERBS.split(), "send"),
-                 report={"stream": CONTEXT_MANAGER}, annotations=("httpx.Client",)),
+                 report={"stream": CONTEXT_MANAGER}, annotations=("httpx.Client",), streams_if={"send": _STREAM}),
     BlockingType("urllib3.PoolManager",
                  ("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
                   "urllib3.HTTPSConnectionPool", "urllib3.connection_from_url"),
                  "http-client", ("request", "request_encode_url", "request_encode_body", "urlopen"),
                  annotations=("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
-                              "urllib3.HTTPSConnectionPool")),
+                              "urllib3.HTTPSConnectionPool"),
+                 streams_if=dict.fromkeys(("request", "request_encode_url", "request_encode_body", "urlopen"),
+                                          _NO_PRELOAD)),
     BlockingType("file", _OPEN_FAMILY, "file",
                  ("read", "read1", "readinto", "readline", "readlines", "write", "writelines", "flush", "truncate", "close"),
                  annotations=("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
@@ -243,7 +266,7 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
     """The catalog entry for ``<kind object>.<method>(...)``, if it blocks."""
     qualname = f"{kind.name}.{method}"
     if method in kind.methods:
-        return BlockingCall(qualname, kind.code, kind.category)
+        return BlockingCall(qualname, kind.code, kind.category, streams_if=kind.streams_if.get(method))
     if method in kind.report:
         return BlockingCall(qualname, kind.code, kind.category, Strategy.REPORT, reason=kind.report[method])
     return None

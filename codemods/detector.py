@@ -211,10 +211,12 @@ class Detector:
             if kind is not None:
                 method = method_entry(kind, func.attr.value)
                 if method is not None and method.qualname not in self.ignore:
-                    return Match(method, receiver=kind)
+                    return self._conditions(call, method, scope, kind)
         return None
 
-    def _conditions(self, call: cst.Call, entry: BlockingCall, scope: Scope) -> Match | None:
+    def _conditions(
+        self, call: cst.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None
+    ) -> Match | None:
         if entry.nonblocking_if is not None:
             arg = _argument(call, entry.nonblocking_if)
             if arg is not None and _mentions(arg, scope, entry.nonblocking_if.value):
@@ -228,7 +230,19 @@ class Detector:
                     f"it only blocks when {condition.keyword} is {condition.value}, which loopsafe "
                     "cannot confirm here; with another mode it starts a process without waiting",
                 )
-        return Match(entry)
+        if entry.streams_if is not None:
+            streaming = entry.streams_if
+            value = _keyword(call, streaming.keyword)
+            if value is not None and not _is_constant(value, streaming.off):
+                spelled = f"{streaming.keyword}={cst.Module([]).code_for_node(value)}"
+                return Match(
+                    entry,
+                    f"with `{spelled}` the body is read later by the response (iter_content(), iter_lines(), "
+                    ".content, .read()), on the event loop; make the request and read the body in one "
+                    "function run with asyncio.to_thread",
+                    receiver,
+                )
+        return Match(entry, receiver=receiver)
 
 
 class _Nodes(cst.CSTVisitor):
@@ -276,3 +290,15 @@ def _mentions(expression: cst.BaseExpression, scope: Scope, target: str) -> bool
     if isinstance(expression, cst.BinaryOperation) and isinstance(expression.operator, cst.BitOr):
         return _mentions(expression.left, scope, target) or _mentions(expression.right, scope, target)
     return _resolves_to(expression, scope, target)[1]
+
+
+def _keyword(call: cst.Call, keyword: str) -> cst.BaseExpression | None:
+    """The value passed as ``keyword=...`` (not looked for in ``**kwargs``)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    return None
+
+
+def _is_constant(node: cst.BaseExpression, value: bool) -> bool:
+    return isinstance(node, cst.Name) and node.value == ("True" if value else "False")

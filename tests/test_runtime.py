@@ -105,6 +105,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("www")
     (root / "index.html").write_text("<p>ok</p>")
+    (root / "big.bin").write_bytes(bytes(range(256)) * 8192)  # 2 MiB: more than any read buffer
     handler = lambda *a, **k: _Quiet(*a, directory=str(root), **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -136,6 +137,31 @@ def test_rewrite_stops_blocking_and_keeps_the_result(name: str, tmp_path: Path, 
     with pytest.raises(BlockingError):
         _run(original, tmp_path / "blocked", server_url, watched=True)
     assert _run(rewritten, tmp_path / "rewritten", server_url, watched=True) == reference
+
+
+STREAMED = """
+    import requests
+
+    async def main(tmp, url):
+        response = requests.get(url.replace("index.html", "big.bin"), stream=True, timeout=5)
+        return sum(len(chunk) for chunk in response.iter_content(65536))
+"""
+
+
+def test_streamed_response_is_reported_because_its_body_reads_block(tmp_path: Path, server_url: str) -> None:
+    """``stream=True``: offloading the request alone (a codemod blind to the keyword) leaves
+    the body reads on the loop, so loopsafe reports the call instead of calling it fixed."""
+    original = textwrap.dedent(STREAMED)
+    naive = "import asyncio\n" + original.replace("requests.get(", "await asyncio.to_thread(requests.get, ")
+    reference = _run(original, tmp_path, server_url, watched=False)
+    assert reference == 256 * 8192
+    with pytest.raises(BlockingError):
+        _run(naive, tmp_path, server_url, watched=True)
+
+    result = transform_source(original.encode())
+    assert result.error is None and not result.changed
+    [finding] = result.findings
+    assert not finding.fixable and "with `stream=True` the body is read later" in finding.detail
 
 
 CONCURRENT: dict[str, str] = {
