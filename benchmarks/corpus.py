@@ -17,7 +17,10 @@ its sha256 and unpacked once into the cache):
      referenced before assignment) runs on both trees, and pylint (`used-before-assignment`,
      `possibly-used-before-assignment`, `undefined-variable`, `function-redefined`) on the
      files the fix changed, in both trees;
-  4. every changed file is compiled (`compile()`, nothing is executed).
+  4. every changed file is compiled (`compile()`, nothing is executed);
+  5. `check --format json` runs on both trees: after the fix it must list exactly the
+     calls the fix left for review, with the same reasons (none fixable, none new, none
+     lost), and a second `fix` must change nothing.
 
 A diagnostic is keyed by (file, code, message with line numbers stripped): a rewrite
 shifts lines, and "redefinition of unused `x` from line 12" must not turn new because of
@@ -29,14 +32,17 @@ rewritten code around each).
 Table columns: `.py` files, files with an `async def`, calls rewritten and left for
 review (fix's summary), files changed, `with` blocks moved into a `_blocking_io` helper,
 fix's exit status (1: calls left for review), new ruff and pylint diagnostics, changed
-files that no longer compile, loopsafe's internal errors and all its file errors, seconds.
+files that no longer compile, findings of `check` after the fix that are not the reports
+of before (a fixable one, or one with a new reason: "unexplained"), files a second fix
+changes, loopsafe's internal errors and all its file errors, seconds.
 
 Nothing of the projects is imported or run: wheels only (no build step), ruff and pylint
 read code without importing it, and `compile()` does not execute. Needs network access to
 PyPI on the first run only, and ruff and pylint installed next to this Python.
 
 Exit status: 0 all clean; 1 some project has new diagnostics, a changed file that no
-longer compiles, or an "internal error" from loopsafe (usable as a regression gate);
+longer compiles, unexplained findings after the fix, a file a second fix changes, or an
+"internal error" from loopsafe (usable as a regression gate);
 2 the corpus could not be set up (a download failed, a hash differs, a tool is missing).
 """
 
@@ -307,6 +313,44 @@ def run_fix(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path)
     )
 
 
+def run_check(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path) -> list[dict[str, Any]]:
+    """``loopsafe check --format json``: every finding, as fix would see it."""
+    path = os.pathsep.join(filter(None, [str(loopsafe), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path, CI="1")
+    command = [sys.executable, "-m", "codemods", "check", "--format", "json", "--config", str(config),
+               "-j", str(jobs), tree_name]
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise SetupError(f"loopsafe check {tree_name} failed (exit {done.returncode}): {done.stderr[-500:]}")
+    findings: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    prefix = tree_name + "/"
+    for finding in findings:
+        finding["path"] = str(finding["path"]).removeprefix(prefix)
+    return findings
+
+
+def _finding_key(finding: dict[str, Any]) -> tuple[str, str, str, str]:
+    return finding["path"], finding["code"], finding["name"], finding["message"]
+
+
+def unexplained_after_fix(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """What ``check`` lists after the fix beyond the reports of before, and reports it lost.
+
+    Keyed without positions (a rewrite shifts lines): a multiset difference per
+    (file, code, callee, message).
+    """
+    reported = collections.Counter(_finding_key(f) for f in before if not f["fixable"])
+    listed = collections.Counter(_finding_key(f) for f in after)
+    extra, lost = listed - reported, reported - listed
+    where = {_finding_key(f): f for f in after}
+    unexplained = [
+        f"{path}:{where[(path, code, name, message)]['line']}: {code} {message}"
+        + (" [fixable]" if where[(path, code, name, message)]["fixable"] else "")
+        for (path, code, name, message) in sorted(extra)
+    ]
+    return unexplained, [f"{path}: {code} {message}" for (path, code, name, message) in sorted(lost)]
+
+
 def compile_failures(tree: Path, files: Sequence[str], baseline: Path) -> list[str]:
     """Files that compile in ``baseline`` but not in ``tree`` (``compile()`` only)."""
     failures = []
@@ -352,13 +396,20 @@ class Result:
     pylint_gone: int = 0
     new: list[dict[str, Any]] = field(default_factory=list)
     compile_failures: list[str] = field(default_factory=list)
+    #: Findings of ``check`` after the fix that are not reports of before (fixable, or new).
+    unexplained: list[str] = field(default_factory=list)
+    #: Reports of before that ``check`` no longer lists after the fix.
+    lost: list[str] = field(default_factory=list)
+    #: Files a second ``fix`` changes (the fix is not idempotent on them).
+    refixed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         internal = bool(self.fix and self.fix.internal_errors)
-        return bool(self.ruff_new or self.pylint_new or self.compile_failures or internal)
+        return bool(self.ruff_new or self.pylint_new or self.compile_failures or internal
+                    or self.unexplained or self.refixed)
 
 
 def check_project(project: Project, source: Path, work: Path, options: argparse.Namespace,
@@ -405,6 +456,15 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
         entry["snippet"] = snippet(after / diagnostic.path, diagnostic.line, options.context)
         result.new.append(entry)
     result.compile_failures = compile_failures(after, result.changed_files, before)
+
+    step = time.perf_counter()
+    checked_before = run_check(work, before.name, config, options.jobs, loopsafe)
+    checked_after = run_check(work, after.name, config, options.jobs, loopsafe)
+    result.unexplained, result.lost = unexplained_after_fix(checked_before, checked_after)
+    fixed_once = {f: (after / f).read_bytes() for f in result.changed_files}
+    run_fix(work, after.name, config, options.jobs, loopsafe)
+    result.refixed = [f for f in files if (after / f).read_bytes() != fixed_once.get(f, (before / f).read_bytes())]
+    result.timings["check"] = time.perf_counter() - step
     result.seconds = time.perf_counter() - start
     return result
 
@@ -433,7 +493,7 @@ def snippet(path: Path, line: int, context: int) -> str:
 
 def print_table(results: Sequence[Result]) -> None:
     header = ("project", "files", "async", "fixed", "reported", "changed", "blocks", "fix rc",
-              "ruff new", "pylint new", "no compile", "int. err", "errors", "s")
+              "ruff new", "pylint new", "no compile", "unexpl.", "refixed", "int. err", "errors", "s")
     rows: list[tuple[object, ...]] = []
     for r in results:
         fix = r.fix
@@ -441,7 +501,7 @@ def print_table(results: Sequence[Result]) -> None:
         rows.append((
             f"{r.name} {r.version}", r.files, r.coroutine_files, fix.calls_fixed, fix.calls_reported,
             len(r.changed_files), r.blocks_moved, fix.exit_code, r.ruff_new, r.pylint_new, len(r.compile_failures),
-            len(fix.internal_errors), len(fix.errors), f"{r.seconds:.1f}",
+            len(r.unexplained), len(r.refixed), len(fix.internal_errors), len(fix.errors), f"{r.seconds:.1f}",
         ))
     rows.append((
         "total", sum(r.files for r in results), sum(r.coroutine_files for r in results),
@@ -449,6 +509,7 @@ def print_table(results: Sequence[Result]) -> None:
         sum(len(r.changed_files) for r in results), sum(r.blocks_moved for r in results), "",
         sum(r.ruff_new for r in results),
         sum(r.pylint_new for r in results), sum(len(r.compile_failures) for r in results),
+        sum(len(r.unexplained) for r in results), sum(len(r.refixed) for r in results),
         sum(len(r.fix.internal_errors) for r in results if r.fix),
         sum(len(r.fix.errors) for r in results if r.fix), f"{sum(r.seconds for r in results):.1f}",
     ))
@@ -468,6 +529,12 @@ def print_details(results: Sequence[Result], show: bool) -> None:
             print(f"{r.name}: loopsafe: {line}")
         for failure in r.compile_failures:
             print(f"{r.name}: does not compile after the fix: {failure}")
+        for finding in r.unexplained:
+            print(f"{r.name}: check after the fix lists what the fix did not report: {finding}")
+        for finding in r.lost:
+            print(f"{r.name}: reported by the fix, not listed by check after it: {finding}")
+        for path in r.refixed:
+            print(f"{r.name}: a second fix changes {path}")
         if not r.new:
             continue
         print(f"{r.name}: {plural(r.ruff_new + r.pylint_new, 'new diagnostic')} "
@@ -592,7 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_details(results, options.show)
     failed = [r.name for r in results if r.failed]
     print(f"\nloopsafe {version}: {plural(len(results), 'project')} in {total:.0f} s; "
-          + (f"FAILED: {', '.join(failed)}" if failed else "no new diagnostics, no internal errors"))
+          + (f"FAILED: {', '.join(failed)}" if failed else
+             "no new diagnostics, no internal errors, check after fix lists only what fix reported"))
     if options.json:
         document = {
             "date": datetime.date.today().isoformat(),

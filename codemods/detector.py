@@ -16,6 +16,9 @@ import libcst as cst
 from libcst.metadata import Assignment, BaseAssignment, FunctionScope, QualifiedNameSource, Scope
 
 from codemods.catalog import ArgCondition, BlockingCall, BlockingType, method_entry
+from codemods.offload import THREAD_RUNNERS
+
+_THREAD_RUNNERS = frozenset(THREAD_RUNNERS.values())
 
 # Only names that come from an import or from builtins can be catalog entries; a
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
@@ -94,10 +97,31 @@ class Detector:
             # ``Path(root) / "name"`` is a path too (``kind.joins``).
             left = self.receiver_type(value.left, scope)
             return left if left is not None and left.joins else None
+        if isinstance(value, cst.Await):
+            return self._offloaded_result_type(value.expression, scope)
         if not isinstance(value, cst.Call):
             return None
         kinds = {self.constructors.get(name) for name in resolve(value.func, scope)}
         return kinds.pop() if len(kinds) == 1 else None
+
+    def _offloaded_result_type(self, value: cst.BaseExpression, scope: Scope) -> BlockingType | None:
+        """``await asyncio.to_thread(Path(p).resolve)``: typed like ``Path(p).resolve()``, so
+        that the rewritten code is checked as the original was (and fixed the same)."""
+        if not isinstance(value, cst.Call) or not value.args or value.args[0].keyword or value.args[0].star:
+            return None
+        if not resolve(value.func, scope) & _THREAD_RUNNERS:
+            return None
+        function = value.args[0].value
+        if isinstance(function, cst.Call) and resolve(function.func, scope) == {"functools.partial"} and function.args:
+            function = function.args[0].value  # anyio/trio keyword arguments: partial(f, key=value)
+        kinds = {self.constructors.get(name) for name in resolve(function, scope)}
+        if len(kinds) == 1:
+            return kinds.pop()
+        if isinstance(function, cst.Attribute):
+            base = self.receiver_type(function.value, scope)
+            if base is not None and function.attr.value in base.derives:
+                return base
+        return None
 
     def annotated_type(self, annotation: cst.BaseExpression, scope: Scope | None) -> BlockingType | None:
         if scope is None:
@@ -135,7 +159,7 @@ class Detector:
             kind = self.receiver_type(base, scope, excluding)
             if kind is not None and attribute in kind.derives:
                 return kind
-        if isinstance(receiver, (cst.Call, cst.BinaryOperation)):
+        if isinstance(receiver, (cst.Call, cst.BinaryOperation, cst.Await)):
             return self.constructed_type(receiver, scope)
         if not isinstance(receiver, cst.Name):
             return None

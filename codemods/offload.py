@@ -31,6 +31,14 @@ class Framework(enum.Enum):
     TRIO = "trio"
 
 
+#: The function that runs ``f(*args)`` in a worker thread, per framework:
+#: ``await runner(f, *args)`` gives what ``f(*args)`` does.
+THREAD_RUNNERS: dict[Framework, str] = {
+    Framework.ASYNCIO: "asyncio.to_thread",
+    Framework.ANYIO: "anyio.to_thread.run_sync",
+    Framework.TRIO: "trio.to_thread.run_sync",
+}
+
 _KNOWN_MODULES = ("asyncio", "anyio", "trio", "functools", "contextvars")
 
 
@@ -275,7 +283,7 @@ class Offloader:
         needs: list[str] = []
         callee = source_of(call.func)
         if self.framework is Framework.ASYNCIO and not self.legacy_executor:
-            runner = self._spell("asyncio.to_thread", scope, needs)
+            runner = self._spell(THREAD_RUNNERS[Framework.ASYNCIO], scope, needs)
             if runner is None:
                 return None
             return Spelled(_prepend(call, dotted(runner), call.func), tuple(needs), f"await {runner}({callee}, ...)", runner)
@@ -295,7 +303,7 @@ class Offloader:
             detail = f"await {runner_text}(None, {partial}({copy_context}().run, {callee}, ...))"
             return Spelled(node, tuple(needs), detail, runner_text)
         else:
-            runner_text_or_none = self._spell(f"{self.framework.value}.to_thread.run_sync", scope, needs)
+            runner_text_or_none = self._spell(THREAD_RUNNERS[self.framework], scope, needs)
             if runner_text_or_none is None:
                 return None
             runner_text = runner_text_or_none

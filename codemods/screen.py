@@ -348,8 +348,19 @@ def _evaluated_at_definition(node: ast.AST) -> list[ast.AST]:
 def _made_by(value: ast.AST) -> list[_Use]:
     """What may give ``value`` a blocking type, as the detector sees it: the callee of a
     call (``requests.Session()``, ``p.with_suffix(".x")``), or the left operand of a
-    division (``Path(root) / "name"``). Other values (names, attributes, literals) never
-    make a typed binding."""
+    division (``Path(root) / "name"``), and what an awaited call runs in a thread
+    (``await asyncio.to_thread(socket.create_connection, a)``: any first argument, also
+    inside ``functools.partial``). Other values (names, attributes, literals) never make a
+    typed binding."""
+    if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+        call = value.value
+        made = _made_by(call)
+        while call.args:
+            made.extend(_made_by(call.args[0]) or ([] if (head := _chain(call.args[0])) is None else [head]))
+            if not isinstance(call.args[0], ast.Call):
+                break
+            call = call.args[0]
+        return made
     if isinstance(value, (ast.Call, ast.BinOp)):
         head = _chain(value)
         return [head] if head is not None else []

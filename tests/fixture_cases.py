@@ -9,10 +9,13 @@ Flat cases ``<case>.input.py`` / ``<case>.expected.py`` are accepted too.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from codemods.config import Settings, settings_from_table
+from codemods.findings import Finding
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,3 +58,12 @@ def discover(root: Path = FIXTURES) -> list[FixtureCase]:
         name = input_file.name[: -len(".input.py")]
         cases.append(FixtureCase(name, input_file, root / f"{name}.expected.py"))
     return cases
+
+
+def listed(findings: Iterable[Finding], *, reported_only: bool = False) -> Counter[tuple[str, str, str]]:
+    """Findings counted by (code, callee, message), positions aside (a rewrite moves lines).
+
+    ``check`` after ``fix`` must list exactly the calls the fix reported, with the same
+    reasons: ``listed(after) == listed(before, reported_only=True)``.
+    """
+    return Counter((f.code, f.name, f.detail) for f in findings if not (reported_only and f.fixable))

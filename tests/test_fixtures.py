@@ -6,7 +6,7 @@ import pytest
 
 from codemods.engine import transform_source
 from codemods.findings import Finding
-from tests.fixture_cases import FixtureCase, discover
+from tests.fixture_cases import FixtureCase, discover, listed
 
 CASES = discover()
 
@@ -35,6 +35,9 @@ def test_fixture(case: FixtureCase) -> None:
     assert second.error is None, second.error
     assert second.output.decode() == expected.decode()
     assert second.fixed_count == 0
+    # Complete: what `check` lists after the fix is exactly what the fix reported, each
+    # with the same reason (positions aside: the rewrite moves lines).
+    assert listed(second.findings) == listed(result.findings, reported_only=True)
 
     # compile(), not ast.parse: `await` in a lambda or class body parses but does not compile.
     compile(expected, str(case.expected), "exec", dont_inherit=True)

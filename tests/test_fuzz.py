@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from codemods.config import Settings
 from codemods.engine import _transform, run_with_deep_stack, transform_source
+from tests.fixture_cases import listed
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
@@ -94,6 +95,7 @@ def _check(source: str) -> None:
     assert again.error is None, again.error
     assert again.output == result.output, "not idempotent"
     assert again.fixed_count == 0
+    assert listed(again.findings) == listed(result.findings, reported_only=True), "check after fix differs"
 
 
 @given(coroutine_modules())
