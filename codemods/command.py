@@ -106,6 +106,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self._atomic_blocks: set[cst.With] = set()
         # Context managers an await may run inside: the catalog's (files, clients) and these.
         self._safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
+        # Names bound to context managers that hold process-wide state (``LOCK = threading.Lock()``).
+        self._state_holders: set[cst.Name] = set()
         # Augmented assignments to shared targets whose call is evaluated first.
         self._hoists: set[cst.AugAssign] = set()
         self._current_line: cst.SimpleStatementLine | None = None
@@ -400,7 +402,9 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             spelled = cst.Module([]).code_for_node(expression)
             callee = expression.func if isinstance(expression, cst.Call) else expression
             names = resolve(callee, scope)
-            if names & set(HOLDS_PROCESS_STATE):
+            assignments = scope[expression.value] if isinstance(expression, cst.Name) else ()
+            if names & set(HOLDS_PROCESS_STATE) or (assignments and all(
+                    isinstance(a, Assignment) and a.node in self._state_holders for a in assignments)):
                 return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
                         "here would let other tasks run inside it (a lock held across it deadlocks them)")
             if isinstance(expression, cst.Call) and names == {"contextlib.suppress"}:
@@ -461,6 +465,9 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             if kind is None and scope is not None and isinstance(node.value, cst.Call):
                 kind = self.detector.receiver_type(node.value, scope, excluding=target)  # p = p.resolve()
             self.detector.bind(target, kind)
+            if (kind is None and scope is not None and isinstance(node.value, cst.Call)
+                    and not resolve(node.value.func, scope).isdisjoint(HOLDS_PROCESS_STATE)):
+                self._state_holders.add(target)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name):

@@ -2140,3 +2140,51 @@ def test_augmented_assignment_to_a_shared_target_is_hoisted(tmp_path: Path) -> N
     rewritten, findings = assert_same_behaviour(_AUGMENTED, tmp_path)
     assert "_result = await asyncio.to_thread(os.path.getsize, path)\n    stats.total += _result" in rewritten
     assert observe(rewritten, tmp_path / "watched", watched=True).result == "500"
+
+
+_LOCKED = r"""
+import asyncio
+import threading
+import time
+
+LOCK = threading.Lock()
+
+
+async def flush(log, name):
+    with LOCK:
+        time.sleep(0.05)
+        log.append(name)
+
+
+async def main():
+    log = []
+    await asyncio.gather(flush(log, "a"), flush(log, "b"))
+    print(log)
+
+
+asyncio.run(main())
+"""
+
+
+def test_sleep_under_a_thread_lock_is_not_made_an_await() -> None:
+    """``time.sleep`` under ``with threading.Lock():`` turned into ``await asyncio.sleep``
+    lets a second task block the loop's only thread on the held lock: a deadlock (the
+    program hangs, so it runs in a child process with a timeout). loopsafe reports the
+    call and leaves the program as it was."""
+    import subprocess
+    import sys
+
+    def run(source: str) -> str:
+        try:
+            done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=5)
+        except subprocess.TimeoutExpired:
+            return HANG
+        return done.stdout.strip()
+
+    naive = _LOCKED.replace("time.sleep(0.05)", "await asyncio.sleep(0.05)")
+    assert run(_LOCKED) == "['a', 'b']"
+    assert run(naive) == HANG
+    rewritten, findings = rewrite(_LOCKED)
+    assert rewritten == _LOCKED.lstrip("\n") or rewritten == _LOCKED
+    [finding] = findings
+    assert not finding.fixable and "which holds process-wide state" in finding.detail
