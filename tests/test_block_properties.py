@@ -459,6 +459,10 @@ REGRESSIONS = [
     # A name bound only in a block, read earlier in the loop: it must stay a local.
     HEADER + "    for i in range(2):\n        if i:\n            print(text)\n"
     "        with open(f'{tmp}/x.txt', 'w') as f:\n            text = str(i)\n",
+    # A block that stays holds one that moves: after the fix, check gives the outer block's
+    # own reason (a read before binding), not "it defines `_blocking_io`".
+    HEADER + "    with open(f'{tmp}/d.json', 'w') as f:\n        json.dump([a, n], f)\n        a = 0\n"
+    "        with open(f'{tmp}/x.txt', 'w') as f:\n            f.write('ab')\n",
 ]
 
 
