@@ -18,7 +18,14 @@ its sha256 and unpacked once into the cache):
      `possibly-used-before-assignment`, `undefined-variable`, `function-redefined`) on the
      files the fix changed, in both trees;
   4. every changed file is compiled (`compile()`, nothing is executed);
-  5. `check --format json` runs on both trees: after the fix it must list exactly the
+  5. awaits in places where one changes behaviour are counted in both trees (an oracle of
+     its own, independent of loopsafe's code): in a `finally:` block, in a handler that
+     catches cancellation (bare, `BaseException`, `CancelledError`), in a sync `with` over
+     a lock or process-wide state (by name: locks, semaphores, conditions, redirected
+     output, `chdir`, decimal contexts, warning filters, `mock.patch`, suppressed
+     cancellation), and on the right of an augmented assignment to an attribute, a
+     subscript or a global; the fix must add none;
+  6. `check --format json` runs on both trees: after the fix it must list exactly the
      calls the fix left for review, with the same reasons (none fixable, none new, none
      lost), and a second `fix` must change nothing.
 
@@ -49,6 +56,7 @@ longer compiles, unexplained findings after the fix, a file a second fix changes
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import datetime
 import difflib
@@ -351,6 +359,88 @@ def unexplained_after_fix(before: list[dict[str, Any]], after: list[dict[str, An
     return unexplained, [f"{path}: {code} {message}" for (path, code, name, message) in sorted(lost)]
 
 
+# -- awaits in hazardous places (an oracle independent of loopsafe) ------------------------
+
+#: Context managers, by how they are spelled, that hold a lock or process-wide state.
+STATE_HOLDER = re.compile(
+    r"(?i)lock|semaphore|condition|mutex|redirect_std|chdir|localcontext|catch_warnings|\bpatch\b"
+)
+CANCELLATION_NAMES = frozenset({"BaseException", "CancelledError"})
+
+
+def hazardous_awaits(tree: Path, files: Iterable[str]) -> collections.Counter[tuple[str, str]]:
+    """(file, place) for every await in a place where it changes what the code does."""
+    found: collections.Counter[tuple[str, str]] = collections.Counter()
+    for relative in files:
+        try:
+            module = ast.parse((tree / relative).read_bytes())
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        for place in _await_places(module):
+            found[relative, place] += 1
+    return found
+
+
+def _await_places(module: ast.Module) -> list[str]:
+    places: list[str] = []
+
+    def visit(node: ast.AST, where: tuple[str, ...], globals_: frozenset[str]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            declared = frozenset(n for s in ast.walk(node) if isinstance(s, ast.Global) for n in s.names)
+            for child in body:
+                visit(child, (), declared)
+            return
+        if isinstance(node, ast.Await) and where:
+            places.append(where[-1])
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            for child in node.body + node.orelse:
+                visit(child, where, globals_)
+            for handler in node.handlers:
+                visit(handler, where + (("in a handler that catches cancellation",) if _catches_cancellation(handler)
+                                        else ()), globals_)
+            for child in node.finalbody:
+                visit(child, where + ("in finally",), globals_)
+            return
+        if isinstance(node, ast.With) and any(_holds_state(item.context_expr) for item in node.items):
+            for item in node.items:
+                visit(item, where, globals_)
+            for child in node.body:
+                visit(child, where + ("in a with over a lock or process-wide state",), globals_)
+            return
+        if isinstance(node, ast.AugAssign) and (
+            isinstance(node.target, (ast.Attribute, ast.Subscript))
+            or (isinstance(node.target, ast.Name) and node.target.id in globals_)
+        ):
+            visit(node.target, where, globals_)
+            visit(node.value, where + ("right of an augmented assignment to shared state",), globals_)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, where, globals_)
+
+    for statement in module.body:
+        visit(statement, (), frozenset())
+    return places
+
+
+def _catches_cancellation(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(_last_name(t) in CANCELLATION_NAMES for t in types)
+
+
+def _holds_state(manager: ast.expr) -> bool:
+    callee = manager.func if isinstance(manager, ast.Call) else manager
+    if isinstance(manager, ast.Call) and _last_name(callee) == "suppress":
+        return any(_last_name(arg) in CANCELLATION_NAMES for arg in manager.args)
+    return bool(STATE_HOLDER.search(ast.unparse(callee)))
+
+
+def _last_name(node: ast.expr) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
 def compile_failures(tree: Path, files: Sequence[str], baseline: Path) -> list[str]:
     """Files that compile in ``baseline`` but not in ``tree`` (``compile()`` only)."""
     failures = []
@@ -402,6 +492,8 @@ class Result:
     lost: list[str] = field(default_factory=list)
     #: Files a second ``fix`` changes (the fix is not idempotent on them).
     refixed: list[str] = field(default_factory=list)
+    #: Awaits the fix added in places where an await changes behaviour: "file: place".
+    hazardous_awaits: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -409,7 +501,7 @@ class Result:
     def failed(self) -> bool:
         internal = bool(self.fix and self.fix.internal_errors)
         return bool(self.ruff_new or self.pylint_new or self.compile_failures or internal
-                    or self.unexplained or self.refixed)
+                    or self.unexplained or self.refixed or self.hazardous_awaits)
 
 
 def check_project(project: Project, source: Path, work: Path, options: argparse.Namespace,
@@ -456,6 +548,9 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
         entry["snippet"] = snippet(after / diagnostic.path, diagnostic.line, options.context)
         result.new.append(entry)
     result.compile_failures = compile_failures(after, result.changed_files, before)
+    added = hazardous_awaits(after, result.changed_files) - hazardous_awaits(before, result.changed_files)
+    result.hazardous_awaits = [f"{path}: {place}" for (path, place), count in sorted(added.items())
+                               for _ in range(count)]
 
     step = time.perf_counter()
     checked_before = run_check(work, before.name, config, options.jobs, loopsafe)
@@ -493,7 +588,7 @@ def snippet(path: Path, line: int, context: int) -> str:
 
 def print_table(results: Sequence[Result]) -> None:
     header = ("project", "files", "async", "fixed", "reported", "changed", "blocks", "fix rc",
-              "ruff new", "pylint new", "no compile", "unexpl.", "refixed", "int. err", "errors", "s")
+              "ruff new", "pylint new", "no compile", "bad await", "unexpl.", "refixed", "int. err", "errors", "s")
     rows: list[tuple[object, ...]] = []
     for r in results:
         fix = r.fix
@@ -501,7 +596,8 @@ def print_table(results: Sequence[Result]) -> None:
         rows.append((
             f"{r.name} {r.version}", r.files, r.coroutine_files, fix.calls_fixed, fix.calls_reported,
             len(r.changed_files), r.blocks_moved, fix.exit_code, r.ruff_new, r.pylint_new, len(r.compile_failures),
-            len(r.unexplained), len(r.refixed), len(fix.internal_errors), len(fix.errors), f"{r.seconds:.1f}",
+            len(r.hazardous_awaits), len(r.unexplained), len(r.refixed), len(fix.internal_errors), len(fix.errors),
+            f"{r.seconds:.1f}",
         ))
     rows.append((
         "total", sum(r.files for r in results), sum(r.coroutine_files for r in results),
@@ -509,6 +605,7 @@ def print_table(results: Sequence[Result]) -> None:
         sum(len(r.changed_files) for r in results), sum(r.blocks_moved for r in results), "",
         sum(r.ruff_new for r in results),
         sum(r.pylint_new for r in results), sum(len(r.compile_failures) for r in results),
+        sum(len(r.hazardous_awaits) for r in results),
         sum(len(r.unexplained) for r in results), sum(len(r.refixed) for r in results),
         sum(len(r.fix.internal_errors) for r in results if r.fix),
         sum(len(r.fix.errors) for r in results if r.fix), f"{sum(r.seconds for r in results):.1f}",
@@ -529,6 +626,8 @@ def print_details(results: Sequence[Result], show: bool) -> None:
             print(f"{r.name}: loopsafe: {line}")
         for failure in r.compile_failures:
             print(f"{r.name}: does not compile after the fix: {failure}")
+        for place in r.hazardous_awaits:
+            print(f"{r.name}: the fix added an await {place.replace(': ', ': ', 1)}")
         for finding in r.unexplained:
             print(f"{r.name}: check after the fix lists what the fix did not report: {finding}")
         for finding in r.lost:

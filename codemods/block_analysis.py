@@ -31,12 +31,10 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import AbstractSet, Iterable, Mapping
 
 from codemods.catalog import (
-    CATALOG,
     CURRENT_EXCEPTION,
     EVENT_LOOP_MODULES,
     FILE_LIKE,
@@ -58,16 +56,8 @@ from codemods.flow import (
     statement_events,
     walk_statements,
 )
-from codemods.offload import THREAD_RUNNERS, Framework
+from codemods.prior_fixes import HELPER_NAME
 
-HELPER_NAME = "_blocking_io"
-_THREAD_RUNNERS = frozenset(THREAD_RUNNERS.values())
-#: The native forms of catalog calls (``asyncio.sleep``), and methods of the running loop.
-_NATIVES = frozenset(
-    f"{framework.value}.{entry.native.function}" for entry in CATALOG for framework in Framework
-    if entry.native is not None and not entry.native.on_running_loop
-)
-_LOOP_NATIVES = frozenset(entry.native.function for entry in CATALOG if entry.native and entry.native.on_running_loop)
 
 _BUILTINS = frozenset(dir(builtins))
 _EXCEPTION_CLASSES = frozenset(
@@ -194,8 +184,11 @@ class BlockAnalysis:
         module: ast.Module,
         index: Mapping[str, BlockingCall],
         constructors: Mapping[str, BlockingType],
+        offloaded: AbstractSet[ast.AST] = frozenset(),
     ) -> None:
         self.module = module
+        #: Nodes that stand for awaits an earlier fix wrote (``codemods.prior_fixes.unfix``).
+        self.offloaded = offloaded
         self.facts = ModuleFacts(module)
         self.index = index
         self.constructors = constructors
@@ -356,10 +349,11 @@ class _Review:
                 and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name))
         } & self.flow.locals
         self.hoisted = self._hoist()
-        #: Whether the block awaits calls it could run itself (``await asyncio.to_thread(f, x)``).
-        self.awaits_offloaded = False
-        #: Blocks that ``fix`` moved out of this one, by helper name (``_blocking_io``).
-        self._moved_helpers: set[str] = set()
+        #: Whether the block holds an await an earlier fix wrote (``codemods.prior_fixes``):
+        #: reviewed as the code it replaced, it refuses the block last.
+        self.awaits_offloaded = bool(analysis.offloaded) and any(
+            node in analysis.offloaded for statement in block.body for node in ast.walk(statement)
+        )
         #: The block as it will run in the thread: hoisted arguments become parameters.
         self.moved = self._moved_block()
 
@@ -988,11 +982,7 @@ class _Review:
         return tuple(hoisted)
 
     def _moved_block(self) -> ast.With:
-        """A shallow copy of the block with hoisted arguments replaced by their parameters,
-        seen through the calls ``fix`` offloaded one by one."""
-        return self._seen_through(self._hoisted_block())
-
-    def _hoisted_block(self) -> ast.With:
+        """A shallow copy of the block with hoisted arguments replaced by their parameters."""
         if not self.hoisted:
             return self.block
         items = []
@@ -1013,113 +1003,6 @@ class _Review:
         moved = ast.With(items, self.block.body)
         ast.copy_location(moved, self.block)
         return moved
-
-    def _seen_through(self, block: ast.With) -> ast.With:
-        """The block as it was before ``fix`` offloaded its calls one by one.
-
-        ``await asyncio.to_thread(f, *a)`` (and the anyio, trio and ``run_in_executor``
-        forms, with ``functools.partial`` or a lambda) is reviewed as ``f(*a)``, and
-        ``await asyncio.sleep(x)`` as the catalog call it replaced (a thread may make it):
-        a block reported before the fix is reported after it for the same reason, and the
-        await itself refuses the block last. Only the nodes on the way to a changed await
-        are copied: the others keep their identity (the analysis looks some up).
-        """
-        if not any(isinstance(node, ast.Await) for node in ast.walk(block)):
-            return block
-        seen = self._see_through(block)
-        assert isinstance(seen, ast.With)
-        return seen
-
-    def _see_through(self, node: ast.AST) -> ast.AST:
-        changed: dict[str, object] = {}
-        for name, value in ast.iter_fields(node):
-            if isinstance(value, list):
-                new = self._see_through_list(value)
-                if len(new) != len(value) or any(a is not b for a, b in zip(new, value)):
-                    changed[name] = new
-            elif isinstance(value, ast.AST):
-                replaced = self._see_through(value)
-                if replaced is not value:
-                    changed[name] = replaced
-        if isinstance(node, ast.Await):
-            original = self._offloaded(changed.get("value", node.value))  # type: ignore[arg-type]
-            if original is not None:
-                self.awaits_offloaded = True
-                return ast.copy_location(original, node)
-        if not changed:
-            return node
-        new_node = copy.copy(node)
-        for name, value in changed.items():
-            setattr(new_node, name, value)
-        return new_node
-
-    def _see_through_list(self, items: list[object]) -> list[object]:
-        """Also a block ``fix`` moved: ``def _blocking_io(...): with ...`` followed by the
-        statement that awaits it stands for the block itself, which moved, so it passed
-        every review; the pair is seen as a ``pass`` and the arguments it is given."""
-        seen: list[object] = []
-        for index, item in enumerate(items):
-            following = items[index + 1] if index + 1 < len(items) else None
-            if (isinstance(item, ast.FunctionDef) and item.name.startswith(HELPER_NAME) and not item.decorator_list
-                    and isinstance(item.body[0], ast.With) and isinstance(following, ast.stmt)
-                    and self._awaits_helper(following, item.name)):
-                self._moved_helpers.add(item.name)
-                seen.append(ast.copy_location(ast.Pass(), item))
-            else:
-                seen.append(self._see_through(item) if isinstance(item, ast.AST) else item)
-        return seen
-
-    def _awaits_helper(self, statement: ast.stmt, helper: str) -> bool:
-        value = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
-        if not isinstance(value, ast.Await) or not isinstance(value.value, ast.Call):
-            return False
-        runs = self._offloaded(value.value)
-        return isinstance(runs, ast.Call) and isinstance(runs.func, ast.Name) and runs.func.id == helper
-
-    def _offloaded(self, call: ast.expr) -> ast.expr | None:
-        """What the awaited ``call`` runs, as a plain expression, if it is an offload."""
-        if not isinstance(call, ast.Call):
-            return None
-        if (call.args and isinstance(call.args[0], ast.Name) and call.args[0].id in self._moved_helpers
-                and self.analysis.qualnames(call.func, self.flow, self.local_imports) <= _THREAD_RUNNERS):
-            return ast.Tuple(call.args[1:], ast.Load())  # a moved block: what it is given
-        names = self.analysis.qualnames(call.func, self.flow, self.local_imports)
-        if names and names <= _NATIVES or (
-            isinstance(call.func, ast.Attribute) and call.func.attr in _LOOP_NATIVES and self._running_loop(call.func)
-        ):
-            return ast.Tuple([*call.args, *(k.value for k in call.keywords)], ast.Load())
-        if names and names <= _THREAD_RUNNERS and call.args and not isinstance(call.args[0], ast.Starred):
-            return self._called(call.args[0], call.args[1:], call.keywords)
-        if (isinstance(call.func, ast.Attribute) and call.func.attr == "run_in_executor"
-                and self._running_loop(call.func) and len(call.args) == 2 and not call.keywords):
-            return self._called(call.args[1], [], [])
-        return None
-
-    def _called(self, function: ast.expr, args: list[ast.expr], keywords: list[ast.keyword]) -> ast.expr:
-        """``function(*args, **keywords)``, through ``functools.partial`` and argument-less lambdas."""
-        while (isinstance(function, ast.Call) and function.args and not isinstance(function.args[0], ast.Starred)
-               and self.analysis.qualnames(function.func, self.flow, self.local_imports) == {"functools.partial"}):
-            args = [*function.args[1:], *args]
-            keywords = [*function.keywords, *keywords]
-            function = function.args[0]
-            # run_in_executor's `partial(contextvars.copy_context().run, f, ...)`: the call is f's.
-            if (isinstance(function, ast.Attribute) and function.attr == "run" and isinstance(function.value, ast.Call)
-                    and self.analysis.qualnames(function.value.func, self.flow, self.local_imports)
-                    == {"contextvars.copy_context"} and args and not isinstance(args[0], ast.Starred)):
-                function, args = args[0], args[1:]
-        parameters = function.args if isinstance(function, ast.Lambda) else None
-        if (parameters is not None and not args and not keywords and not parameters.args
-                and not parameters.posonlyargs and not parameters.kwonlyargs and not parameters.vararg
-                and not parameters.kwarg):
-            assert isinstance(function, ast.Lambda)
-            return function.body
-        return ast.copy_location(ast.Call(function, args, keywords), function)
-
-    def _running_loop(self, method: ast.Attribute) -> bool:
-        """``asyncio.get_running_loop().<method>``."""
-        loop = method.value
-        return isinstance(loop, ast.Call) and self.analysis.qualnames(
-            loop.func, self.flow, self.local_imports) == {"asyncio.get_running_loop"}
 
     @staticmethod
     def _names_in(node: ast.AST) -> set[str]:

@@ -20,6 +20,7 @@ import libcst as cst
 
 from codemods.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.config import Settings
+from codemods.prior_fixes import unfix
 from codemods.scopes import blocks_of
 
 
@@ -38,10 +39,13 @@ class BlockMoves:
 
     def _prepare(self) -> BlockAnalysis:
         if self._analysis is None:
-            tree = ast.parse(self._module.code)
-            self._analysis = BlockAnalysis(tree, self._settings.index, self._settings.constructors)
+            # Judged as the code was before an earlier fix (same verdicts and reasons again).
+            unfixed = unfix(ast.parse(self._module.code))
+            self._analysis = BlockAnalysis(
+                unfixed.module, self._settings.index, self._settings.constructors, unfixed.awaits
+            )
             ours = list(_with_statements(self._module.body))
-            theirs = all_with_statements(tree)
+            theirs = all_with_statements(unfixed.module)
             if len(ours) == len(theirs):
                 self._pairs = dict(zip(ours, theirs))
         return self._analysis

@@ -463,6 +463,9 @@ REGRESSIONS = [
     # own reason (a read before binding), not "it defines `_blocking_io`".
     HEADER + "    with open(f'{tmp}/d.json', 'w') as f:\n        json.dump([a, n], f)\n        a = 0\n"
     "        with open(f'{tmp}/x.txt', 'w') as f:\n            f.write('ab')\n",
+    # The same, where the moved block returns the file it rebinds: `f` must stay a file.
+    HEADER + "    with open(f'{tmp}/missing.txt') as f:\n        for i in range(2):\n            del a\n"
+    "            data = f.read()\n            with open(f'{tmp}/x.txt', 'w') as f:\n                f.write('ab')\n",
 ]
 
 
