@@ -25,7 +25,10 @@ its sha256 and unpacked once into the cache):
      output, `chdir`, decimal contexts, warning filters, `mock.patch`, suppressed
      cancellation), and on the right of an augmented assignment to an attribute, a
      subscript or a global; the fix must add none;
-  6. `check --format json` runs on both trees: after the fix it must list exactly the
+  6. recall against ruff: every line ruff's ASYNC2 rules (`ASYNC210`..`ASYNC251`) flag
+     in the original tree must have a loopsafe finding (fixed or reported); the run fails
+     below 97% over the corpus;
+  7. `check --format json` runs on both trees: after the fix it must list exactly the
      calls the fix left for review, with the same reasons (none fixable, none new, none
      lost), and a second `fix` must change nothing.
 
@@ -48,8 +51,9 @@ read code without importing it, and `compile()` does not execute. Needs network 
 PyPI on the first run only, and ruff and pylint installed next to this Python.
 
 Exit status: 0 all clean; 1 some project has new diagnostics, a changed file that no
-longer compiles, unexplained findings after the fix, a file a second fix changes, or an
-"internal error" from loopsafe (usable as a regression gate);
+longer compiles, an await added in a hazardous place, unexplained findings after the fix,
+a file a second fix changes, or an "internal error" from loopsafe, or the recall against
+ruff is below 97% (usable as a regression gate);
 2 the corpus could not be set up (a download failed, a hash differs, a tool is missing).
 """
 
@@ -88,6 +92,9 @@ DEFAULT_CORPUS = HERE / "corpus.toml"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "loopsafe-corpus"
 
 RUFF_SELECT = "F821,F811,F823"
+#: ruff's rules for blocking calls in coroutines: what loopsafe's recall is measured on.
+RECALL_SELECT = "ASYNC2"
+RECALL_TARGET = 0.97
 PYLINT_ENABLE = (
     "used-before-assignment,possibly-used-before-assignment,undefined-variable,function-redefined"
 )
@@ -494,6 +501,9 @@ class Result:
     refixed: list[str] = field(default_factory=list)
     #: Awaits the fix added in places where an await changes behaviour: "file: place".
     hazardous_awaits: list[str] = field(default_factory=list)
+    #: Lines ruff's ASYNC2 rules flag in the original, and those loopsafe has no finding on.
+    ruff_async_lines: int = 0
+    ruff_async_missed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -556,6 +566,11 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
     checked_before = run_check(work, before.name, config, options.jobs, loopsafe)
     checked_after = run_check(work, after.name, config, options.jobs, loopsafe)
     result.unexplained, result.lost = unexplained_after_fix(checked_before, checked_after)
+    flagged = {(d.path, d.line): d for d in run_ruff(before, RECALL_SELECT)}
+    found = {(f["path"], f["line"]) for f in checked_before}
+    result.ruff_async_lines = len(flagged)
+    result.ruff_async_missed = [f"{path}:{line}: {flagged[path, line].code} {flagged[path, line].message}"
+                                for path, line in sorted(flagged) if (path, line) not in found]
     fixed_once = {f: (after / f).read_bytes() for f in result.changed_files}
     run_fix(work, after.name, config, options.jobs, loopsafe)
     result.refixed = [f for f in files if (after / f).read_bytes() != fixed_once.get(f, (before / f).read_bytes())]
@@ -588,7 +603,8 @@ def snippet(path: Path, line: int, context: int) -> str:
 
 def print_table(results: Sequence[Result]) -> None:
     header = ("project", "files", "async", "fixed", "reported", "changed", "blocks", "fix rc",
-              "ruff new", "pylint new", "no compile", "bad await", "unexpl.", "refixed", "int. err", "errors", "s")
+              "ruff new", "pylint new", "no compile", "bad await", "unexpl.", "refixed", "recall", "int. err",
+              "errors", "s")
     rows: list[tuple[object, ...]] = []
     for r in results:
         fix = r.fix
@@ -596,8 +612,9 @@ def print_table(results: Sequence[Result]) -> None:
         rows.append((
             f"{r.name} {r.version}", r.files, r.coroutine_files, fix.calls_fixed, fix.calls_reported,
             len(r.changed_files), r.blocks_moved, fix.exit_code, r.ruff_new, r.pylint_new, len(r.compile_failures),
-            len(r.hazardous_awaits), len(r.unexplained), len(r.refixed), len(fix.internal_errors), len(fix.errors),
-            f"{r.seconds:.1f}",
+            len(r.hazardous_awaits), len(r.unexplained), len(r.refixed),
+            f"{r.ruff_async_lines - len(r.ruff_async_missed)}/{r.ruff_async_lines}",
+            len(fix.internal_errors), len(fix.errors), f"{r.seconds:.1f}",
         ))
     rows.append((
         "total", sum(r.files for r in results), sum(r.coroutine_files for r in results),
@@ -607,6 +624,8 @@ def print_table(results: Sequence[Result]) -> None:
         sum(r.pylint_new for r in results), sum(len(r.compile_failures) for r in results),
         sum(len(r.hazardous_awaits) for r in results),
         sum(len(r.unexplained) for r in results), sum(len(r.refixed) for r in results),
+        f"{sum(r.ruff_async_lines - len(r.ruff_async_missed) for r in results)}/"
+        f"{sum(r.ruff_async_lines for r in results)}",
         sum(len(r.fix.internal_errors) for r in results if r.fix),
         sum(len(r.fix.errors) for r in results if r.fix), f"{sum(r.seconds for r in results):.1f}",
     ))
@@ -626,6 +645,8 @@ def print_details(results: Sequence[Result], show: bool) -> None:
             print(f"{r.name}: loopsafe: {line}")
         for failure in r.compile_failures:
             print(f"{r.name}: does not compile after the fix: {failure}")
+        for missed in r.ruff_async_missed:
+            print(f"{r.name}: flagged by ruff, no loopsafe finding: {missed}")
         for place in r.hazardous_awaits:
             print(f"{r.name}: the fix added an await {place.replace(': ', ': ', 1)}")
         for finding in r.unexplained:
@@ -757,6 +778,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(results)
     print_details(results, options.show)
     failed = [r.name for r in results if r.failed]
+    flagged = sum(r.ruff_async_lines for r in results)
+    recall = (flagged - sum(len(r.ruff_async_missed) for r in results)) / flagged if flagged else 1.0
+    print(f"\nrecall against ruff {RECALL_SELECT}: {recall:.1%} of {flagged} lines (target {RECALL_TARGET:.0%})")
+    if recall < RECALL_TARGET:
+        failed.append(f"recall {recall:.1%}")
     print(f"\nloopsafe {version}: {plural(len(results), 'project')} in {total:.0f} s; "
           + (f"FAILED: {', '.join(failed)}" if failed else
              "no new diagnostics, no internal errors, check after fix lists only what fix reported"))
@@ -769,6 +795,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ruff_select": options.ruff_select,
             "pylint_enable": "" if options.no_pylint else options.pylint_enable,
             "seconds": round(total, 1),
+            "recall_against_ruff_async2": round(recall, 4),
             "projects": [asdict(r) | {"failed": r.failed} for r in results],
         }
         options.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
