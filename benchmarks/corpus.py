@@ -291,15 +291,20 @@ class FixRun:
     seconds: float = 0.0
 
 
-def run_fix(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path) -> FixRun:
-    """``loopsafe fix`` with the ``codemods`` package found in ``loopsafe``."""
+def run_loopsafe(work: Path, loopsafe: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m codemods ARGS`` with the ``codemods`` package found in ``loopsafe``."""
     # cwd is the work folder, not the tree: `python -m` puts the cwd first on sys.path,
     # and a project's top-level package must not shadow loopsafe's own imports.
     path = os.pathsep.join(filter(None, [str(loopsafe), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTHONPATH=path, CI="1")
-    command = [sys.executable, "-m", "codemods", "fix", "--config", str(config), "-j", str(jobs), tree_name]
+    return subprocess.run([sys.executable, "-m", "codemods", *args], cwd=work, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def run_fix(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path) -> FixRun:
+    """``loopsafe fix`` on ``work/tree_name``."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, check=False)
+    done = run_loopsafe(work, loopsafe, "fix", "--config", str(config), "-j", str(jobs), tree_name)
     seconds = time.perf_counter() - start
     lines = done.stderr.splitlines()
     summary = next((line for line in reversed(lines) if SUMMARY.search(line)), "")
@@ -330,11 +335,8 @@ def run_fix(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path)
 
 def run_check(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path) -> list[dict[str, Any]]:
     """``loopsafe check --format json``: every finding, as fix would see it."""
-    path = os.pathsep.join(filter(None, [str(loopsafe), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, PYTHONPATH=path, CI="1")
-    command = [sys.executable, "-m", "codemods", "check", "--format", "json", "--config", str(config),
-               "-j", str(jobs), tree_name]
-    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, check=False)
+    done = run_loopsafe(work, loopsafe, "check", "--format", "json", "--config", str(config), "-j", str(jobs),
+                        tree_name)
     if done.returncode not in (0, 1):
         raise SetupError(f"loopsafe check {tree_name} failed (exit {done.returncode}): {done.stderr[-500:]}")
     findings: list[dict[str, Any]] = json.loads(done.stdout or "[]")
@@ -566,7 +568,7 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
     checked_before = run_check(work, before.name, config, options.jobs, loopsafe)
     checked_after = run_check(work, after.name, config, options.jobs, loopsafe)
     result.unexplained, result.lost = unexplained_after_fix(checked_before, checked_after)
-    flagged = {(d.path, d.line): d for d in run_ruff(before, RECALL_SELECT)}
+    flagged = {(d.path, d.line): d for d in run_ruff(before, RECALL_SELECT) if d.code.startswith("ASYNC")}
     found = {(f["path"], f["line"]) for f in checked_before}
     result.ruff_async_lines = len(flagged)
     result.ruff_async_missed = [f"{path}:{line}: {flagged[path, line].code} {flagged[path, line].message}"
@@ -648,7 +650,7 @@ def print_details(results: Sequence[Result], show: bool) -> None:
         for missed in r.ruff_async_missed:
             print(f"{r.name}: flagged by ruff, no loopsafe finding: {missed}")
         for place in r.hazardous_awaits:
-            print(f"{r.name}: the fix added an await {place.replace(': ', ': ', 1)}")
+            print(f"{r.name}: the fix added an await: {place}")
         for finding in r.unexplained:
             print(f"{r.name}: check after the fix lists what the fix did not report: {finding}")
         for finding in r.lost:

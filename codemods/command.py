@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from codemods.block_analysis import BlockPlan, Refusal
 from codemods.blocks import BlockMoves, build_helper

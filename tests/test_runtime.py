@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import http.server
-import sys
 import textwrap
 import threading
 import time
