@@ -11,6 +11,10 @@ Corpora:
   stdlib     the standard library of the running Python (sysconfig), without site-packages
   generated  N coroutine-free modules; and the same tree with K of them holding
              coroutines with blocking calls, for K in --coroutine-files (cost vs K)
+  apps       the 13 async applications pinned in corpus.toml (bots, web UIs, agents;
+             downloaded once by corpus.py): code where nearly every module has coroutines
+Runs marked "(warm cache)" are timed after one untimed run filled the tool's cache;
+the others run without a cache (`--no-cache`).
 Medians of --repeat runs; ratios are against `loopsafe check` on the same corpus.
 Needs: the loopsafe package installed, and ruff, flake8 + flake8-async, fixit on PATH
 (next to this Python first). A tool missing is reported as such, not faked.
@@ -91,6 +95,11 @@ def stdlib_files() -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts and p.is_file())
 
 
+#: Copies get this modification time: files edited in the last seconds are not cached
+#: (loopsafe's cache skips them as "racily clean", as git does), and a real tree is older.
+AN_HOUR_AGO = time.time() - 3600
+
+
 def make_workspace(files: list[Path], root: Path, base: Path | None) -> Path:
     """Copy ``files`` (relative to ``base``) under ``root/src``, with a fixit config."""
     src = root / "src"
@@ -98,10 +107,24 @@ def make_workspace(files: list[Path], root: Path, base: Path | None) -> Path:
         target = src / (path.relative_to(base) if base else Path(path.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+        os.utime(target, (AN_HOUR_AGO, AN_HOUR_AGO))
     (root / "pyproject.toml").write_text(
         '[tool.fixit]\nroot = true\nenable = ["codemods.lint"]\ndisable = ["fixit.rules"]\n'
     )
     return src
+
+
+def app_files() -> tuple[list[Path], Path]:
+    """The async applications of ``corpus.toml`` (downloaded once by ``corpus.py``)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import corpus  # benchmarks/corpus.py: the pinned wheels and their cache
+
+    base = corpus.DEFAULT_CACHE / "src"
+    files = []
+    for project in corpus.load_corpus(corpus.DEFAULT_CORPUS):
+        source = corpus.fetch(project, corpus.DEFAULT_CACHE)
+        files += [source / name for name in corpus.python_files(source)]
+    return files, base
 
 
 def make_generated(root: Path, total: int, with_coroutines: int) -> Path:
@@ -111,18 +134,27 @@ def make_generated(root: Path, total: int, with_coroutines: int) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         template = GENERATED_ASYNC if i < with_coroutines else GENERATED_PLAIN
         (folder / f"mod{i:05}.py").write_text(template.format(i=i))
+        os.utime(folder / f"mod{i:05}.py", (AN_HOUR_AGO, AN_HOUR_AGO))
     (root / "pyproject.toml").write_text(
         '[tool.fixit]\nroot = true\nenable = ["codemods.lint"]\ndisable = ["fixit.rules"]\n'
     )
     return src
 
 
+#: Labels of runs timed with their cache filled by one untimed run first.
+WARM = "(warm cache)"
+
+
 def commands(src: Path, jobs: int) -> dict[str, list[str] | None]:
     loopsafe, ruff, flake8, fixit = tool("loopsafe"), tool("ruff"), tool("flake8"), tool("fixit")
+    ruff_cache = str(src.parent / ".ruff_cache")
     return {
-        "loopsafe check": [loopsafe, "check", "-j", str(jobs), str(src)] if loopsafe else None,
-        "loopsafe diff": [loopsafe, "diff", "-j", str(jobs), str(src)] if loopsafe else None,
+        "loopsafe check": [loopsafe, "check", "--no-cache", "-j", str(jobs), str(src)] if loopsafe else None,
+        f"loopsafe check {WARM}": [loopsafe, "check", "-j", str(jobs), str(src)] if loopsafe else None,
+        "loopsafe diff": [loopsafe, "diff", "--no-cache", "-j", str(jobs), str(src)] if loopsafe else None,
         "ruff --select ASYNC": [ruff, "check", "--select", "ASYNC", "--no-cache", "--isolated", "--exit-zero", "-q", str(src)] if ruff else None,
+        f"ruff --select ASYNC {WARM}": [ruff, "check", "--select", "ASYNC", "--cache-dir", ruff_cache, "--isolated",
+                                        "--exit-zero", "-q", str(src)] if ruff else None,
         "flake8 --select ASYNC": [flake8, "--select", "ASYNC", "-j", str(jobs), "--exit-zero", str(src)] if flake8 else None,
         "fixit lint (loopsafe rule)": [fixit, "lint", str(src)] if fixit else None,
     }
@@ -150,6 +182,8 @@ def measure(name: str, src: Path, args: argparse.Namespace, results: dict) -> No
         # flake8-async and fixit take minutes on the stdlib: one run each.
         repeat = 1 if label.startswith(("flake8", "fixit")) else args.repeat
         times: list[float] = []
+        if label.endswith(WARM):
+            time_command(argv, cwd, args.timeout)  # fills the cache
         for _ in range(repeat):
             elapsed, stderr = time_command(argv, cwd, args.timeout)
             if elapsed is None:
@@ -199,7 +233,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="at most this many stdlib files (0: all)")
     parser.add_argument("--generated", type=int, default=10_000, help="files in the generated tree")
     parser.add_argument("--coroutine-files", default="0,100,200,400", help="files with coroutines, comma-separated")
-    parser.add_argument("--corpus", action="append", choices=["stdlib", "generated"], default=None)
+    parser.add_argument("--corpus", action="append", choices=["stdlib", "generated", "apps"], default=None)
     parser.add_argument("--skip", action="append", default=[], help="skip tools whose label contains this")
     parser.add_argument("--quick", action="store_true", help="--limit 300 --generated 1000 --repeat 1")
     parser.add_argument("--json", type=Path)
@@ -219,6 +253,11 @@ def main() -> None:
             },
         }
     }
+    # An installed package has its bytecode compiled (pip does it); an editable checkout
+    # may not (PYTHONDONTWRITEBYTECODE): compile it so start-up is measured as users see it.
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "codemods"), quiet=1)
     with tempfile.TemporaryDirectory(prefix="loopsafe-bench-") as tmp:
         if "stdlib" in corpora:
             files = stdlib_files()
@@ -227,6 +266,12 @@ def main() -> None:
             base = Path(sysconfig.get_paths()["stdlib"])
             src = make_workspace(files, Path(tmp) / "stdlib", base)
             name = f"stdlib ({len(files)} files)"
+            print(f"{name} ...", file=sys.stderr)
+            measure(name, src, args, results)
+        if "apps" in corpora:
+            files, base = app_files()
+            src = make_workspace(files, Path(tmp) / "apps", base)
+            name = f"async applications ({len(files)} files)"
             print(f"{name} ...", file=sys.stderr)
             measure(name, src, args, results)
         if "generated" in corpora:

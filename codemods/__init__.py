@@ -11,10 +11,24 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from codemods.catalog import CATALOG, BlockingCall, Strategy
 from codemods.config import Settings
-from codemods.engine import TransformResult, transform_source
-from codemods.findings import Finding
+from codemods.findings import Finding, TransformResult
+
+if TYPE_CHECKING:
+    from codemods.engine import transform_source
+
+
+def __getattr__(name: str) -> Any:
+    # The engine (ast, libcst) loads on first use: `loopsafe check` answered from the
+    # findings cache never needs it.
+    if name == "transform_source":
+        from codemods.engine import transform_source
+
+        return transform_source
+    raise AttributeError(f"module 'codemods' has no attribute {name!r}")
 
 __all__ = [
     "CATALOG",

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import click
 
 from codemods import __version__
+from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, default_cache_dir
 from codemods.config import ConfigError, Settings, load_settings, parse_version
-from codemods.engine import FileError, TransformResult, transform_source
+from codemods.findings import FileError, TransformResult
 from codemods.runner import (
     ChangedOnDisk,
     FileOutcome,
@@ -82,6 +83,15 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Files processed in parallel (default: all cores).",
         ),
         click.option(
+            "--no-cache", "no_cache", is_flag=True, default=False,
+            help=f"Neither read nor write the findings cache ({CACHE_DIR_NAME}/ beside the project's "
+            f"pyproject.toml, or ${ENVIRONMENT_VARIABLE}), which spares reading unchanged files.",
+        ),
+        click.option(
+            "--cache-dir", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+            help="Keep the findings cache in this folder instead.",
+        ),
+        click.option(
             "--target-version", "target_version", metavar="3.X", default=None,
             help="Oldest Python the code runs on (default: `target-version` in [tool.loopsafe], "
             "else the project's requires-python). Below 3.9, calls are offloaded with "
@@ -135,8 +145,12 @@ def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], nat
     return replace(settings, **changes), root.resolve()
 
 
+def _cache(root: Path, settings: Settings, no_cache: bool, cache_dir: Path | None) -> FindingsCache | None:
+    return None if no_cache else FindingsCache(cache_dir or default_cache_dir(root), settings)
+
+
 def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | None, tally: Tally,
-              findings_only: bool = False) -> Iterator[FileOutcome]:
+              cache: FindingsCache | None, findings_only: bool = False) -> Iterator[FileOutcome]:
     """Outcomes streamed in path order; files are not held in memory all at once."""
     cwd = Path.cwd().resolve()
     excluded: list[str] = []
@@ -146,8 +160,17 @@ def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | 
     for display in excluded:
         where = f"--exclude or {settings.source}" if settings.source is not None else "--exclude"
         click.echo(f"{display}: skipped: matches an exclude pattern ({where})", err=True)
-    outcomes = run(files, settings, jobs or default_jobs(), findings_only)
-    return _with_progress(outcomes, len(files))
+    outcomes = run(files, settings, jobs or default_jobs(), findings_only, cache)
+    return _saving(cache, _with_progress(outcomes, len(files)))
+
+
+def _saving(cache: FindingsCache | None, outcomes: Iterator[FileOutcome]) -> Iterator[FileOutcome]:
+    """The outcomes; then (also after an interruption) the cache is saved."""
+    try:
+        yield from outcomes
+    finally:
+        if cache is not None:
+            cache.save()
 
 
 #: Runs with fewer files finish before a progress bar would help.
@@ -168,6 +191,8 @@ def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[File
 
 
 def _stdin(settings: Settings) -> tuple[bytes, Any]:
+    from codemods.engine import transform_source
+
     source = click.get_binary_stream("stdin").read()
     return source, transform_source(source, settings, "<stdin>")
 
@@ -199,7 +224,8 @@ def _plural(count: int, word: str) -> str:
     "github: GitHub Actions annotations.",
 )
 def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-          config: Path | None, jobs: int | None, target_version: str | None, output_format: str) -> None:
+          config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
+          cache_dir: Path | None, output_format: str) -> None:
     """List every blocking call in a coroutine; write nothing.
 
     Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
@@ -208,7 +234,8 @@ def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool |
     settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
     count = 0
-    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally, True)):
+    cache = _cache(root, settings, no_cache, cache_dir)
+    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally, cache, True)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -266,7 +293,8 @@ def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
 @main.command()
 @_common_options
 def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-         config: Path | None, jobs: int | None, target_version: str | None) -> None:
+         config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
+         cache_dir: Path | None) -> None:
     """Print the rewrite as a unified diff; write nothing.
 
     The diff has `a/` and `b/` prefixes relative to the current directory, so
@@ -275,7 +303,8 @@ def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | 
     """
     settings, root = _load(paths, config, exclude, native_sleep, target_version)
     tally = Tally()
-    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally)):
+    cache = _cache(root, settings, no_cache, cache_dir)
+    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally, cache)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -290,7 +319,8 @@ def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | 
 @main.command()
 @_common_options
 def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-        config: Path | None, jobs: int | None, target_version: str | None) -> None:
+        config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
+        cache_dir: Path | None) -> None:
     """Rewrite files in place.
 
     Files with nothing to change are not touched; each file is replaced atomically
@@ -310,7 +340,7 @@ def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | N
             click.get_binary_stream("stdout").write(result.output)
             tally.files_changed += int(result.changed)
         click.get_binary_stream("stdout").flush()  # before the summary on stderr
-    for outcome in _outcomes(paths, settings, root, jobs, tally):
+    for outcome in _outcomes(paths, settings, root, jobs, tally, _cache(root, settings, no_cache, cache_dir)):
         result, display = outcome.result, outcome.file.display
         if result.error is not None:
             tally.error(display, result.error)

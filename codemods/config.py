@@ -18,10 +18,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
-from codemods.screen import ScreenNames
+if TYPE_CHECKING:
+    from codemods.screen import ScreenNames
 from codemods.catalog import (
     BlockingCall,
     BlockingType,
@@ -67,6 +67,8 @@ class Settings:
 
     @cached_property
     def screen_names(self) -> ScreenNames:
+        from codemods.screen import ScreenNames
+
         return ScreenNames.from_qualnames(
             [*self.index, *self.constructors, *self.annotations]
         )
@@ -129,6 +131,9 @@ def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
     supported; ``>=3`` allows 3.8; ``!=3.8.*,>=3.7`` allows 3.7. ``None`` when the
     specifier allows no Python 3 release at all. Raises ``ValueError`` if it is invalid.
     """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     try:
         specifiers = SpecifierSet(spec)
     except InvalidSpecifier:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from codemods.config import Settings
-from codemods.findings import Finding
+from codemods.findings import FileError, Finding, TransformResult
 from codemods import screen
 from codemods.focus import focus
 
@@ -78,39 +78,6 @@ def run_with_deep_stack(function: Callable[[], T]) -> T:
             sys.setrecursionlimit(limit)
 
     return executor.submit(deep).result()
-
-
-@dataclass(frozen=True)
-class FileError:
-    """Why a file could not be processed, for a one-line message."""
-
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-    def format(self, path: str) -> str:
-        where = path if self.line is None else f"{path}:{self.line}:{self.column or 1}"
-        return f"{where}: error: {self.message}"
-
-
-@dataclass(frozen=True)
-class TransformResult:
-    source: bytes
-    output: bytes
-    findings: list[Finding] = field(default_factory=list)
-    error: FileError | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.error is None and self.output != self.source
-
-    @property
-    def fixed_count(self) -> int:
-        return sum(1 for finding in self.findings if finding.fixable)
-
-    @property
-    def reported_count(self) -> int:
-        return sum(1 for finding in self.findings if not finding.fixable)
 
 
 def has_coroutine(source: bytes) -> bool:

@@ -1,8 +1,12 @@
-"""What the detector found: one ``Finding`` per blocking call in a coroutine."""
+"""What loopsafe found in one file: a ``Finding`` per blocking call in a coroutine, and
+the ``TransformResult`` (or ``FileError``) that carries them.
+
+Kept free of heavy imports: the CLI answers from the findings cache with these alone.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -26,3 +30,36 @@ class Finding:
 
     def format(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why a file could not be processed, for a one-line message."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def format(self, path: str) -> str:
+        where = path if self.line is None else f"{path}:{self.line}:{self.column or 1}"
+        return f"{where}: error: {self.message}"
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    source: bytes
+    output: bytes
+    findings: list[Finding] = field(default_factory=list)
+    error: FileError | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.output != self.source
+
+    @property
+    def fixed_count(self) -> int:
+        return sum(1 for finding in self.findings if finding.fixable)
+
+    @property
+    def reported_count(self) -> int:
+        return sum(1 for finding in self.findings if not finding.fixable)

@@ -14,13 +14,21 @@ import stat
 import tempfile
 import tokenize
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
-from codemods.engine import FileError, TransformResult, needs_transform, transform_source
+from codemods.findings import FileError, TransformResult
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from codemods.cache import FindingsCache
+
+# The engine (ast, libcst, the analyses) is imported on first use: a run answered from
+# the findings cache never loads it.
 
 #: Folders never walked into: VCS data, caches, virtualenvs, vendored JS.
 SKIPPED_DIRS = frozenset(
@@ -46,14 +54,6 @@ class FileOutcome:
     result: TransformResult
 
 
-def display_path(path: Path, cwd: Path) -> str:
-    """Relative to the current directory when below it (so diffs ``git apply``), else as is."""
-    try:
-        return path.resolve().relative_to(cwd).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
     name = relative.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
@@ -77,20 +77,23 @@ def discover(
 
     ``exclude`` globs match a path relative to ``root`` (the project folder) or a bare
     file or folder name. Symlinks met while walking are not followed, so a link loop
-    cannot hang the walk and no file is reached twice.
+    cannot hang the walk and no file is reached twice. A folder is resolved once: what
+    the walk meets below it is real already (no symlink is entered), so a large tree
+    costs one ``stat`` per entry and string joins, not a ``realpath`` per file.
     """
-    found: dict[Path, SourceFile] = {}
+    found: dict[str, SourceFile] = {}
     errors: list[tuple[str, FileError]] = []
+    root_prefix = str(root.absolute()) + os.sep
+    cwd_prefix = str(cwd) + os.sep
 
-    def relative(path: Path) -> str:
-        try:
-            return path.absolute().relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
+    def relative(absolute: str) -> str:
+        """``absolute`` relative to the project folder, for ``exclude`` (as given, if outside)."""
+        return absolute[len(root_prefix):].replace(os.sep, "/") if absolute.startswith(root_prefix) else absolute
 
-    def add(path: Path) -> None:
-        real = path.resolve()
-        found.setdefault(real, SourceFile(display_path(path, cwd), real))
+    def add(real: str, shown: str) -> None:
+        if real not in found:
+            display = real[len(cwd_prefix):].replace(os.sep, "/") if real.startswith(cwd_prefix) else shown
+            found[real] = SourceFile(display, Path(real))
 
     for given in paths:
         shown = str(given)
@@ -99,12 +102,17 @@ def discover(
         elif not given.exists():
             errors.append((shown, FileError("no such file or directory")))
         elif given.is_file():
-            if not is_excluded(relative(given), exclude):
-                add(given)
+            if not is_excluded(relative(str(given.absolute())), exclude):
+                add(str(given.resolve()), shown)
             elif excluded is not None:
                 excluded.append(shown)
         elif given.is_dir():
-            for folder, dirnames, filenames in os.walk(given, onerror=None, followlinks=False):
+            walked, real_top, absolute_top = str(given), str(given.resolve()), str(given.absolute())
+            for folder, dirnames, filenames in os.walk(walked, onerror=None, followlinks=False):
+                below = folder[len(walked):]  # "" or "/sub/dir"
+                if below and not below.startswith(os.sep):  # walking "/" itself
+                    below = os.sep + below
+                real_folder, absolute_folder = real_top + below, absolute_top + below
                 dirnames[:] = sorted(
                     d
                     for d in dirnames
@@ -112,17 +120,18 @@ def discover(
                     and not d.endswith(".egg-info")
                     and not os.path.islink(os.path.join(folder, d))
                     and not _is_virtualenv(os.path.join(folder, d))
-                    and not is_excluded(relative(Path(folder, d)), exclude)
+                    and not is_excluded(relative(os.path.join(absolute_folder, d)), exclude)
                 )
                 for name in filenames:
-                    candidate = Path(folder, name)
+                    if not name.endswith(".py"):
+                        continue
+                    candidate = os.path.join(folder, name)
                     if (
-                        name.endswith(".py")
-                        and not candidate.is_symlink()
-                        and candidate.is_file()
-                        and not is_excluded(relative(candidate), exclude)
+                        not os.path.islink(candidate)
+                        and os.path.isfile(candidate)
+                        and not is_excluded(relative(os.path.join(absolute_folder, name)), exclude)
                     ):
-                        add(candidate)
+                        add(os.path.join(real_folder, name), candidate)
         else:
             errors.append((shown, FileError("not a regular file or directory")))
     return sorted(found.values(), key=lambda f: f.display), errors
@@ -136,6 +145,8 @@ def read_source(path: Path) -> bytes | FileError:
 
 
 def process_file(path: Path, settings: Settings, findings_only: bool = False) -> TransformResult:
+    from codemods.engine import transform_source
+
     source = read_source(path)
     if isinstance(source, FileError):
         return TransformResult(b"", b"", error=source)
@@ -147,9 +158,14 @@ MAX_WAITING = 256
 
 
 def run(
-    files: Sequence[SourceFile], settings: Settings, jobs: int = 1, findings_only: bool = False
+    files: Sequence[SourceFile], settings: Settings, jobs: int = 1, findings_only: bool = False,
+    cache: FindingsCache | None = None,
 ) -> Iterator[FileOutcome]:
     """Transform ``files``; outcomes are streamed in the order of ``files``.
+
+    With a ``cache``, a file whose size and modification time match a stored entry is not
+    read at all when only findings are wanted, or when none of them is fixable (nothing
+    to rewrite); the findings of the other files are stored. The caller saves the cache.
 
     With ``jobs > 1``, files are read and prefiltered here and only those with a
     coroutine go to worker processes. A bounded window of work is in flight (at most
@@ -158,9 +174,34 @@ def run(
     files sent to workers, not files the prefilter skipped: one slow file at the head
     must not leave the other workers idle.
     """
+    statuses: dict[Path, os.stat_result] = {}
+
+    def known(file: SourceFile) -> TransformResult | None:
+        """The cached result, if the cache holds one that makes reading the file useless."""
+        if cache is None:
+            return None
+        try:
+            status = statuses[file.path] = file.path.stat()
+        except OSError:
+            return None
+        findings = cache.get(file.path, status)
+        if findings is None or (not findings_only and any(f.fixable for f in findings)):
+            return None
+        return TransformResult(b"", b"", list(findings))
+
+    def remember(file: SourceFile, result: TransformResult) -> FileOutcome:
+        status = statuses.pop(file.path, None)
+        if cache is not None and status is not None and result.error is None:
+            cache.put(file.path, status, result.findings)
+        return FileOutcome(file, result)
+
     if jobs <= 1:
         for file in files:
-            yield FileOutcome(file, process_file(file.path, settings, findings_only))
+            cached = known(file)
+            if cached is not None:
+                yield FileOutcome(file, cached)
+            else:
+                yield remember(file, process_file(file.path, settings, findings_only))
         return
     in_flight_limit = 4 * jobs
     in_flight = 0
@@ -168,25 +209,40 @@ def run(
     pool: ProcessPoolExecutor | None = None
     try:
         for file in files:
-            source = read_source(file.path)
+            cached = known(file)
+            if cached is not None:
+                pending.append((file, cached))
+                statuses.pop(file.path, None)
+                source: bytes | FileError = b""
+            else:
+                source = read_source(file.path)
             item: TransformResult | Future[TransformResult]
-            if isinstance(source, FileError):
+            if cached is None:
+                from codemods.engine import needs_transform, transform_source
+            if cached is not None:
+                item = cached
+            elif isinstance(source, FileError):
                 item = TransformResult(b"", b"", error=source)
             elif not needs_transform(source):
                 item = TransformResult(source, source)
             else:
-                pool = pool or ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up)
+                if pool is None:
+                    from concurrent.futures import ProcessPoolExecutor
+
+                    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up)
                 item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
                 in_flight += 1
-            pending.append((file, item))
+            if cached is None:
+                pending.append((file, item))
             while pending and (
                 in_flight > in_flight_limit or len(pending) > MAX_WAITING or _ready(pending[0][1])
             ):
                 file_done, item_done = pending.popleft()
                 in_flight -= isinstance(item_done, Future)
-                yield _outcome(file_done, item_done)
+                yield remember(file_done, _result(item_done))
         while pending:
-            yield _outcome(*pending.popleft())
+            file_done, item_done = pending.popleft()
+            yield remember(file_done, _result(item_done))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -196,8 +252,8 @@ def _ready(item: TransformResult | Future[TransformResult]) -> bool:
     return not isinstance(item, Future) or item.done()
 
 
-def _outcome(file: SourceFile, item: TransformResult | Future[TransformResult]) -> FileOutcome:
-    return FileOutcome(file, item.result() if isinstance(item, Future) else item)
+def _result(item: TransformResult | Future[TransformResult]) -> TransformResult:
+    return item.result() if isinstance(item, Future) else item
 
 
 def _warm_up() -> None:

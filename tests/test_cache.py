@@ -1,0 +1,174 @@
+"""The findings cache: unchanged files are not read again; anything else is recomputed."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from codemods.cache import CACHE_DIR_NAME, FindingsCache
+from codemods.cli import main
+from codemods.config import Settings
+from codemods.findings import Finding
+
+WORKER = '''\
+import time
+import threading
+
+LOCK = threading.Lock()
+
+
+async def poll(path):
+    time.sleep(1)
+    with LOCK:
+        time.sleep(2)
+'''
+PLAIN = "def helper():\n    return 1\n"
+AN_HOUR_AGO = time.time() - 3600
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\n")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "worker.py").write_text(WORKER)
+    (src / "plain.py").write_text(PLAIN)
+    for path in src.iterdir():
+        os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))  # older than the racy window
+    return src
+
+
+def _check(project: Path, *extra: str, jobs: int = 1) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["check", f"-j{jobs}", *extra, str(project)])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The project's Python sources read while the test runs."""
+    seen: list[str] = []
+    original = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if self.suffix == ".py" and self.resolve().is_relative_to(tmp_path.resolve()):
+            seen.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    return seen
+
+
+@pytest.mark.parametrize("jobs", [1, 2])  # in process, and files read here for the workers
+def test_a_warm_run_reads_no_unchanged_source(tmp_path: Path, reads: list[str],
+                                              monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cold = _check(project, jobs=jobs)
+    assert cold[0] == 1 and "LS251" in cold[1]
+    assert sorted(reads) == ["plain.py", "worker.py"]
+    assert (tmp_path / CACHE_DIR_NAME / ".gitignore").read_text().endswith("*\n")
+    reads.clear()
+    warm = _check(project, jobs=jobs)
+    assert warm == cold
+    assert reads == []
+
+
+def test_a_changed_file_is_read_again(tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    _check(project)
+    worker = project / "worker.py"
+    worker.write_text(WORKER.replace("time.sleep(1)", "pass"))
+    os.utime(worker, (AN_HOUR_AGO + 60, AN_HOUR_AGO + 60))
+    reads.clear()
+    code, output = _check(project)
+    assert reads == ["worker.py"]
+    assert output.count("LS251") == 1
+
+
+def test_same_size_and_time_but_other_settings_are_recomputed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    native = _check(project)[1]
+    threaded = _check(project, "--no-native-sleep")[1]
+    assert "await asyncio.sleep" in native and "asyncio.to_thread(time.sleep" in threaded
+    assert _check(project)[1] == native  # each set of settings has its own entries
+
+
+def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    _check(project, "--no-cache")
+    assert not (tmp_path / CACHE_DIR_NAME).exists()
+
+
+def test_cache_dir_option_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    _check(project, "--cache-dir", str(tmp_path / "elsewhere"))
+    assert list((tmp_path / "elsewhere").glob("findings-*.json"))
+    monkeypatch.setenv("LOOPSAFE_CACHE_DIR", str(tmp_path / "from-env"))
+    _check(project)
+    assert list((tmp_path / "from-env").glob("findings-*.json"))
+    assert not (tmp_path / CACHE_DIR_NAME).exists()
+
+
+def test_fix_rewrites_files_whose_findings_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    _check(project)
+    result = CliRunner().invoke(main, ["fix", "-j1", str(project)])
+    fixed = (project / "worker.py").read_text()
+    assert "await asyncio.sleep(1)" in fixed and "        time.sleep(2)" in fixed
+    assert "process-wide state" in result.output  # the reported call, from the cache or not
+    # The rewritten file's mtime is new: the next check reads it again and finds what fix reported.
+    code, output = _check(project)
+    assert code == 1 and output.count("LS251") == 1 and "process-wide state" in output
+
+
+def test_files_modified_just_now_are_not_stored(tmp_path: Path) -> None:
+    source = tmp_path / "fresh.py"
+    source.write_text(WORKER)
+    cache = FindingsCache(tmp_path / "cache", Settings())
+    cache.put(source, source.stat(), [])
+    cache.save()
+    assert not (tmp_path / "cache").exists()
+
+
+def test_concurrent_runs_merge_and_never_leave_half_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    files = []
+    for name in ("a.py", "b.py"):
+        path = tmp_path / name
+        path.write_text(PLAIN)
+        os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
+        files.append(path)
+    finding = Finding(3, 5, "LS251", "time.sleep", True, "await asyncio.sleep(...)")
+    first, second = FindingsCache(folder, Settings()), FindingsCache(folder, Settings())
+    first.put(files[0], files[0].stat(), [finding])
+    second.put(files[1], files[1].stat(), [])
+    first.save()
+    second.save()  # loaded before first saved: merges what is on disk now
+    reloaded = FindingsCache(folder, Settings())
+    assert reloaded.get(files[0], files[0].stat()) == [finding]
+    assert reloaded.get(files[1], files[1].stat()) == []
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_a_corrupt_or_unwritable_cache_never_fails_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    expected = _check(project, "--no-cache")
+    cold = _check(project)
+    assert cold == expected
+    [stored] = (tmp_path / CACHE_DIR_NAME).glob("findings-*.json")
+    stored.write_text('{"files": {"x": [1, 2, [[1]]]')  # cut short
+    assert _check(project) == expected
+    json.loads(stored.read_text())  # rewritten whole
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    assert _check(project, "--cache-dir", str(blocker / "cache")) == expected
