@@ -6,7 +6,12 @@ Kept free of heavy imports: the CLI answers from the findings cache with these a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
+_AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
+_BEFORE_CLOSING = re.compile(r"(?<=\S) ([)\]}])")
 
 
 @dataclass(frozen=True, order=True)
@@ -24,9 +29,13 @@ class Finding:
 
     @property
     def message(self) -> str:
+        # One line whatever the detail quotes: a callee or `with` spread over lines is joined.
+        detail = _LINE_BREAK.sub(" ", self.detail)
+        detail = _AFTER_OPENING.sub(r"\1", detail)
+        detail = _BEFORE_CLOSING.sub(r"\1", detail)
         if self.fixable:
-            return f"{self.name}() blocks the event loop; fix: {self.detail}"
-        return f"{self.name}() blocks the event loop; not fixed automatically: {self.detail}"
+            return f"{self.name}() blocks the event loop; fix: {detail}"
+        return f"{self.name}() blocks the event loop; not fixed automatically: {detail}"
 
     def format(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.code} {self.message}"

@@ -381,3 +381,18 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(cli.click, "get_text_stream", lambda name: terminal)
     list(cli._with_progress(iter(outcomes), 300))  # type: ignore[arg-type]
     assert terminal.getvalue() == ""
+
+
+def test_every_finding_is_one_line_even_for_a_callee_spread_over_lines(tmp_path: Path) -> None:
+    source = tmp_path / "spread.py"
+    source.write_text(
+        "from pathlib import Path\n\n\nasync def save(self):\n"
+        "    target = Path(\n        self.folder\n        or 'out'\n    ).expanduser()\n"
+        "    with contextlib.redirect_stdout(\n        self.buffer\n    ):\n        target.touch()\n"
+    )
+    source.write_text("import contextlib\n" + source.read_text())
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(source)])
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and lines[-1] == "loopsafe: 2 blocking calls found", result.output
+    assert "fix: await asyncio.to_thread(Path(self.folder or 'out').expanduser, ...)" in lines[0]
+    assert "inside `with contextlib.redirect_stdout(self.buffer):`" in lines[1]
