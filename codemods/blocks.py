@@ -31,16 +31,20 @@ class BlockMoves:
     paired with ``ast``'s by their order in the same statement walk.
     """
 
-    def __init__(self, module: cst.Module, settings: Settings) -> None:
+    def __init__(self, module: cst.Module, settings: Settings, tree: ast.Module | None) -> None:
+        """``tree``: CPython's parse of ``module.code`` (``None`` if it rejects it)."""
         self._module = module
         self._settings = settings
+        self._tree = tree
         self._analysis: BlockAnalysis | None = None
         self._pairs: dict[cst.With, ast.With | ast.AsyncWith] = {}
 
     def _prepare(self) -> BlockAnalysis:
         if self._analysis is None:
             # Judged as the code was before an earlier fix (same verdicts and reasons again).
-            unfixed = unfix(ast.parse(self._module.code))
+            if self._tree is None:
+                raise SyntaxError("Python's own parser rejects the module")
+            unfixed = unfix(self._tree)
             self._analysis = BlockAnalysis(
                 unfixed.module, self._settings.index, self._settings.constructors, unfixed.awaits
             )

@@ -9,6 +9,7 @@ with ``python -m libcst.tool codemod -x codemods.command.OffloadBlockingCalls --
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from typing import Any, Callable, Iterator
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import Assignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import Assignment, BaseAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from codemods.block_analysis import BlockPlan, Refusal
 from codemods.blocks import BlockMoves, build_helper
@@ -187,14 +188,15 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             for small in statement.body
             if isinstance(small, (cst.Import, cst.ImportFrom))
         }
-        framework = detect_framework(tree)
+        python_tree = _python_tree(tree)
+        framework = detect_framework(python_tree)
         if framework is None:
             self._framework_problem = _MIXED
             framework = Framework.ASYNCIO
         self._offloader = Offloader(
             tree, framework, self.settings.legacy_executor, self._local_imports.__contains__
         )
-        self._block_moves = BlockMoves(tree, self.settings)
+        self._block_moves = BlockMoves(tree, self.settings, python_tree)
         tree.visit(_BindingPass(self))
         result = tree.visit(self)
         self._resolve_findings(tree)
@@ -210,12 +212,14 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         (costly) removal pass runs only when an import really lost its last use.
         """
         dropped = {root_of(callee) for callee, _ in self._dropped_callees}
+        decided: set[BaseAssignment] = set()  # each import once, however many calls dropped it
         for callee, scope in self._dropped_callees:
             for assignment in scope[root_of(callee).value]:
                 if not isinstance(assignment, Assignment) or not isinstance(
                     assignment.node, (cst.Import, cst.ImportFrom)
-                ):
+                ) or assignment in decided:
                     continue
+                decided.add(assignment)
                 if all(reference.node in dropped for reference in assignment.references):
                     RemoveImportsVisitor.remove_unused_import_by_node(self.context, callee)
                     self._imports_to_remove.add(assignment.node)
@@ -789,6 +793,15 @@ class ModuleRewrite:
     located: list[tuple[Finding, cst.Call]]
     #: Input call node -> replacement; a replacement includes its nested rewrites.
     replacements: dict[cst.Call, cst.Await]
+
+
+def _python_tree(tree: cst.Module) -> ast.Module | None:
+    """CPython's own parse of the code being rewritten (the same text libcst parsed), for
+    the analyses that run on ``ast``; ``None`` if this Python rejects the code."""
+    try:
+        return ast.parse(tree.code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def rewrite_module(

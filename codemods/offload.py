@@ -14,6 +14,7 @@ intended function at the call site; otherwise the module is imported.
 
 from __future__ import annotations
 
+import ast
 import enum
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -42,15 +43,20 @@ THREAD_RUNNERS: dict[Framework, str] = {
 _KNOWN_MODULES = ("asyncio", "anyio", "trio", "functools", "contextvars")
 
 
-def detect_framework(module: cst.Module) -> Framework | None:
+def detect_framework(tree: ast.Module | None) -> Framework | None:
     """The async library a module is written for; ``None`` when it mixes trio and asyncio.
+
+    ``tree`` is ``None`` when Python's own parser rejects the module: asyncio is assumed,
+    and the compile check refuses the rewrite anyway (it uses the same parser).
 
     Every import in the module counts, wherever it is (top level, ``if __name__ ==
     "__main__":``, ``try:``, ``if TYPE_CHECKING:``, inside functions), and so do pytest's
     markers (``@pytest.mark.trio``, ``pytestmark = pytest.mark.anyio``): a trio test module
     often never imports trio itself.
     """
-    used = frameworks_used(module)
+    if tree is None:
+        return Framework.ASYNCIO
+    used = frameworks_used(tree)
     if Framework.ANYIO in used:
         return Framework.ANYIO  # anyio's thread helpers work under asyncio and trio alike
     if Framework.TRIO in used:
@@ -58,89 +64,71 @@ def detect_framework(module: cst.Module) -> Framework | None:
     return Framework.ASYNCIO
 
 
-def frameworks_used(module: cst.Module) -> set[Framework]:
-    """The async libraries a module imports anywhere, or marks its tests with."""
-    finder = _FrameworkFinder()
-    module.visit(finder)
-    return finder.found
-
-
 _BY_NAME = {framework.value: framework for framework in Framework}
 _IMPORTERS = {"__import__", "importlib.import_module", "import_module"}
 
 
-class _FrameworkFinder(cst.CSTVisitor):
-    """Collects imports of asyncio/anyio/trio anywhere in a module, and pytest markers.
+def frameworks_used(tree: ast.Module) -> set[Framework]:
+    """The async libraries a module imports anywhere, or marks its tests with.
 
     Markers are recognised through the module's own imports of pytest, wherever they
     are: ``pytest.mark.trio``, ``import pytest as pt`` -> ``pt.mark.trio``, ``from pytest
     import mark`` -> ``mark.anyio``. A marker is a plain attribute chain; it counts in
-    decorators, ``pytestmark = ...`` (also in lists) and parametrisations alike.
+    decorators, ``pytestmark = ...`` (also in lists) and parametrisations alike. Read on
+    CPython's ``ast`` (one cheap walk), not libcst's tree.
     """
+    found: set[Framework] = set()
+    markers: list[str] = []
+    pytest_names: set[str] = set()  # spellings of ``pytest`` and ``pytest.mark`` bound by imports
+    mark_names: set[str] = set()
 
-    def __init__(self) -> None:
-        self.found: set[Framework] = set()
-        self._markers: list[str] = []
-        #: Spellings of ``pytest`` and ``pytest.mark`` bound by imports in the module.
-        self._pytest: set[str] = set()
-        self._mark: set[str] = set()
-
-    def _module(self, name: str) -> None:
+    def module(name: str) -> None:
         framework = _BY_NAME.get(name.split(".")[0])
         if framework is not None:
-            self.found.add(framework)
+            found.add(framework)
 
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            name = alias.evaluated_name
-            self._module(name)
-            if name == "pytest" or (name.startswith("pytest.") and alias.evaluated_alias is None):
-                self._pytest.add(alias.evaluated_alias or "pytest")
-            elif name == "pytest.mark" and alias.evaluated_alias is not None:
-                self._mark.add(alias.evaluated_alias)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None:
-            return  # relative: a package's own module, not the library
-        module = source_of(node.module)
-        self._module(module)
-        if module == "pytest" and not isinstance(node.names, cst.ImportStar):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.evaluated_name == "mark":
-                    self._mark.add(alias.evaluated_alias or "mark")
-        elif module == "pytest" and isinstance(node.names, cst.ImportStar):
-            self._mark.add("mark")
-
-    def visit_Call(self, node: cst.Call) -> None:
-        # __import__("trio"), importlib.import_module("trio")
-        callee = _dotted_name(node.func)
-        if callee in _IMPORTERS and node.args and isinstance(node.args[0].value, cst.SimpleString):
-            value = node.args[0].value.evaluated_value
-            if isinstance(value, str):
-                self._module(value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if node.attr.value in _BY_NAME:
+                module(alias.name)
+                if alias.name == "pytest" or (alias.name.startswith("pytest.") and alias.asname is None):
+                    pytest_names.add(alias.asname or "pytest")
+                elif alias.name == "pytest.mark" and alias.asname is not None:
+                    mark_names.add(alias.asname)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or node.module is None:
+                continue  # relative: a package's own module, not the library
+            module(node.module)
+            if node.module == "pytest":
+                for alias in node.names:
+                    if alias.name == "*":
+                        mark_names.add("mark")
+                    elif alias.name == "mark":
+                        mark_names.add(alias.asname or "mark")
+        elif isinstance(node, ast.Call):
+            # __import__("trio"), importlib.import_module("trio")
+            if (_dotted_name(node.func) in _IMPORTERS and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                module(node.args[0].value)
+        elif isinstance(node, ast.Attribute) and node.attr in _BY_NAME:
             owner = _dotted_name(node.value)
             if owner is not None:
-                self._markers.append(f"{owner}.{node.attr.value}")
-        return True
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        owners = {f"{p}.mark" for p in self._pytest} | self._mark
-        for marker in self._markers:
-            owner, _, name = marker.rpartition(".")
-            if owner in owners:
-                self.found.add(_BY_NAME[name])
+                markers.append(f"{owner}.{node.attr}")
+    owners = {f"{name}.mark" for name in pytest_names} | mark_names
+    for marker in markers:
+        owner, _, name = marker.rpartition(".")
+        if owner in owners:
+            found.add(_BY_NAME[name])
+    return found
 
 
-def _dotted_name(node: cst.BaseExpression) -> str | None:
+def _dotted_name(node: ast.expr) -> str | None:
     """``a.b.c`` for a chain of names and attributes, else ``None``."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
         owner = _dotted_name(node.value)
-        return None if owner is None else f"{owner}.{node.attr.value}"
+        return None if owner is None else f"{owner}.{node.attr}"
     return None
 
 
