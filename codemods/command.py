@@ -96,6 +96,8 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self.calls_only: cst.Module | None = None
         #: Set by callers that already know the source has a coroutine (engine prefilter).
         self.prefiltered = False
+        #: The bytes the module was parsed from, when the caller has them.
+        self.source: bytes | None = None
         #: Set by callers that only want the findings (``loopsafe check``): imports are
         #: then not added or removed, which is most of the cost of a rewrite.
         self.findings_only = False
@@ -188,7 +190,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             for small in statement.body
             if isinstance(small, (cst.Import, cst.ImportFrom))
         }
-        python_tree = _python_tree(tree)
+        python_tree = _python_tree(tree, self.source)
         framework = detect_framework(python_tree)
         if framework is None:
             self._framework_problem = _MIXED
@@ -795,11 +797,12 @@ class ModuleRewrite:
     replacements: dict[cst.Call, cst.Await]
 
 
-def _python_tree(tree: cst.Module) -> ast.Module | None:
-    """CPython's own parse of the code being rewritten (the same text libcst parsed), for
-    the analyses that run on ``ast``; ``None`` if this Python rejects the code."""
+def _python_tree(tree: cst.Module, source: bytes | None) -> ast.Module | None:
+    """CPython's own parse of the code being rewritten (``source``, the bytes libcst
+    parsed, or else the module's code), for the analyses that run on ``ast``; ``None`` if
+    this Python rejects the code."""
     try:
-        return ast.parse(tree.code)
+        return ast.parse(source if source is not None else tree.code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -810,11 +813,17 @@ def rewrite_module(
     filename: str = "<stdin>",
     suppressed: Callable[[cst.Call], bool] | None = None,
     findings_only: bool = False,
+    source: bytes | None = None,
 ) -> ModuleRewrite:
-    """Rewrite a parsed module. The input tree is not modified; its nodes key the result."""
+    """Rewrite a parsed module. The input tree is not modified; its nodes key the result.
+
+    ``source``: the bytes ``module`` was parsed from, if the caller has them (spares
+    generating the code again for the analyses on CPython's ``ast``).
+    """
     command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings, suppressed=suppressed)
     command.prefiltered = True
     command.findings_only = findings_only
+    command.source = source
     output = command.transform_module(module)
     assert command.calls_only is not None
     return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)

@@ -139,7 +139,7 @@ def _transform(source: bytes, settings: Settings, filename: str, findings_only: 
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
     try:
-        command = rewrite_module(module, settings, filename, findings_only=findings_only)
+        command = rewrite_module(module, settings, filename, findings_only=findings_only, source=source)
         if findings_only:
             return TransformResult(source, source, command.findings)
         output = command.module.bytes
