@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from codemods.config import Settings
@@ -32,7 +33,7 @@ def main(paths: list[str]) -> int:
             start = time.perf_counter()
             quick = transform_source(source, settings, str(path), findings_only=True)
             middle = time.perf_counter()
-            whole = run_with_deep_stack(lambda: _transform(source, settings, str(path), True))
+            whole = run_with_deep_stack(partial(_transform, source, settings, str(path), True))
             quick_seconds += middle - start
             whole_seconds += time.perf_counter() - middle
             if whole.error is not None:
@@ -41,7 +42,7 @@ def main(paths: list[str]) -> int:
                 print(f"{path}: findings differ:\n  {quick.findings}\n  {whole.findings}")
                 return 1
             fixed = transform_source(source, settings, str(path))
-            reference = run_with_deep_stack(lambda: _transform(source, settings, str(path), False))
+            reference = run_with_deep_stack(partial(_transform, source, settings, str(path), False))
             if (fixed.output, fixed.findings) != (reference.output, reference.findings):
                 print(f"{path}: the fix differs")
                 return 1

@@ -174,7 +174,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             result = drop_exposed_blank_lines(self.calls_only, result, blocks=self._full_import_removal)
         return result
 
-    def _instantiate_and_run(self, transform: type, tree: cst.Module) -> cst.Module:  # type: ignore[override]
+    def _instantiate_and_run(self, transform: type, tree: cst.Module) -> cst.Module:
         if transform is AddImportsVisitor:
             return add_imports_in_header(self.context, tree)
         if transform is RemoveImportsVisitor and not self._full_import_removal:

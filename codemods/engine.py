@@ -14,11 +14,11 @@ import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from codemods.config import Settings
-from codemods.findings import FileError, Finding, TransformResult
+from codemods.findings import FileError, TransformResult
 from codemods import screen
 from codemods.focus import focus
 

@@ -176,7 +176,7 @@ def statement_events(statement: ast.stmt) -> _Events:
             expression(statement.value)
             expression(statement.target)
         else:
-            expression(statement.target.value)  # type: ignore[attr-defined]
+            expression(statement.target.value)
             if isinstance(statement.target, ast.Subscript):
                 expression(statement.target.slice)
             expression(statement.value)

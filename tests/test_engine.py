@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from codemods.block_analysis import BlockAnalysis
@@ -58,7 +60,7 @@ def test_screen_never_skips_a_module_with_findings() -> None:
         if may_need_transform(parse(source), settings.screen_names):
             continue
         skipped += 1
-        full = run_with_deep_stack(lambda: _transform(source, settings, str(case.input)))
+        full = run_with_deep_stack(partial(_transform, source, settings, str(case.input)))
         assert full.findings == [] and full.output == source, case.name
     assert skipped >= 10  # the screen does skip the must-not-change cases
 
