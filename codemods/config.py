@@ -178,14 +178,21 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def find_pyproject(start: Path, require_table: bool = True) -> Path | None:
-    """The nearest ``pyproject.toml`` (with a ``[tool.loopsafe]`` table), from ``start`` up."""
+def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest ``pyproject.toml`` with a ``[tool.loopsafe]`` table, from ``start`` up,
+    and its parsed document; failing that, the nearest ``pyproject.toml`` at all (its
+    ``requires-python`` still says which Python the project targets). Each file is read
+    and parsed once."""
     start = start.resolve()
+    nearest: tuple[Path, dict[str, Any]] | None = None
     for folder in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and (not require_table or "loopsafe" in _read_toml(candidate).get("tool", {})):
-            return candidate
-    return None
+        if candidate.is_file():
+            document = _read_toml(candidate)
+            if "loopsafe" in document.get("tool", {}):
+                return candidate, document
+            nearest = nearest or (candidate, document)
+    return nearest
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -198,13 +205,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def load_settings(start: Path, config: Path | None = None) -> Settings:
     """Settings from ``config`` if given, else from the nearest pyproject.toml, else defaults."""
-    path = config if config is not None else find_pyproject(start)
-    if path is None:
+    found = (config, _read_toml(config)) if config is not None else find_pyproject(start)
+    if found is None:
+        return Settings()
+    path, document = found
+    table = document.get("tool", {}).get("loopsafe")
+    if table is None and config is None:
         # No settings; the project's requires-python may still say which Python it targets.
-        project = find_pyproject(start, require_table=False)
-        return Settings(target_version=_requires_python(_read_toml(project), project) if project else None)
-    document = _read_toml(path)
-    table = document.get("tool", {}).get("loopsafe", {})
+        return Settings(target_version=_requires_python(document, path))
+    table = {} if table is None else table
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.loopsafe] must be a table")
     settings = settings_from_table(table, path)
