@@ -65,7 +65,6 @@ class BlockingCall:
     """One blocking callable, by its fully qualified name."""
 
     qualname: str
-    code: str
     category: str
     strategy: Strategy = Strategy.TO_THREAD
     native: Native | None = None
@@ -79,6 +78,11 @@ class BlockingCall:
     opens_file: bool = False
     #: Reported instead of rewritten when this argument may stream the response.
     streams_if: StreamingArg | None = None
+
+    @property
+    def code(self) -> str:
+        """The finding code, which the category decides (``CATEGORIES``)."""
+        return CATEGORIES[self.category][0]
 
 
 #: Codes, one per category, with the nearest ruff / flake8-async rule (README maps them).
@@ -119,8 +123,7 @@ TEMPORARY = (
 
 
 def _entries(category: str, qualnames: Iterable[str], **kwargs: object) -> list[BlockingCall]:
-    code = CATEGORIES[category][0]
-    return [BlockingCall(name, code, category, **kwargs) for name in qualnames]  # type: ignore[arg-type]
+    return [BlockingCall(name, category, **kwargs) for name in qualnames]  # type: ignore[arg-type]
 
 
 def _names(prefix: str, members: str) -> list[str]:
@@ -266,9 +269,9 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
     """The catalog entry for ``<kind object>.<method>(...)``, if it blocks."""
     qualname = f"{kind.name}.{method}"
     if method in kind.methods:
-        return BlockingCall(qualname, kind.code, kind.category, streams_if=kind.streams_if.get(method))
+        return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(method))
     if method in kind.report:
-        return BlockingCall(qualname, kind.code, kind.category, Strategy.REPORT, reason=kind.report[method])
+        return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[method])
     return None
 
 
@@ -306,9 +309,8 @@ def user_entry(qualname: str, strategy: str = "to_thread") -> BlockingCall:
         raise ValueError(f"unknown strategy {strategy!r} for {qualname} (use {choices})") from None
     if parsed is Strategy.NATIVE:
         raise ValueError(f"strategy 'native' is only available for built-in entries ({qualname})")
-    code = CATEGORIES["user"][0]
     reason = "configured as report-only in [tool.loopsafe]" if parsed is Strategy.REPORT else None
-    return BlockingCall(qualname, code, "user", parsed, reason=reason)
+    return BlockingCall(qualname, "user", parsed, reason=reason)
 
 
 # -- what may run in a worker thread (moved ``with`` blocks) -----------------------------
