@@ -23,7 +23,10 @@ from codemods import screen
 from codemods.focus import focus
 
 if TYPE_CHECKING:
+    import libcst
     from libcst import ParserSyntaxError
+
+    from codemods.command import ModuleRewrite
 
 T = TypeVar("T")
 
@@ -128,8 +131,6 @@ def _transform(source: bytes, settings: Settings, filename: str, findings_only: 
     # the CLI's main process, nor runs over trees without coroutines).
     import libcst as cst
 
-    from codemods.command import rewrite_module
-
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -138,13 +139,35 @@ def _transform(source: bytes, settings: Settings, filename: str, findings_only: 
         return TransformResult(source, source, error=_decode_error(source, error))
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
+    command, refused = rewrite_checked(module, source, settings, filename, findings_only=findings_only)
+    if command is None:
+        return TransformResult(source, source, error=refused)
+    if findings_only or refused is not None:
+        return TransformResult(source, source, command.findings, refused)
+    return TransformResult(source, command.module.bytes, command.findings)
+
+
+def rewrite_checked(
+    module: libcst.Module,
+    source: bytes,
+    settings: Settings,
+    filename: str,
+    suppressed: Callable[[libcst.Call], bool] | None = None,
+    findings_only: bool = False,
+) -> tuple[ModuleRewrite | None, FileError | None]:
+    """The one door into the rewrite for a parsed module (the CLI's engine and the fixit
+    rule alike): the rewrite of ``module`` (parsed from ``source``), and why it must not
+    be used, if so: too deep to analyse (no rewrite), or output that does not compile.
+
+    Call it on a deep stack (``run_with_deep_stack``), as ``transform_source`` does.
+    """
+    from codemods.command import rewrite_module
+
     try:
-        command = rewrite_module(module, settings, filename, findings_only=findings_only, source=source)
-        if findings_only:
-            return TransformResult(source, source, command.findings)
-        output = command.module.bytes
+        command = rewrite_module(module, settings, filename, suppressed, findings_only, source)
+        output = source if findings_only else command.module.bytes
     except RecursionError:
-        return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
+        return None, FileError("too deeply nested to analyse")
     if output != source:
         # A last line of defence: never hand back code that Python rejects when the
         # input was accepted.
@@ -157,8 +180,8 @@ def _transform(source: bytes, settings: Settings, filename: str, findings_only: 
                 else f"this Python cannot compile the file ({original_problem}), so the rewrite "
                 "cannot be checked; file left unchanged"
             )
-            return TransformResult(source, source, command.findings, FileError(message))
-    return TransformResult(source, output, command.findings)
+            return command, FileError(message)
+    return command, None
 
 
 def _compile_problem(code: bytes, filename: str) -> str | None:

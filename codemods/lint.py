@@ -5,8 +5,9 @@ Enable it with::
     [tool.fixit]
     enable = ["codemods.lint"]
 
-The rule is a thin adapter over ``codemods.command.rewrite_module``, the code the CLI
-runs: same catalog, scoping, rewrite, codes and messages.
+The rule is a thin adapter over ``codemods.engine.rewrite_checked``, the door the CLI's
+engine goes through too: same catalog, scoping, rewrite, codes and messages, the same
+deep-stack thread, and no fix offered when the rewritten module would not compile.
 
 How the fix is attached: fixit applies replacements node by node and, when an outer and
 an inner node are both replaced, keeps only the outer one. Each fixable call therefore
@@ -21,7 +22,7 @@ exactly what ``loopsafe fix`` does.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import libcst as cst
@@ -29,7 +30,7 @@ from fixit import Invalid, LintRule, Valid
 from libcst.metadata import FilePathProvider, PositionProvider
 
 from codemods.config import ConfigError, Settings, load_settings
-from codemods.command import rewrite_module
+from codemods.engine import rewrite_checked, run_with_deep_stack
 
 
 @lru_cache(maxsize=None)
@@ -173,12 +174,17 @@ class BlockingCallInCoroutine(LintRule):
     def leave_Module(self, original_node: cst.Module) -> None:
         path = self.get_metadata(FilePathProvider, original_node, None)
         folder = Path(path).parent if path is not None else Path.cwd()
-        rewrite = rewrite_module(
-            original_node,
-            _settings_for(folder.resolve()),
-            suppressed=self.ignore_lint,
-        )
-        if not rewrite.located:
+        # The same door as the CLI: deep trees on a deep stack, and no fix is offered if
+        # the rewritten module would not compile.
+        rewrite, error = run_with_deep_stack(partial(
+            rewrite_checked, original_node, original_node.bytes, _settings_for(folder.resolve()),
+            str(path or "<fixit>"), self.ignore_lint,
+        ))
+        if rewrite is None or not rewrite.located:
+            return
+        if error is not None:
+            for finding, call in rewrite.located:
+                self.report(call, f"{finding.code} {finding.message}")
             return
         # Per-call replacements suffice unless imports change or a fix is not a call
         # replacement (a with block moved into a function).

@@ -171,3 +171,16 @@ def test_fixit_autofix_matches_the_codemod(case: FixtureCase, monkeypatch: pytes
     assert sorted((v.range.start.line, v.range.start.column + 1, v.message) for v in violations) == sorted(
         (f.line, f.column, f"{f.code} {f.message}") for f in expected.findings
     )
+
+
+def test_fixit_goes_through_the_same_door_as_the_cli(project: Path) -> None:
+    """No fix is offered for a module whose rewrite this Python cannot compile (a
+    `return` outside a function: libcst reads it, the compiler refuses it), as the CLI
+    leaves such a file unchanged; the findings are still reported."""
+    broken = "import os\n\nasync def f():\n    return os.listdir('.')\n\nreturn 1\n"
+    (project / "src" / "broken.py").write_text(broken)
+    done = _run(["lint", "src/broken.py"], project)
+    assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "LS260 os.listdir()" in done.stdout, done.stdout
+    assert "(has autofix)" not in done.stdout
+    assert transform_source(broken.encode()).error is not None  # the CLI refuses it too
