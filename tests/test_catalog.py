@@ -1,0 +1,94 @@
+"""The catalog is data: each entry is well formed, and each fact is stated once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from codemods.catalog import (
+    CANCELLATION,
+    CATALOG,
+    CATEGORIES,
+    FILE_LIKE,
+    HOLDS_PROCESS_STATE,
+    SAFE_CONTEXT_MANAGERS,
+    THREAD_SAFE,
+    TYPES,
+    Strategy,
+    build_annotation_index,
+    build_constructor_index,
+    build_index,
+    method_entry,
+    user_entry,
+)
+
+
+def test_each_callable_is_listed_once() -> None:
+    repeated = [name for name, count in Counter(e.qualname for e in CATALOG).items() if count > 1]
+    assert repeated == []
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=[e.qualname for e in CATALOG])
+def test_entries_are_well_formed(entry: object) -> None:
+    from codemods.catalog import BlockingCall
+
+    assert isinstance(entry, BlockingCall)
+    assert entry.category in CATEGORIES and entry.code == CATEGORIES[entry.category][0]
+    assert all(part.isidentifier() for part in entry.qualname.split("."))
+    # A report says why; a native rewrite says to what; nothing else carries either.
+    assert (entry.strategy is Strategy.REPORT) == (entry.reason is not None)
+    assert (entry.strategy is Strategy.NATIVE) == (entry.native is not None)
+
+
+def test_codes_are_unique_per_category_and_match_the_peers_where_they_exist() -> None:
+    codes = [code for code, _ in CATEGORIES.values()]
+    assert len(codes) == len(set(codes))
+    for code, peer in CATEGORIES.values():
+        assert code.startswith("LS2") and (peer == "" or peer == "ASYNC" + code[2:])
+
+
+def test_each_type_is_made_by_its_own_constructors() -> None:
+    constructors = [ctor for kind in TYPES for ctor in kind.constructors]
+    assert len(constructors) == len(set(constructors))
+    annotations = [name for kind in TYPES for name in kind.annotations]
+    assert len(annotations) == len(set(annotations))
+    for kind in TYPES:
+        assert kind.category in CATEGORIES
+        assert not set(kind.methods) & set(kind.report), kind.name  # fixed or reported, not both
+        assert set(kind.streams_if) <= set(kind.methods), kind.name
+
+
+def test_method_entries() -> None:
+    [path] = [kind for kind in TYPES if kind.name == "pathlib.Path"]
+    exists = method_entry(path, "exists")
+    assert exists is not None and exists.qualname == "pathlib.Path.exists" and exists.code == "LS240"
+    iterdir = method_entry(path, "iterdir")
+    assert iterdir is not None and iterdir.strategy is Strategy.REPORT and iterdir.reason
+    assert method_entry(path, "with_suffix") is None  # pure: not blocking
+
+
+def test_indexes_honour_ignore_and_extra_entries() -> None:
+    index = build_index([user_entry("mylib.fetch")], ignore=["os.remove"])
+    assert "mylib.fetch" in index and index["mylib.fetch"].code == "LS200"
+    assert "os.remove" not in index and "os.unlink" in index
+    assert "requests.Session" not in build_constructor_index(ignore=["requests.Session"])
+    assert "pathlib.Path" in build_annotation_index()
+
+
+@pytest.mark.parametrize(
+    ("qualname", "strategy", "problem"),
+    [("", "to_thread", "not a dotted name"), ("my lib.f", "to_thread", "not a dotted name"),
+     ("mylib.f", "magic", "unknown strategy"), ("mylib.f", "native", "only available for built-in")],
+)
+def test_user_entries_are_validated(qualname: str, strategy: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        user_entry(qualname, strategy)
+
+
+def test_thread_and_context_manager_tables_are_dotted_names() -> None:
+    for name in (*THREAD_SAFE, *FILE_LIKE, *HOLDS_PROCESS_STATE, *SAFE_CONTEXT_MANAGERS, *CANCELLATION):
+        parts = name.split(".")
+        assert all(part.isidentifier() or (part == "*" and index == len(parts) - 1)
+                   for index, part in enumerate(parts)), name
+    assert not set(HOLDS_PROCESS_STATE) & set(SAFE_CONTEXT_MANAGERS)
