@@ -98,6 +98,9 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
         self.prefiltered = False
         #: The bytes the module was parsed from, when the caller has them.
         self.source: bytes | None = None
+        #: Names read by code the caller cut from the module (``codemods.focus``): their
+        #: imports are never dropped as unused.
+        self.kept_names: frozenset[str] = frozenset()
         #: Set by callers that only want the findings (``loopsafe check``): imports are
         #: then not added or removed, which is most of the cost of a rewrite.
         self.findings_only = False
@@ -219,7 +222,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             for assignment in scope[root_of(callee).value]:
                 if not isinstance(assignment, Assignment) or not isinstance(
                     assignment.node, (cst.Import, cst.ImportFrom)
-                ) or assignment in decided:
+                ) or assignment in decided or assignment.name.split(".")[0] in self.kept_names:
                     continue
                 decided.add(assignment)
                 if all(reference.node in dropped for reference in assignment.references):
@@ -814,6 +817,7 @@ def rewrite_module(
     suppressed: Callable[[cst.Call], bool] | None = None,
     findings_only: bool = False,
     source: bytes | None = None,
+    kept: frozenset[str] = frozenset(),
 ) -> ModuleRewrite:
     """Rewrite a parsed module. The input tree is not modified; its nodes key the result.
 
@@ -824,6 +828,7 @@ def rewrite_module(
     command.prefiltered = True
     command.findings_only = findings_only
     command.source = source
+    command.kept_names = kept
     output = command.transform_module(module)
     assert command.calls_only is not None
     return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)

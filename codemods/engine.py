@@ -113,20 +113,26 @@ def transform_source(
         return TransformResult(source, source)
     if screened.stubs:
         focused = focus(source, screened.stubs)
-        # Find on the focused module (cheap); rewrite the original only if some call can
-        # be fixed. When most of the module is kept, a rewrite would cost about as much
-        # as that search: go straight to it. Any trouble with the focused module: do it
-        # the long way.
-        if focused.source != source and (findings_only or 2 * len(focused.source) < len(source)):
-            found = run_with_deep_stack(lambda: _transform(focused.source, settings, filename, findings_only=True))
+        # Find and rewrite on the focused module (cheap), then put the cut definitions
+        # back. Any trouble with the focused module: do it the long way.
+        if focused.source != source:
+            found = run_with_deep_stack(
+                lambda: _transform(focused.source, settings, filename, findings_only, focused.mentions)
+            )
             if found.error is None:
                 findings = [replace(f, line=focused.original_line(f.line)) for f in found.findings]
-                if findings_only or not any(finding.fixable for finding in findings):
+                if findings_only or not found.changed:
                     return TransformResult(source, source, findings)
+                output = focused.restore(found.output)
+                if output is not None and _compile_problem(output, filename) is None:
+                    return TransformResult(source, output, findings)
     return run_with_deep_stack(lambda: _transform(source, settings, filename, findings_only))
 
 
-def _transform(source: bytes, settings: Settings, filename: str, findings_only: bool = False) -> TransformResult:
+def _transform(
+    source: bytes, settings: Settings, filename: str, findings_only: bool = False, kept: frozenset[str] = frozenset()
+) -> TransformResult:
+    """One parse and rewrite; ``kept``: names used elsewhere, whose imports must stay."""
     # libcst takes ~0.4 s to import: only processes that parse a file pay for it (not
     # the CLI's main process, nor runs over trees without coroutines).
     import libcst as cst
@@ -139,7 +145,7 @@ def _transform(source: bytes, settings: Settings, filename: str, findings_only: 
         return TransformResult(source, source, error=_decode_error(source, error))
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
-    command, refused = rewrite_checked(module, source, settings, filename, findings_only=findings_only)
+    command, refused = rewrite_checked(module, source, settings, filename, findings_only=findings_only, kept=kept)
     if command is None:
         return TransformResult(source, source, error=refused)
     if findings_only or refused is not None:
@@ -154,6 +160,7 @@ def rewrite_checked(
     filename: str,
     suppressed: Callable[[libcst.Call], bool] | None = None,
     findings_only: bool = False,
+    kept: frozenset[str] = frozenset(),
 ) -> tuple[ModuleRewrite | None, FileError | None]:
     """The one door into the rewrite for a parsed module (the CLI's engine and the fixit
     rule alike): the rewrite of ``module`` (parsed from ``source``), and why it must not
@@ -164,7 +171,7 @@ def rewrite_checked(
     from codemods.command import rewrite_module
 
     try:
-        command = rewrite_module(module, settings, filename, suppressed, findings_only, source)
+        command = rewrite_module(module, settings, filename, suppressed, findings_only, source, kept)
         output = source if findings_only else command.module.bytes
     except RecursionError:
         return None, FileError("too deeply nested to analyse")

@@ -11,7 +11,11 @@ line, its decorators left in place and its other lines dropped. Everything kept 
 its columns, and ``Focused.original_line`` maps its lines back, so findings computed on
 the focused module are the findings of the original, at the same positions.
 
-Focusing is only used to *find*; rewriting always runs on the original source.
+Rewriting runs on the focused module too: each stand-in carries a marker comment
+(``# loopsafe-stub:N``), and ``Focused.restore`` puts the definition it stands for back
+in the rewritten text, in place of the marked line. The rewrite never touches a
+stand-in (none is in a coroutine); an import that only a cut body reads is kept by the
+rewrite (``Focused.mentions``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from codemods.screen import Stub
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
+#: Ends the line of each stand-in: ``# loopsafe-stub:N``.
+STUB_MARKER = b"# loopsafe-stub:"
+
+
 @dataclass(frozen=True)
 class Focused:
     source: bytes
@@ -33,11 +41,31 @@ class Focused:
     #: dropped up to there (both ascending).
     _after: list[int] = field(default_factory=list)
     _dropped: list[int] = field(default_factory=list)
+    #: The original lines each marked stand-in replaced, by marker number.
+    _originals: list[bytes] = field(default_factory=list)
+    #: Names the cut definitions mention.
+    mentions: frozenset[str] = frozenset()
 
     def original_line(self, line: int) -> int:
         """The line of the original source that line ``line`` of ``source`` was."""
         index = bisect.bisect_left(self._after, line)
         return line + (self._dropped[index - 1] if index else 0)
+
+    def restore(self, rewritten: bytes) -> bytes | None:
+        """``rewritten`` (a rewrite of ``source``) with every stand-in replaced by the
+        definition it stands for; ``None`` if a marked line is not found exactly once."""
+        lines = _split_lines(rewritten)
+        found = 0
+        for index, line in enumerate(lines):
+            at = line.rfind(STUB_MARKER)
+            if at < 0:
+                continue
+            number = line[at + len(STUB_MARKER):].rstrip(b"\r\n")
+            if not number.isdigit() or int(number) >= len(self._originals) or int(number) != found:
+                return None
+            lines[index] = self._originals[int(number)]
+            found += 1
+        return b"".join(lines) if found == len(self._originals) else None
 
 
 def focus(source: bytes, stubs: Sequence[Stub]) -> Focused:
@@ -52,17 +80,24 @@ def focus(source: bytes, stubs: Sequence[Stub]) -> Focused:
         source.decode("utf-8")
     except UnicodeDecodeError:
         return Focused(source)
+    if STUB_MARKER in source:
+        return Focused(source)  # the marker must be ours alone
     lines = _split_lines(source)
     kept: list[bytes] = []
     after: list[int] = []
     dropped: list[int] = []
+    originals: list[bytes] = []
+    mentions: set[str] = set()
     position = 0  # lines of ``lines`` copied so far
     for stub in sorted(stubs, key=lambda stub: stub.first):
         line = lines[stub.first - 1]
         if stub.first <= position or line[: stub.column].strip(b" \t\f"):
             continue  # not at the start of its line: leave it (a compound statement is)
         kept.extend(lines[position : stub.first - 1])
-        kept.append(line[: stub.column] + stub.replacement.encode() + _newline_of(lines[stub.last - 1]))
+        marker = b"  " + STUB_MARKER + str(len(originals)).encode()
+        kept.append(line[: stub.column] + stub.replacement.encode() + marker + _newline_of(lines[stub.last - 1]))
+        originals.append(b"".join(lines[stub.first - 1 : stub.last]))
+        mentions |= stub.mentions
         position = stub.last
         if stub.last > stub.first:
             after.append(len(kept))
@@ -70,7 +105,7 @@ def focus(source: bytes, stubs: Sequence[Stub]) -> Focused:
     if not kept:
         return Focused(source)
     kept.extend(lines[position:])
-    return Focused(b"".join(kept), after, dropped)
+    return Focused(b"".join(kept), after, dropped, originals, frozenset(mentions))
 
 
 def _split_lines(source: bytes) -> list[bytes]:

@@ -77,6 +77,8 @@ class Stub:
     column: int
     last: int
     replacement: str
+    #: Every name the cut part mentions (an import it reads must not be dropped as unused).
+    mentions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,10 @@ def _stub_of(node: ast.AST) -> Stub:
     name = node.name  # type: ignore[attr-defined]
     replacement = f"class {name}: pass" if isinstance(node, ast.ClassDef) else f"def {name}(): pass"
     end = node.end_lineno if node.end_lineno is not None else node.lineno  # type: ignore[attr-defined]
-    return Stub(node.lineno, node.col_offset, end, replacement)  # type: ignore[attr-defined]
+    decorators = {id(d) for d in getattr(node, "decorator_list", [])}
+    cut = [child for child in ast.iter_child_nodes(node) if id(child) not in decorators]
+    mentions = frozenset(n.id for child in cut for n in ast.walk(child) if isinstance(n, ast.Name))
+    return Stub(node.lineno, node.col_offset, end, replacement, mentions)  # type: ignore[attr-defined]
 
 
 def _arguments(node: ast.AST) -> list[ast.arg]:

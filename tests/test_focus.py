@@ -137,7 +137,8 @@ def test_positions_survive_crlf_form_feeds_tabs_and_multiline_headers() -> None:
     )
     focused = focused_module(source)
     assert focused.count(b"\n") == focused.count(b"\r\n") and b"text" not in focused
-    assert b"\tdef helper(): pass\r\n" in focused and b"\t@staticmethod\r\n\tdef decorated(): pass" in focused
+    assert b"\tdef helper(): pass  # loopsafe-stub:0\r\n" in focused
+    assert b"\t@staticmethod\r\n\tdef decorated(): pass" in focused
     compile(focused, "<focused>", "exec")
     findings = assert_same_findings(source).findings
     assert [(f.line, f.column) for f in findings] == [(15, 3)]
@@ -181,7 +182,7 @@ def test_coroutines_without_catalog_calls_are_blanked_too() -> None:
     )
     focused = focused_module(source)
     assert b"total" not in focused and b"time.sleep(1)" in focused
-    assert b"def pure(): pass\n" in focused
+    assert b"def pure(): pass  # loopsafe-stub:0\n" in focused
     assert len(assert_same_findings(source).findings) == 1
 
 
@@ -248,3 +249,34 @@ def test_old_mac_line_endings_and_a_byte_order_mark() -> None:
     assert b"\n" not in focused and b"return 1" not in focused
     findings = assert_same_findings(source).findings
     assert [(f.line, f.column) for f in findings] == [(12, 5)]
+
+
+def test_an_import_only_a_cut_definition_reads_is_kept() -> None:
+    """Rewritten on the focused module, `sleep` loses its last use there: the import must
+    stay, because the definitions cut from that module still call it."""
+    source = (
+        b"from time import sleep\n\n\n"
+        b"def backoff(attempt):\n    for _ in range(attempt):\n        sleep(0.1)\n    return attempt\n\n\n"
+        b"class Retry:\n    def wait(self):\n        sleep(1)\n        return self\n\n\n"
+        b"async def poll():\n    sleep(1)\n"
+    )
+    focused = focused_module(source)
+    assert b"loopsafe-stub" in focused and b"range(attempt)" not in focused  # the rewrite runs focused
+    result = assert_same_findings(source)
+    fixed = transform_source(source).output
+    assert fixed.startswith(b"from time import sleep\n") and b"await asyncio.sleep(1)" in fixed
+    assert b"    for _ in range(attempt):\n        sleep(0.1)\n" in fixed and b"        sleep(1)\n        return self" in fixed
+    assert len(result.findings) == 1
+
+
+def test_a_huge_module_is_rewritten_through_its_focused_form() -> None:
+    """The rewrite of a module that is mostly sync code runs on the focused module: the
+    result equals the rewrite of the whole (above), and the cut definitions come back
+    byte for byte."""
+    helpers = b"".join(
+        b"def helper%d(path):\n    with open(path) as f:\n        return f.read()\n\n\n" % i for i in range(200)
+    )
+    source = b"import os\n\n\n" + helpers + b"async def main(path):\n    os.remove(path)\n"
+    fixed = transform_source(source).output
+    assert helpers in fixed and b"await asyncio.to_thread(os.remove, path)" in fixed
+    assert_same_findings(source)
