@@ -90,6 +90,8 @@ def _check(source: str) -> None:
     # The screen and focus shortcuts never change what is found.
     found = transform_source(data, findings_only=True).findings
     assert found == run_with_deep_stack(lambda: _transform(data, Settings(), "<fuzz>", True)).findings
+    whole = run_with_deep_stack(lambda: _transform(data, Settings(), "<fuzz>", False))
+    assert (result.output, result.findings) == (whole.output, whole.findings), "the focused rewrite differs"
     compile(result.output, "<fuzz-output>", "exec", dont_inherit=True)
     again = transform_source(result.output)
     assert again.error is None, again.error
