@@ -643,20 +643,18 @@ def print_details(results: Sequence[Result], show: bool) -> None:
     for r in results:
         fix = r.fix
         assert fix is not None
-        for line in fix.errors:
-            print(f"{r.name}: loopsafe: {line}")
-        for failure in r.compile_failures:
-            print(f"{r.name}: does not compile after the fix: {failure}")
-        for missed in r.ruff_async_missed:
-            print(f"{r.name}: flagged by ruff, no loopsafe finding: {missed}")
-        for place in r.hazardous_awaits:
-            print(f"{r.name}: the fix added an await: {place}")
-        for finding in r.unexplained:
-            print(f"{r.name}: check after the fix lists what the fix did not report: {finding}")
-        for finding in r.lost:
-            print(f"{r.name}: reported by the fix, not listed by check after it: {finding}")
-        for path in r.refixed:
-            print(f"{r.name}: a second fix changes {path}")
+        problems = [
+            ("loopsafe", fix.errors),
+            ("does not compile after the fix", r.compile_failures),
+            ("flagged by ruff, no loopsafe finding", r.ruff_async_missed),
+            ("the fix added an await", r.hazardous_awaits),
+            ("check after the fix lists what the fix did not report", r.unexplained),
+            ("reported by the fix, not listed by check after it", r.lost),
+            ("a second fix changes", r.refixed),
+        ]
+        for what, items in problems:
+            for item in items:
+                print(f"{r.name}: {what}: {item}")
         if not r.new:
             continue
         print(f"{r.name}: {plural(r.ruff_new + r.pylint_new, 'new diagnostic')} "
