@@ -117,7 +117,7 @@ def main() -> None:
     \b
     Commands:
       check  list blocking calls, change nothing           (exit 1 if any)
-      diff   print the rewrite as a unified diff, write nothing (exit 1 if any change)
+      diff   print the rewrite as a unified diff, change nothing (exit 1 if any change)
       fix    rewrite files in place                        (exit 1 if calls need review)
     Exit 2 means a file could not be processed or the configuration is wrong.
 
@@ -226,7 +226,7 @@ def _plural(count: int, word: str) -> str:
 def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
           config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
           cache_dir: Path | None, output_format: str) -> None:
-    """List every blocking call in a coroutine; write nothing.
+    """List every blocking call in a coroutine; change no file.
 
     Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
     call, or why it cannot. Exit 1 if anything is found.
@@ -295,7 +295,7 @@ def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
 def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
          config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
          cache_dir: Path | None) -> None:
-    """Print the rewrite as a unified diff; write nothing.
+    """Print the rewrite as a unified diff; change no file.
 
     The diff has `a/` and `b/` prefixes relative to the current directory, so
     `loopsafe diff src/ | git apply` applies it. Calls that cannot be rewritten are
