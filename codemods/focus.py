@@ -93,19 +93,36 @@ def focus(source: bytes, stubs: Sequence[Stub]) -> Focused:
         line = lines[stub.first - 1]
         if stub.first <= position or line[: stub.column].strip(b" \t\f"):
             continue  # not at the start of its line: leave it (a compound statement is)
+        last = _with_trailing_comments(lines, stub.last, stub.column)
         kept.extend(lines[position : stub.first - 1])
         marker = b"  " + STUB_MARKER + str(len(originals)).encode()
-        kept.append(line[: stub.column] + stub.replacement.encode() + marker + _newline_of(lines[stub.last - 1]))
-        originals.append(b"".join(lines[stub.first - 1 : stub.last]))
+        kept.append(line[: stub.column] + stub.replacement.encode() + marker + _newline_of(lines[last - 1]))
+        originals.append(b"".join(lines[stub.first - 1 : last]))
         mentions |= stub.mentions
-        position = stub.last
-        if stub.last > stub.first:
+        position = last
+        if last > stub.first:
             after.append(len(kept))
-            dropped.append((dropped[-1] if dropped else 0) + stub.last - stub.first)
+            dropped.append((dropped[-1] if dropped else 0) + last - stub.first)
     if not kept:
         return Focused(source)
     kept.extend(lines[position:])
     return Focused(b"".join(kept), after, dropped, originals, frozenset(mentions))
+
+
+def _with_trailing_comments(lines: list[bytes], last: int, column: int) -> int:
+    """The definition's last line, extended over the comment lines (and blank lines
+    between them) indented deeper than the definition that follow it: textually they
+    close its body, and after a one-line stand-in libcst would not keep them in place."""
+    end = probe = last
+    while probe < len(lines):
+        text = lines[probe]
+        stripped = text.strip(b" \t\f\r\n")
+        if stripped and not (stripped.startswith(b"#") and len(text) - len(text.lstrip(b" \t\f")) > column):
+            break
+        probe += 1
+        if stripped:
+            end = probe
+    return end
 
 
 def _split_lines(source: bytes) -> list[bytes]:

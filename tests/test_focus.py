@@ -280,3 +280,22 @@ def test_a_huge_module_is_rewritten_through_its_focused_form() -> None:
     fixed = transform_source(source).output
     assert helpers in fixed and b"await asyncio.to_thread(os.remove, path)" in fixed
     assert_same_findings(source)
+
+
+def test_comments_closing_a_cut_definition_stay_in_place() -> None:
+    """Comment lines indented inside a definition after its last statement (libcst keeps
+    them in the body's footer) go with the definition when it is cut, and come back with
+    it: after a one-line stand-in libcst would drop them (found in trio's _socket.py)."""
+    source = (
+        b"import time\n\n\n"
+        b"async def main():\n    time.sleep(1)\n\n\n"
+        b"class Socket:\n    def send(self):\n        return 1\n\n"
+        b"    ########\n    # Not implemented yet:\n    #   sendfile\n\n"
+        b"    # Intentionally omitted: makefile\n"
+    )
+    assert b"loopsafe-stub" in focused_module(source)
+    result = assert_same_findings(source)
+    fixed = transform_source(source).output
+    assert fixed.endswith(b"        return 1\n\n    ########\n    # Not implemented yet:\n    #   sendfile\n\n"
+                          b"    # Intentionally omitted: makefile\n")
+    assert [f.line for f in result.findings] == [5]
