@@ -1,9 +1,10 @@
 """One file's source in, rewritten source and findings out; never raises on bad input.
 
 The CLI and the tests go through ``transform_source``: the byte prefilter, the ``ast``
-screen, the focused search for findings, then libcst (``codemods.command``) on the files
-that need it. The fixit rule, which gets a parsed tree from fixit, calls
-``codemods.command.rewrite_module`` directly.
+screen, then libcst (``codemods.command``) on the focused module (definitions no finding
+depends on cut to stand-ins, put back after the rewrite), the whole module if that fails.
+Every parsed module, the CLI's and the one fixit hands its rule, goes through one door,
+``rewrite_checked``: the rewrite, refused if its output would not compile.
 """
 
 from __future__ import annotations
