@@ -316,29 +316,26 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
 
     # -- where a new await would let other tasks in at the wrong moment ----------------
 
-    def _may_add_await(self) -> bool:
-        context = self.coroutine_context
-        return context.in_coroutine and context.no_await_reason is None and not context.moving
-
     def visit_With_body(self, node: cst.With) -> None:
-        self._push_no_await(self._with_hazard(node) if node.asynchronous is None and self._may_add_await() else None)
+        rewritable = node.asynchronous is None and self.coroutine_context.rewritable
+        self._push_no_await(self._with_hazard(node) if rewritable else None)
 
     def leave_With_body(self, node: cst.With) -> None:
         self._pop()
 
     def visit_For_body(self, node: cst.For) -> None:
-        shared = None
-        if node.asynchronous is None and self._may_add_await():
-            shared = self._shared_iterable(node.iter, self._scope(node))
-        self._push_no_await(None if shared is None else IN_LOOP_OVER_SHARED.format(shared))
+        rewritable = node.asynchronous is None and self.coroutine_context.rewritable
+        self._push_no_await(self._loop_hazard(node, node.iter) if rewritable else None)
 
     def leave_For_body(self, node: cst.For) -> None:
         self._pop()
 
     def iteration_hazard(self, node: cst.CompFor) -> str | None:
-        if node.asynchronous is not None:
-            return None
-        shared = self._shared_iterable(node.iter, self._scope(node))
+        return self._loop_hazard(node, node.iter) if node.asynchronous is None else None
+
+    def _loop_hazard(self, loop: cst.CSTNode, iterable: cst.BaseExpression) -> str | None:
+        """Why no await may go in a loop's body: it iterates over a container other tasks may change."""
+        shared = self._shared_iterable(iterable, self._scope(loop))
         return None if shared is None else IN_LOOP_OVER_SHARED.format(shared)
 
     def visit_AugAssign_value(self, node: cst.AugAssign) -> None:
@@ -347,7 +344,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             isinstance(target, cst.Name) and self._is_nonlocal_name(target, self._scope(node))
         )
         reason = None
-        if shared and self._may_add_await() and self._hoistable(node):
+        if shared and self.coroutine_context.rewritable and self._hoistable(node):
             # ``self.total += f(p)`` -> ``_result = await ...`` then ``self.total += _result``:
             # the target is then read after the await, in one step with the write.
             self._hoists.add(node)

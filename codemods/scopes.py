@@ -31,6 +31,7 @@ class Context:
 
     @property
     def rewritable(self) -> bool:
+        """An await may be added here (a moving block has a reason too: never rewritable)."""
         return self.in_coroutine and self.no_await_reason is None
 
 
@@ -157,42 +158,23 @@ class CoroutineScopeTracker:
         else:
             self._push_no_await(self._iteration_hazard(node))
 
+    def _push_per_item(self, node: cst.ListComp | cst.SetComp | cst.DictComp) -> None:
+        comp_for: cst.CompFor | None = node.for_in
+        reason = None
+        while comp_for is not None and reason is None:
+            reason = self._iteration_hazard(comp_for)
+            comp_for = comp_for.inner_for_in
+        self._push_no_await(reason)
+
+    def _pop_per_item(self, node: cst.ListComp | cst.SetComp | cst.DictComp) -> None:
+        self._pop()
+
     # The element of a list, set or dict comprehension runs once per item of every ``for``.
-    def visit_ListComp_elt(self, node: cst.ListComp) -> None:
-        self._push_no_await(self._chain_hazard(node.for_in))
-
-    def leave_ListComp_elt(self, node: cst.ListComp) -> None:
-        self._pop()
-
-    def visit_SetComp_elt(self, node: cst.SetComp) -> None:
-        self._push_no_await(self._chain_hazard(node.for_in))
-
-    def leave_SetComp_elt(self, node: cst.SetComp) -> None:
-        self._pop()
-
-    def visit_DictComp_key(self, node: cst.DictComp) -> None:
-        self._push_no_await(self._chain_hazard(node.for_in))
-
-    def leave_DictComp_key(self, node: cst.DictComp) -> None:
-        self._pop()
-
-    def visit_DictComp_value(self, node: cst.DictComp) -> None:
-        self._push_no_await(self._chain_hazard(node.for_in))
-
-    def leave_DictComp_value(self, node: cst.DictComp) -> None:
-        self._pop()
-
-    def _chain_hazard(self, node: cst.CompFor | None) -> str | None:
-        while node is not None:
-            reason = self._iteration_hazard(node)
-            if reason is not None:
-                return reason
-            node = node.inner_for_in
-        return None
+    visit_ListComp_elt = visit_SetComp_elt = visit_DictComp_key = visit_DictComp_value = _push_per_item
+    leave_ListComp_elt = leave_SetComp_elt = leave_DictComp_key = leave_DictComp_value = _pop_per_item
 
     def _iteration_hazard(self, node: cst.CompFor) -> str | None:
-        context = self.coroutine_context
-        if not context.in_coroutine or context.no_await_reason is not None or context.moving:
+        if not self.coroutine_context.rewritable:
             return None  # nothing would be pushed: skip the name lookups
         return self.iteration_hazard(node)
 
@@ -228,7 +210,7 @@ class CoroutineScopeTracker:
     def _push_no_await(self, reason: str | None) -> None:
         """Push a context where no await may be added, for ``reason``; ``None``: no change."""
         context = self.coroutine_context
-        if reason is not None and context.in_coroutine and context.no_await_reason is None and not context.moving:
+        if reason is not None and context.rewritable:
             self._push(Context(in_coroutine=True, no_await_reason=reason))
         else:
             self._push(context)
