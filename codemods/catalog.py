@@ -12,6 +12,24 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 
+class Framework(enum.Enum):
+    """The async libraries a module may be written for: they decide how a call is offloaded."""
+
+    ASYNCIO = "asyncio"
+    ANYIO = "anyio"
+    TRIO = "trio"
+
+
+#: The function that runs ``f(*args)`` in a worker thread, per framework:
+#: ``await runner(f, *args)`` gives what ``f(*args)`` does.
+THREAD_RUNNERS: Mapping[Framework, str] = {
+    Framework.ASYNCIO: "asyncio.to_thread",
+    Framework.ANYIO: "anyio.to_thread.run_sync",
+    Framework.TRIO: "trio.to_thread.run_sync",
+}
+THREAD_RUNNER_NAMES: frozenset[str] = frozenset(THREAD_RUNNERS.values())
+
+
 class Strategy(enum.Enum):
     """How a blocking call is made safe."""
 

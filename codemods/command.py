@@ -22,11 +22,13 @@ from libcst.metadata import Assignment, BaseAssignment, GlobalScope, MetadataWra
 
 from codemods.block_analysis import BlockPlan, Refusal
 from codemods.blocks import BlockMoves, build_helper
-from codemods.catalog import CANCELLATION, CATEGORIES, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Strategy
+from codemods.catalog import (
+    CANCELLATION, CATEGORIES, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
+)
 from codemods.config import Settings
 from codemods.detector import Detector, Match, resolve, root_of
 from codemods.findings import Finding
-from codemods.offload import Framework, Offloader, Spelled, detect_framework
+from codemods.offload import Offloader, Spelled, detect_framework
 from codemods.rewriter import awaited, parenthesize
 from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements

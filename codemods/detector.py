@@ -15,10 +15,7 @@ from typing import Collection, Mapping
 import libcst as cst
 from libcst.metadata import Assignment, BaseAssignment, FunctionScope, QualifiedNameSource, Scope
 
-from codemods.catalog import ArgCondition, BlockingCall, BlockingType, method_entry
-from codemods.offload import THREAD_RUNNERS
-
-_THREAD_RUNNERS = frozenset(THREAD_RUNNERS.values())
+from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, method_entry
 
 # Only names that come from an import or from builtins can be catalog entries; a
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
@@ -109,7 +106,7 @@ class Detector:
         that the rewritten code is checked as the original was (and fixed the same)."""
         if not isinstance(value, cst.Call) or not value.args or value.args[0].keyword or value.args[0].star:
             return None
-        if not resolve(value.func, scope) & _THREAD_RUNNERS:
+        if not resolve(value.func, scope) & THREAD_RUNNER_NAMES:
             return None
         function = value.args[0].value
         if isinstance(function, cst.Call) and resolve(function.func, scope) == {"functools.partial"} and function.args:

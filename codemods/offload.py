@@ -15,30 +15,15 @@ intended function at the call site; otherwise the module is imported.
 from __future__ import annotations
 
 import ast
-import enum
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import libcst as cst
 from libcst.metadata import Assignment, GlobalScope, QualifiedName, QualifiedNameSource, Scope
 
-from codemods.catalog import Native
+from codemods.catalog import THREAD_RUNNERS, Framework, Native
 from codemods.rewriter import dotted, first_arg_comma, source_of
 
-
-class Framework(enum.Enum):
-    ASYNCIO = "asyncio"
-    ANYIO = "anyio"
-    TRIO = "trio"
-
-
-#: The function that runs ``f(*args)`` in a worker thread, per framework:
-#: ``await runner(f, *args)`` gives what ``f(*args)`` does.
-THREAD_RUNNERS: dict[Framework, str] = {
-    Framework.ASYNCIO: "asyncio.to_thread",
-    Framework.ANYIO: "anyio.to_thread.run_sync",
-    Framework.TRIO: "trio.to_thread.run_sync",
-}
 
 _KNOWN_MODULES = ("asyncio", "anyio", "trio", "functools", "contextvars")
 

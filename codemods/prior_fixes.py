@@ -24,12 +24,10 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from codemods.catalog import CATALOG
-from codemods.offload import THREAD_RUNNERS, Framework
+from codemods.catalog import CATALOG, THREAD_RUNNER_NAMES, Framework
 
 #: The prefix of the functions ``fix`` moves blocks into (``_blocking_io``, ``_blocking_io_2``).
 HELPER_NAME = "_blocking_io"
-_THREAD_RUNNERS = frozenset(THREAD_RUNNERS.values())
 #: The native forms of catalog calls (``asyncio.sleep``), and those that are methods of the running loop.
 _NATIVES = frozenset(
     f"{framework.value}.{entry.native.function}" for entry in CATALOG for framework in Framework
@@ -150,7 +148,7 @@ class _Seer:
             isinstance(call.func, ast.Attribute) and call.func.attr in _LOOP_NATIVES and self.running_loop(call.func)
         ):
             return ast.Tuple([*call.args, *(k.value for k in call.keywords)], ast.Load())
-        if name in _THREAD_RUNNERS and call.args and not isinstance(call.args[0], ast.Starred):
+        if name in THREAD_RUNNER_NAMES and call.args and not isinstance(call.args[0], ast.Starred):
             return self.called(call.args[0], call.args[1:], call.keywords)
         if (isinstance(call.func, ast.Attribute) and call.func.attr == "run_in_executor"
                 and self.running_loop(call.func) and len(call.args) == 2 and not call.keywords):

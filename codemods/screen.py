@@ -24,6 +24,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from codemods.catalog import Framework
 from codemods.flow import bound_by_target
 
 
@@ -137,7 +138,7 @@ _BODIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _ESCAPES = (ast.Global, ast.Nonlocal)
 #: Imported anywhere, these decide the offload strategy (``codemods.offload.detect_framework``):
 #: a unit importing one is kept.
-_FRAMEWORK_MODULES = frozenset({"asyncio", "anyio", "trio"})
+_FRAMEWORK_MODULES = frozenset(framework.value for framework in Framework)
 
 
 def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
