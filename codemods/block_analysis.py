@@ -53,6 +53,7 @@ from codemods.flow import (
     child_blocks,
     free_reads,
     parameter_names,
+    split_dotted,
     statement_events,
     walk_statements,
 )
@@ -252,14 +253,10 @@ class BlockAnalysis:
 
     def qualnames(self, node: ast.expr, flow: FunctionFlow, local_imports: Mapping[str, set[str]]) -> set[str]:
         """What a dotted name refers to: import paths, ``builtins.x``, or ``<module>.x``."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        split = split_dotted(node)
+        if split is None:
             return set()
-        root = node.id
-        suffix = "".join(f".{part}" for part in reversed(parts))
+        root, suffix = split
         if root in flow.locals:
             return {q + suffix for q in local_imports.get(root, ())}
         facts = self.facts

@@ -585,6 +585,18 @@ class FunctionFlow:
         self.live_on_error = liveness.on_error
 
 
+def split_dotted(node: ast.AST) -> tuple[str, str] | None:
+    """``("a", ".b.c")`` for ``a.b.c``: the name it starts from and the attributes after it
+    (``a.b.c`` is their concatenation); ``None`` when it does not start from a name."""
+    attributes: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attributes.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return node.id, "".join(f".{attribute}" for attribute in reversed(attributes))
+
+
 def bound_by_statement(statement: ast.stmt, events: _Events | None = None) -> list[str]:
     """Names a statement binds itself (not the statements it holds), in every form:
     assignments, walrus, imports, defs, ``for``/``with`` targets, ``except ... as``,

@@ -22,6 +22,7 @@ import libcst as cst
 from libcst.metadata import Assignment, GlobalScope, QualifiedName, QualifiedNameSource, Scope
 
 from codemods.catalog import THREAD_RUNNERS, Framework, Native
+from codemods.flow import split_dotted
 from codemods.rewriter import dotted, first_arg_comma, source_of
 
 
@@ -109,12 +110,8 @@ def frameworks_used(tree: ast.Module) -> set[Framework]:
 
 def _dotted_name(node: ast.expr) -> str | None:
     """``a.b.c`` for a chain of names and attributes, else ``None``."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        owner = _dotted_name(node.value)
-        return None if owner is None else f"{owner}.{node.attr}"
-    return None
+    split = split_dotted(node)
+    return None if split is None else split[0] + split[1]
 
 
 class ModuleImports:

@@ -25,6 +25,7 @@ import copy
 from dataclasses import dataclass, field
 
 from codemods.catalog import CATALOG, THREAD_RUNNER_NAMES, Framework
+from codemods.flow import split_dotted
 
 #: The prefix of the functions ``fix`` moves blocks into (``_blocking_io``, ``_blocking_io_2``).
 HELPER_NAME = "_blocking_io"
@@ -81,13 +82,10 @@ class _Seer:
         self.in_coroutine = False
 
     def qualname(self, node: ast.expr) -> str | None:
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name) or node.id not in self.imports:
+        split = split_dotted(node)
+        if split is None or split[0] not in self.imports:
             return None
-        return ".".join([self.imports[node.id], *reversed(parts)])
+        return self.imports[split[0]] + split[1]
 
     # -- the walk: copies only the nodes on the way to a change -----------------------
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from codemods.catalog import Framework
-from codemods.flow import bound_by_target
+from codemods.flow import bound_by_target, split_dotted
 
 
 @dataclass(frozen=True)
@@ -396,11 +396,5 @@ def _chain(func: ast.AST) -> _Use | None:
 
 def _dotted(node: ast.AST) -> _Use | None:
     """``("a", "a.b.c")`` for ``a.b.c``; ``None`` when it does not start from a name."""
-    attributes: list[str] = []
-    current: ast.AST = node
-    while isinstance(current, ast.Attribute):
-        attributes.append(current.attr)
-        current = current.value
-    if not isinstance(current, ast.Name):
-        return None
-    return current.id, ".".join([current.id, *reversed(attributes)])
+    split = split_dotted(node)
+    return None if split is None else (split[0], split[0] + split[1])
