@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ class FindingsCache:
             merged.update(self._new)
             document: dict[str, Any] = {
                 "files": {
-                    path: [mtime, size, [_as_list(f) for f in findings]]
+                    path: [mtime, size, [astuple(f) for f in findings]]
                     for path, (mtime, size, findings) in merged.items()
                 }
             }
@@ -120,10 +121,6 @@ class FindingsCache:
                 raise
         except OSError:
             pass  # a read-only project or a full disk: run without a cache
-
-
-def _as_list(finding: Finding) -> list[object]:
-    return [finding.line, finding.column, finding.code, finding.name, finding.fixable, finding.detail]
 
 
 def _mark_cache_folder(folder: Path) -> None:

@@ -394,12 +394,12 @@ EVENT_LOOP_MODULES: tuple[str, ...] = ("asyncio", "anyio", "trio", "uvloop")
 #: block lets every other task run inside it (a lock held across an await deadlocks the
 #: tasks that take it; a redirected stdout captures their prints). Found by constructor,
 #: and on objects made by these constructors (``lock = threading.Lock()``).
-HOLDS_PROCESS_STATE: tuple[str, ...] = (
+HOLDS_PROCESS_STATE: frozenset[str] = frozenset({
     "threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore",
     "threading.Condition", "multiprocessing.Lock", "multiprocessing.RLock",
     "contextlib.redirect_stdout", "contextlib.redirect_stderr", "contextlib.chdir",
     "decimal.localcontext", "warnings.catch_warnings", "unittest.mock.patch", "unittest.mock.patch.object",
-)
+})
 
 #: Exceptions whose handlers (or ``contextlib.suppress``) also catch a task's cancellation.
 CANCELLATION: frozenset[str] = frozenset({

@@ -411,7 +411,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             callee = expression.func if isinstance(expression, cst.Call) else expression
             names = resolve(callee, scope)
             assignments = scope[expression.value] if isinstance(expression, cst.Name) else ()
-            if names & set(HOLDS_PROCESS_STATE) or (assignments and all(
+            if names & HOLDS_PROCESS_STATE or (assignments and all(
                     isinstance(a, Assignment) and a.node in self._state_holders for a in assignments)):
                 return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
                         "here would let other tasks run inside it (a lock held across it deadlocks them)")

@@ -16,12 +16,8 @@ import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from codemods.screen import ScreenNames
 from codemods.catalog import (
     BlockingCall,
     BlockingType,
@@ -30,6 +26,9 @@ from codemods.catalog import (
     build_index,
     user_entry,
 )
+
+if TYPE_CHECKING:
+    from codemods.screen import ScreenNames
 
 if sys.version_info >= (3, 11):
     import tomllib

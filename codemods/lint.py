@@ -182,23 +182,20 @@ class BlockingCallInCoroutine(LintRule):
         ))
         if rewrite is None or not rewrite.located:
             return
-        if error is not None:
-            for finding, call in rewrite.located:
-                self.report(call, f"{finding.code} {finding.message}")
-            return
+        fixes = error is None  # else each finding is reported without its fix
         # Per-call replacements suffice unless imports change or a fix is not a call
         # replacement (a with block moved into a function).
-        needs_whole_module = not rewrite.module.deep_equals(rewrite.calls_only) or any(
+        needs_whole_module = fixes and (not rewrite.module.deep_equals(rewrite.calls_only) or any(
             finding.fixable and call not in rewrite.replacements for finding, call in rewrite.located
-        )
+        ))
         whole_module = rewrite.module if needs_whole_module else None
         for finding, call in rewrite.located:
             message = f"{finding.code} {finding.message}"
-            if finding.fixable and whole_module is not None:
+            if fixes and finding.fixable and whole_module is not None:
                 position = self.get_metadata(PositionProvider, call)
                 self.report(original_node, message, position=position, replacement=whole_module)
                 whole_module = None  # the rest is in there already
-            elif finding.fixable and not needs_whole_module:
+            elif fixes and finding.fixable and not needs_whole_module:
                 self.report(call, message, replacement=rewrite.replacements[call])
             else:
                 self.report(call, message)

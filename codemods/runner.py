@@ -174,6 +174,7 @@ def run(
     files sent to workers, not files the prefilter skipped: one slow file at the head
     must not leave the other workers idle.
     """
+    # Files read this run, by the status taken before reading: their findings are stored.
     statuses: dict[Path, os.stat_result] = {}
 
     def known(file: SourceFile) -> TransformResult | None:
@@ -181,13 +182,14 @@ def run(
         if cache is None:
             return None
         try:
-            status = statuses[file.path] = file.path.stat()
+            status = file.path.stat()
         except OSError:
             return None
         findings = cache.get(file.path, status)
-        if findings is None or (not findings_only and any(f.fixable for f in findings)):
-            return None
-        return TransformResult(b"", b"", list(findings))
+        if findings is not None and (findings_only or not any(f.fixable for f in findings)):
+            return TransformResult(b"", b"", list(findings))
+        statuses[file.path] = status
+        return None
 
     def remember(file: SourceFile, result: TransformResult) -> FileOutcome:
         status = statuses.pop(file.path, None)
@@ -198,10 +200,7 @@ def run(
     if jobs <= 1:
         for file in files:
             cached = known(file)
-            if cached is not None:
-                yield FileOutcome(file, cached)
-            else:
-                yield remember(file, process_file(file.path, settings, findings_only))
+            yield remember(file, cached if cached is not None else process_file(file.path, settings, findings_only))
         return
     in_flight_limit = 4 * jobs
     in_flight = 0
@@ -209,31 +208,23 @@ def run(
     pool: ProcessPoolExecutor | None = None
     try:
         for file in files:
-            cached = known(file)
-            if cached is not None:
-                pending.append((file, cached))
-                statuses.pop(file.path, None)
-                source: bytes | FileError = b""
-            else:
-                source = read_source(file.path)
-            item: TransformResult | Future[TransformResult]
-            if cached is None:
+            item: TransformResult | Future[TransformResult] | None = known(file)
+            if item is None:
                 from codemods.engine import needs_transform, transform_source
-            if cached is not None:
-                item = cached
-            elif isinstance(source, FileError):
-                item = TransformResult(b"", b"", error=source)
-            elif not needs_transform(source):
-                item = TransformResult(source, source)
-            else:
-                if pool is None:
-                    from concurrent.futures import ProcessPoolExecutor
 
-                    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up)
-                item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
-                in_flight += 1
-            if cached is None:
-                pending.append((file, item))
+                source = read_source(file.path)
+                if isinstance(source, FileError):
+                    item = TransformResult(b"", b"", error=source)
+                elif not needs_transform(source):
+                    item = TransformResult(source, source)
+                else:
+                    if pool is None:
+                        from concurrent.futures import ProcessPoolExecutor
+
+                        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up)
+                    item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
+                    in_flight += 1
+            pending.append((file, item))
             while pending and (
                 in_flight > in_flight_limit or len(pending) > MAX_WAITING or _ready(pending[0][1])
             ):
