@@ -163,10 +163,12 @@ class ModuleFacts:
                 for target in targets:
                     for name in bound_by_target(target):
                         self.values.setdefault(name, []).append(None)
-        for node in ast.walk(module):
-            if isinstance(node, ast.Global):
-                self.rebound.update(node.names)
+        for statement in walk_statements(module.body, scopes=True):  # ``global`` is a statement
+            if isinstance(statement, ast.Global):
+                self.rebound.update(statement.names)
         for statement in walk_statements(module.body):
+            if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
+                continue  # binds its name, seen above (its events would walk its whole body)
             for event in statement_events(statement).events:
                 if event.kind == "bind" and event.name not in self.values and not self.bindings(event.name):
                     self.values[event.name] = [None]  # walrus and other forms: value unknown

@@ -28,13 +28,13 @@ from codemods.catalog import (
 from codemods.config import Settings
 from codemods.detector import Detector, Match, resolve, root_of
 from codemods.findings import Finding
-from codemods.offload import Offloader, Spelled, detect_framework
+from codemods.analysis.frameworks import detect_framework
+from codemods.offload import Offloader, Spelled
 from codemods.rewriter import awaited, parenthesize
 from codemods.positions import locate
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
-from codemods.scopes import (
-    COROUTINE, IN_LOOP_OVER_SHARED, MOVING_BLOCK, CoroutineScopeTracker, may_hold_coroutine,
-)
+from codemods.analysis.contexts import COROUTINE, IN_LOOP_OVER_SHARED, MOVING_BLOCK
+from codemods.scopes import CoroutineScopeTracker, may_hold_coroutine
 
 _NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 _MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -196,7 +196,7 @@ class OffloadBlockingCalls(CoroutineScopeTracker, VisitorBasedCodemodCommand):
             if isinstance(small, (cst.Import, cst.ImportFrom))
         }
         python_tree = _python_tree(tree, self.source)
-        framework = detect_framework(python_tree)
+        framework = detect_framework(python_tree, self.source)
         if framework is None:
             self._framework_problem = _MIXED
             framework = Framework.ASYNCIO

@@ -109,9 +109,14 @@ def transform_source(
     settings = settings or Settings()
     if not has_coroutine(source):
         return TransformResult(source, source)
-    screened = screen.screen(screen.parse(source), settings.screen_names)
+    tree = screen.parse(source)
+    screened = screen.screen(tree, settings.screen_names)
     if not screened.needed:
         return TransformResult(source, source)
+    if findings_only and tree is not None:
+        # Finding needs CPython's ``ast`` only (the exact grammar of this Python); libcst
+        # is for rewriting. Sources this Python rejects take the libcst path below.
+        return run_with_deep_stack(lambda: find_source(source, tree, settings))
     if screened.stubs:
         focused = focus(source, screened.stubs)
         # Find and rewrite on the focused module (cheap), then put the cut definitions
@@ -128,6 +133,20 @@ def transform_source(
                 if output is not None and _compile_problem(output, filename) is None:
                     return TransformResult(source, output, findings)
     return run_with_deep_stack(lambda: _transform(source, settings, filename, findings_only))
+
+
+def find_source(source: bytes, tree: ast.Module, settings: Settings) -> TransformResult:
+    """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
+    from importlib.util import decode_source
+
+    from codemods.analysis.comments import Comments
+    from codemods.analysis.finder import find_blocking_calls
+
+    try:
+        findings = find_blocking_calls(tree, decode_source(source), settings, Comments(source))
+    except RecursionError:
+        return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
+    return TransformResult(source, source, findings)
 
 
 def _transform(

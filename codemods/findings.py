@@ -24,18 +24,20 @@ class Finding:
     name: str
     #: True when loopsafe rewrites the call; False when it is reported for a human.
     fixable: bool
-    #: The rewrite (``await asyncio.to_thread(requests.get, ...)``) or why there is none.
+    #: The rewrite (``await asyncio.to_thread(requests.get, ...)``) or why there is none,
+    #: on one line whatever the code it quotes (a callee or `with` spread over lines).
     detail: str
+
+    def __post_init__(self) -> None:
+        detail = _LINE_BREAK.sub(" ", self.detail)
+        detail = _AFTER_OPENING.sub(r"\1", detail)
+        object.__setattr__(self, "detail", _BEFORE_CLOSING.sub(r"\1", detail))
 
     @property
     def message(self) -> str:
-        # One line whatever the detail quotes: a callee or `with` spread over lines is joined.
-        detail = _LINE_BREAK.sub(" ", self.detail)
-        detail = _AFTER_OPENING.sub(r"\1", detail)
-        detail = _BEFORE_CLOSING.sub(r"\1", detail)
         if self.fixable:
-            return f"{self.name}() blocks the event loop; fix: {detail}"
-        return f"{self.name}() blocks the event loop; not fixed automatically: {detail}"
+            return f"{self.name}() blocks the event loop; fix: {self.detail}"
+        return f"{self.name}() blocks the event loop; not fixed automatically: {self.detail}"
 
     def format(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.code} {self.message}"

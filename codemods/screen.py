@@ -136,7 +136,7 @@ class _Body:
 
 _BODIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _ESCAPES = (ast.Global, ast.Nonlocal)
-#: Imported anywhere, these decide the offload strategy (``codemods.offload.detect_framework``):
+#: Imported anywhere, these decide the offload strategy (``codemods.analysis.frameworks.detect_framework``):
 #: a unit importing one is kept.
 _FRAMEWORK_MODULES = frozenset(framework.value for framework in Framework)
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from codemods.cli import main
+from tests.conftest import find_tool
 
 SERVICE = '''\
 """A small service."""
@@ -65,11 +66,6 @@ async def sizes(paths):
 '''
 
 CLEAN = "import asyncio\n\n\nasync def main():\n    await asyncio.sleep(1)\n"
-
-
-@pytest.fixture()
-def runner() -> CliRunner:
-    return CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
 
 
 @pytest.fixture()
@@ -291,18 +287,12 @@ def test_parallel_output_is_sorted_and_same_as_serial(runner: CliRunner, tree: P
 # -- the installed entry points, run as a user would ---------------------------------
 
 
-def _bin(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    if found is None:
-        pytest.fail(f"console script {name!r} is not installed (pip install -e .)")
-    return found
-
-
 def test_console_script_in_subprocess(tree: Path) -> None:
-    done = subprocess.run([_bin("loopsafe"), "fix", "src"], capture_output=True, text=True)
+    loopsafe = find_tool("loopsafe", "a console script: pip install -e .")
+    done = subprocess.run([loopsafe, "fix", "src"], capture_output=True, text=True)
     assert done.returncode == 1, done.stderr
     assert (tree / "src/pkg/service.py").read_text() == SERVICE_FIXED
-    version = subprocess.run([_bin("loopsafe"), "--version"], capture_output=True, text=True)
+    version = subprocess.run([loopsafe, "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "loopsafe" in version.stdout
 
 

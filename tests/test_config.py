@@ -11,10 +11,6 @@ from codemods.cli import main
 from codemods.config import ConfigError, load_settings, minimum_from_requires_python
 
 
-def _runner() -> CliRunner:
-    return CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
-
-
 @pytest.mark.parametrize(
     ("spec", "oldest", "legacy"),
     [
@@ -77,21 +73,23 @@ def test_requires_python_must_be_a_string(tmp_path: Path) -> None:
 
 
 def test_cli_reports_an_invalid_requires_python_without_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=three"\n')
     (tmp_path / "a.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
     monkeypatch.chdir(tmp_path)
-    result = _runner().invoke(main, ["check", "a.py"], catch_exceptions=False)
+    result = runner.invoke(main, ["check", "a.py"], catch_exceptions=False)
     assert result.exit_code == 1  # click.ClickException, as for the other configuration errors
     assert "pyproject.toml: [project] requires-python: '>=three' is not a valid PEP 440" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_requires_python_below_3_9_gives_run_in_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requires_python_below_3_9_gives_run_in_executor(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">3.8"\n')
     (tmp_path / "a.py").write_text("import os\n\n\nasync def f(p):\n    os.remove(p)\n")
     monkeypatch.chdir(tmp_path)
-    result = _runner().invoke(main, ["fix", "a.py"], catch_exceptions=False)
+    result = runner.invoke(main, ["fix", "a.py"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "run_in_executor(None, functools.partial(contextvars.copy_context().run, os.remove, p))" in (tmp_path / "a.py").read_text()

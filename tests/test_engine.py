@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 
 from codemods.block_analysis import BlockAnalysis
@@ -50,8 +48,8 @@ def test_valid_python_that_libcst_cannot_parse_is_named_as_such() -> None:
 def test_screen_never_skips_a_module_with_findings() -> None:
     """The ast screen over-approximates: whenever it says "skip", the full transform
     (run here without the screen) finds and changes nothing."""
-    from codemods.engine import _transform, run_with_deep_stack
     from codemods.screen import may_need_transform, parse
+    from tests.conftest import unfocused
     from tests.fixture_cases import discover
 
     skipped = 0
@@ -60,7 +58,7 @@ def test_screen_never_skips_a_module_with_findings() -> None:
         if may_need_transform(parse(source), settings.screen_names):
             continue
         skipped += 1
-        full = run_with_deep_stack(partial(_transform, source, settings, str(case.input)))
+        full = unfocused(source, settings, findings_only=False, filename=str(case.input))
         assert full.findings == [] and full.output == source, case.name
     assert skipped >= 10  # the screen does skip the must-not-change cases
 

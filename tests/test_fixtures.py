@@ -39,6 +39,11 @@ def test_fixture(case: FixtureCase) -> None:
     # with the same reason (positions aside: the rewrite moves lines).
     assert listed(second.findings) == listed(result.findings, reported_only=True)
 
+    # `check` finds on CPython's ast, `fix` on libcst: the same findings, with the same
+    # positions, fix texts and reasons, before and after the fix.
+    assert transform_source(source, settings, str(case.input), findings_only=True).findings == result.findings
+    assert transform_source(expected, settings, str(case.expected), findings_only=True).findings == second.findings
+
     # compile(), not ast.parse: `await` in a lambda or class body parses but does not compile.
     compile(expected, str(case.expected), "exec", dont_inherit=True)
 

@@ -16,14 +16,10 @@ import pytest
 
 from codemods import screen
 from codemods.config import Settings
-from codemods.engine import TransformResult, _transform, run_with_deep_stack, transform_source
+from codemods.engine import TransformResult, transform_source
 from codemods.focus import focus
+from tests.conftest import unfocused
 from tests.fixture_cases import FixtureCase, discover
-
-
-def unfocused(source: bytes, settings: Settings, findings_only: bool = True) -> TransformResult:
-    """The engine without its shortcuts: libcst on the whole module."""
-    return run_with_deep_stack(lambda: _transform(source, settings, "<case>", findings_only))
 
 
 def focused_module(source: bytes, settings: Settings | None = None) -> bytes:
@@ -38,7 +34,8 @@ def assert_same_findings(source: bytes, settings: Settings | None = None) -> Tra
     assert quick.error is None and full.error is None, (quick.error, full.error)
     assert quick.findings == full.findings
     # And ``fix`` mode, which finds on the focused module first.
-    rewritten, reference = transform_source(source, settings, "<case>"), unfocused(source, settings, False)
+    rewritten = transform_source(source, settings, "<case>")
+    reference = unfocused(source, settings, findings_only=False)
     assert (rewritten.output, rewritten.findings) == (reference.output, reference.findings)
     return quick
 

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from codemods.config import Settings
-from codemods.engine import _transform, run_with_deep_stack, transform_source
+from codemods.engine import transform_source
+from tests.conftest import unfocused
 from tests.fixture_cases import listed
 
 settings.register_profile(
@@ -89,8 +90,8 @@ def _check(source: str) -> None:
     assert not [f for f in result.findings if "internal error" in f.detail], result.findings
     # The screen and focus shortcuts never change what is found.
     found = transform_source(data, findings_only=True).findings
-    assert found == run_with_deep_stack(lambda: _transform(data, Settings(), "<fuzz>", True)).findings
-    whole = run_with_deep_stack(lambda: _transform(data, Settings(), "<fuzz>", False))
+    assert found == unfocused(data, Settings(), filename="<fuzz>").findings
+    whole = unfocused(data, Settings(), findings_only=False, filename="<fuzz>")
     assert (result.output, result.findings) == (whole.output, whole.findings), "the focused rewrite differs"
     compile(result.output, "<fuzz-output>", "exec", dont_inherit=True)
     again = transform_source(result.output)

@@ -3,9 +3,7 @@ itself run end to end on a temporary project."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from fixit.testing import add_lint_rule_tests_to_module, generate_lint_rule_test
 
 from codemods.engine import transform_source
 from codemods import lint
+from tests.conftest import find_tool
 
 # Instances, not classes: fixit silently generates zero tests for classes.
 # This defines a TestCase class named BlockingCallInCoroutine in this module.
@@ -70,13 +69,6 @@ async def main() -> None:
 '''
 
 
-def _fixit() -> str:
-    found = shutil.which("fixit", path=str(Path(sys.executable).parent)) or shutil.which("fixit")
-    if found is None:
-        pytest.fail("fixit is not installed")
-    return found
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text(
@@ -89,7 +81,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_fixit(), *args], cwd=cwd, capture_output=True, text=True)
+    fixit = find_tool("fixit", "a dependency of loopsafe")
+    return subprocess.run([fixit, *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_fixit_lint_fails_and_names_file_and_line(project: Path) -> None:

@@ -4,14 +4,11 @@ by loopsafe, except for the deliberate disagreements listed (with the reason) be
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from codemods.engine import transform_source
+from tests.conftest import find_tool
 from tests.fixture_cases import FIXTURES, discover
 
 # Lines ruff flags that loopsafe deliberately leaves alone, by fixture case and line.
@@ -32,16 +29,10 @@ DISAGREEMENTS: dict[tuple[str, int], str] = {
 }
 
 
-def _ruff() -> str:
-    found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if found is None:
-        pytest.fail("ruff is not installed (it is in the test extra)")
-    return found
-
-
 def test_every_ruff_async2_finding_is_rewritten_or_reported() -> None:
+    ruff = find_tool("ruff", "it is in the test extra")
     done = subprocess.run(
-        [_ruff(), "check", "--select", "ASYNC2", "--output-format", "json", "--no-cache", "--isolated",
+        [ruff, "check", "--select", "ASYNC2", "--output-format", "json", "--no-cache", "--isolated",
          "--exit-zero", str(FIXTURES)],
         capture_output=True, text=True, check=True,
     )

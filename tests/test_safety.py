@@ -18,9 +18,10 @@ FIXED = "import asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n"
 
 
 @pytest.fixture()
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The shared ``runner``, run in ``tmp_path``."""
     monkeypatch.chdir(tmp_path)
-    return CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    return runner
 
 
 def fix(cli: CliRunner, *paths: str):

@@ -1,0 +1,141 @@
+"""Suppression comments (``# noqa``, ``# noqa: LS251``, ``# loopsafe: ignore``) on ``ast``.
+
+``ast`` keeps no comments, so the comments of a module are read from its tokens, and
+only when its text holds a suppression at all (most modules: no tokenizing). A call is
+suppressed by the comment ending the line of the statement it is in (for a compound
+statement, its header line: ``with open(p) as f:  # noqa``), or by one right after its
+opening parenthesis (``open(  # noqa`` on a call spread over lines).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+
+from codemods.catalog import CATEGORIES
+
+SUPPRESSION = re.compile(r"#\s*(?:loopsafe:\s*ignore\b|noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?)")
+_MAY_SUPPRESS = re.compile(rb"#\s*(?:loopsafe|noqa)")
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+    ast.With, ast.AsyncWith, ast.Try, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+)
+
+
+def suppressed_by_comment(comment: str | None, code: str) -> bool:
+    """``# loopsafe: ignore``, ``# noqa``, or ``# noqa: LS251`` / ``# noqa: ASYNC251``."""
+    if not comment:
+        return False
+    match = SUPPRESSION.search(comment)
+    if match is None:
+        return False
+    codes = match.group("codes")
+    if codes is None:
+        return True
+    listed = set(re.split(r"[\s,]+", codes.strip()))
+    async_code = next((c[1] for c in CATEGORIES.values() if c[0] == code), "")
+    return code in listed or (async_code != "" and async_code in listed)
+
+
+class Comments:
+    """The comments of one module that may suppress a finding, by line."""
+
+    def __init__(self, source: bytes) -> None:
+        #: line -> (column, text) of the comment on it.
+        self._on_line: dict[int, tuple[int, str]] = {}
+        #: (line, column) of each ``:`` and ``(`` outside brackets / each ``(``, in order.
+        self._colons: list[tuple[int, int]] = []
+        self._opening: dict[tuple[int, int], tuple[int, int]] = {}
+        if _MAY_SUPPRESS.search(source) is None:
+            return
+        try:
+            tokens = list(tokenize.tokenize(io.BytesIO(source).readline))
+        except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+            return
+        depth = 0
+        previous: tokenize.TokenInfo | None = None
+        for token in tokens:
+            if token.type == tokenize.OP or token.type == tokenize.COMMENT:
+                # ``ast`` counts columns in UTF-8 bytes, tokenize in characters.
+                at = (token.start[0], len(token.line[: token.start[1]].encode("utf-8")))
+                token = token._replace(start=at)
+            if token.type == tokenize.COMMENT:
+                self._on_line[token.start[0]] = (token.start[1], token.string)
+                if previous is not None and previous.string == "(" and previous.start[0] == token.start[0]:
+                    self._opening[previous.start] = token.start
+            elif token.type == tokenize.OP:
+                if token.string in "([{":
+                    depth += 1
+                elif token.string in ")]}":
+                    depth -= 1
+                elif token.string == ":" and depth == 0:
+                    self._colons.append(token.start)
+            if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+                previous = token
+
+    @property
+    def empty(self) -> bool:
+        return not self._on_line
+
+    def of_statement(self, statement: ast.stmt) -> str | None:
+        """The comment ending a statement's line (a compound statement's header line)."""
+        if not self._on_line:
+            return None
+        if isinstance(statement, _COMPOUND):
+            return self._header_comment(statement)
+        found = self._on_line.get(statement.end_lineno or statement.lineno)
+        return found[1] if found is not None else None
+
+    def _header_comment(self, statement: ast.stmt) -> str | None:
+        body: list[ast.stmt] = getattr(statement, "body", [])
+        if isinstance(statement, ast.Match):
+            body = statement.cases[0].body if statement.cases else []
+        first = body[0] if body else None
+        # The header ends at the first ``:`` outside brackets after its last part.
+        start = _header_end(statement)
+        colon = next((c for c in self._colons if c >= start), None)
+        if colon is None:
+            return None
+        if first is not None and first.lineno == colon[0] and not isinstance(statement, ast.Match):
+            # ``if x: f()`` and a comment: it ends the one-line suite.
+            last = body[-1]
+            found = self._on_line.get(last.end_lineno or last.lineno)
+        else:
+            found = self._on_line.get(colon[0])
+        return found[1] if found is not None else None
+
+    def after_parenthesis(self, line: int, column: int) -> str | None:
+        """The comment right after the ``(`` at ``(line, column)`` (0-based), on its line."""
+        found = self._opening.get((line, column))
+        if found is None:
+            return None
+        comment = self._on_line.get(found[0])
+        return comment[1] if comment is not None else None
+
+
+def _header_end(statement: ast.stmt) -> tuple[int, int]:
+    """A position inside the header, after everything but its closing ``:``."""
+    parts: list[ast.AST] = []
+    if isinstance(statement, (ast.If, ast.While)):
+        parts = [statement.test]
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        parts = [statement.iter]
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        last = statement.items[-1]
+        parts = [last.optional_vars or last.context_expr]
+    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        parts = [statement.returns] if statement.returns is not None else []
+        arguments = statement.args
+        every: list[ast.AST] = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        every += [d for d in [*arguments.defaults, *arguments.kw_defaults] if d is not None]
+        parts += every
+    elif isinstance(statement, ast.ClassDef):
+        parts = [*statement.bases, *statement.keywords]
+    elif isinstance(statement, ast.Match):
+        parts = [statement.subject]
+    ends = [(getattr(p, "end_lineno", 0) or 0, getattr(p, "end_col_offset", 0) or 0) for p in parts]
+    # Without parts (``try:``, ``def f():``): from the keyword (a def's decorators come before it).
+    return max(ends) if ends else (statement.lineno, statement.col_offset)

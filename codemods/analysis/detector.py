@@ -1,0 +1,408 @@
+"""Which calls are blocking: a callee resolved through the module's imports and scopes.
+
+Names resolve through ``codemods.analysis.bindings``, never by spelling: ``t.sleep``
+after ``import time as t`` is ``time.sleep``; a parameter, local or class attribute that
+shadows an import is not. Methods are found on objects whose type is certain: made by a
+known constructor (``s = requests.Session()``, ``with open(p) as f``), annotated as the
+type, or made inline (``Path(p).read_text()``).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Collection, Mapping, Sequence
+
+from codemods.analysis.bindings import Binding, Scope, Source
+from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, method_entry
+
+# Only names that come from an import or from builtins can be catalog entries; a
+# module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
+_RESOLVED_SOURCES = (Source.IMPORT, Source.BUILTIN)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def is_dotted_name(node: ast.AST) -> bool:
+    """``a``, ``a.b.c``: a callee we can resolve. ``f().x`` or ``d[k]`` are not."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def resolve(node: ast.AST, scope: Scope) -> set[str]:
+    """Qualified names (from imports and builtins only) that a dotted name may refer to."""
+    if not is_dotted_name(node):
+        return set()
+    assert isinstance(node, (ast.Name, ast.Attribute))
+    return {q.name for q in scope.qualified_names(node) if q.source in _RESOLVED_SOURCES}
+
+
+def _resolves_to(node: ast.AST, scope: Scope, target: str) -> tuple[bool, bool]:
+    """``(all names resolve to target, some do)``; any non-import name counts as 'other'."""
+    names = scope.qualified_names(node) if isinstance(node, (ast.Name, ast.Attribute)) and is_dotted_name(node) else set()
+    hits = [q.name == target and q.source in _RESOLVED_SOURCES for q in names]
+    return bool(hits) and all(hits), any(hits)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a call, in source order (``ast`` keeps keywords apart)."""
+
+    value: ast.expr
+    keyword: str | None = None
+    #: ``"*"``, ``"**"`` or ``""``.
+    star: str = ""
+
+
+def arguments_of(call: ast.Call) -> list[Argument]:
+    """The call's arguments in the order they are written."""
+    found: list[tuple[tuple[int, int], Argument]] = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            found.append(((arg.lineno, arg.col_offset), Argument(arg.value, None, "*")))
+        else:
+            found.append(((arg.lineno, arg.col_offset), Argument(arg)))
+    for keyword in call.keywords:
+        where = (getattr(keyword, "lineno", keyword.value.lineno), getattr(keyword, "col_offset", keyword.value.col_offset))
+        found.append((where, Argument(keyword.value, keyword.arg, "**" if keyword.arg is None else "")))
+    found.sort(key=lambda pair: pair[0])
+    return [argument for _, argument in found]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A call that is a blocking call."""
+
+    entry: BlockingCall
+    #: Why the call cannot be rewritten although it blocks (it is then reported).
+    reason: str | None = None
+    #: For methods: the type of the object the method is called on.
+    receiver: BlockingType | None = None
+
+
+class Detector:
+    """Matches calls against the catalog; remembers bindings of blocking-type objects."""
+
+    def __init__(
+        self,
+        index: Mapping[str, BlockingCall],
+        constructors: Mapping[str, BlockingType],
+        annotations: Mapping[str, BlockingType],
+        ignore: frozenset[str],
+        source_of: "SourceText",
+    ) -> None:
+        self.index = index
+        self.constructors = constructors
+        self.annotations = annotations
+        self.ignore = ignore
+        self.source_of = source_of
+        #: Binding node (``Name`` target or ``arg``) -> the type bound there.
+        self.bindings: dict[ast.AST, BlockingType] = {}
+        #: Names that are certainly files where the walk is: the ``as`` names of the
+        #: enclosing ``with open(...)`` blocks that do not rebind them, with the scope
+        #: they are names of (innermost block last).
+        self.block_files: list[tuple[Scope, dict[str, BlockingType]]] = []
+        #: Function -> (its top-level statements, node -> index of the one it is in).
+        self._statements: dict[ast.AST, tuple[list[ast.stmt], dict[ast.AST, int]]] = {}
+
+    # -- bindings ----------------------------------------------------------------------
+
+    def constructed_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Div):
+            # ``Path(root) / "name"`` is a path too (``kind.joins``).
+            left = self.receiver_type(value.left, scope)
+            return left if left is not None and left.joins else None
+        if isinstance(value, ast.Await):
+            return self._offloaded_result_type(value.value, scope)
+        if not isinstance(value, ast.Call):
+            return None
+        kinds = {self.constructors.get(name) for name in resolve(value.func, scope)}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def _offloaded_result_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
+        """``await asyncio.to_thread(Path(p).resolve)``: typed like ``Path(p).resolve()``, so
+        that the rewritten code is checked as the original was (and fixed the same)."""
+        if not isinstance(value, ast.Call):
+            return None
+        arguments = arguments_of(value)
+        if not arguments or arguments[0].keyword is not None or arguments[0].star:
+            return None
+        if not resolve(value.func, scope) & THREAD_RUNNER_NAMES:
+            return None
+        function = arguments[0].value
+        if isinstance(function, ast.Call) and resolve(function.func, scope) == {"functools.partial"}:
+            inner = arguments_of(function)
+            if inner:
+                function = inner[0].value  # anyio/trio keyword arguments: partial(f, key=value)
+        kinds = {self.constructors.get(name) for name in resolve(function, scope)}
+        if len(kinds) == 1:
+            return kinds.pop()
+        if isinstance(function, ast.Attribute):
+            base = self.receiver_type(function.value, scope)
+            if base is not None and function.attr in base.derives:
+                return base
+        return None
+
+    def annotated_type(self, annotation: ast.expr, scope: Scope) -> BlockingType | None:
+        # Optional[T] and T | None name T.
+        if isinstance(annotation, ast.Subscript) and not isinstance(annotation.slice, (ast.Tuple, ast.Slice)):
+            if resolve(annotation.value, scope) == {"typing.Optional"}:
+                element = annotation.slice
+                if isinstance(element, ast.Index):  # Python 3.8
+                    element = element.value  # type: ignore[attr-defined]
+                return self.annotated_type(element, scope)
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            for side, other in ((annotation.left, annotation.right), (annotation.right, annotation.left)):
+                if isinstance(other, ast.Constant) and other.value is None:
+                    return self.annotated_type(side, scope)
+        kinds = {self.annotations.get(name) for name in resolve(annotation, scope)}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def bind(self, target: ast.AST, kind: BlockingType | None) -> None:
+        if kind is not None:
+            self.bindings[target] = kind
+
+    def receiver_type(self, receiver: ast.expr, scope: Scope, excluding: ast.AST | None = None) -> BlockingType | None:
+        """The type of the object a method is called on, when it is certain.
+
+        ``excluding``: a binding being typed from this very expression (``path =
+        path.resolve()``), which cannot count against itself: if every other binding
+        makes the type, so does this one.
+        """
+        derived = _derived_from(receiver)
+        if derived is not None:
+            # ``p.parent`` or ``p.with_suffix(".bak")``: the same type as ``p``.
+            base, attribute = derived
+            kind = self.receiver_type(base, scope, excluding)
+            if kind is not None and attribute in kind.derives:
+                return kind
+        if isinstance(receiver, (ast.Call, ast.BinOp, ast.Await)):
+            return self.constructed_type(receiver, scope)
+        if not isinstance(receiver, ast.Name):
+            return None
+        for files_scope, files in reversed(self.block_files):
+            if receiver.id in files and files_scope is scope:
+                return files[receiver.id]
+        assignments = [a for a in scope[receiver.id] if a.node is None or a.node is not excluding]
+        # Every binding of the name must be one we saw make this type.
+        kinds = {self.bindings.get(a.node) if a.node is not None else None for a in assignments}
+        if len(kinds) == 1 and assignments:
+            return kinds.pop()
+        return self._rebound_type(receiver, scope, assignments)
+
+    def _rebound_type(self, receiver: ast.Name, scope: Scope, assignments: Collection[Binding]) -> BlockingType | None:
+        """``path = Path(path)`` then ``path.exists()``: the one binding that reaches the call.
+
+        Sound for one shape only: besides the function's own parameter, the name has one
+        binding, a typed ``name = Ctor(...)`` that is a top-level statement of the
+        function body, and the call is in a later top-level statement of the same body.
+        That statement always runs before the later ones, and nothing else can rebind the
+        name afterwards.
+        """
+        if scope.kind != "function" or not isinstance(scope.node, _FUNCTIONS):
+            return None
+        bound = [a for a in assignments if a.node is not None and a.scope is scope]
+        if len(bound) != len(assignments):
+            return None
+        rebinding = [a for a in bound if not isinstance(a.node, ast.arg)]
+        if len(rebinding) != 1 or len(assignments) > 2:
+            return None
+        target = rebinding[0].node
+        assert target is not None
+        kind = self.bindings.get(target)
+        if kind is None:
+            return None
+        statements, where = self._top_level(scope.node)
+        at = where.get(target)
+        if at is None or not _assigns(statements, at, target):
+            return None
+        used = where.get(receiver)
+        return kind if used is not None and used > at else None
+
+    def _top_level(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[list[ast.stmt], dict[ast.AST, int]]:
+        known = self._statements.get(function)
+        if known is None:
+            statements = list(function.body)
+            where: dict[ast.AST, int] = {}
+            for index, statement in enumerate(statements):
+                where.update(dict.fromkeys(ast.walk(statement), index))
+            known = self._statements[function] = (statements, where)
+        return known
+
+    # -- calls -------------------------------------------------------------------------
+
+    def match(self, call: ast.Call, scope: Scope) -> Match | None:
+        func = call.func
+        names = scope.qualified_names(func) if isinstance(func, (ast.Name, ast.Attribute)) and is_dotted_name(func) else set()
+        entries = {self.index.get(q.name) if q.source in _RESOLVED_SOURCES else None for q in names}
+        found = sorted((e for e in entries if e is not None), key=lambda e: e.qualname)
+        if found:
+            entry = found[0]
+            if len(entries) > 1:
+                return Match(entry, f"the name may also refer to something that is not {entry.qualname}")
+            return self._conditions(call, entry, scope)
+        if isinstance(func, ast.Attribute):
+            kind = self.receiver_type(func.value, scope)
+            if kind is not None:
+                method = method_entry(kind, func.attr)
+                if method is not None and method.qualname not in self.ignore:
+                    return self._conditions(call, method, scope, kind)
+        return None
+
+    def _conditions(
+        self, call: ast.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None
+    ) -> Match | None:
+        arguments = arguments_of(call)
+        if entry.nonblocking_if is not None:
+            arg = _argument(arguments, entry.nonblocking_if)
+            if arg is not None and _mentions(arg, scope, entry.nonblocking_if.value):
+                return None
+        if entry.blocks_only_if is not None:
+            condition = entry.blocks_only_if
+            arg = _argument(arguments, condition)
+            if arg is None or not _resolves_to(arg, scope, condition.value)[0]:
+                return Match(
+                    entry,
+                    f"it only blocks when {condition.keyword} is {condition.value}, which loopsafe "
+                    "cannot confirm here; with another mode it starts a process without waiting",
+                )
+        if entry.streams_if is not None:
+            streaming = entry.streams_if
+            value = next((a.value for a in arguments if a.keyword == streaming.keyword), None)
+            if value is not None and not _is_constant(value, streaming.off):
+                spelled = f"{streaming.keyword}={self.source_of(value)}"
+                return Match(
+                    entry,
+                    f"with `{spelled}` the body is read later by the response (iter_content(), iter_lines(), "
+                    ".content, .read()), on the event loop; make the request and read the body in one "
+                    "function run with asyncio.to_thread",
+                    receiver,
+                )
+        return Match(entry, receiver=receiver)
+
+
+class SourceText:
+    """The source text of an ``ast`` node, as libcst would print the node."""
+
+    def __init__(self, source: str) -> None:
+        # ``ast`` counts lines at newlines only (``str.splitlines`` would also split at
+        # form feeds and other separators); ``source`` has its newlines translated.
+        self._lines = [line + "\n" for line in source.split("\n")]
+        self._encoded: dict[int, bytes] = {}
+        self._starts: list[int] = []
+        self._data = b""
+
+    def _line(self, number: int) -> bytes:
+        line = self._encoded.get(number)
+        if line is None:
+            line = self._encoded[number] = self._lines[number - 1].encode("utf-8")
+        return line
+
+    def __call__(self, node: ast.AST) -> str:
+        first, last = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        if first == last:
+            return self._line(first)[start:end].decode("utf-8")
+        parts = [self._line(first)[start:]]
+        parts += [self._line(n) for n in range(first + 1, last)]
+        parts.append(self._line(last)[:end])
+        return b"".join(parts).decode("utf-8")
+
+    def column(self, line: int, offset: int) -> int:
+        """The character column of byte ``offset`` on ``line`` (libcst counts characters)."""
+        text = self._line(line)
+        return offset if text.isascii() else len(text[:offset].decode("utf-8"))
+
+    def offset(self, line: int, column: int) -> int:
+        """The byte offset in the UTF-8 text of ``(line, column)`` (a byte column)."""
+        if not self._starts:
+            total = 0
+            for number in range(1, len(self._lines) + 1):
+                self._starts.append(total)
+                total += len(self._line(number))
+        return self._starts[line - 1] + column
+
+    def between(self, start: int, end: int) -> str:
+        """The text between two byte offsets."""
+        if not self._data:
+            self._data = b"".join(self._line(n) for n in range(1, len(self._lines) + 1))
+        return self._data[start:end].decode("utf-8")
+
+    def line_bytes(self, line: int) -> bytes:
+        return self._line(line) if 0 < line <= len(self._lines) else b""
+
+    def opening_parenthesis(self, line: int, offset: int) -> tuple[int, int] | None:
+        """The ``(`` opening the arguments of a call whose callee ends at ``(line, offset)``."""
+        while 0 < line <= len(self._lines):
+            code = _code_part(self._line(line))
+            while offset < len(code) and code[offset : offset + 1] in b" \t\f)\\\r\n":
+                offset += 1
+            if offset < len(code):
+                return (line, offset) if code[offset : offset + 1] == b"(" else None
+            line, offset = line + 1, 0
+        return None
+
+
+def _code_part(line: bytes) -> bytes:
+    """A line without its comment (quotes followed, so a ``#`` in a string stays)."""
+    if b"#" not in line:
+        return line
+    quote = b""
+    at = 0
+    while at < len(line):
+        char = line[at : at + 1]
+        if quote:
+            if char == b"\\":
+                at += 1
+            elif char == quote:
+                quote = b""
+        elif char in (b"'", b'"'):
+            quote = char
+        elif char == b"#":
+            return line[:at]
+        at += 1
+    return line
+
+
+def _assigns(statements: Sequence[ast.stmt], at: int, target: ast.AST) -> bool:
+    """``target = ...`` (or ``target: T = ...``) is the statement, alone on its line."""
+    statement = statements[at]
+    before = statements[at - 1] if at > 0 else None
+    after = statements[at + 1] if at + 1 < len(statements) else None
+    if (before is not None and before.end_lineno == statement.lineno) or (
+        after is not None and after.lineno == statement.end_lineno
+    ):
+        return False  # ``a = f(); b = 2``: one line, several statements
+    if isinstance(statement, ast.Assign):
+        return len(statement.targets) == 1 and statement.targets[0] is target
+    return isinstance(statement, ast.AnnAssign) and statement.target is target and statement.value is not None
+
+
+def _derived_from(receiver: ast.expr) -> tuple[ast.expr, str] | None:
+    """``(p, "parent")`` for ``p.parent`` and ``(p, "with_suffix")`` for ``p.with_suffix(x)``."""
+    if isinstance(receiver, ast.Call):
+        receiver = receiver.func
+    if isinstance(receiver, ast.Attribute):
+        return receiver.value, receiver.attr
+    return None
+
+
+def _argument(arguments: Sequence[Argument], condition: ArgCondition) -> ast.expr | None:
+    positional = [arg for arg in arguments if arg.keyword is None and not arg.star]
+    for arg in arguments:
+        if arg.keyword is not None and arg.keyword == condition.keyword:
+            return arg.value
+    if len(positional) > condition.index and not any(arg.star for arg in arguments[: condition.index + 1]):
+        return positional[condition.index].value
+    return None
+
+
+def _mentions(expression: ast.expr, scope: Scope, target: str) -> bool:
+    """``os.WNOHANG`` or ``os.WNOHANG | os.WUNTRACED``: the flag is among the operands."""
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.BitOr):
+        return _mentions(expression.left, scope, target) or _mentions(expression.right, scope, target)
+    return _resolves_to(expression, scope, target)[1]
+
+
+def _is_constant(node: ast.expr, value: bool) -> bool:
+    return isinstance(node, ast.Constant) and node.value is value

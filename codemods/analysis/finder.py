@@ -1,0 +1,861 @@
+"""The findings of one module, on CPython's ``ast``: which calls in coroutines block,
+and for each whether the fix can rewrite it or why it is only reported.
+
+One walk over the statements that can hold coroutine code, in the order libcst visits
+them, keeping the stack of contexts (``codemods.analysis.contexts``): where an await may
+go, and why not. Calls are matched on the way out of them (their arguments first), as
+the rewrite does; ``with open(...)`` blocks get their verdict from
+``codemods.block_analysis``. Every reason and every fix text is the one ``loopsafe fix``
+gives for the same call (a test compares both on every fixture).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from dataclasses import replace
+from typing import Iterable, Sequence, cast
+
+from codemods.analysis.bindings import ModuleScopes, Scope
+from codemods.analysis.comments import Comments, suppressed_by_comment
+from codemods.analysis.contexts import (
+    COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
+    IN_LOOP_OVER_SHARED, MOVING_BLOCK, NOT_COROUTINE, Context,
+)
+from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
+from codemods.analysis.frameworks import detect_framework
+from codemods.analysis.spelling import Speller
+from codemods.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
+from codemods.catalog import (
+    CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
+)
+from codemods.config import Settings
+from codemods.findings import Finding
+from codemods.prior_fixes import unfix
+
+NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
+MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
+MOVES_WITH_BLOCK = "it runs in a worker thread with the `with` block it is in"
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+#: ``try`` and, from Python 3.11, ``try``/``except*`` (the same fields).
+_TRIES: tuple[type[ast.stmt], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+    ast.With, ast.AsyncWith, ast.Match, *_TRIES,
+)
+
+
+def find_blocking_calls(tree: ast.Module, source: str, settings: Settings, comments: Comments) -> list[Finding]:
+    """The findings of the module ``tree`` parsed from ``source``, sorted."""
+    return _Finder(tree, source, settings, comments).run()
+
+
+#: Where an ``async def`` may start: a line beginning with it (a backslash may split it).
+_ASYNC_DEF_LINE = re.compile(r"^[ \t\f]*async(?:[ \t\f]|\\\n)+def\b", re.MULTILINE)
+
+
+def statements_with_coroutines(statements: Sequence[ast.stmt], source: str) -> set[ast.stmt]:
+    """The statements that hold an ``async def`` in their blocks (not in expressions),
+    themselves included. ``async def`` always starts a line: only the statements whose
+    lines include such a line are looked into (most of a module is not)."""
+    lines: list[int] = []
+    at = 1
+    last = 0
+    for match in _ASYNC_DEF_LINE.finditer(source):
+        at += source.count("\n", last, match.start())
+        last = match.start()
+        lines.append(at)
+    found: set[ast.stmt] = set()
+    _holding(statements, lines, found)
+    return found
+
+
+def _holding(statements: Sequence[ast.stmt], lines: list[int], found: set[ast.stmt]) -> bool:
+    any_found = False
+    for statement in statements:
+        if not isinstance(statement, _COMPOUND):
+            continue
+        first = bisect.bisect_left(lines, statement.lineno)
+        if first == len(lines) or lines[first] > (statement.end_lineno or statement.lineno):
+            continue  # no line of it starts an ``async def``
+        inner = False
+        for block in _blocks_of(statement):
+            inner = _holding(block, lines, found) or inner
+        if inner or isinstance(statement, ast.AsyncFunctionDef):
+            found.add(statement)
+            any_found = True
+    return any_found
+
+
+def _blocks_of(statement: ast.stmt) -> Iterable[list[ast.stmt]]:
+    for attribute in ("body", "orelse", "finalbody"):
+        block = getattr(statement, attribute, None)
+        if isinstance(block, list):
+            yield block
+    for part in [*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())]:
+        yield part.body
+
+
+class _Blocks:
+    """Verdicts on the module's ``with`` blocks (``codemods.blocks.BlockMoves`` on ``ast``)."""
+
+    def __init__(self, tree: ast.Module, settings: Settings) -> None:
+        self._tree = tree
+        self._settings = settings
+        self._analysis: BlockAnalysis | None = None
+        self._pairs: dict[ast.AST, ast.AST] = {}
+
+    def _prepare(self) -> BlockAnalysis:
+        if self._analysis is None:
+            # Judged as the code was before an earlier fix (same verdicts and reasons again).
+            unfixed = unfix(self._tree)
+            self._analysis = BlockAnalysis(
+                unfixed.module, self._settings.index, self._settings.constructors, unfixed.awaits
+            )
+            ours = all_with_statements(self._tree)
+            theirs = all_with_statements(unfixed.module)
+            if len(ours) == len(theirs):
+                self._pairs = dict(zip(ours, theirs))
+        return self._analysis
+
+    def files_of(self, node: ast.With) -> set[str]:
+        try:
+            analysis = self._prepare()
+            paired = self._pairs.get(node)
+            return analysis.files_of(paired) if isinstance(paired, ast.With) else set()
+        except Exception:  # noqa: BLE001 - typing is an extra; verdict() reports failures
+            return set()
+
+    def verdict(self, node: ast.With, taken: Iterable[str]) -> BlockPlan | Refusal:
+        try:
+            analysis = self._prepare()
+            paired = self._pairs.get(node)
+            if not isinstance(paired, ast.With):
+                return Refusal("loopsafe could not pair it with Python's own parse of the module")
+            return analysis.verdict(paired, taken)
+        except Exception as error:  # noqa: BLE001
+            return Refusal(f"loopsafe could not analyse it (internal error: {type(error).__name__}: {error})")
+
+
+class _Finder:
+    def __init__(self, tree: ast.Module, source: str, settings: Settings, comments: Comments) -> None:
+        self.tree = tree
+        self.settings = settings
+        self.source = source
+        self.text = SourceText(source)
+        self.scopes = ModuleScopes(tree)
+        self.comments = comments
+        self.detector = Detector(
+            settings.index, settings.constructors, settings.annotations, frozenset(settings.ignore), self.text
+        )
+        framework = detect_framework(tree, source)
+        self.framework_problem = MIXED if framework is None else None
+        self.local_imports: set[ast.AST] = set()
+        self.function_statements: set[ast.stmt] = set()
+        self.speller = Speller(tree, framework or Framework.ASYNCIO, settings.legacy_executor, self.local_imports.__contains__)
+        self.blocks = _Blocks(tree, settings)
+        self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
+        self.contexts: list[Context] = [NOT_COROUTINE]
+        self.statement_comments: list[str | None] = [None]
+        self.findings: list[Finding] = []
+        #: The statements holding an ``async def`` (the walk skips the others outside coroutines).
+        self.holding_coroutines: set[ast.stmt] = set()
+        self.awaited: set[ast.Call] = set()
+        self.chain_heads: set[ast.Call] = set()
+        self.block_openers: set[ast.Call] = set()
+        self.carried: list[list[str]] = []
+        self.state_holders: set[ast.AST] = set()
+        self.helper_names: dict[Scope, set[str]] = {}
+        #: Each statement walked -> the statements of its block.
+        self.siblings: dict[ast.stmt, Sequence[ast.stmt]] = {}
+        #: Calls the fix rewrites -> (the function it calls instead, whether that is native).
+        self.rewrites: dict[ast.Call, tuple[str, bool]] = {}
+        #: Statements of one-line suites (``if x: f()``).
+        self.inline_statements: set[ast.stmt] = set()
+
+    @property
+    def context(self) -> Context:
+        return self.contexts[-1]
+
+    def run(self) -> list[Finding]:
+        self.holding_coroutines = statements_with_coroutines(self.tree.body, self.source)
+        self._bind_statements(self.tree.body, coroutines=0)
+        self._statements(self.tree.body)
+        self.findings.sort()
+        return self.findings
+
+    # -- the typed bindings, first (``command._BindingPass``) ---------------------------
+
+    def _bind_statements(self, statements: Sequence[ast.stmt], coroutines: int) -> None:
+        for statement in statements:
+            if not isinstance(statement, _COMPOUND):
+                self._bind_simple(statement)
+                continue
+            if not coroutines and statement not in self.holding_coroutines:
+                continue
+            inner = coroutines
+            if isinstance(statement, _FUNCTIONS):
+                self._bind_parameters(statement.args)
+                inner += isinstance(statement, ast.AsyncFunctionDef)
+            elif isinstance(statement, (ast.With, ast.AsyncWith)):
+                for item in statement.items:
+                    self._bind_with_item(item, statement)
+            for block in _blocks_of(statement):
+                self._bind_statements(block, inner)
+
+    def _bind_simple(self, statement: ast.stmt) -> None:
+        if isinstance(statement, ast.Assign):
+            self._bind_assign(statement)
+        elif isinstance(statement, ast.AnnAssign):
+            self._bind_annotated(statement)
+
+    def _bind_assign(self, node: ast.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            return
+        target = node.targets[0]
+        scope = self.scopes.scope_of(node)
+        kind = self.detector.constructed_type(node.value, scope)
+        if kind is None and isinstance(node.value, ast.Call):
+            kind = self.detector.receiver_type(node.value, scope, excluding=target)  # p = p.resolve()
+        self.detector.bind(target, kind)
+        if kind is None and isinstance(node.value, ast.Call) and not resolve(node.value.func, scope).isdisjoint(
+            HOLDS_PROCESS_STATE
+        ):
+            self.state_holders.add(target)
+
+    def _bind_annotated(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            scope = self.scopes.scope_of(node)
+            kind = self.detector.annotated_type(node.annotation, scope)
+            if kind is None and node.value is not None:
+                kind = self.detector.constructed_type(node.value, scope)
+            self.detector.bind(node.target, kind)
+
+    def _bind_parameters(self, arguments: ast.arguments) -> None:
+        for parameter in _parameters(arguments):
+            if parameter.annotation is not None:
+                scope = self.scopes.scope_of(parameter)
+                self.detector.bind(parameter, self.detector.annotated_type(parameter.annotation, scope))
+
+    def _bind_with_item(self, item: ast.withitem, statement: ast.stmt) -> None:
+        if isinstance(item.optional_vars, ast.Name):
+            scope = self.scopes.scope_of(statement)
+            self.detector.bind(item.optional_vars, self.detector.constructed_type(item.context_expr, scope))
+
+    # -- contexts -------------------------------------------------------------------------
+
+    def _push(self, context: Context) -> None:
+        self.contexts.append(context)
+
+    def _pop(self) -> None:
+        self.contexts.pop()
+
+    def _push_no_await(self, reason: str | None) -> None:
+        context = self.context
+        if reason is not None and context.rewritable:
+            self._push(Context(in_coroutine=True, no_await_reason=reason))
+        else:
+            self._push(context)
+
+    def _push_generator(self) -> None:
+        context = self.context
+        self._push(GENERATOR_EXPRESSION if context.in_coroutine and not context.moving else context)
+
+    # -- statements -----------------------------------------------------------------------
+
+    def _statements(self, statements: Sequence[ast.stmt]) -> None:
+        for statement in statements:
+            self.siblings[statement] = statements
+            self._statement(statement)
+
+    def _statement(self, statement: ast.stmt) -> None:
+        compound = isinstance(statement, _COMPOUND)
+        if not self.context.in_coroutine and (not compound or statement not in self.holding_coroutines):
+            if not compound:
+                self._bind_simple(statement)  # module-level objects used by coroutines
+            return
+        self.statement_comments.append(self.comments.of_statement(statement) if not self.comments.empty else None)
+        try:
+            if compound:
+                self._compound(statement)
+            else:
+                self._simple(statement)
+        finally:
+            self.statement_comments.pop()
+
+    def _simple(self, statement: ast.stmt) -> None:
+        if statement in self.function_statements:
+            self._note_local_imports(statement)
+        if isinstance(statement, ast.Assign):
+            self._bind_assign(statement)
+            self._expressions(statement.targets)
+            self._expression(statement.value)
+        elif isinstance(statement, ast.AnnAssign):
+            self._bind_annotated(statement)
+            self._expression(statement.target)
+            self._annotation(statement.annotation)
+            if statement.value is not None:
+                self._expression(statement.value)
+        elif isinstance(statement, ast.AugAssign):
+            self._expression(statement.target)
+            self._push_no_await(self._augmented_hazard(statement))
+            self._expression(statement.value)
+            self._pop()
+        else:
+            for child in ast.iter_child_nodes(statement):
+                if isinstance(child, ast.expr):
+                    self._expression(child)
+
+    def _note_local_imports(self, statement: ast.stmt) -> None:
+        # libcst sees the statements of one line together: imports later on the line count.
+        for sibling in self._same_line(statement):
+            if isinstance(sibling, (ast.Import, ast.ImportFrom)):
+                self.local_imports.add(sibling)
+
+    def _same_line(self, statement: ast.stmt) -> Sequence[ast.stmt]:
+        """The statements written on the line(s) of ``statement`` (``a = 1; b = 2``)."""
+        body = self.siblings.get(statement, [statement])
+        at = next((i for i, s in enumerate(body) if s is statement), 0)
+        first = last = at
+        while first > 0 and body[first - 1].end_lineno == body[first].lineno:
+            first -= 1
+        while last + 1 < len(body) and body[last].end_lineno == body[last + 1].lineno:
+            last += 1
+        return body[first : last + 1]
+
+    def _compound(self, statement: ast.stmt) -> None:
+        body: list[ast.stmt] = getattr(statement, "body", [])
+        if body and body[0].lineno == statement.lineno:
+            # ``if x: a += f()``: a one-line suite, which libcst holds without statement lines.
+            self.inline_statements.update(body)
+        if isinstance(statement, _FUNCTIONS):
+            self._function(statement)
+        elif isinstance(statement, ast.ClassDef):
+            self._expressions(statement.decorator_list)
+            self._expressions(statement.bases)
+            self._expressions([k.value for k in statement.keywords])
+            self._push_no_await(IN_CLASS_BODY)
+            self._statements(statement.body)
+            self._pop()
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            self._with(statement)
+        elif isinstance(statement, (ast.For, ast.AsyncFor)):
+            self._expression(statement.target)
+            self._expression(statement.iter)
+            rewritable = isinstance(statement, ast.For) and self.context.rewritable
+            self._push_no_await(self._loop_hazard(statement.iter, self.scopes.scope_of(statement)) if rewritable else None)
+            self._statements(statement.body)
+            self._pop()
+            self._statements(statement.orelse)
+        elif isinstance(statement, (ast.While, ast.If)):
+            self._expression(statement.test)
+            self._statements(statement.body)
+            self._statements(statement.orelse)
+        elif isinstance(statement, _TRIES):
+            star = not isinstance(statement, ast.Try)
+            statement = cast(ast.Try, statement)
+            self._statements(statement.body)
+            for handler in statement.handlers:
+                if handler.type is not None:
+                    self._expression(handler.type)
+                if star:
+                    self._push(self.context)
+                else:
+                    self._push_no_await(IN_CANCELLATION_HANDLER if self._catches_cancellation(handler) else None)
+                self._statements(handler.body)
+                self._pop()
+            self._statements(statement.orelse)
+            self._push_no_await(IN_FINALLY)
+            self._statements(statement.finalbody)
+            self._pop()
+        elif isinstance(statement, ast.Match):
+            self._expression(statement.subject)
+            for case in statement.cases:
+                if case.guard is not None:
+                    self._expression(case.guard)
+                self._statements(case.body)
+
+    def _function(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._expressions(function.decorator_list)
+        self._parameters(function.args)
+        if function.returns is not None:
+            self._annotation(function.returns)
+        self._push(COROUTINE if isinstance(function, ast.AsyncFunctionDef) else NOT_COROUTINE)
+        header_line = function.body[0].lineno if function.body else 0
+        if function.body and header_line > _colon_line(function):
+            self.function_statements.update(function.body)
+        self._statements(function.body)
+        self._pop()
+
+    def _parameters(self, arguments: ast.arguments) -> None:
+        for parameter in _parameters(arguments):
+            if parameter.annotation is not None:
+                scope = self.scopes.scope_of(parameter)
+                self.detector.bind(parameter, self.detector.annotated_type(parameter.annotation, scope))
+                self._annotation(parameter.annotation)
+        self._expressions([d for d in [*arguments.defaults, *arguments.kw_defaults] if d is not None])
+
+    def _annotation(self, annotation: ast.expr) -> None:
+        # Annotations of locals are never evaluated; those of nested defs are data, not work.
+        self._push(NOT_COROUTINE)
+        self._expression(annotation)
+        self._pop()
+
+    # -- with blocks ----------------------------------------------------------------------
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        typed, moving, atomic = False, False, False
+        opened: list[tuple[ast.Call, BlockingCall]] = []
+        if isinstance(node, ast.With):
+            typed, moving, atomic, opened = self._with_block(node)
+        for item in node.items:
+            self._bind_with_item(item, node)
+            self._expression(item.context_expr)
+            if item.optional_vars is not None:
+                self._expression(item.optional_vars)
+        rewritable = isinstance(node, ast.With) and self.context.rewritable
+        self._push_no_await(self._with_hazard(node) if rewritable else None)
+        self._statements(node.body)
+        self._pop()
+        if typed:
+            self.detector.block_files.pop()
+        if atomic:
+            self._pop()
+        if moving:
+            self._pop()
+            carried = self.carried.pop()
+            scope = self.scopes.scope_of(node)
+            spelled = self.speller.offload("_", keywords=False, scope=scope)
+            assert spelled is not None  # checked when the block was planned
+            detail = f"the with block moves into a function run by {spelled.runner}"
+            if carried:
+                detail += ", with " + ", ".join(f"{name}()" for name in carried) + " in it"
+            for call, entry in opened:
+                self._record(call, entry, True, detail)
+
+    def _with_block(self, node: ast.With) -> tuple[bool, bool, bool, list[tuple[ast.Call, BlockingCall]]]:
+        """A ``with open(...)`` block in a coroutine: does it move to a thread as a whole?
+
+        Returns (typed, moving, atomic, openers): whether it pushed its files, whether it
+        moves (a context was pushed), whether it stays whole on the loop (a context was
+        pushed), and its opening calls.
+        """
+        context = self.context
+        if not context.in_coroutine or context.moving:
+            return False, False, False, []
+        scope = self.scopes.scope_of(node)
+        opened: list[tuple[ast.Call, BlockingCall]] = []
+        for item in node.items:
+            expression = item.context_expr
+            match = self.detector.match(expression, scope) if isinstance(expression, ast.Call) else None
+            if match is None or not match.entry.opens_file or match.reason is not None:
+                return False, False, False, []
+            assert isinstance(expression, ast.Call)
+            if self._is_suppressed(expression, match.entry):
+                return False, False, False, []
+            opened.append((expression, match.entry))
+        # Inside, its ``as`` names are its files, whatever the coroutine binds to them
+        # elsewhere (a later block moved into a helper must not change that).
+        file_type = self.settings.constructors.get("builtins.open")
+        files = self.blocks.files_of(node) if file_type is not None else set()
+        self.detector.block_files.append((scope, {name: file_type for name in files if file_type is not None}))
+        taken = self.helper_names.setdefault(scope, set())
+        plan = self.blocks.verdict(node, taken)
+        if context.no_await_reason is not None:  # where no await may go (finally, ...)
+            plan = Refusal(f"it is {context.no_await_reason}", atomic=isinstance(plan, Refusal) and plan.atomic)
+        if isinstance(plan, BlockPlan):
+            if self.framework_problem is not None:
+                plan = Refusal(self.framework_problem)
+            elif self.speller.offload(plan.helper, keywords=False, scope=scope) is None:
+                plan = Refusal(NO_NAME)
+        if isinstance(plan, Refusal):
+            for call, entry in opened:
+                self.chain_heads.add(call)
+                self._record(call, entry, False, f"the with block cannot move to a thread: {plan.reason}")
+            if plan.atomic:
+                # No await may split it either: its calls are reported, not offloaded.
+                self._push(replace(COROUTINE, no_await_reason=f"inside a with block that stays on the loop: {plan.reason}"))
+            return True, False, plan.atomic, opened
+        taken.add(plan.helper)
+        self.block_openers.update(call for call, _ in opened)
+        self.carried.append([])
+        # Calls inside are found, not rewritten: the whole block will run in a thread.
+        self._push(MOVING_BLOCK)
+        return True, True, False, opened
+
+    # -- where a new await would let other tasks in at the wrong moment ----------------
+
+    def _with_hazard(self, node: ast.With | ast.AsyncWith) -> str | None:
+        scope = self.scopes.scope_of(node)
+        for item in node.items:
+            expression = item.context_expr
+            spelled = self.text(expression)
+            callee = expression.func if isinstance(expression, ast.Call) else expression
+            names = resolve(callee, scope)
+            assignments = scope[expression.id] if isinstance(expression, ast.Name) else []
+            if names & HOLDS_PROCESS_STATE or (assignments and all(
+                    a.node is not None and a.node in self.state_holders for a in assignments)):
+                return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
+                        "here would let other tasks run inside it (a lock held across it deadlocks them)")
+            if isinstance(expression, ast.Call) and names == {"contextlib.suppress"}:
+                caught = {name for arg in arguments_of(expression) for name in resolve(arg.value, scope)}
+                if caught & CANCELLATION:
+                    return (f"inside `with {spelled}:`, which would swallow the cancellation an await here "
+                            "can raise")
+                continue
+            if names and names <= self.safe_context_managers:
+                continue
+            if self.detector.receiver_type(expression, scope) is not None:
+                continue  # a file or client of the catalog
+            if isinstance(expression, ast.Call) and self.detector.match(expression, scope) is not None:
+                continue  # made by a blocking call of the catalog (``p.open()``): an I/O object
+            return (f"inside `with {spelled}:`, a context manager loopsafe does not know to be safe: if it holds a "
+                    "lock or process-wide state, an await here would let other tasks run inside it")
+        return None
+
+    def _loop_hazard(self, iterable: ast.expr, scope: Scope) -> str | None:
+        """Why no await may go in a loop's body: it iterates over a container other tasks may change."""
+        shared = self._shared_iterable(iterable, scope)
+        return None if shared is None else IN_LOOP_OVER_SHARED.format(shared)
+
+    def _shared_iterable(self, expression: ast.expr, scope: Scope) -> str | None:
+        """``SHARED``, ``self.items``, ``d.items()`` on those: containers other tasks may change."""
+        target = expression
+        if (
+            isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
+            and target.func.attr in ("items", "keys", "values") and not target.args and not target.keywords
+        ):
+            target = target.func.value
+        if isinstance(target, (ast.Attribute, ast.Subscript)):
+            return self.text(target)
+        if isinstance(target, ast.Name):
+            assignments = scope[target.id]
+            module_variable = bool(assignments) and all(
+                a.node is not None and a.scope.kind == "module"
+                and not isinstance(a.node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                for a in assignments
+            )
+            return self.text(target) if module_variable else None
+        return None
+
+    def _augmented_hazard(self, node: ast.AugAssign) -> str | None:
+        target = node.target
+        scope = self.scopes.scope_of(node)
+        shared = isinstance(target, (ast.Attribute, ast.Subscript)) or (
+            isinstance(target, ast.Name) and _is_nonlocal_name(target, scope)
+        )
+        if not shared or (self.context.rewritable and self._hoistable(node)):
+            # ``self.total += f(p)`` -> ``_result = await ...`` then ``self.total += _result``.
+            return None
+        operator = _OPERATORS[type(node.op)]
+        return (
+            f"on the right of `{self.text(target)} {operator}`: the target is read before the await, so updates "
+            "other tasks make meanwhile would be lost; assign the call's result to a local first"
+        )
+
+    def _hoistable(self, node: ast.AugAssign) -> bool:
+        return (
+            isinstance(node.value, ast.Call) and node not in self.inline_statements
+            and len(self._same_line(node)) == 1 and _reads_plainly(node.target)
+        )
+
+    def _catches_cancellation(self, handler: ast.ExceptHandler) -> bool:
+        if handler.type is None:
+            return True
+        scope = self.scopes.scope_of(handler)
+        caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        names = {name for element in caught for name in resolve(element, scope)}
+        return bool(names & CANCELLATION)
+
+    # -- expressions ------------------------------------------------------------------------
+
+    def _expressions(self, expressions: Iterable[ast.expr]) -> None:
+        for expression in expressions:
+            self._expression(expression)
+
+    def _expression(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Call):
+            self._call(node)
+        elif isinstance(node, ast.Await):
+            if isinstance(node.value, ast.Call):
+                self.awaited.add(node.value)
+            self._expression(node.value)
+        elif isinstance(node, ast.Lambda):
+            self._expressions([d for d in [*node.args.defaults, *node.args.kw_defaults] if d is not None])
+            self._push(NOT_COROUTINE)
+            self._expression(node.body)
+            self._pop()
+        elif isinstance(node, _COMPREHENSIONS):
+            self._comprehension(node)
+        elif isinstance(node, ast.FormattedValue):
+            debug = self.context.in_coroutine and not self.context.moving and self._is_debug(node)
+            self._push(FSTRING_DEBUG if debug else self.context)
+            self._expression(node.value)
+            self._pop()
+            if node.format_spec is not None:
+                self._expression(node.format_spec)
+        elif isinstance(node, (ast.Name, ast.Constant)):
+            return
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self._expression(child)
+                elif isinstance(child, (ast.keyword, ast.comprehension, ast.arguments)):
+                    for inner in ast.iter_child_nodes(child):
+                        if isinstance(inner, ast.expr):
+                            self._expression(inner)
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+        generator = isinstance(node, ast.GeneratorExp)
+        # The element runs once per item (lazily, for a generator expression).
+        if generator:
+            self._push_generator()
+        else:
+            reason = None
+            for comprehension in node.generators:
+                if reason is not None:
+                    break
+                reason = self._iteration_hazard(comprehension, node)
+            self._push_no_await(reason)
+        if isinstance(node, ast.DictComp):
+            self._expression(node.key)
+            self._expression(node.value)
+        else:
+            self._expression(node.elt)
+        self._pop()
+        self._generators(node, 0, generator)
+
+    def _generators(self, node: ast.expr, at: int, generator: bool) -> None:
+        """``for ... in`` number ``at`` and the ones after it (nested in it, as libcst has them)."""
+        comprehensions: list[ast.comprehension] = node.generators  # type: ignore[attr-defined]
+        comprehension = comprehensions[at]
+        self._expression(comprehension.iter)  # in the enclosing part: the first one eagerly
+        # The target, conditions and the inner ``for``s run lazily or once per item.
+        if at == 0 and generator:
+            self._push_generator()
+        else:
+            self._push_no_await(self._iteration_hazard(comprehension, node))
+        self._expression(comprehension.target)
+        self._expressions(comprehension.ifs)
+        if at + 1 < len(comprehensions):
+            self._generators(node, at + 1, generator)
+        self._pop()
+
+    def _iteration_hazard(self, comprehension: ast.comprehension, node: ast.expr) -> str | None:
+        if not self.context.rewritable or comprehension.is_async:
+            return None
+        return self._loop_hazard(comprehension.iter, self.scopes.scope_of(comprehension))
+
+    def _is_debug(self, node: ast.FormattedValue) -> bool:
+        """``f"{x=}"``: ``ast`` spells it like ``f"x={x!r}"``, the source tells them apart."""
+        value = node.value
+        before = self.text.line_bytes(value.lineno)[: value.col_offset].rstrip()
+        after = self.text.line_bytes(value.end_lineno or value.lineno)[value.end_col_offset :].lstrip()
+        return before.endswith(b"{") and after.startswith(b"=") and not after.startswith(b"==")
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and self.context.in_coroutine:
+            # ``open(p).read()``: the inner call, which makes the object the outer one
+            # reads, is handled with the outer call (one trip to the thread).
+            scope = self.scopes.scope_of(func.value)
+            inner = self.detector.match(func.value, scope)
+            if inner is not None and inner.reason is None:
+                outer = self.detector.match(node, scope)
+                if (
+                    outer is not None and outer.receiver is not None
+                    and (inner.entry.opens_file or inner.entry.qualname in outer.receiver.constructors)
+                ):
+                    self.chain_heads.add(func.value)
+        self._expression(func)
+        for argument in arguments_of(node):
+            self._expression(argument.value)
+        self._leave_call(node)
+
+    def _leave_call(self, node: ast.Call) -> None:
+        context = self.context
+        if not context.in_coroutine or node in self.awaited or node in self.chain_heads or node in self.block_openers:
+            return
+        scope = self.scopes.scope_of(node.func)
+        match = self.detector.match(node, scope)
+        if match is None or self._is_suppressed(node, match.entry):
+            return
+        entry = match.entry
+        if context.moving:
+            self.carried[-1].append(entry.qualname)
+            self._record(node, entry, True, MOVES_WITH_BLOCK)
+            return
+        reason = (
+            match.reason
+            or (entry.reason or "no safe automatic rewrite" if entry.strategy is Strategy.REPORT else None)
+            or context.no_await_reason
+            or self.framework_problem
+        )
+        if reason is not None:
+            self._record(node, entry, False, reason)
+            return
+        fixed = self._fix_text(node, match, scope)
+        self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"))
+
+    def _fix_text(self, node: ast.Call, match: Match, scope: Scope) -> str:
+        """What the fix reads as, or ``!`` and why there is none."""
+        entry = match.entry
+        func = node.func
+        if (
+            match.receiver is not None and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call) and func.value in self.chain_heads
+        ):
+            if not all(_is_plain(a.value) for a in arguments_of(node)) or not all(
+                _is_plain(a.value) for a in arguments_of(func.value)
+            ):
+                return "!its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
+            spelled = self.speller.offload(f"lambda: {self.text(node)}", keywords=False, scope=scope)
+            return f"!{NO_NAME}" if spelled is None else spelled.detail
+        spelled = None
+        native = entry.strategy is Strategy.NATIVE and entry.native is not None
+        if native and (entry.category != "sleep" or self.settings.native_sleep):
+            assert entry.native is not None
+            spelled = self.speller.native(node, entry.native, scope)
+            if spelled is not None and len(node.args) <= entry.native.positional:
+                self.rewrites[node] = (spelled.runner, True)
+        if spelled is None:
+            spelled = self.speller.offload(self._updated(func), keywords=bool(node.keywords), scope=scope)
+            if spelled is not None and spelled.runner == spelled.detail[len("await "):].split("(")[0]:
+                self.rewrites[node] = (spelled.runner, False)
+        return f"!{NO_NAME}" if spelled is None else spelled.detail
+
+    # The text of a callee holding calls that are rewritten too, as the rewrite prints it
+    # (``Path(p).expanduser().absolute()``: the inner call is offloaded first).
+
+    def _updated(self, node: ast.expr) -> str:
+        """The source of ``node`` with the rewritten calls inside it replaced by their rewrites."""
+        start = self.text.offset(node.lineno, node.col_offset)
+        end = self.text.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        return self._spliced(start, end, [node])
+
+    def _spliced(self, start: int, end: int, roots: Sequence[ast.AST]) -> str:
+        if not self.rewrites:
+            return self.text.between(start, end)
+        found: list[ast.Call] = []
+        pending = list(roots)
+        while pending:
+            current = pending.pop()
+            if isinstance(current, ast.Call) and current in self.rewrites:
+                found.append(current)
+                continue
+            pending.extend(ast.iter_child_nodes(current))
+        if not found:
+            return self.text.between(start, end)
+        found.sort(key=lambda call: (call.lineno, call.col_offset))
+        parts: list[str] = []
+        at = start
+        for call in found:
+            call_start = self.text.offset(call.lineno, call.col_offset)
+            call_end = self.text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0)
+            parts.append(self.text.between(at, call_start))
+            rewritten = self._rewritten(call)
+            # ``await`` binds looser than ``.x``, ``[i]`` and ``(...)``: the rewrite adds parentheses there.
+            before = self.text.between(start, call_start).rstrip()
+            after = self.text.between(call_end, end).lstrip()
+            if not (before.endswith("(") and after.startswith(")")) and after[:1] in (".", "[", "("):
+                rewritten = f"({rewritten})"
+            parts.append(rewritten)
+            at = call_end
+        parts.append(self.text.between(at, end))
+        return "".join(parts)
+
+    def _rewritten(self, call: ast.Call) -> str:
+        runner, native = self.rewrites[call]
+        func = call.func
+        opening = self.text.opening_parenthesis(func.end_lineno or func.lineno, func.end_col_offset or 0)
+        if opening is None:
+            return self.text(call)
+        inner = self._spliced(
+            self.text.offset(*opening) + 1,
+            self.text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0) - 1,
+            [*call.args, *call.keywords],
+        )
+        if native:
+            return f"await {runner}({inner})"
+        rest = inner.lstrip()
+        if not rest.strip():
+            return f"await {runner}({inner}{self._updated(func)})"
+        return f"await {runner}({inner[: len(inner) - len(rest)]}{self._updated(func)}, {rest})"
+
+    def _is_suppressed(self, call: ast.Call, entry: BlockingCall) -> bool:
+        if self.comments.empty:
+            return False
+        if suppressed_by_comment(self.statement_comments[-1], entry.code):
+            return True
+        func = call.func
+        opening = self.text.opening_parenthesis(func.end_lineno or func.lineno, func.end_col_offset or 0)
+        inline = self.comments.after_parenthesis(*opening) if opening is not None else None
+        return suppressed_by_comment(inline, entry.code)
+
+    def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
+        # libcst's position of a call, like ``ast``'s, leaves out its parentheses.
+        line, column = call.lineno, self.text.column(call.lineno, call.col_offset)
+        self.findings.append(Finding(line, column + 1, entry.code, entry.qualname, fixable, detail))
+
+
+def _parameters(arguments: ast.arguments) -> list[ast.arg]:
+    found = [*arguments.posonlyargs, *arguments.args]
+    if arguments.vararg is not None:
+        found.append(arguments.vararg)
+    found += arguments.kwonlyargs
+    if arguments.kwarg is not None:
+        found.append(arguments.kwarg)
+    return found
+
+
+def _colon_line(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """The last line of a def's header, roughly: the body starts on a later one unless the
+    def is a one-liner (``async def f(): ...``)."""
+    ends = [function.lineno]
+    if function.returns is not None:
+        ends.append(function.returns.end_lineno or function.lineno)
+    ends += [p.end_lineno or p.lineno for p in _parameters(function.args)]
+    return max(ends)
+
+
+def _is_nonlocal_name(name: ast.Name, scope: Scope) -> bool:
+    """A name the coroutine updates in another scope (``global`` or ``nonlocal``)."""
+    assignments = scope[name.id]
+    return bool(assignments) and any(a.scope is not scope for a in assignments)
+
+
+def _reads_plainly(target: ast.expr) -> bool:
+    """``a``, ``a.b.c``, ``a[k]``, ``a.b["k"]``: evaluating it calls nothing of ours."""
+    if isinstance(target, ast.Name):
+        return True
+    if isinstance(target, ast.Attribute):
+        return _reads_plainly(target.value)
+    if isinstance(target, ast.Subscript):
+        index = target.slice
+        return (
+            (isinstance(index, ast.Name) or (isinstance(index, ast.Constant) and type(index.value) in (int, str)))
+            and _reads_plainly(target.value)
+        )
+    return False
+
+
+def _is_plain(node: ast.expr) -> bool:
+    """Evaluating it later, in another thread, gives the same value: names and literals."""
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Constant):
+        return not isinstance(node.value, complex)
+    if isinstance(node, ast.JoinedStr):
+        return all(_is_plain(part.value) for part in node.values if isinstance(part, ast.FormattedValue))
+    return False
+
+
+_OPERATORS = {
+    ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.MatMult: "@=", ast.Div: "/=", ast.Mod: "%=",
+    ast.Pow: "**=", ast.LShift: "<<=", ast.RShift: ">>=", ast.BitOr: "|=", ast.BitXor: "^=",
+    ast.BitAnd: "&=", ast.FloorDiv: "//=",
+}
