@@ -1081,7 +1081,7 @@ def free_reads_of_scopes(block: ast.AST) -> set[str]:
 
 
 def all_with_statements(module: ast.Module) -> list[ast.With | ast.AsyncWith]:
-    """Every ``with`` statement, in the order ``codemods.scopes`` walks libcst's tree."""
+    """Every ``with`` statement, nested ones included, in the order of the statements."""
     return [s for s in walk_statements(module.body, scopes=True) if isinstance(s, (ast.With, ast.AsyncWith))]
 
 

@@ -7,81 +7,17 @@
                                                data = await asyncio.to_thread(_blocking_io, path)
 
 Which blocks may move, and with which parameters and results, is decided on CPython's
-``ast`` by ``codemods.block_analysis``; this module pairs libcst's ``With`` nodes with
-``ast``'s and builds the replacement statements.
+``ast`` by ``codemods.block_analysis`` (through the module's plan,
+``codemods.analysis.finder``); this module builds the replacement statements.
 """
 
 from __future__ import annotations
 
-import ast
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable
 
 import libcst as cst
 
-from codemods.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
-from codemods.config import Settings
-from codemods.prior_fixes import unfix
-from codemods.scopes import blocks_of
-
-
-class BlockMoves:
-    """Verdicts on a module's ``with`` blocks, from ``codemods.block_analysis``.
-
-    The analysis runs on CPython's ``ast`` of the module; libcst's ``With`` nodes are
-    paired with ``ast``'s by their order in the same statement walk.
-    """
-
-    def __init__(self, module: cst.Module, settings: Settings, tree: ast.Module | None) -> None:
-        """``tree``: CPython's parse of ``module.code`` (``None`` if it rejects it)."""
-        self._module = module
-        self._settings = settings
-        self._tree = tree
-        self._analysis: BlockAnalysis | None = None
-        self._pairs: dict[cst.With, ast.With | ast.AsyncWith] = {}
-
-    def _prepare(self) -> BlockAnalysis:
-        if self._analysis is None:
-            # Judged as the code was before an earlier fix (same verdicts and reasons again).
-            if self._tree is None:
-                raise SyntaxError("Python's own parser rejects the module")
-            unfixed = unfix(self._tree)
-            self._analysis = BlockAnalysis(
-                unfixed.module, self._settings.index, self._settings.constructors, unfixed.awaits
-            )
-            ours = list(_with_statements(self._module.body))
-            theirs = all_with_statements(unfixed.module)
-            if len(ours) == len(theirs):
-                self._pairs = dict(zip(ours, theirs))
-        return self._analysis
-
-    def files_of(self, node: cst.With) -> set[str]:
-        """The ``as`` names that are the block's files throughout its body."""
-        try:
-            analysis = self._prepare()
-            paired = self._pairs.get(node)
-            return analysis.files_of(paired) if isinstance(paired, ast.With) else set()
-        except Exception:  # noqa: BLE001 - typing is an extra; verdict() reports failures
-            return set()
-
-    def verdict(self, node: cst.With, taken: Iterable[str]) -> BlockPlan | Refusal:
-        try:
-            analysis = self._prepare()
-            paired = self._pairs.get(node)
-            if not isinstance(paired, ast.With):
-                return Refusal("loopsafe could not pair it with Python's own parse of the module")
-            return analysis.verdict(paired, taken)
-        except Exception as error:  # noqa: BLE001
-            # One block that cannot be analysed never costs the rest of the file: it is
-            # reported with the error, which makes the failure visible too.
-            return Refusal(f"loopsafe could not analyse it (internal error: {type(error).__name__}: {error})")
-
-
-def _with_statements(statements: Sequence[cst.CSTNode]) -> Iterator[cst.With]:
-    for statement in statements:
-        if isinstance(statement, cst.With):
-            yield statement
-        for block in blocks_of(statement):
-            yield from _with_statements(block)
+from codemods.block_analysis import BlockPlan
 
 
 def build_helper(

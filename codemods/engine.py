@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, TypeVar
@@ -109,30 +110,36 @@ def transform_source(
     settings = settings or Settings()
     if not has_coroutine(source):
         return TransformResult(source, source)
+    # On a deep stack: a 3,000-term sum nests 3,000 levels, for CPython's parser too.
+    return run_with_deep_stack(lambda: _transform_source(source, settings, filename, findings_only))
+
+
+def _transform_source(source: bytes, settings: Settings, filename: str, findings_only: bool) -> TransformResult:
     tree = screen.parse(source)
+    if tree is None:
+        # What is found is decided on CPython's ``ast``, the grammar of the Python that
+        # will run the code: a module it rejects cannot be checked or fixed.
+        return TransformResult(source, source, error=_python_error(source, filename))
     screened = screen.screen(tree, settings.screen_names)
     if not screened.needed:
         return TransformResult(source, source)
-    if findings_only and tree is not None:
-        # Finding needs CPython's ``ast`` only (the exact grammar of this Python); libcst
-        # is for rewriting. Sources this Python rejects take the libcst path below.
-        return run_with_deep_stack(lambda: find_source(source, tree, settings))
+    # Finding needs ``ast`` only; libcst is for rewriting, and only modules with something
+    # to rewrite pay for it.
+    found = find_source(source, tree, settings)
+    if findings_only or found.error is not None or not any(f.fixable for f in found.findings):
+        return found
     if screened.stubs:
         focused = focus(source, screened.stubs)
         # Find and rewrite on the focused module (cheap), then put the cut definitions
         # back. Any trouble with the focused module: do it the long way.
         if focused.source != source:
-            found = run_with_deep_stack(
-                lambda: _transform(focused.source, settings, filename, findings_only, focused.mentions)
-            )
-            if found.error is None:
-                findings = [replace(f, line=focused.original_line(f.line)) for f in found.findings]
-                if findings_only or not found.changed:
-                    return TransformResult(source, source, findings)
-                output = focused.restore(found.output)
-                if output is not None and _compile_problem(output, filename) is None:
-                    return TransformResult(source, output, findings)
-    return run_with_deep_stack(lambda: _transform(source, settings, filename, findings_only))
+            rewritten = _transform(focused.source, settings, filename, kept=focused.mentions)
+            if rewritten.error is None:
+                output = focused.restore(rewritten.output) if rewritten.changed else source
+                if output is not None and (output == source or _compile_problem(output, filename) is None):
+                    return TransformResult(source, output, found.findings)
+    rewritten = _transform(source, settings, filename)
+    return rewritten if rewritten.error is not None else replace(rewritten, findings=found.findings)
 
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings) -> TransformResult:
@@ -190,11 +197,15 @@ def rewrite_checked(
     """
     from codemods.command import rewrite_module
 
+    from libcst.codemod import SkipFile
+
     try:
         command = rewrite_module(module, settings, filename, suppressed, findings_only, source, kept)
         output = source if findings_only else command.module.bytes
     except RecursionError:
         return None, FileError("too deeply nested to analyse")
+    except SkipFile as skipped:
+        return None, FileError(str(skipped))
     if output != source:
         # A last line of defence: never hand back code that Python rejects when the
         # input was accepted.
@@ -213,12 +224,33 @@ def rewrite_checked(
 
 def _compile_problem(code: bytes, filename: str) -> str | None:
     try:
-        compile(code, filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user's code, not ours: not our warnings to print
+            compile(code, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
         return str(error)
     except RecursionError:
         return None  # CPython's own limit; not something the rewrite introduced
     return None
+
+
+def _python_error(source: bytes, filename: str) -> FileError:
+    """Why CPython's parser rejects ``source``."""
+    try:
+        compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        if isinstance(error.__cause__, UnicodeDecodeError) or "decode" in str(error.msg):
+            return _decode_error(source, error)
+        if error.lineno is not None:
+            return FileError(f"cannot parse: {error.msg}", error.lineno, error.offset)
+        return FileError(f"cannot parse: {error.msg}")
+    except UnicodeDecodeError as error:
+        return _decode_error(source, error)
+    except RecursionError:
+        return FileError("too deeply nested to parse")
+    except (ValueError, MemoryError) as error:
+        return FileError(f"cannot parse: {error}")
+    return FileError("cannot parse")
 
 
 def _decode_error(source: bytes, error: Exception) -> FileError:

@@ -43,6 +43,8 @@ class Unfixed:
     module: ast.Module
     #: The nodes that stand for an await of the fixed code.
     awaits: set[ast.AST] = field(default_factory=set)
+    #: The functions an earlier fix moved a ``with`` block into (nodes of the fixed code).
+    helpers: list[ast.FunctionDef] = field(default_factory=list)
 
 
 def unfix(module: ast.Module) -> Unfixed:
@@ -51,7 +53,7 @@ def unfix(module: ast.Module) -> Unfixed:
     imports = _imports(module)
     if not imports:
         return result  # no runner can be named: nothing was offloaded
-    seer = _Seer(imports, result.awaits)
+    seer = _Seer(imports, result.awaits, result.helpers)
     seen = seer.node(module)
     assert isinstance(seen, ast.Module)
     result.module = seen
@@ -76,9 +78,10 @@ def _imports(module: ast.Module) -> dict[str, str]:
 
 
 class _Seer:
-    def __init__(self, imports: dict[str, str], awaits: set[ast.AST]) -> None:
+    def __init__(self, imports: dict[str, str], awaits: set[ast.AST], helpers: list[ast.FunctionDef]) -> None:
         self.imports = imports
         self.awaits = awaits
+        self.helpers = helpers
         self.in_coroutine = False
 
     def qualname(self, node: ast.expr) -> str | None:
@@ -129,6 +132,8 @@ class _Seer:
             following = items[index + 1] if index + 1 < len(items) else None
             block = self.moved_block(item, following) if isinstance(item, ast.FunctionDef) else None
             if block is not None:
+                assert isinstance(item, ast.FunctionDef)
+                self.helpers.append(item)
                 self.awaits.add(block)
                 seen.append(self.node(block))
                 skip = True

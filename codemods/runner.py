@@ -169,7 +169,7 @@ def run(
 
     With ``jobs > 1``, files are read and prefiltered here and only those with a
     coroutine go to worker processes. A bounded window of work is in flight (at most
-    ``4 * jobs`` files in the workers, ``MAX_WAITING`` results waiting to be yielded in
+    ``16 * jobs`` files in the workers (fewer leave a worker idle behind one big file), ``MAX_WAITING`` results waiting to be yielded in
     order), so memory stays bounded whatever the number of files. The window counts
     files sent to workers, not files the prefilter skipped: one slow file at the head
     must not leave the other workers idle.
@@ -202,7 +202,7 @@ def run(
             cached = known(file)
             yield remember(file, cached if cached is not None else process_file(file.path, settings, findings_only))
         return
-    in_flight_limit = 4 * jobs
+    in_flight_limit = 16 * jobs
     in_flight = 0
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
     pool: ProcessPoolExecutor | None = None
@@ -210,7 +210,7 @@ def run(
         for file in files:
             item: TransformResult | Future[TransformResult] | None = known(file)
             if item is None:
-                from codemods.engine import needs_transform, transform_source
+                from codemods.engine import needs_transform
 
                 source = read_source(file.path)
                 if isinstance(source, FileError):
@@ -221,8 +221,10 @@ def run(
                     if pool is None:
                         from concurrent.futures import ProcessPoolExecutor
 
-                        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_warm_up, initargs=(findings_only,))
-                    item = pool.submit(transform_source, source, settings, str(file.path), findings_only)
+                        pool = ProcessPoolExecutor(
+                            max_workers=jobs, initializer=_warm_up, initargs=(settings, findings_only)
+                        )
+                    item = pool.submit(_transform_in_worker, source, str(file.path))
                     in_flight += 1
             pending.append((file, item))
             while pending and (
@@ -247,18 +249,35 @@ def _result(item: TransformResult | Future[TransformResult]) -> TransformResult:
     return item.result() if isinstance(item, Future) else item
 
 
-def _warm_up(findings_only: bool = False) -> None:
-    """Worker start-up: import what the work needs before the first file arrives (libcst,
-    ~0.4 s, only to rewrite), and make the garbage collector rare: the trees of a file
-    have no reference cycles and go with their file, so the collections that their
-    millions of allocations would trigger only cost time (~15% of a parse)."""
+#: What every file of a run is processed with, in a worker (``_warm_up``): sent once, not
+#: with each file (the settings hold the whole catalog).
+_worker_job: tuple[Settings, bool] | None = None
+
+
+def _warm_up(settings: Settings, findings_only: bool) -> None:
+    """Worker start-up: keep the run's settings, import what the work needs before the
+    first file arrives (libcst, ~0.4 s, only to rewrite), and make the garbage collector
+    rare: the trees of a file have no reference cycles and go with their file, so the
+    collections that their millions of allocations would trigger only cost time (~15% of
+    a parse)."""
     import gc
+
+    global _worker_job
+    _worker_job = (settings, findings_only)
 
     gc.set_threshold(100_000, 50, 50)
     if findings_only:
         import codemods.analysis.finder  # noqa: F401
     else:
         import codemods.command  # noqa: F401
+
+
+def _transform_in_worker(source: bytes, path: str) -> TransformResult:
+    from codemods.engine import transform_source
+
+    assert _worker_job is not None, "the worker was not started by run()"
+    settings, findings_only = _worker_job
+    return transform_source(source, settings, path, findings_only)
 
 
 def default_jobs() -> int:

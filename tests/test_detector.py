@@ -1,26 +1,27 @@
-"""The detector on its own: which calls are catalog entries, by resolution, not spelling."""
+"""The detector (``codemods.analysis.detector``) on its own: which calls are catalog entries, by resolution, not spelling."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, ScopeProvider
-
+from codemods.analysis.bindings import ModuleScopes
+from codemods.analysis.detector import Detector, Match, SourceText
 from codemods.config import Settings
-from codemods.detector import Detector, Match
 
 
 def _matches(source: str, settings: Settings | None = None) -> dict[str, Match | None]:
     """Each call of ``source`` (by its code) -> what the detector makes of it."""
     settings = settings or Settings()
-    wrapper = MetadataWrapper(cst.parse_module(textwrap.dedent(source)))
-    scopes = wrapper.resolve(ScopeProvider)
-    detector = Detector(settings.index, settings.constructors, settings.annotations, frozenset(settings.ignore))
+    code = textwrap.dedent(source)
+    tree = ast.parse(code)
+    scopes = ModuleScopes(tree)
+    text = SourceText(code)
+    detector = Detector(settings.index, settings.constructors, settings.annotations, frozenset(settings.ignore), text)
     found: dict[str, Match | None] = {}
-    for node, scope in scopes.items():
-        if isinstance(node, cst.Call) and scope is not None:
-            found[cst.Module([]).code_for_node(node)] = detector.match(node, scope)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            found[text(node)] = detector.match(node, scopes.scope_of(node.func))
     return found
 
 

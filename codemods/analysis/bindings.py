@@ -27,12 +27,17 @@ What is copied from libcst, on purpose (each is checked by ``tests/test_bindings
 * Match-statement capture names (``case x``, ``*rest``, ``**kw``) are accesses in libcst, not bindings: they
   bind nothing here either. An augmented assignment target is a binding only (no access). A ``del`` target is
   an access. ``except E as e`` binds ``e`` (the binding's node is the ``ast.ExceptHandler``).
+* libcst does not visit the first argument of a call whose qualified names (asked mid-walk, of what is bound
+  so far) include ``typing.TypeVar`` or ``typing.NewType``: nothing in it is bound or accessed, and its nodes
+  have no scope (``scope_of`` raises KeyError, where libcst has no metadata).
 * ``True``/``False``/``None`` are names in libcst: a dotted name such as ``None.__class__`` resolves through
   the builtins, and any other non-name base of an attribute chain spells ``None`` (``"x".join`` is
   ``None.join``).
 
-Not copied: libcst parses string annotations and records accesses on the string node; nothing asked of a
-``Name`` or an ``Attribute`` depends on them, so they are not parsed here.
+Not copied: libcst parses string annotations (and strings in ``typing`` subscripts and casts) and records
+accesses on the string node; nothing asked of a ``Name`` or an ``Attribute`` depends on them, so they are not
+parsed here. (Only a string whose text held an assignment-like statement, e.g. ``Annotated[int, "x = 1"]``,
+would shift libcst's assignment count; none of the 1,311 corpus files has one.)
 """
 
 from __future__ import annotations
@@ -243,6 +248,10 @@ class Scope:
     def __contains__(self, name: object) -> bool:
         """libcst's ``name in scope``."""
         return isinstance(name, str) and self._contains(name)
+
+    def names(self) -> List[str]:
+        """The names this scope binds itself."""
+        return [name for name, bound in self._assignments.items() if bound]
 
     def bindings_of(self, name: str) -> List[Binding]:
         """This scope's own bindings of ``name`` (no lookup), ``[]`` if none."""
@@ -684,7 +693,8 @@ class _Walker:
 
     def _type_alias(self, node: ast.AST) -> None:
         enclosing = self.scope
-        self.record(node.name.id, node)  # type: ignore[attr-defined]  (libcst gives its Name no scope)
+        # libcst gives the alias's Name no scope
+        self.record(node.name.id, node)  # type: ignore[attr-defined]
         self.scope = Scope("annotation", node, enclosing, self.analysis)
         self._type_params(node.type_params)  # type: ignore[attr-defined]
         self.expr(node.value)  # type: ignore[attr-defined]
@@ -757,7 +767,7 @@ class _Walker:
         for arg in arguments:
             if type(arg) is ast.keyword:
                 self.scopes[arg] = scope
-                self.expr(arg.value)  # type: ignore[attr-defined]
+                self.expr(arg.value)
             else:
                 self.expr(arg)
         self.top_attr = saved
@@ -766,11 +776,17 @@ class _Walker:
         # libcst asks the scope for the call's qualified names in the middle of the walk (what is bound so far,
         # no access known yet). The names "typing.TypeVar" / "typing.NewType" can only come from a callee
         # spelled ...TypeVar / ...NewType or from an import of such a name under another alias.
-        full_name = _full_name(node)
-        if full_name is None:
-            return False
-        if not self.factory_aliases and full_name.rpartition(".")[2] not in _TYPE_FACTORIES:
-            return False
+        if not self.factory_aliases:
+            func = node.func
+            kind = type(func)
+            if kind is ast.Name:
+                last = func.id  # type: ignore[attr-defined]
+            elif kind is ast.Attribute:
+                last = func.attr  # type: ignore[attr-defined]
+            else:
+                last = (_full_name(func) or "").rpartition(".")[2]
+            if last not in _TYPE_FACTORIES:
+                return False
         names = {qname.name for qname in self.scope.qualified_names(node)}
         return "typing.TypeVar" in names or "typing.NewType" in names
 

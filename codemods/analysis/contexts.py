@@ -1,6 +1,5 @@
 """Where code in a coroutine runs, and why an await may not be added there: the
-contexts both detectors (``codemods.analysis`` on ``ast``, ``codemods.scopes`` on
-libcst) push while they walk a module. Data only, no parser."""
+contexts the finder (``codemods.analysis.finder``) pushes while it walks a module."""
 
 from __future__ import annotations
 

@@ -102,6 +102,9 @@ class Detector:
         #: enclosing ``with open(...)`` blocks that do not rebind them, with the scope
         #: they are names of (innermost block last).
         self.block_files: list[tuple[Scope, dict[str, BlockingType]]] = []
+        #: Coroutine scope -> name -> its bindings in blocks an earlier fix moved out of
+        #: the coroutine (``codemods.prior_fixes``): they count as the coroutine's.
+        self.moved: dict[Scope, dict[str, list[Binding]]] = {}
         #: Function -> (its top-level statements, node -> index of the one it is in).
         self._statements: dict[ast.AST, tuple[list[ast.stmt], dict[ast.AST, int]]] = {}
 
@@ -183,7 +186,9 @@ class Detector:
         for files_scope, files in reversed(self.block_files):
             if receiver.id in files and files_scope is scope:
                 return files[receiver.id]
-        assignments = [a for a in scope[receiver.id] if a.node is None or a.node is not excluding]
+        moved = self.moved.get(scope, {}).get(receiver.id)
+        visible = scope[receiver.id] if moved is None else [*scope.bindings_of(receiver.id), *moved]
+        assignments = [a for a in visible if a.node is None or a.node is not excluding]
         # Every binding of the name must be one we saw make this type.
         kinds = {self.bindings.get(a.node) if a.node is not None else None for a in assignments}
         if len(kinds) == 1 and assignments:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from dataclasses import replace
-from typing import Iterable, Sequence, cast
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Sequence, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
@@ -32,7 +32,7 @@ from codemods.catalog import (
 )
 from codemods.config import Settings
 from codemods.findings import Finding
-from codemods.prior_fixes import unfix
+from codemods.prior_fixes import HELPER_NAME, Unfixed, unfix
 
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -47,9 +47,49 @@ _COMPOUND = (
 )
 
 
+#: Where a node starts and ends in libcst's terms: (line, column, end line, end column),
+#: columns in characters. Two calls may start at one place (``Path(p).resolve().exists()``).
+Span = tuple[int, int, int, int]
+#: How the fix rewrites a call: run it in a thread, use the native equivalent
+#: (``asyncio.sleep``), or run it and the call that made its receiver in a thread together
+#: (``open(p).read()``, through a lambda).
+OFFLOAD, NATIVE, CHAIN = "offload", "native", "chain"
+
+
+@dataclass
+class ModulePlan:
+    """Everything the rewrite needs to know about one module, decided here."""
+
+    #: The findings, sorted; each with the span of its call.
+    findings: list[Finding] = field(default_factory=list)
+    located: list[tuple[Finding, Span]] = field(default_factory=list)
+    #: The calls the fix rewrites, by span: how (``OFFLOAD``, ``NATIVE``, ``CHAIN``), and
+    #: the catalog entry of the call.
+    calls: dict[Span, tuple[str, BlockingCall]] = field(default_factory=dict)
+    #: The ``with`` blocks that move into a function run in a thread, by (line, column).
+    blocks: dict[tuple[int, int], BlockPlan] = field(default_factory=dict)
+    #: Augmented assignments whose call is hoisted above them, by (line, column).
+    hoists: set[tuple[int, int]] = field(default_factory=set)
+
+    @property
+    def fixable(self) -> bool:
+        return any(finding.fixable for finding in self.findings)
+
+
+#: Decides whether a call (by span) is exempt: the fixit rule's ``# lint-ignore`` comments.
+Suppressor = Callable[[Span], bool]
+
+
 def find_blocking_calls(tree: ast.Module, source: str, settings: Settings, comments: Comments) -> list[Finding]:
     """The findings of the module ``tree`` parsed from ``source``, sorted."""
-    return _Finder(tree, source, settings, comments).run()
+    return plan_module(tree, source, settings, comments).findings
+
+
+def plan_module(
+    tree: ast.Module, source: str, settings: Settings, comments: Comments, suppressed: Suppressor | None = None
+) -> ModulePlan:
+    """The findings of ``tree`` (parsed from ``source``) and the rewrite of each fixable one."""
+    return _Finder(tree, source, settings, comments, suppressed).run()
 
 
 #: Where an ``async def`` may start: a line beginning with it (a backslash may split it).
@@ -106,11 +146,18 @@ class _Blocks:
         self._settings = settings
         self._analysis: BlockAnalysis | None = None
         self._pairs: dict[ast.AST, ast.AST] = {}
+        self._unfixed: Unfixed | None = None
+
+    def unfixed(self) -> Unfixed:
+        """The module as it was before an earlier fix (``codemods.prior_fixes``)."""
+        if self._unfixed is None:
+            self._unfixed = unfix(self._tree)
+        return self._unfixed
 
     def _prepare(self) -> BlockAnalysis:
         if self._analysis is None:
             # Judged as the code was before an earlier fix (same verdicts and reasons again).
-            unfixed = unfix(self._tree)
+            unfixed = self.unfixed()
             self._analysis = BlockAnalysis(
                 unfixed.module, self._settings.index, self._settings.constructors, unfixed.awaits
             )
@@ -140,8 +187,12 @@ class _Blocks:
 
 
 class _Finder:
-    def __init__(self, tree: ast.Module, source: str, settings: Settings, comments: Comments) -> None:
+    def __init__(
+        self, tree: ast.Module, source: str, settings: Settings, comments: Comments, suppressed: Suppressor | None
+    ) -> None:
         self.tree = tree
+        self.suppressed = suppressed
+        self.plan = ModulePlan()
         self.settings = settings
         self.source = source
         self.text = SourceText(source)
@@ -156,10 +207,11 @@ class _Finder:
         self.function_statements: set[ast.stmt] = set()
         self.speller = Speller(tree, framework or Framework.ASYNCIO, settings.legacy_executor, self.local_imports.__contains__)
         self.blocks = _Blocks(tree, settings)
+        if HELPER_NAME in source:
+            self._note_moved_blocks()
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
         self.contexts: list[Context] = [NOT_COROUTINE]
         self.statement_comments: list[str | None] = [None]
-        self.findings: list[Finding] = []
         #: The statements holding an ``async def`` (the walk skips the others outside coroutines).
         self.holding_coroutines: set[ast.stmt] = set()
         self.awaited: set[ast.Call] = set()
@@ -175,16 +227,29 @@ class _Finder:
         #: Statements of one-line suites (``if x: f()``).
         self.inline_statements: set[ast.stmt] = set()
 
+    def _note_moved_blocks(self) -> None:
+        """Names a block moved by an earlier fix binds count as bound in its coroutine
+        too, as they were before the fix: a method is typed the same before and after."""
+        for helper in self.blocks.unfixed().helpers:
+            coroutine = self.scopes.scope_of(helper)
+            inside = self.scopes.scope_of(helper.body[0])
+            for name in inside.names():
+                bound = [b for b in inside.bindings_of(name) if not isinstance(b.node, ast.arg)]
+                if bound:
+                    self.detector.moved.setdefault(coroutine, {}).setdefault(name, []).extend(bound)
+
     @property
     def context(self) -> Context:
         return self.contexts[-1]
 
-    def run(self) -> list[Finding]:
+    def run(self) -> ModulePlan:
         self.holding_coroutines = statements_with_coroutines(self.tree.body, self.source)
         self._bind_statements(self.tree.body, coroutines=0)
         self._statements(self.tree.body)
-        self.findings.sort()
-        return self.findings
+        plan = self.plan
+        plan.located.sort(key=lambda pair: pair[0])
+        plan.findings = [finding for finding, _ in plan.located]
+        return plan
 
     # -- the typed bindings, first (``command._BindingPass``) ---------------------------
 
@@ -479,6 +544,7 @@ class _Finder:
                 self._push(replace(COROUTINE, no_await_reason=f"inside a with block that stays on the loop: {plan.reason}"))
             return True, False, plan.atomic, opened
         taken.add(plan.helper)
+        self.plan.blocks[self._start(node)] = plan
         self.block_openers.update(call for call, _ in opened)
         self.carried.append([])
         # Calls inside are found, not rewritten: the whole block will run in a thread.
@@ -546,8 +612,11 @@ class _Finder:
         shared = isinstance(target, (ast.Attribute, ast.Subscript)) or (
             isinstance(target, ast.Name) and _is_nonlocal_name(target, scope)
         )
-        if not shared or (self.context.rewritable and self._hoistable(node)):
+        if not shared:
+            return None
+        if self.context.rewritable and self._hoistable(node):
             # ``self.total += f(p)`` -> ``_result = await ...`` then ``self.total += _result``.
+            self.plan.hoists.add(self._start(node))
             return None
         operator = _OPERATORS[type(node.op)]
         return (
@@ -714,18 +783,24 @@ class _Finder:
             ):
                 return "!its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
             spelled = self.speller.offload(f"lambda: {self.text(node)}", keywords=False, scope=scope)
+            if spelled is not None:
+                self.plan.calls[self._span(node)] = (CHAIN, entry)
             return f"!{NO_NAME}" if spelled is None else spelled.detail
         spelled = None
         native = entry.strategy is Strategy.NATIVE and entry.native is not None
         if native and (entry.category != "sleep" or self.settings.native_sleep):
             assert entry.native is not None
             spelled = self.speller.native(node, entry.native, scope)
-            if spelled is not None and len(node.args) <= entry.native.positional:
-                self.rewrites[node] = (spelled.runner, True)
+            if spelled is not None:
+                self.plan.calls[self._span(node)] = (NATIVE, entry)
+                if len(node.args) <= entry.native.positional:
+                    self.rewrites[node] = (spelled.runner, True)
         if spelled is None:
             spelled = self.speller.offload(self._updated(func), keywords=bool(node.keywords), scope=scope)
-            if spelled is not None and spelled.runner == spelled.detail[len("await "):].split("(")[0]:
-                self.rewrites[node] = (spelled.runner, False)
+            if spelled is not None:
+                self.plan.calls[self._span(node)] = (OFFLOAD, entry)
+                if spelled.runner == spelled.detail[len("await "):].split("(")[0]:
+                    self.rewrites[node] = (spelled.runner, False)
         return f"!{NO_NAME}" if spelled is None else spelled.detail
 
     # The text of a callee holding calls that are rewritten too, as the rewrite prints it
@@ -787,6 +862,8 @@ class _Finder:
         return f"await {runner}({inner[: len(inner) - len(rest)]}{self._updated(func)}, {rest})"
 
     def _is_suppressed(self, call: ast.Call, entry: BlockingCall) -> bool:
+        if self.suppressed is not None and self.suppressed(self._span(call)):
+            return True
         if self.comments.empty:
             return False
         if suppressed_by_comment(self.statement_comments[-1], entry.code):
@@ -797,9 +874,16 @@ class _Finder:
         return suppressed_by_comment(inline, entry.code)
 
     def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
-        # libcst's position of a call, like ``ast``'s, leaves out its parentheses.
-        line, column = call.lineno, self.text.column(call.lineno, call.col_offset)
-        self.findings.append(Finding(line, column + 1, entry.code, entry.qualname, fixable, detail))
+        span = self._span(call)
+        self.plan.located.append((Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail), span))
+
+    def _start(self, node: ast.stmt | ast.expr) -> tuple[int, int]:
+        # libcst's position of a node, like ``ast``'s, leaves out its parentheses.
+        return node.lineno, self.text.column(node.lineno, node.col_offset)
+
+    def _span(self, node: ast.expr) -> Span:
+        end_line = node.end_lineno or node.lineno
+        return (*self._start(node), end_line, self.text.column(end_line, node.end_col_offset or 0))
 
 
 def _parameters(arguments: ast.arguments) -> list[ast.arg]:
