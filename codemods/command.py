@@ -31,6 +31,7 @@ from codemods.analysis.frameworks import detect_framework
 from codemods.blocks import build_helper
 from codemods.catalog import BlockingCall, Framework
 from codemods.config import Settings
+from codemods.engine import rewrite_problem
 from codemods.findings import Finding
 from codemods.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 from codemods.offload import Offloader, Spelled
@@ -81,6 +82,11 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self.kept_names: frozenset[str] = frozenset()
         #: Set by callers that only want the findings: nothing is rewritten.
         self.findings_only = False
+        #: Why the rewrite must not be used (it does not compile), if so.
+        self.problem: str | None = None
+        #: Raise ``SkipFile`` then (as ``libcst.tool`` expects); callers that still want the
+        #: findings (``rewrite_module``) read ``problem`` instead.
+        self.refuse_uncompilable = True
         self._plan = ModulePlan()
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
         self._planned_lines: list[int] = []
@@ -143,6 +149,9 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch and self.calls_only is not None:
             # Only top-level imports were removed unless a full removal pass ran.
             result = drop_exposed_blank_lines(self.calls_only, result, blocks=self._full_import_removal)
+        self.problem = rewrite_problem(source, result.bytes, self.context.filename or "<unknown>")
+        if self.problem is not None and self.refuse_uncompilable:
+            raise SkipFile(self.problem)
         return result
 
     def _make_plan(self, tree: cst.Module, python_tree: ast.Module, source: bytes) -> ModulePlan:
@@ -409,6 +418,8 @@ class ModuleRewrite:
     located: list[tuple[Finding, cst.Call]]
     #: Input call node -> replacement; a replacement includes its nested rewrites.
     replacements: dict[cst.Call, cst.Await]
+    #: Why ``module`` must not be used (it does not compile), if so.
+    problem: str | None = None
 
 
 def rewrite_module(
@@ -427,11 +438,14 @@ def rewrite_module(
     """
     command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings, suppressed=suppressed)
     command.findings_only = findings_only
+    command.refuse_uncompilable = False
     command.source = source
     command.kept_names = kept
     output = command.transform_module(module)
     assert command.calls_only is not None
-    return ModuleRewrite(output, command.calls_only, command.findings, command.located, command.replacements)
+    return ModuleRewrite(
+        output, command.calls_only, command.findings, command.located, command.replacements, command.problem
+    )
 
 
 __all__ = ["ModuleRewrite", "OffloadBlockingCalls", "rewrite_module"]

@@ -1,10 +1,11 @@
 """One file's source in, rewritten source and findings out; never raises on bad input.
 
-The CLI and the tests go through ``transform_source``: the byte prefilter, the ``ast``
-screen, then libcst (``codemods.command``) on the focused module (definitions no finding
-depends on cut to stand-ins, put back after the rewrite), the whole module if that fails.
-Every parsed module, the CLI's and the one fixit hands its rule, goes through one door,
-``rewrite_checked``: the rewrite, refused if its output would not compile.
+The CLI and the tests go through ``transform_source``: the byte prefilter, CPython's
+``ast`` (the ``screen``, then ``codemods.analysis``: the findings and the plan of their
+fixes), and, only for a module with something to fix, libcst (``codemods.command``) on
+the focused module (definitions no rewrite depends on cut to stand-ins, put back after),
+the whole module if that fails. Every rewrite, the CLI's and the fixit rule's, goes
+through one door, ``rewrite_checked``: refused if its output would not compile.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ def rewrite_checked(
 ) -> tuple[ModuleRewrite | None, FileError | None]:
     """The one door into the rewrite for a parsed module (the CLI's engine and the fixit
     rule alike): the rewrite of ``module`` (parsed from ``source``), and why it must not
-    be used, if so: too deep to analyse (no rewrite), or output that does not compile.
+    be used, if so: too deep to analyse (no rewrite), or output that does not compile
+    (the command checks that itself, so ``libcst.tool`` gets the same guarantee).
 
     Call it on a deep stack (``run_with_deep_stack``), as ``transform_source`` does.
     """
@@ -201,25 +203,26 @@ def rewrite_checked(
 
     try:
         command = rewrite_module(module, settings, filename, suppressed, findings_only, source, kept)
-        output = source if findings_only else command.module.bytes
     except RecursionError:
         return None, FileError("too deeply nested to analyse")
     except SkipFile as skipped:
         return None, FileError(str(skipped))
-    if output != source:
-        # A last line of defence: never hand back code that Python rejects when the
-        # input was accepted.
-        problem = _compile_problem(output, filename)
-        if problem is not None:
-            original_problem = _compile_problem(source, filename)
-            message = (
-                f"internal error: the rewrite does not compile ({problem}); file left unchanged"
-                if original_problem is None
-                else f"this Python cannot compile the file ({original_problem}), so the rewrite "
-                "cannot be checked; file left unchanged"
-            )
-            return command, FileError(message)
-    return command, None
+    return command, None if command.problem is None else FileError(command.problem)
+
+
+def rewrite_problem(source: bytes, output: bytes, filename: str) -> str | None:
+    """Why ``output``, the rewrite of ``source``, must not be used: a last line of
+    defence, never hand back code that Python rejects when the input was accepted."""
+    if output == source:
+        return None
+    problem = _compile_problem(output, filename)
+    if problem is None:
+        return None
+    original_problem = _compile_problem(source, filename)
+    if original_problem is None:
+        return f"internal error: the rewrite does not compile ({problem}); file left unchanged"
+    return (f"this Python cannot compile the file ({original_problem}), so the rewrite cannot be checked; "
+            "file left unchanged")
 
 
 def _compile_problem(code: bytes, filename: str) -> str | None:

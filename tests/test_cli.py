@@ -314,6 +314,22 @@ def test_libcst_tool_runs_the_codemod(tree: Path) -> None:
     assert target.read_text() == SERVICE_FIXED
 
 
+def test_libcst_tool_gets_the_compile_check_too(tmp_path: Path) -> None:
+    # ``ast`` accepts a module-level ``return``, ``compile()`` does not: the rewrite cannot
+    # be checked, so the codemod skips the file, as the CLI and the fixit rule refuse it.
+    target = tmp_path / "broken.py"
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)\n\nreturn 1\n"
+    target.write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "codemod", "-x",
+         "codemods.command.OffloadBlockingCalls", "--no-format", str(target)],
+        capture_output=True, text=True,
+    )
+    assert "this Python cannot compile the file ('return' outside function" in done.stderr
+    assert "Skipped 1 files" in done.stderr
+    assert target.read_text() == source
+
+
 def test_examples_fix_compiles_and_second_run_is_a_no_op(runner: CliRunner, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     examples = Path(__file__).parent.parent / "examples"

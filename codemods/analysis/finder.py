@@ -220,8 +220,8 @@ class _Finder:
         self.carried: list[list[str]] = []
         self.state_holders: set[ast.AST] = set()
         self.helper_names: dict[Scope, set[str]] = {}
-        #: Each statement walked -> the statements of its block.
-        self.siblings: dict[ast.stmt, Sequence[ast.stmt]] = {}
+        #: Each statement walked -> the statements of its block, and its index there.
+        self.siblings: dict[ast.stmt, tuple[Sequence[ast.stmt], int]] = {}
         #: Calls the fix rewrites -> (the function it calls instead, whether that is native).
         self.rewrites: dict[ast.Call, tuple[str, bool]] = {}
         #: Statements of one-line suites (``if x: f()``).
@@ -331,8 +331,8 @@ class _Finder:
     # -- statements -----------------------------------------------------------------------
 
     def _statements(self, statements: Sequence[ast.stmt]) -> None:
-        for statement in statements:
-            self.siblings[statement] = statements
+        for index, statement in enumerate(statements):
+            self.siblings[statement] = (statements, index)
             self._statement(statement)
 
     def _statement(self, statement: ast.stmt) -> None:
@@ -381,8 +381,7 @@ class _Finder:
 
     def _same_line(self, statement: ast.stmt) -> Sequence[ast.stmt]:
         """The statements written on the line(s) of ``statement`` (``a = 1; b = 2``)."""
-        body = self.siblings.get(statement, [statement])
-        at = next((i for i, s in enumerate(body) if s is statement), 0)
+        body, at = self.siblings.get(statement, ([statement], 0))
         first = last = at
         while first > 0 and body[first - 1].end_lineno == body[first].lineno:
             first -= 1
