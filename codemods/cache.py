@@ -49,8 +49,8 @@ def fingerprint(settings: Settings) -> str:
     """What findings depend on besides the file's bytes."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for source in sorted(package.glob("*.py")):
-        digest.update(source.name.encode())
+    for source in sorted(package.rglob("*.py")):  # the subpackages' code too
+        digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     digest.update(sys.version.encode())
     relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version)

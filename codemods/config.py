@@ -28,7 +28,7 @@ from codemods.catalog import (
 )
 
 if TYPE_CHECKING:
-    from codemods.screen import ScreenNames
+    from codemods.analysis.screen import ScreenNames
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,7 +66,7 @@ class Settings:
 
     @cached_property
     def screen_names(self) -> ScreenNames:
-        from codemods.screen import ScreenNames
+        from codemods.analysis.screen import ScreenNames
 
         return ScreenNames.from_qualnames(
             [*self.index, *self.constructors, *self.annotations]

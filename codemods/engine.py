@@ -2,7 +2,7 @@
 
 The CLI and the tests go through ``transform_source``: the byte prefilter, CPython's
 ``ast`` (the ``screen``, then ``codemods.analysis``: the findings and the plan of their
-fixes), and, only for a module with something to fix, libcst (``codemods.command``) on
+fixes), and, only for a module with something to fix, libcst (``codemods.rewrite.apply``) on
 the focused module (definitions no rewrite depends on cut to stand-ins, put back after),
 the whole module if that fails. Every rewrite, the CLI's and the fixit rule's, goes
 through one door, ``rewrite_checked``: refused if its output would not compile.
@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
-from codemods import screen
-from codemods.focus import focus
+from codemods.analysis import screen
+from codemods.rewrite.focus import focus
 
 if TYPE_CHECKING:
     import libcst
     from libcst import ParserSyntaxError
 
-    from codemods.command import ModuleRewrite
+    from codemods.rewrite.apply import ModuleRewrite
 
 T = TypeVar("T")
 
@@ -197,7 +197,7 @@ def rewrite_checked(
 
     Call it on a deep stack (``run_with_deep_stack``), as ``transform_source`` does.
     """
-    from codemods.command import rewrite_module
+    from codemods.rewrite.apply import rewrite_module
 
     from libcst.codemod import SkipFile
 

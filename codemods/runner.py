@@ -269,7 +269,7 @@ def _warm_up(settings: Settings, findings_only: bool) -> None:
     if findings_only:
         import codemods.analysis.finder  # noqa: F401
     else:
-        import codemods.command  # noqa: F401
+        import codemods.rewrite.apply  # noqa: F401
 
 
 def _transform_in_worker(source: bytes, path: str) -> TransformResult:

@@ -172,3 +172,20 @@ def test_a_corrupt_or_unwritable_cache_never_fails_a_run(tmp_path: Path, monkeyp
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     assert _check(project, "--cache-dir", str(blocker / "cache")) == expected
+
+
+def test_the_code_of_every_subpackage_is_in_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A change to the analysis (a subpackage) must invalidate findings stored before it.
+    import codemods.cache as cache_module
+    from codemods.config import Settings
+
+    before = cache_module.fingerprint(Settings())
+    analysis_file = Path(cache_module.__file__).parent / "analysis" / "finder.py"
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        data = real_read_bytes(self)
+        return data + b"# changed" if self == analysis_file else data
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert cache_module.fingerprint(Settings()) != before

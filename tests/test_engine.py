@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codemods.block_analysis import BlockAnalysis
+from codemods.analysis.block_analysis import BlockAnalysis
 from codemods.engine import PREFILTER, needs_transform, transform_source
 
 
@@ -48,7 +48,7 @@ def test_valid_python_that_libcst_cannot_parse_is_named_as_such() -> None:
 def test_screen_never_skips_a_module_with_findings() -> None:
     """The ast screen over-approximates: whenever it says "skip", the full transform
     (run here without the screen) finds and changes nothing."""
-    from codemods.screen import may_need_transform, parse
+    from codemods.analysis.screen import may_need_transform, parse
     from tests.conftest import unfocused
     from tests.fixture_cases import discover
 

@@ -1,4 +1,4 @@
-"""The data-flow analyses (``codemods.flow``) on the shapes that decide a block's plan."""
+"""The data-flow analyses (``codemods.analysis.flow``) on the shapes that decide a block's plan."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from codemods.flow import FunctionFlow
+from codemods.analysis.flow import FunctionFlow
 
 
 def _flow(source: str) -> tuple[FunctionFlow, ast.With]:

@@ -1,7 +1,7 @@
 """The screen and focus passes change how fast results come, never the results.
 
 Findings are computed on a module whose irrelevant definitions are cut to one line
-(``codemods.focus``); these tests compare them with findings computed on the whole
+(``codemods.rewrite.focus``); these tests compare them with findings computed on the whole
 module, on every fixture, on real standard-library code, and on sources built to break
 the shortcuts (rebinding through ``global``, closures, odd line endings, encodings).
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from codemods import screen
+from codemods.analysis import screen
 from codemods.config import Settings
 from codemods.engine import TransformResult, transform_source
-from codemods.focus import focus
+from codemods.rewrite.focus import focus
 from tests.conftest import unfocused
 from tests.fixture_cases import FixtureCase, discover
 

@@ -1,4 +1,4 @@
-"""``codemods.prior_fixes``: code a fix wrote, seen as the code it replaced."""
+"""``codemods.analysis.prior_fixes``: code a fix wrote, seen as the code it replaced."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from codemods.engine import transform_source
-from codemods.prior_fixes import unfix
+from codemods.analysis.prior_fixes import unfix
 
 
 def _seen(source: str) -> tuple[str, int]:

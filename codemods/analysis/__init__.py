@@ -1,5 +1,9 @@
-"""The analyses on CPython's ``ast``: what loopsafe finds, without libcst.
+"""What loopsafe finds, on CPython's ``ast`` (the grammar of the Python that runs the code).
 
-``codemods.analysis.finder.find_blocking_calls`` gives the findings of a module from its
-``ast``; libcst is needed only to rewrite (``codemods.command``).
+``screen`` rules out cheaply the modules whose coroutines cannot call the catalog;
+``bindings`` resolves names as libcst's scope analysis would; ``detector`` matches calls
+against the catalog; ``finder`` walks the coroutines and gives the findings and the plan
+of their fixes, with ``contexts`` (where an await may go), ``block_analysis``, ``flow``
+and ``prior_fixes`` (whether a ``with`` block can move to a thread), ``comments``,
+``frameworks`` and ``spelling``. libcst is needed only to rewrite (``codemods.rewrite``).
 """

@@ -103,7 +103,7 @@ class Detector:
         #: they are names of (innermost block last).
         self.block_files: list[tuple[Scope, dict[str, BlockingType]]] = []
         #: Coroutine scope -> name -> its bindings in blocks an earlier fix moved out of
-        #: the coroutine (``codemods.prior_fixes``): they count as the coroutine's.
+        #: the coroutine (``codemods.analysis.prior_fixes``): they count as the coroutine's.
         self.moved: dict[Scope, dict[str, list[Binding]]] = {}
         #: Function -> (its top-level statements, node -> index of the one it is in).
         self._statements: dict[ast.AST, tuple[list[ast.stmt], dict[ast.AST, int]]] = {}

@@ -5,7 +5,7 @@ One walk over the statements that can hold coroutine code, in the order libcst v
 them, keeping the stack of contexts (``codemods.analysis.contexts``): where an await may
 go, and why not. Calls are matched on the way out of them (their arguments first), as
 the rewrite does; ``with open(...)`` blocks get their verdict from
-``codemods.block_analysis``. Every reason and every fix text is the one ``loopsafe fix``
+``codemods.analysis.block_analysis``. Every reason and every fix text is the one ``loopsafe fix``
 gives for the same call (a test compares both on every fixture).
 """
 
@@ -26,13 +26,13 @@ from codemods.analysis.contexts import (
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis.spelling import Speller
-from codemods.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
+from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
     CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
-from codemods.prior_fixes import HELPER_NAME, Unfixed, unfix
+from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
 
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -139,7 +139,7 @@ def _blocks_of(statement: ast.stmt) -> Iterable[list[ast.stmt]]:
 
 
 class _Blocks:
-    """Verdicts on the module's ``with`` blocks (``codemods.blocks.BlockMoves`` on ``ast``)."""
+    """Verdicts on the module's ``with`` blocks (``codemods.rewrite.blocks.BlockMoves`` on ``ast``)."""
 
     def __init__(self, tree: ast.Module, settings: Settings) -> None:
         self._tree = tree
@@ -149,7 +149,7 @@ class _Blocks:
         self._unfixed: Unfixed | None = None
 
     def unfixed(self) -> Unfixed:
-        """The module as it was before an earlier fix (``codemods.prior_fixes``)."""
+        """The module as it was before an earlier fix (``codemods.analysis.prior_fixes``)."""
         if self._unfixed is None:
             self._unfixed = unfix(self._tree)
         return self._unfixed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from codemods.catalog import Framework
-from codemods.flow import split_dotted
+from codemods.analysis.flow import split_dotted
 
 
 def detect_framework(tree: ast.Module | None, source: str | bytes | None = None) -> Framework | None:

@@ -3,7 +3,7 @@
 A fixable finding says what the rewrite will be (``await asyncio.to_thread(requests.get,
 ...)``), and a call whose fix would need a name the module uses for something else
 (``asyncio = ...``) is reported instead. Both depend on the module's imports and scopes
-only, so ``check`` answers them without libcst; ``codemods.offload`` builds the same
+only, so ``check`` answers them without libcst; ``codemods.rewrite.offload`` builds the same
 spellings as nodes when ``fix`` rewrites (a test compares the two on every fixture).
 """
 
@@ -106,7 +106,7 @@ class Spelling:
 
 
 class Speller:
-    """The spellings of one module's fixes (``codemods.offload.Offloader`` on ``ast``)."""
+    """The spellings of one module's fixes (``codemods.rewrite.offload.Offloader`` on ``ast``)."""
 
     def __init__(
         self, module: ast.Module, framework: Framework, legacy_executor: bool, bound_before: Callable[[ast.AST], bool]
@@ -164,7 +164,7 @@ class Speller:
 
 
 def native_args_fit(call: ast.Call, native: Native) -> bool:
-    """Whether the call's arguments fit the native form (``codemods.offload._native_args``)."""
+    """Whether the call's arguments fit the native form (``codemods.rewrite.offload._native_args``)."""
     if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
         return False
     if len(call.args) > native.positional + len(native.keyword_only):

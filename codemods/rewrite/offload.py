@@ -21,7 +21,7 @@ import libcst as cst
 from libcst.metadata import Assignment, GlobalScope, QualifiedName, QualifiedNameSource, Scope
 
 from codemods.catalog import THREAD_RUNNERS, Framework, Native
-from codemods.rewriter import dotted, first_arg_comma, source_of
+from codemods.rewrite.nodes import dotted, first_arg_comma, source_of
 
 
 _KNOWN_MODULES = ("asyncio", "anyio", "trio", "functools", "contextvars")

@@ -1,6 +1,6 @@
 """Code an earlier ``loopsafe fix`` wrote, seen as it was before that fix.
 
-The block analysis (``codemods.block_analysis``) judges a module as its original code
+The block analysis (``codemods.analysis.block_analysis``) judges a module as its original code
 would have it, so that ``check`` after ``fix`` gives a block it left for review the
 reason it had before, and the result of an offloaded call keeps the type the call's
 result had (``p = await asyncio.to_thread(Path(x).resolve)`` is still a path):
@@ -25,7 +25,7 @@ import copy
 from dataclasses import dataclass, field
 
 from codemods.catalog import CATALOG, THREAD_RUNNER_NAMES, Framework
-from codemods.flow import split_dotted
+from codemods.analysis.flow import split_dotted
 
 #: The prefix of the functions ``fix`` moves blocks into (``_blocking_io``, ``_blocking_io_2``).
 HELPER_NAME = "_blocking_io"

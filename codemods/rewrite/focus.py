@@ -5,7 +5,7 @@ only on the coroutines that can call something in the catalog and on the binding
 can see. A function or class outside every coroutine, holding no such coroutine and no
 ``global``/``nonlocal``, contributes one binding to the code around it: its name. Its
 body is a scope no coroutine outside it can see into, and its decorators, defaults and
-bases run outside every coroutine. The screen (``codemods.screen``) lists those
+bases run outside every coroutine. The screen (``codemods.analysis.screen``) lists those
 definitions; here each becomes ``def name(): pass`` (``class name: pass``) on its first
 line, its decorators left in place and its other lines dropped. Everything kept keeps
 its columns, and ``Focused.original_line`` maps its lines back, so findings computed on
@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from codemods.screen import Stub
+from codemods.analysis.screen import Stub
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 

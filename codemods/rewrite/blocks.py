@@ -7,7 +7,7 @@
                                                data = await asyncio.to_thread(_blocking_io, path)
 
 Which blocks may move, and with which parameters and results, is decided on CPython's
-``ast`` by ``codemods.block_analysis`` (through the module's plan,
+``ast`` by ``codemods.analysis.block_analysis`` (through the module's plan,
 ``codemods.analysis.finder``); this module builds the replacement statements.
 """
 
@@ -17,7 +17,7 @@ from typing import Callable
 
 import libcst as cst
 
-from codemods.block_analysis import BlockPlan
+from codemods.analysis.block_analysis import BlockPlan
 
 
 def build_helper(

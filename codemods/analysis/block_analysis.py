@@ -3,7 +3,7 @@
 A block moves only when the program then behaves the same except that the block's work
 no longer runs on the event loop. On CPython's ``ast`` of the module, this decides:
 
-- **data flow** (``codemods.flow``): the helper's parameters are the coroutine's
+- **data flow** (``codemods.analysis.flow``): the helper's parameters are the coroutine's
   variables the block may read before it binds them (each must be surely bound when the
   block starts); its results are the variables it binds that may be read afterwards
   (each must be bound on every path through it, or passed in); no variable it binds may
@@ -45,7 +45,7 @@ from codemods.catalog import (
     BlockingType,
     Strategy,
 )
-from codemods.flow import (
+from codemods.analysis.flow import (
     DefiniteAssignment,
     FunctionFlow,
     bound_by_statement,
@@ -57,7 +57,7 @@ from codemods.flow import (
     statement_events,
     walk_statements,
 )
-from codemods.prior_fixes import HELPER_NAME
+from codemods.analysis.prior_fixes import HELPER_NAME
 
 
 _BUILTINS = frozenset(dir(builtins))
@@ -190,7 +190,7 @@ class BlockAnalysis:
         offloaded: AbstractSet[ast.AST] = frozenset(),
     ) -> None:
         self.module = module
-        #: Nodes that stand for awaits an earlier fix wrote (``codemods.prior_fixes.unfix``).
+        #: Nodes that stand for awaits an earlier fix wrote (``codemods.analysis.prior_fixes.unfix``).
         self.offloaded = offloaded
         self.facts = ModuleFacts(module)
         self.index = index
@@ -348,7 +348,7 @@ class _Review:
                 and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name))
         } & self.flow.locals
         self.hoisted = self._hoist()
-        #: Whether the block holds an await an earlier fix wrote (``codemods.prior_fixes``):
+        #: Whether the block holds an await an earlier fix wrote (``codemods.analysis.prior_fixes``):
         #: reviewed as the code it replaced, it refuses the block last.
         self.awaits_offloaded = bool(analysis.offloaded) and any(
             node in analysis.offloaded for statement in block.body for node in ast.walk(statement)

@@ -7,7 +7,7 @@ module that does are not coroutines with such calls. One pass over the ``ast`` a
 - ``needed``: can any coroutine call something in the catalog? If not, the module is
   returned as it is, unparsed by libcst.
 - ``stubs``: the definitions (functions and classes outside any coroutine) that cannot
-  matter to any finding but through the name they bind, which ``codemods.focus``
+  matter to any finding but through the name they bind, which ``codemods.rewrite.focus``
   shrinks to ``def name(): pass`` before libcst sees the module.
 
 The screen only ever answers "maybe" or "certainly not": it over-approximates what the
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from codemods.catalog import Framework
-from codemods.flow import bound_by_target, split_dotted
+from codemods.analysis.flow import bound_by_target, split_dotted
 
 
 @dataclass(frozen=True)
