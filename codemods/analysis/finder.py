@@ -25,7 +25,7 @@ from codemods.analysis.contexts import (
 )
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
-from codemods.analysis.spelling import Speller
+from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
     CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
@@ -65,9 +65,9 @@ class ModulePlan:
     located: list[tuple[Finding, Span]] = field(default_factory=list)
     #: The calls the fix rewrites, by span: how (``OFFLOAD``, ``NATIVE``, ``CHAIN``), and
     #: the catalog entry of the call.
-    calls: dict[Span, tuple[str, BlockingCall]] = field(default_factory=dict)
+    calls: dict[Span, tuple[str, BlockingCall, Spelling]] = field(default_factory=dict)
     #: The ``with`` blocks that move into a function run in a thread, by (line, column).
-    blocks: dict[tuple[int, int], BlockPlan] = field(default_factory=dict)
+    blocks: dict[tuple[int, int], tuple[BlockPlan, Spelling]] = field(default_factory=dict)
     #: Augmented assignments whose call is hoisted above them, by (line, column).
     hoists: set[tuple[int, int]] = field(default_factory=set)
 
@@ -490,9 +490,7 @@ class _Finder:
         if moving:
             self._pop()
             carried = self.carried.pop()
-            scope = self.scopes.scope_of(node)
-            spelled = self.speller.offload("_", keywords=False, scope=scope)
-            assert spelled is not None  # checked when the block was planned
+            _, spelled = self.plan.blocks[self._start(node)]
             detail = f"the with block moves into a function run by {spelled.runner}"
             if carried:
                 detail += ", with " + ", ".join(f"{name}()" for name in carried) + " in it"
@@ -529,10 +527,12 @@ class _Finder:
         plan = self.blocks.verdict(node, taken)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
             plan = Refusal(f"it is {context.no_await_reason}", atomic=isinstance(plan, Refusal) and plan.atomic)
+        spelled = None
         if isinstance(plan, BlockPlan):
+            spelled = self.speller.offload(plan.helper, keywords=False, scope=scope)
             if self.framework_problem is not None:
                 plan = Refusal(self.framework_problem)
-            elif self.speller.offload(plan.helper, keywords=False, scope=scope) is None:
+            elif spelled is None:
                 plan = Refusal(NO_NAME)
         if isinstance(plan, Refusal):
             for call, entry in opened:
@@ -543,7 +543,8 @@ class _Finder:
                 self._push(replace(COROUTINE, no_await_reason=f"inside a with block that stays on the loop: {plan.reason}"))
             return True, False, plan.atomic, opened
         taken.add(plan.helper)
-        self.plan.blocks[self._start(node)] = plan
+        assert spelled is not None
+        self.plan.blocks[self._start(node)] = (plan, spelled)
         self.block_openers.update(call for call, _ in opened)
         self.carried.append([])
         # Calls inside are found, not rewritten: the whole block will run in a thread.
@@ -783,7 +784,7 @@ class _Finder:
                 return "!its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
             spelled = self.speller.offload(f"lambda: {self.text(node)}", keywords=False, scope=scope)
             if spelled is not None:
-                self.plan.calls[self._span(node)] = (CHAIN, entry)
+                self.plan.calls[self._span(node)] = (CHAIN, entry, spelled)
             return f"!{NO_NAME}" if spelled is None else spelled.detail
         spelled = None
         native = entry.strategy is Strategy.NATIVE and entry.native is not None
@@ -791,13 +792,13 @@ class _Finder:
             assert entry.native is not None
             spelled = self.speller.native(node, entry.native, scope)
             if spelled is not None:
-                self.plan.calls[self._span(node)] = (NATIVE, entry)
+                self.plan.calls[self._span(node)] = (NATIVE, entry, spelled)
                 if len(node.args) <= entry.native.positional:
                     self.rewrites[node] = (spelled.runner, True)
         if spelled is None:
             spelled = self.speller.offload(self._updated(func), keywords=bool(node.keywords), scope=scope)
             if spelled is not None:
-                self.plan.calls[self._span(node)] = (OFFLOAD, entry)
+                self.plan.calls[self._span(node)] = (OFFLOAD, entry, spelled)
                 if spelled.runner == spelled.detail[len("await "):].split("(")[0]:
                     self.rewrites[node] = (spelled.runner, False)
         return f"!{NO_NAME}" if spelled is None else spelled.detail

@@ -1,10 +1,11 @@
-"""How a fix would spell the names it needs, decided on ``ast``: the text of a finding.
+"""How a fix spells the names it needs (``asyncio.to_thread``, ``aio.to_thread`` after
+``import asyncio as aio``), decided on ``ast``.
 
-A fixable finding says what the rewrite will be (``await asyncio.to_thread(requests.get,
-...)``), and a call whose fix would need a name the module uses for something else
-(``asyncio = ...``) is reported instead. Both depend on the module's imports and scopes
-only, so ``check`` answers them without libcst; ``codemods.rewrite.offload`` builds the same
-spellings as nodes when ``fix`` rewrites (a test compares the two on every fixture).
+Names are spelled the way the module already imports them, and only where that spelling
+really resolves to the intended function at the call site; otherwise the module is
+imported. A call whose fix would need a name the module uses for something else
+(``asyncio = ...``) is reported instead. The finding's text says what the fix will be;
+``codemods.rewrite.offload`` builds the new call from the same spellings.
 """
 
 from __future__ import annotations
@@ -97,16 +98,36 @@ def spell(
 
 @dataclass(frozen=True)
 class Spelling:
-    """What a fix would read as, and the function that runs the work in a thread."""
+    """How a fix spells what it calls, and the modules it must import for that.
 
-    #: ``await asyncio.to_thread(requests.get, ...)``.
+    ``codemods.rewrite.offload`` builds the new call from these names alone.
+    """
+
+    #: What the fix reads as: ``await asyncio.to_thread(requests.get, ...)``.
     detail: str
-    #: ``asyncio.to_thread``, ``anyio.to_thread.run_sync``, ``loop().run_in_executor``.
-    runner: str
+    #: The function doing the work (``asyncio.to_thread``, ``anyio.to_thread.run_sync``,
+    #: ``asyncio.sleep``), or the method of the running loop (``sock_recv``).
+    function: str
+    #: The module's spellings of ``functools.partial``, ``asyncio.get_running_loop`` and
+    #: ``contextvars.copy_context``, when the fix needs them.
+    partial: str | None = None
+    loop: str | None = None
+    copy_context: str | None = None
+    #: The exact equivalent replaces the call (``asyncio.sleep``) instead of a thread running it.
+    native: bool = False
+    #: Modules the fix imports (``asyncio``), when the module does not bind them usably.
+    needs: tuple[str, ...] = ()
+
+    @property
+    def runner(self) -> str:
+        """How messages name what runs the work: ``asyncio.to_thread``, ``loop().run_in_executor``."""
+        if self.loop is not None:
+            return f"{self.loop}().{self.function}"
+        return self.function
 
 
 class Speller:
-    """The spellings of one module's fixes (``codemods.rewrite.offload.Offloader`` on ``ast``)."""
+    """The spellings of one module's fixes."""
 
     def __init__(
         self, module: ast.Module, framework: Framework, legacy_executor: bool, bound_before: Callable[[ast.AST], bool]
@@ -116,51 +137,62 @@ class Speller:
         self.legacy_executor = legacy_executor and framework is Framework.ASYNCIO
         self.bound_before = bound_before
 
-    def _spell(self, target: str, scope: Scope) -> str | None:
+    def _spell(self, target: str, scope: Scope, needs: list[str]) -> str | None:
         spelled = spell(self.imports, target, scope, self.bound_before)
-        return None if spelled is None else spelled[0]
+        if spelled is None:
+            return None
+        name, needs_import = spelled
+        if needs_import:
+            needs.append(target.split(".")[0])
+        return name
 
     def offload(self, callee: str, keywords: bool, scope: Scope) -> Spelling | None:
         """``callee(...)`` run in a thread; ``keywords``: the call passes keyword arguments."""
+        needs: list[str] = []
         if self.framework is Framework.ASYNCIO and not self.legacy_executor:
-            runner = self._spell(THREAD_RUNNERS[Framework.ASYNCIO], scope)
-            return None if runner is None else Spelling(f"await {runner}({callee}, ...)", runner)
+            runner = self._spell(THREAD_RUNNERS[Framework.ASYNCIO], scope, needs)
+            if runner is None:
+                return None
+            return Spelling(f"await {runner}({callee}, ...)", runner, needs=tuple(needs))
         if self.framework is Framework.ASYNCIO:
-            loop = self._spell("asyncio.get_running_loop", scope)
-            partial = self._spell("functools.partial", scope)
-            copy_context = self._spell("contextvars.copy_context", scope)
+            # What asyncio.to_thread does: run_in_executor alone would drop the task's
+            # context variables (request ids, decimal contexts) in the thread.
+            loop = self._spell("asyncio.get_running_loop", scope, needs)
+            partial = self._spell("functools.partial", scope, needs)
+            copy_context = self._spell("contextvars.copy_context", scope, needs)
             if loop is None or partial is None or copy_context is None:
                 return None
-            runner = f"{loop}().run_in_executor"
-            return Spelling(f"await {runner}(None, {partial}({copy_context}().run, {callee}, ...))", runner)
-        runner_or_none = self._spell(THREAD_RUNNERS[self.framework], scope)
-        if runner_or_none is None:
+            detail = f"await {loop}().run_in_executor(None, {partial}({copy_context}().run, {callee}, ...))"
+            return Spelling(detail, "run_in_executor", partial, loop, copy_context, needs=tuple(needs))
+        runner = self._spell(THREAD_RUNNERS[self.framework], scope, needs)
+        if runner is None:
             return None
-        runner = runner_or_none
         if keywords:
-            partial = self._spell("functools.partial", scope)
+            # These runners take no keyword arguments for the function: bind them first.
+            partial = self._spell("functools.partial", scope, needs)
             if partial is None:
                 return None
-            return Spelling(f"await {runner}({partial}({callee}, ...))", runner)
-        return Spelling(f"await {runner}({callee}, ...)", runner)
+            return Spelling(f"await {runner}({partial}({callee}, ...))", runner, partial, needs=tuple(needs))
+        return Spelling(f"await {runner}({callee}, ...)", runner, needs=tuple(needs))
 
     def native(self, call: ast.Call, native: Native, scope: Scope) -> Spelling | None:
         """The exact async equivalent, or ``None`` when it does not apply to this call."""
         if not native_args_fit(call, native):
             return None
+        needs: list[str] = []
         if native.on_running_loop:
             if self.framework is not Framework.ASYNCIO:
                 return None
-            loop = self._spell("asyncio.get_running_loop", scope)
+            loop = self._spell("asyncio.get_running_loop", scope, needs)
             if loop is None:
                 return None
-            text = f"{loop}().{native.function}"
-        else:
-            name = self._spell(f"{self.framework.value}.{native.function}", scope)
-            if name is None:
-                return None
-            text = name
-        return Spelling(f"await {text}(...)", text)
+            spelled = Spelling(f"await {loop}().{native.function}(...)", native.function, loop=loop, native=True,
+                               needs=tuple(needs))
+            return spelled
+        name = self._spell(f"{self.framework.value}.{native.function}", scope, needs)
+        if name is None:
+            return None
+        return Spelling(f"await {name}(...)", name, native=True, needs=tuple(needs))
 
 
 def native_args_fit(call: ast.Call, native: Native) -> bool:

@@ -27,14 +27,14 @@ from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, 
 
 from codemods.analysis.comments import Comments
 from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
-from codemods.analysis.frameworks import detect_framework
 from codemods.rewrite.blocks import build_helper
-from codemods.catalog import BlockingCall, Framework
+from codemods.catalog import BlockingCall
 from codemods.config import Settings
 from codemods.engine import rewrite_problem
 from codemods.findings import Finding
 from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
-from codemods.rewrite.offload import Offloader, Spelled
+from codemods.analysis.spelling import Spelling
+from codemods.rewrite.offload import native, offloaded
 from codemods.rewrite.positions import ranges_at
 from codemods.rewrite.nodes import awaited, parenthesize
 
@@ -90,9 +90,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._plan = ModulePlan()
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
         self._planned_lines: list[int] = []
-        self._offloader: Offloader | None = None
         self._hoists: set[cst.AugAssign] = set()
-        self._current_line: cst.SimpleStatementLine | None = None
         self._helper_names: dict[Scope, set[str]] = {}
         # Callees that a native rewrite removed from the code (``time.sleep``): their
         # imports go too when nothing else uses them.
@@ -100,10 +98,6 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._top_level_imports: set[cst.CSTNode] = set()
         self._full_import_removal = False
         self._imports_to_remove: set[cst.CSTNode] = set()
-        # Imports at the top level of a function body, in the order visited: they are
-        # bound for every statement visited after them in that body.
-        self._function_statements: set[cst.BaseStatement] = set()
-        self._local_imports: set[cst.CSTNode] = set()
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -141,10 +135,6 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         if self.findings_only or not (self._plan.calls or self._plan.blocks):
             self.calls_only = tree
             return tree
-        self._offloader = Offloader(
-            tree, detect_framework(python_tree, source) or Framework.ASYNCIO, self.settings.legacy_executor,
-            self._local_imports.__contains__,
-        )
         result = super().transform_module(tree)
         if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch and self.calls_only is not None:
             # Only top-level imports were removed unless a full removal pass ran.
@@ -243,17 +233,12 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         return cst.CSTTransformer.on_visit(self, node)
 
     def _planned(self, statement: cst.CSTNode) -> bool:
-        """Whether a statement spans a line of the plan, or may bind names a rewrite spells
-        (an import at the top of a function)."""
+        """Whether a statement spans a line of the plan."""
         where = self._ranges.get(statement)
         if where is None:
             return False
         at = bisect.bisect_left(self._planned_lines, where.start.line)
-        if at < len(self._planned_lines) and self._planned_lines[at] <= where.end.line:
-            return True
-        return isinstance(statement, cst.SimpleStatementLine) and any(
-            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
-        )
+        return at < len(self._planned_lines) and self._planned_lines[at] <= where.end.line
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         return cst.CSTTransformer.on_leave(self, original_node, updated_node)
@@ -263,17 +248,6 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         cst.CSTTransformer.on_leave_attribute(self, original_node, attribute)
-
-    # -- imports bound above a call in its function ------------------------------------
-
-    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        if isinstance(node.body, cst.IndentedBlock):
-            self._function_statements.update(node.body.body)
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self._current_line = node
-        if node in self._function_statements:
-            self._local_imports.update(s for s in node.body if isinstance(s, (cst.Import, cst.ImportFrom)))
 
     # -- augmented assignments whose call is hoisted ------------------------------------
 
@@ -316,23 +290,15 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         start = self._start(original_node)
-        plan = self._plan.blocks.get(start) if start is not None else None
-        if plan is None:
+        planned = self._plan.blocks.get(start) if start is not None else None
+        if planned is None:
             return updated_node
+        plan, spelling = planned
         scope = self._scope(original_node)
-        assert scope is not None and self._offloader is not None
-        offloader = self._offloader
-        spelled: list[Spelled] = []
-
-        def offload(call: cst.Call) -> cst.BaseExpression:
-            found = offloader.offload(call, scope)
-            assert found is not None  # checked when the block was planned
-            spelled.append(found)
-            return cst.Await(found.node)
-
-        self._helper_names.setdefault(scope, set()).add(plan.helper)
-        statements = build_helper(updated_node, plan, offload)
-        self._add_imports(spelled[0])
+        if scope is not None:
+            self._helper_names.setdefault(scope, set()).add(plan.helper)
+        statements = build_helper(updated_node, plan, lambda call: cst.Await(offloaded(call, spelling)))
+        self._add_imports(spelling)
         return cst.FlattenSentinel(statements)
 
     # -- calls -------------------------------------------------------------------------
@@ -363,34 +329,33 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         planned = self._plan.calls.get(_span(where)) if where is not None else None
         if planned is None:
             return updated_node
-        scope = self._scope(original_node.func)
-        assert scope is not None and self._offloader is not None
-        how, entry = planned
-        replacement = self._rewrite(original_node, updated_node, how, entry, scope)
+        how, entry, spelling = planned
+        replacement = self._rewrite(original_node, updated_node, how, entry, spelling)
         self.replacements[original_node] = replacement
         return replacement
 
-    def _rewrite(self, original: cst.Call, updated: cst.Call, how: str, entry: BlockingCall, scope: Scope) -> cst.Await:
-        assert self._offloader is not None
-        spelled: Spelled | None = None
+    def _rewrite(
+        self, original: cst.Call, updated: cst.Call, how: str, entry: BlockingCall, spelling: Spelling
+    ) -> cst.Await:
         if how == CHAIN:
             # ``open(p).read()`` -> ``await asyncio.to_thread(lambda: open(p).read())``: both
             # steps block; the plan checked that the arguments can be evaluated later.
             thunk = cst.Lambda(cst.Parameters(), updated.with_changes(lpar=[], rpar=[]))
-            spelled = self._offloader.offload(cst.Call(thunk), scope)
-        elif how == NATIVE and entry.native is not None:
-            spelled = self._offloader.native(updated, entry.native, scope)
-            if spelled is not None:
+            replacement = offloaded(cst.Call(thunk), spelling)
+        elif how == NATIVE:
+            assert entry.native is not None
+            replacement = native(updated, entry.native, spelling)
+            scope = self._scope(original.func)
+            if scope is not None:
+                # ``time.sleep`` is gone from the code: its import may go too.
                 self._dropped_callees.append((original.func, scope))
-        if spelled is None:
-            spelled = self._offloader.offload(updated, scope)
-        # The plan spelled the same names on ``ast``; the two agree on every fixture.
-        assert spelled is not None, "the plan and the rewrite disagree on a spelling"
-        self._add_imports(spelled)
-        return awaited(original, spelled.node)
+        else:
+            replacement = offloaded(updated, spelling)
+        self._add_imports(spelling)
+        return awaited(original, replacement)
 
-    def _add_imports(self, spelled: Spelled) -> None:
-        for module in spelled.needs:
+    def _add_imports(self, spelling: Spelling) -> None:
+        for module in spelling.needs:
             AddImportsVisitor.add_needed_import(self.context, module)
 
 
