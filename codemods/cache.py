@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from codemods.config import Settings
-from codemods.findings import Finding
+from codemods.findings import FileError, Finding
 
 #: The cache folder's name, beside the project's ``pyproject.toml``.
 CACHE_DIR_NAME = ".loopsafe_cache"
@@ -37,7 +37,8 @@ ENVIRONMENT_VARIABLE = "LOOPSAFE_CACHE_DIR"
 #: Files modified this close to the start of the run are not stored.
 RACY_SECONDS = 2.0
 
-_Entry = tuple[int, int, list[Finding]]
+#: (mtime in ns, size, findings, the error that stopped the file, if one did).
+_Entry = tuple[int, int, list[Finding], FileError | None]
 
 
 def default_cache_dir(root: Path) -> Path:
@@ -72,24 +73,25 @@ class FindingsCache:
         try:
             document = json.loads(self.path.read_bytes())
             return {
-                path: (mtime, size, [Finding(*finding) for finding in findings])
-                for path, (mtime, size, findings) in document["files"].items()
+                path: (mtime, size, [Finding(*finding) for finding in findings], FileError(*error) if error else None)
+                for path, (mtime, size, findings, error) in document["files"].items()
             }
         except (OSError, ValueError, KeyError, TypeError):
             return {}  # no cache yet, or one this version cannot read: start afresh
 
-    def get(self, path: Path, status: os.stat_result) -> list[Finding] | None:
-        """The findings stored for ``path`` if it has not changed since."""
+    def get(self, path: Path, status: os.stat_result) -> tuple[list[Finding], FileError | None] | None:
+        """The findings stored for ``path``, and the error that stopped it if one did
+        (a syntax error stays one while the file is unchanged), if it has not changed since."""
         entry = self._entries.get(str(path))
         if entry is None or entry[0] != status.st_mtime_ns or entry[1] != status.st_size:
             return None
-        return entry[2]
+        return entry[2], entry[3]
 
-    def put(self, path: Path, status: os.stat_result, findings: list[Finding]) -> None:
-        """Store the findings of ``path`` as it was when ``status`` was taken (before reading it)."""
-        if status.st_mtime_ns / 1e9 > self._started - RACY_SECONDS:
+    def put(self, path: Path, status: os.stat_result, findings: list[Finding], error: FileError | None = None) -> None:
+        """Store what ``path`` gave as it was when ``status`` was taken (before reading it)."""
+        if status.st_mtime_ns / 1e9 > self._started - RACY_SECONDS or (error is not None and error.transient):
             return
-        entry = (status.st_mtime_ns, status.st_size, list(findings))
+        entry = (status.st_mtime_ns, status.st_size, list(findings), error)
         self._entries[str(path)] = entry
         self._new[str(path)] = entry
 
@@ -104,8 +106,8 @@ class FindingsCache:
             merged.update(self._new)
             document: dict[str, Any] = {
                 "files": {
-                    path: [mtime, size, [astuple(f) for f in findings]]
-                    for path, (mtime, size, findings) in merged.items()
+                    path: [mtime, size, [astuple(f) for f in findings], astuple(error) if error else None]
+                    for path, (mtime, size, findings, error) in merged.items()
                 }
             }
             fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".findings-", suffix=".tmp")

@@ -50,6 +50,9 @@ class FileError:
     message: str
     line: int | None = None
     column: int | None = None
+    #: The file could not be read (an OS error): another run may fare better. The other
+    #: errors follow from the file's bytes (and loopsafe, and Python) alone.
+    transient: bool = False
 
     def format(self, path: str) -> str:
         where = path if self.line is None else f"{path}:{self.line}:{self.column or 1}"

@@ -141,7 +141,7 @@ def read_source(path: Path) -> bytes | FileError:
     try:
         return path.read_bytes()
     except OSError as error:
-        return FileError(f"cannot read: {error.strerror or error}")
+        return FileError(f"cannot read: {error.strerror or error}", transient=True)
 
 
 def process_file(path: Path, settings: Settings, findings_only: bool = False) -> TransformResult:
@@ -185,16 +185,18 @@ def run(
             status = file.path.stat()
         except OSError:
             return None
-        findings = cache.get(file.path, status)
-        if findings is not None and (findings_only or not any(f.fixable for f in findings)):
-            return TransformResult(b"", b"", list(findings))
+        cached = cache.get(file.path, status)
+        if cached is not None:
+            findings, error = cached
+            if findings_only or error is not None or not any(f.fixable for f in findings):
+                return TransformResult(b"", b"", list(findings), error)
         statuses[file.path] = status
         return None
 
     def remember(file: SourceFile, result: TransformResult) -> FileOutcome:
         status = statuses.pop(file.path, None)
-        if cache is not None and status is not None and result.error is None:
-            cache.put(file.path, status, result.findings)
+        if cache is not None and status is not None:
+            cache.put(file.path, status, result.findings, result.error)
         return FileOutcome(file, result)
 
     if jobs <= 1:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from codemods.cache import CACHE_DIR_NAME, FindingsCache
 from codemods.cli import main
 from codemods.config import Settings
-from codemods.findings import Finding
+from codemods.findings import FileError, Finding
 
 WORKER = '''\
 import time
@@ -75,6 +75,34 @@ def test_a_warm_run_reads_no_unchanged_source(tmp_path: Path, reads: list[str],
     warm = _check(project, jobs=jobs)
     assert warm == cold
     assert reads == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_python_cannot_parse_is_not_read_again(tmp_path: Path, reads: list[str],
+                                                       monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    # Its error follows from its bytes: a warm run repeats it without reading the file
+    # (nor starting workers for it).
+    project = _project(tmp_path)
+    broken = project / "broken.py"
+    broken.write_text("async def f(:\n    pass\n")
+    os.utime(broken, (AN_HOUR_AGO, AN_HOUR_AGO))
+    monkeypatch.chdir(tmp_path)
+    cold = _check(project, jobs=jobs)
+    assert cold[0] == 2 and "broken.py:1:13: error: cannot parse" in cold[1]
+    reads.clear()
+    assert _check(project, jobs=jobs) == cold
+    assert reads == []
+
+
+def test_a_file_that_could_not_be_read_is_tried_again(tmp_path: Path) -> None:
+    path = tmp_path / "locked.py"
+    path.write_text(PLAIN)
+    os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
+    cache = FindingsCache(tmp_path / "cache", Settings())
+    cache.put(path, path.stat(), [], FileError("cannot read: Permission denied", transient=True))
+    assert cache.get(path, path.stat()) is None
+    cache.put(path, path.stat(), [], FileError("cannot parse: invalid syntax", 1, 1))
+    assert cache.get(path, path.stat()) == ([], FileError("cannot parse: invalid syntax", 1, 1))
 
 
 def test_a_changed_file_is_read_again(tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,8 +182,8 @@ def test_concurrent_runs_merge_and_never_leave_half_a_file(tmp_path: Path) -> No
     first.save()
     second.save()  # loaded before first saved: merges what is on disk now
     reloaded = FindingsCache(folder, Settings())
-    assert reloaded.get(files[0], files[0].stat()) == [finding]
-    assert reloaded.get(files[1], files[1].stat()) == []
+    assert reloaded.get(files[0], files[0].stat()) == ([finding], None)
+    assert reloaded.get(files[1], files[1].stat()) == ([], None)
     assert not list(folder.glob("*.tmp"))
 
 
