@@ -54,7 +54,7 @@ def fingerprint(settings: Settings) -> str:
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     digest.update(sys.version.encode())
-    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version)
+    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select)
     digest.update(repr(relevant).encode())
     return digest.hexdigest()[:20]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 
 class Framework(enum.Enum):
@@ -294,14 +294,37 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
 
 
 def build_index(
-    extra: Iterable[BlockingCall] = (), ignore: Iterable[str] = ()
+    extra: Iterable[BlockingCall] = (), ignore: Iterable[str] = (), allowed: Callable[[str], bool] = lambda code: True
 ) -> dict[str, BlockingCall]:
-    """The catalog keyed by qualified name, with user entries added and ignored names dropped."""
+    """The catalog keyed by qualified name, with user entries added, and ignored names and
+    codes not ``allowed`` dropped."""
     index = {entry.qualname: entry for entry in CATALOG}
     index.update({entry.qualname: entry for entry in extra})
     for name in ignore:
         index.pop(name, None)
-    return index
+    return {name: entry for name, entry in index.items() if allowed(entry.code)}
+
+
+#: ``ASYNC251`` -> ``LS251``: the flake8-async / ruff codes users may already write.
+ASYNC_CODES: Mapping[str, str] = {async_code: code for code, async_code in CATEGORIES.values() if async_code}
+CODES: frozenset[str] = frozenset(code for code, _ in CATEGORIES.values())
+
+
+def normalize_code(text: str) -> str | None:
+    """``LS251`` or ``ASYNC251`` (any case) -> ``LS251``; ``None`` if it is not a code of ours."""
+    upper = text.strip().upper()
+    if upper in CODES:
+        return upper
+    return ASYNC_CODES.get(upper)
+
+
+def catalog_names(extra: Iterable[BlockingCall] = ()) -> frozenset[str]:
+    """Every name ``ignore`` may list: functions, types and their methods."""
+    names = {entry.qualname for entry in CATALOG} | {entry.qualname for entry in extra}
+    for kind in TYPES:
+        names.add(kind.name)
+        names.update(f"{kind.name}.{method}" for method in (*kind.methods, *kind.report))
+    return frozenset(names)
 
 
 def build_constructor_index(ignore: Iterable[str] = ()) -> dict[str, BlockingType]:

@@ -8,6 +8,7 @@ Exit status, for CI:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -20,8 +21,9 @@ import click
 
 from codemods import __version__
 from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, default_cache_dir
+from codemods.catalog import normalize_code
 from codemods.config import ConfigError, Settings, load_settings, parse_version
-from codemods.findings import FileError, TransformResult
+from codemods.findings import FileError, Finding, TransformResult
 from codemods.runner import (
     ChangedOnDisk,
     FileOutcome,
@@ -39,6 +41,22 @@ EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 STDIN = "-"
 
 
+class ConfigProblem(click.ClickException):
+    """A mistake in the configuration: shown without a traceback, exit status 2 (as
+    usage errors), not 1, which means "blocking calls found"."""
+
+    exit_code = EXIT_ERROR
+
+
+@dataclass(frozen=True)
+class Output:
+    """How much to print, and in colour or not (``-q``/``-v``, ``--color``, ``NO_COLOR``)."""
+
+    quiet: bool = False
+    verbose: bool = False
+    color: bool | None = None
+
+
 @dataclass
 class Tally:
     files_changed: int = 0
@@ -46,24 +64,60 @@ class Tally:
     calls_reported: int = 0
     errors: int = 0
     findings: list[dict[str, Any]] = field(default_factory=list)
+    output: Output = field(default_factory=Output)
 
     def error(self, display: str, error: FileError) -> None:
         self.errors += 1
         click.echo(error.format(display), err=True)
 
+    def say(self, message: str) -> None:
+        """A summary line or hint on stderr, unless ``-q``."""
+        if not self.output.quiet:
+            click.echo(message, err=True)
+
+    def failed(self) -> str:
+        return f", {_plural(self.errors, 'file')} could not be processed" if self.errors else ""
+
     def summarize(self, dry_run: bool) -> None:
         changed, rewritten = ("would change", "would be rewritten") if dry_run else ("changed", "rewritten")
-        click.echo(
+        self.say(
             f"loopsafe: {_plural(self.files_changed, 'file')} {changed}, "
             f"{_plural(self.calls_fixed, 'call')} {rewritten}, "
-            f"{_plural(self.calls_reported, 'call')} left for manual review",
-            err=True,
+            f"{_plural(self.calls_reported, 'call')} left for manual review{self.failed()}"
         )
+
+
+def _split_codes(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--select LS251,LS240 --select ASYNC210`` -> ``("LS251", "LS240", "LS210")``."""
+    codes: list[str] = []
+    for value in values:
+        for text in filter(None, (part.strip() for part in value.split(","))):
+            code = normalize_code(text)
+            if code is None:
+                raise click.BadParameter(f"{text!r} is not a loopsafe code (LS200-LS271, or ASYNC2xx)")
+            codes.append(code)
+    return tuple(codes)
 
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str)),
+        click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=str)),
+        click.option(
+            "--select", "select", multiple=True, metavar="CODES", callback=_split_codes,
+            help="Only these codes (LS251, or its ASYNC251); comma-separated or repeated. Fixes too.",
+        ),
+        click.option(
+            "--ignore", "ignore", multiple=True, metavar="CODES", callback=_split_codes,
+            help="Leave these codes alone; adds to `ignore` in [tool.loopsafe].",
+        ),
+        click.option("-q", "--quiet", is_flag=True, default=False,
+                     help="Print findings and errors only: no summary, hint or progress bar."),
+        click.option("-v", "--verbose", is_flag=True, default=False,
+                     help="Also say which settings apply and how many files were looked at."),
+        click.option(
+            "--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+            help="Colour the diff: auto = on a terminal, unless NO_COLOR is set.",
+        ),
         click.option(
             "--exclude", "exclude", multiple=True, metavar="GLOB",
             help="Skip files and folders matching GLOB (relative path or name). Repeatable; "
@@ -98,9 +152,56 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "loop.run_in_executor instead of asyncio.to_thread.",
         ),
     ]
+    @functools.wraps(command)
+    def with_invocation(
+        paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None, config: Path | None,
+        jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
+        select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str, **rest: Any,
+    ) -> Any:
+        colored = {"always": True, "never": False}.get(color)
+        if colored is None and os.environ.get("NO_COLOR"):
+            colored = False  # https://no-color.org: any value turns colour off
+        invocation = Invocation(
+            paths or (".",), exclude, native_sleep, config, jobs, target_version, no_cache, cache_dir, select,
+            ignore, Output(quiet, verbose and not quiet, colored),
+        )
+        return command(invocation, **rest)
+
+    wrapped: Callable[..., Any] = with_invocation
     for option in reversed(options):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What every command is given: the paths and the options they share."""
+
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...]
+    native_sleep: bool | None
+    config: Path | None
+    jobs: int | None
+    target_version: str | None
+    no_cache: bool
+    cache_dir: Path | None
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    output: Output
+
+    def load(self) -> tuple[Settings, Path, Tally, FindingsCache | None]:
+        """The settings, the project folder, a tally and the cache for this run."""
+        settings, root = _load(self.paths, self.config, self.exclude, self.native_sleep, self.target_version,
+                               self.select, self.ignore)
+        tally = Tally(output=self.output)
+        if self.output.verbose:
+            where = settings.source or "defaults (no [tool.loopsafe] found)"
+            click.echo(f"loopsafe: settings from {where}; project folder {root}", err=True)
+        return settings, root, tally, _cache(root, settings, self.no_cache, self.cache_dir)
+
+    def outcomes(self, settings: Settings, root: Path, tally: Tally, cache: FindingsCache | None,
+                 findings_only: bool = False) -> Iterator[FileOutcome]:
+        return _outcomes(self.paths, settings, root, self.jobs, tally, cache, findings_only)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,15 +227,20 @@ def main() -> None:
 
 
 def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], native_sleep: bool | None,
-          target_version: str | None = None) -> tuple[Settings, Path]:
+          target_version: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = ()
+          ) -> tuple[Settings, Path]:
     first = next((Path(p) for p in paths if p != STDIN), Path.cwd())
     start = first if first.is_dir() else first.parent
     try:
         settings = load_settings(start if start.exists() else Path.cwd(), config)
     except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+        raise ConfigProblem(str(error)) from None
     root = settings.source.parent if settings.source else Path.cwd()
     changes: dict[str, Any] = {"exclude": settings.exclude + tuple(exclude)}
+    if select:
+        changes["select"] = tuple(select)
+    if ignore:
+        changes["ignore"] = settings.ignore + tuple(ignore)
     if native_sleep is not None:
         changes["native_sleep"] = native_sleep
     if target_version is not None:
@@ -160,8 +266,10 @@ def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | 
     for display in excluded:
         where = f"--exclude or {settings.source}" if settings.source is not None else "--exclude"
         click.echo(f"{display}: skipped: matches an exclude pattern ({where})", err=True)
+    if tally.output.verbose:
+        click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
     outcomes = run(files, settings, jobs or default_jobs(), findings_only, cache)
-    return _saving(cache, _with_progress(outcomes, len(files)))
+    return _saving(cache, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
 
 
 def _saving(cache: FindingsCache | None, outcomes: Iterator[FileOutcome]) -> Iterator[FileOutcome]:
@@ -223,30 +331,30 @@ def _plural(count: int, word: str) -> str:
     help="text: `path:line:col: CODE message`; json: a list of objects; "
     "github: GitHub Actions annotations.",
 )
-def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-          config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
-          cache_dir: Path | None, output_format: str) -> None:
+@click.option("--statistics", is_flag=True, default=False,
+              help="Print how many findings each code and callable has, instead of the findings.")
+def check(invocation: Invocation, output_format: str, statistics: bool) -> None:
     """List every blocking call in a coroutine; change no file.
 
     Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
-    call, or why it cannot. Exit 1 if anything is found.
+    call, or why it cannot. Without PATHS, the current directory. Exit 1 if anything is
+    found.
     """
-    settings, root = _load(paths, config, exclude, native_sleep, target_version)
-    tally = Tally()
-    count = 0
-    cache = _cache(root, settings, no_cache, cache_dir)
-    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally, cache, True)):
+    settings, root, tally, cache = invocation.load()
+    found: list[tuple[str, Finding]] = []
+    for display, result in _with_stdin(invocation.paths, settings, invocation.outcomes(settings, root, tally, cache, True)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
         for finding in result.findings:
-            count += 1
+            found.append((display, finding))
+            if statistics:
+                continue
             if output_format == "text":
                 click.echo(finding.format(display))
             elif output_format == "github":
-                level = "error"
                 click.echo(
-                    f"::{level} file={display},line={finding.line},col={finding.column},"
+                    f"::error file={display},line={finding.line},col={finding.column},"
                     f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
                 )
             else:
@@ -255,30 +363,48 @@ def check(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool |
                     "code": finding.code, "name": finding.name, "fixable": finding.fixable,
                     "message": finding.message,
                 })
-    if output_format == "json":
+    if statistics:
+        _print_statistics([finding for _, finding in found])
+    elif output_format == "json":
         click.echo(json.dumps(tally.findings, indent=2))
-    elif output_format == "text":
-        click.echo(f"loopsafe: {_plural(count, 'blocking call')} found", err=True)
-    _finish(tally, count > 0)
+    if output_format == "text" or statistics:
+        fixable = sum(1 for _, finding in found if finding.fixable)
+        files = len({display for display, _ in found})
+        where = f" in {_plural(files, 'file')}" if found else ""
+        tally.say(f"loopsafe: {_plural(len(found), 'blocking call')} found{where}{tally.failed()}")
+        if fixable:
+            tally.say(f"loopsafe: {fixable} fixable with `loopsafe fix` (see them first with `loopsafe diff`)")
+    _finish(tally, bool(found))
+
+
+def _print_statistics(findings: Sequence[Finding]) -> None:
+    """``count  CODE  name  [fixable/total]``, most frequent first, as ``ruff --statistics``."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for finding in findings:
+        count = counts.setdefault((finding.code, finding.name), [0, 0])
+        count[0] += 1
+        count[1] += finding.fixable
+    for (code, name), (total, fixable) in sorted(counts.items(), key=lambda item: (-item[1][0], item[0])):
+        click.echo(f"{total:>6}  {code}  {name}  ({fixable} fixable)")
 
 
 def _github_escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _echo_diff(text: str) -> None:
+def _echo_diff(text: str, color: bool | None) -> None:
+    """The diff on stdout, coloured on a terminal (``color`` ``None``), always or never."""
     # Split at "\n" only: diff lines may hold form feeds, which splitlines splits at.
     for line in io.StringIO(text, newline="\n"):
         if line.startswith(("+++", "---")):
-            click.echo(click.style(line, bold=True), nl=False)
+            line = click.style(line, bold=True)
         elif line.startswith("@@"):
-            click.echo(click.style(line, fg="cyan"), nl=False)
+            line = click.style(line, fg="cyan")
         elif line.startswith("+"):
-            click.echo(click.style(line, fg="green"), nl=False)
+            line = click.style(line, fg="green")
         elif line.startswith("-"):
-            click.echo(click.style(line, fg="red"), nl=False)
-        else:
-            click.echo(line, nl=False)
+            line = click.style(line, fg="red")
+        click.echo(line, nl=False, color=color)
 
 
 def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
@@ -292,45 +418,39 @@ def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
 
 @main.command()
 @_common_options
-def diff(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-         config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
-         cache_dir: Path | None) -> None:
+def diff(invocation: Invocation) -> None:
     """Print the rewrite as a unified diff; change no file.
 
     The diff has `a/` and `b/` prefixes relative to the current directory, so
     `loopsafe diff src/ | git apply` applies it. Calls that cannot be rewritten are
-    listed on stderr. Exit 1 if any file would change.
+    listed on stderr. Without PATHS, the current directory. Exit 1 if any file would change.
     """
-    settings, root = _load(paths, config, exclude, native_sleep, target_version)
-    tally = Tally()
-    cache = _cache(root, settings, no_cache, cache_dir)
-    for display, result in _with_stdin(paths, settings, _outcomes(paths, settings, root, jobs, tally, cache)):
+    settings, root, tally, cache = invocation.load()
+    for display, result in _with_stdin(invocation.paths, settings, invocation.outcomes(settings, root, tally, cache)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
         _report_unfixable(display, result, tally)
         if result.changed:
             tally.files_changed += 1
-            _echo_diff(unified_diff(result.source, result.output, display))
+            _echo_diff(unified_diff(result.source, result.output, display), invocation.output.color)
     tally.summarize(dry_run=True)
     _finish(tally, tally.files_changed > 0)
 
 
 @main.command()
 @_common_options
-def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None,
-        config: Path | None, jobs: int | None, target_version: str | None, no_cache: bool,
-        cache_dir: Path | None) -> None:
+def fix(invocation: Invocation) -> None:
     """Rewrite files in place.
 
     Files with nothing to change are not touched; each file is replaced atomically
     (a temporary file, then a rename), so an interrupted run leaves every file old or
-    new. `-` reads stdin and writes the result to stdout. Calls that cannot be
-    rewritten are listed on stderr; exit 1 if there are any.
+    new. `-` reads stdin and writes the result to stdout. Without PATHS, the current
+    directory. Calls that cannot be rewritten are listed on stderr; exit 1 if there are
+    any. Run the project's formatter afterwards: rewritten lines may be longer.
     """
-    settings, root = _load(paths, config, exclude, native_sleep, target_version)
-    tally = Tally()
-    if STDIN in paths:
+    settings, root, tally, cache = invocation.load()
+    if STDIN in invocation.paths:
         source, result = _stdin(settings)
         if result.error is not None:
             tally.error("<stdin>", result.error)
@@ -340,7 +460,7 @@ def fix(paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | N
             click.get_binary_stream("stdout").write(result.output)
             tally.files_changed += int(result.changed)
         click.get_binary_stream("stdout").flush()  # before the summary on stderr
-    for outcome in _outcomes(paths, settings, root, jobs, tally, _cache(root, settings, no_cache, cache_dir)):
+    for outcome in invocation.outcomes(settings, root, tally, cache):
         result, display = outcome.result, outcome.file.display
         if result.error is not None:
             tally.error(display, result.error)

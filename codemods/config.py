@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from codemods.catalog import (
     BlockingCall,
@@ -24,6 +25,8 @@ from codemods.catalog import (
     build_annotation_index,
     build_constructor_index,
     build_index,
+    catalog_names,
+    normalize_code,
     user_entry,
 )
 
@@ -49,12 +52,27 @@ class Settings:
     #: Oldest Python the code must run on, e.g. ``(3, 8)``: below 3.9 there is no
     #: ``asyncio.to_thread`` and ``loop.run_in_executor`` is used instead.
     target_version: tuple[int, int] | None = None
+    #: Only findings with these codes (``--select``); empty: all.
+    select: tuple[str, ...] = ()
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
     @cached_property
+    def ignored_codes(self) -> frozenset[str]:
+        """The codes ``ignore`` lists (``LS251``, or ``ASYNC251`` for it)."""
+        return frozenset(code for code in map(normalize_code, self.ignore) if code is not None)
+
+    def allows(self, code: str) -> bool:
+        """Whether findings with ``code`` are wanted (``ignore``, ``--select``)."""
+        return code not in self.ignored_codes and (not self.select or code in self.select)
+
+    def allows_entry(self, entry: BlockingCall) -> bool:
+        """Whether calls of ``entry`` are wanted: its name not ignored, its code allowed."""
+        return entry.qualname not in self.ignore and self.allows(entry.code)
+
+    @cached_property
     def index(self) -> dict[str, BlockingCall]:
-        return build_index(self.extra, self.ignore)
+        return build_index(self.extra, self.ignore, self.allows)
 
     @cached_property
     def constructors(self) -> dict[str, BlockingType]:
@@ -102,6 +120,7 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
             extra.append(user_entry(name, strategy))
         except ValueError as error:
             raise ConfigError(f"{where}: blocking: {error}") from None
+    check_ignored(ignore, extra, f"{where}: ignore")
     target = table.get("target-version")
     if target is not None:
         try:
@@ -110,7 +129,20 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
             raise ConfigError(f"{where}: target-version: {error}") from None
     else:
         target_version = None
-    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version, source)
+    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version, source=source)
+
+
+def check_ignored(ignore: Sequence[str], extra: Sequence[BlockingCall], where: str) -> None:
+    """Each entry of ``ignore`` must name something loopsafe knows: a code (``LS251``,
+    ``ASYNC251``) or a name of the catalog; a misspelling would silently do nothing."""
+    known = catalog_names(extra)
+    for name in ignore:
+        if normalize_code(name) is None and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{where}: {name!r} is neither a code (LS251, ASYNC251) nor a name in the catalog{hint}"
+            )
 
 
 def parse_version(text: object) -> tuple[int, int]:

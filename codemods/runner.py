@@ -209,7 +209,7 @@ def run(
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
     pool: ProcessPoolExecutor | None = None
     try:
-        for file in files:
+        for position, file in enumerate(files):
             item: TransformResult | Future[TransformResult] | None = known(file)
             if item is None:
                 from codemods.engine import needs_transform
@@ -219,12 +219,19 @@ def run(
                     item = TransformResult(b"", b"", error=source)
                 elif not needs_transform(source):
                     item = TransformResult(source, source)
+                elif pool is None and position == len(files) - 1:
+                    # The only file to parse: starting workers would cost more than it.
+                    from codemods.engine import transform_source
+
+                    item = transform_source(source, settings, str(file.path), findings_only)
                 else:
                     if pool is None:
                         from concurrent.futures import ProcessPoolExecutor
 
+                        # No more workers than files left to look at.
+                        workers = min(jobs, len(files) - position)
                         pool = ProcessPoolExecutor(
-                            max_workers=jobs, initializer=_warm_up, initargs=(settings, findings_only)
+                            max_workers=workers, initializer=_warm_up, initargs=(settings, findings_only)
                         )
                     item = pool.submit(_transform_in_worker, source, str(file.path))
                     in_flight += 1

@@ -79,7 +79,7 @@ def test_cli_reports_an_invalid_requires_python_without_a_traceback(
     (tmp_path / "a.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["check", "a.py"], catch_exceptions=False)
-    assert result.exit_code == 1  # click.ClickException, as for the other configuration errors
+    assert result.exit_code == 2  # a configuration error: exit 2, never 1 ("blocking calls found")
     assert "pyproject.toml: [project] requires-python: '>=three' is not a valid PEP 440" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -17,7 +17,7 @@ def _matches(source: str, settings: Settings | None = None) -> dict[str, Match |
     tree = ast.parse(code)
     scopes = ModuleScopes(tree)
     text = SourceText(code)
-    detector = Detector(settings.index, settings.constructors, settings.annotations, frozenset(settings.ignore), text)
+    detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text)
     found: dict[str, Match | None] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):

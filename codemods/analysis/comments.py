@@ -14,10 +14,13 @@ import io
 import re
 import tokenize
 
-from codemods.catalog import CATEGORIES
+from codemods.catalog import normalize_code
 
-SUPPRESSION = re.compile(r"#\s*(?:loopsafe:\s*ignore\b|noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?)")
-_MAY_SUPPRESS = re.compile(rb"#\s*(?:loopsafe|noqa)")
+# The noqa keyword in any case, as flake8 and ruff read it (upper case too).
+SUPPRESSION = re.compile(
+    r"#\s*(?:loopsafe:\s*ignore\b|(?i:noqa)\b(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?)"
+)
+_MAY_SUPPRESS = re.compile(rb"#\s*(?:loopsafe|[nN][oO][qQ][aA])")
 _COMPOUND = (
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
     ast.With, ast.AsyncWith, ast.Try, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
@@ -34,9 +37,7 @@ def suppressed_by_comment(comment: str | None, code: str) -> bool:
     codes = match.group("codes")
     if codes is None:
         return True
-    listed = set(re.split(r"[\s,]+", codes.strip()))
-    async_code = next((c[1] for c in CATEGORIES.values() if c[0] == code), "")
-    return code in listed or (async_code != "" and async_code in listed)
+    return code in {normalize_code(listed) for listed in re.split(r"[\s,]+", codes.strip())}
 
 
 class Comments:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Collection, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.bindings import Binding, Scope, Source
 from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, method_entry
@@ -88,13 +88,14 @@ class Detector:
         index: Mapping[str, BlockingCall],
         constructors: Mapping[str, BlockingType],
         annotations: Mapping[str, BlockingType],
-        ignore: frozenset[str],
+        allowed: Callable[[BlockingCall], bool],
         source_of: "SourceText",
     ) -> None:
         self.index = index
         self.constructors = constructors
         self.annotations = annotations
-        self.ignore = ignore
+        #: Whether a method found on a typed object is wanted (``ignore``, ``--select``).
+        self.allowed = allowed
         self.source_of = source_of
         #: Binding node (``Name`` target or ``arg``) -> the type bound there.
         self.bindings: dict[ast.AST, BlockingType] = {}
@@ -250,7 +251,7 @@ class Detector:
             kind = self.receiver_type(func.value, scope)
             if kind is not None:
                 method = method_entry(kind, func.attr)
-                if method is not None and method.qualname not in self.ignore:
+                if method is not None and self.allowed(method):
                     return self._conditions(call, method, scope, kind)
         return None
 

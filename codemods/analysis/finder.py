@@ -199,7 +199,7 @@ class _Finder:
         self.scopes = ModuleScopes(tree)
         self.comments = comments
         self.detector = Detector(
-            settings.index, settings.constructors, settings.annotations, frozenset(settings.ignore), self.text
+            settings.index, settings.constructors, settings.annotations, settings.allows_entry, self.text
         )
         framework = detect_framework(tree, source)
         self.framework_problem = MIXED if framework is None else None

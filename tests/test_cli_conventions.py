@@ -1,0 +1,191 @@
+"""The habits of ruff and black users (issue 12): exit codes, codes in --select/--ignore
+and in the configuration, --statistics, -q/-v, --color and NO_COLOR, `# NOQA`, a default
+path, summaries that count errors and say what is fixable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from codemods.cli import main
+
+WORKER = """\
+import os
+import time
+
+
+async def poll(path):
+    time.sleep(1)
+    os.remove(path)
+    os.listdir(path)  # NOQA: LS260
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\n")
+    (tmp_path / "worker.py").write_text(WORKER)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return tmp_path
+
+
+def _run(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(main, [*args, "--no-cache"])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_without_paths_checks_the_current_directory(runner: CliRunner, project: Path) -> None:
+    code, out, err = _run(runner, "check")
+    assert code == 1
+    assert out.splitlines() == [
+        "worker.py:6:5: LS251 time.sleep() blocks the event loop; fix: await asyncio.sleep(...)",
+        "worker.py:7:5: LS260 os.remove() blocks the event loop; fix: await asyncio.to_thread(os.remove, ...)",
+    ]
+    # The upper-case suppression comment on line 8 works, as in flake8 and ruff.
+    assert "loopsafe: 2 blocking calls found in 1 file" in err
+    assert "loopsafe: 2 fixable with `loopsafe fix`" in err
+
+
+@pytest.mark.parametrize("option", [["--select", "LS251"], ["--select", "async251"], ["--ignore", "LS260,LS240"]])
+def test_select_and_ignore_take_codes(runner: CliRunner, project: Path, option: list[str]) -> None:
+    code, out, _ = _run(runner, "check", *option)
+    assert code == 1
+    assert [line.split()[1] for line in out.splitlines()] == ["LS251"]
+
+
+def test_select_limits_the_fix_too(runner: CliRunner, project: Path) -> None:
+    code, _, err = _run(runner, "fix", "--select", "LS260")
+    assert code == 0, err
+    fixed = (project / "worker.py").read_text()
+    assert "await asyncio.to_thread(os.remove, path)" in fixed and "time.sleep(1)" in fixed
+
+
+def test_a_code_that_is_not_ours_is_a_usage_error(runner: CliRunner, project: Path) -> None:
+    code, _, err = _run(runner, "check", "--select", "E501")
+    assert code == 2
+    assert "'E501' is not a loopsafe code" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("ignore", ['["LS251"]', '["ASYNC251"]', '["time.sleep"]'])
+def test_configured_ignore_accepts_codes_and_names(runner: CliRunner, project: Path, ignore: str) -> None:
+    (project / "pyproject.toml").write_text(f"[tool.loopsafe]\nignore = {ignore}\n")
+    code, out, _ = _run(runner, "check")
+    assert code == 1
+    assert [line.split()[1] for line in out.splitlines()] == ["LS260"]
+
+
+def test_a_misspelled_ignore_entry_is_an_error_naming_the_key(runner: CliRunner, project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.loopsafe]\nignore = ["os.listdirr"]\n')
+    code, out, err = _run(runner, "check")
+    assert code == 2  # not 1: CI must tell a broken configuration from findings
+    assert out == ""
+    assert "[tool.loopsafe]: ignore: 'os.listdirr' is neither a code (LS251, ASYNC251) nor a name in the " \
+        "catalog (did you mean 'os.listdir'?)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["check", "diff", "fix"])
+def test_every_configuration_error_exits_2(runner: CliRunner, project: Path, command: str) -> None:
+    (project / "pyproject.toml").write_text("[tool.loopsafe]\nnative-sleep = 3\n")
+    code, _, err = _run(runner, command)
+    assert code == 2
+    assert "native-sleep must be true or false" in err
+
+
+def test_statistics_count_codes_and_callables(runner: CliRunner, project: Path) -> None:
+    (project / "other.py").write_text("import time\n\n\nasync def f():\n    time.sleep(2)\n")
+    code, out, err = _run(runner, "check", "--statistics")
+    assert code == 1
+    assert out.splitlines() == ["     2  LS251  time.sleep  (2 fixable)", "     1  LS260  os.remove  (1 fixable)"]
+    assert "loopsafe: 3 blocking calls found in 2 files" in err
+
+
+def test_quiet_prints_findings_only_and_verbose_says_where_settings_come_from(
+    runner: CliRunner, project: Path
+) -> None:
+    _, out, err = _run(runner, "check", "-q")
+    assert len(out.splitlines()) == 2 and err == ""
+    _, _, err = _run(runner, "check", "-v")
+    assert f"loopsafe: settings from {project / 'pyproject.toml'}" in err
+    assert "loopsafe: 1 Python file to look at" in err
+
+
+def test_errors_are_counted_in_the_summary(runner: CliRunner, project: Path) -> None:
+    (project / "broken.py").write_text("async def f(:\n    pass\n")
+    code, _, err = _run(runner, "check")
+    assert code == 2
+    assert "broken.py:1:13: error: cannot parse" in err
+    assert "loopsafe: 2 blocking calls found in 1 file, 1 file could not be processed" in err
+    code, _, err = _run(runner, "diff")
+    assert code == 2
+    assert err.rstrip().endswith("2 calls would be rewritten, 0 calls left for manual review, "
+                                 "1 file could not be processed")
+
+
+def test_color_of_the_diff(runner: CliRunner, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, out, _ = _run(runner, "diff", "--color", "always")
+    assert "\x1b[32m+" in out  # green additions, even when not on a terminal
+    _, out, _ = _run(runner, "diff")
+    assert "\x1b[" not in out  # auto: not a terminal here
+    monkeypatch.setenv("NO_COLOR", "1")
+    _, out, _ = _run(runner, "diff", "--color", "always")
+    assert "\x1b[32m+" in out  # an explicit request wins over NO_COLOR
+
+
+def test_no_color_is_honoured_on_a_terminal(project: Path) -> None:
+    # A pseudo-terminal, so that `auto` would colour: NO_COLOR turns it off.
+    pty = pytest.importorskip("pty")
+    script = (
+        "import sys; from codemods.cli import main; "
+        "sys.argv = ['loopsafe', 'diff', '--no-cache', 'worker.py']; main()"
+    )
+    outputs = {}
+    for no_color in ("", "1"):
+        env = {**os.environ, "NO_COLOR": no_color}
+        leader, follower = pty.openpty()
+        done = subprocess.run([sys.executable, "-c", script], stdout=follower, stderr=subprocess.DEVNULL,
+                              env=env, cwd=project, check=False)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert done.returncode == 1
+        outputs[no_color] = b"".join(chunks)
+    assert b"\x1b[32m+" in outputs[""]
+    assert b"\x1b[" not in outputs["1"]
+
+
+def test_workers_are_capped_by_the_files_to_parse(runner: CliRunner, project: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    started: list[int] = []
+    real = concurrent.futures.ProcessPoolExecutor
+
+    def recording(max_workers: int, **kwargs: object) -> concurrent.futures.ProcessPoolExecutor:
+        started.append(max_workers)
+        return real(max_workers=max_workers, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", recording)
+    code, out, _ = _run(runner, "check", "-j", "16", "worker.py")
+    assert code == 1 and len(out.splitlines()) == 2
+    assert started == []  # one file: no workers at all
+    for name in ("a", "b", "c"):
+        (project / f"{name}.py").write_text(WORKER)
+    code, out, _ = _run(runner, "check", "-j", "16")
+    assert code == 1 and len(out.splitlines()) == 8
+    assert started == [4]
