@@ -26,6 +26,7 @@ from codemods.config import ConfigError, Settings, load_settings, parse_version
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.runner import (
     ChangedOnDisk,
+    ReadOnlyFile,
     FileOutcome,
     default_jobs,
     discover,
@@ -472,6 +473,10 @@ def fix(invocation: Invocation) -> None:
             write_atomically(outcome.file.path, result.output, result.source)
         except ChangedOnDisk:
             tally.error(display, FileError("changed on disk while loopsafe ran; not written"))
+            continue
+        except ReadOnlyFile:
+            tally.error(display, FileError("read-only (no write permission bit); not written: make it writable "
+                                           "to fix it, or exclude it"))
             continue
         except OSError as error:
             tally.error(display, FileError(f"cannot write: {error.strerror or error}"))

@@ -300,23 +300,48 @@ class ChangedOnDisk(Exception):
     """The file changed between reading it and writing the rewrite."""
 
 
-def write_atomically(path: Path, data: bytes, expected_current: bytes) -> None:
-    """Replace ``path`` with ``data`` so that it is always either old or new.
+class ReadOnlyFile(Exception):
+    """The file has no write permission bit: its owner marked it not to be changed."""
 
-    The new bytes go to a temporary file in the same folder, keep the old file's
-    permission bits, are flushed to disk, and then ``os.replace`` swaps them in.
-    Refuses (``ChangedOnDisk``) when the file no longer holds ``expected_current``.
+
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def write_atomically(path: Path, data: bytes, expected_current: bytes) -> None:
+    """Replace ``path`` with ``data`` so that it is always either old or new, as black does.
+
+    The new bytes go to a temporary file in the same folder, which gets the old file's
+    permission bits, owner and group, is flushed to disk, and then ``os.replace`` swaps it
+    in. Where a rename would lose something, the file is rewritten in place instead (not
+    atomic): when it has other hard links (a new inode would leave them with the old
+    code), when its owner or group cannot be given to a new file (not running as root),
+    or when the folder allows no new file. Refuses (``ChangedOnDisk``) when the file no
+    longer holds ``expected_current``, and (``ReadOnlyFile``) a file with no write
+    permission bit, even as root.
     """
     if path.read_bytes() != expected_current:
         raise ChangedOnDisk(f"{path} changed on disk while loopsafe was running")
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".loopsafe")
+    status = path.stat()
+    if not status.st_mode & _WRITE_BITS:
+        raise ReadOnlyFile(f"{path} is read-only")
+    if status.st_nlink > 1:
+        _write_in_place(path, data)
+        return
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".loopsafe")
+    except PermissionError:
+        _write_in_place(path, data)  # a folder that allows no new file, the file itself writable
+        return
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
+        if not _same_owner(temporary, status):
+            os.unlink(temporary)
+            _write_in_place(path, data)
+            return
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
         os.replace(temporary, path)
     except BaseException:
         # Whatever stopped us (an error or Ctrl-C), the original stays in place.
@@ -325,6 +350,27 @@ def write_atomically(path: Path, data: bytes, expected_current: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _same_owner(temporary: str, status: os.stat_result) -> bool:
+    """Give ``temporary`` the owner and group in ``status``; whether it has them now."""
+    current = os.stat(temporary)
+    if (current.st_uid, current.st_gid) == (status.st_uid, status.st_gid):
+        return True
+    try:
+        os.chown(temporary, status.st_uid, status.st_gid)
+    except (PermissionError, AttributeError):  # another user's file; no chown on Windows
+        return False
+    return True
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Overwrite the file's bytes, keeping its inode (hard links, owner, group, mode)."""
+    with path.open("r+b") as handle:
+        handle.write(data)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 # -- diffs -----------------------------------------------------------------------------

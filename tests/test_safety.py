@@ -63,6 +63,84 @@ def test_mode_is_kept_and_no_temporary_file_remains(cli: CliRunner, tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["script.py"]
 
 
+def test_a_read_only_file_is_refused_even_as_root(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "frozen.py"
+    target.write_text(SLEEPY)
+    target.chmod(0o444)
+    result = fix(cli, "frozen.py")
+    assert result.exit_code == 2
+    assert "frozen.py: error: read-only (no write permission bit); not written" in result.stderr
+    assert target.read_text() == SLEEPY and target.stat().st_mode & 0o777 == 0o444
+
+
+def test_hard_links_keep_sharing_the_file(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "shared.py"
+    target.write_text(SLEEPY)
+    other = tmp_path / "other_name.py"
+    os.link(target, other)
+    result = fix(cli, "shared.py")
+    assert result.exit_code == 0, result.stderr
+    assert other.read_text() == FIXED  # the same inode: both names see the fix
+    assert os.path.samefile(target, other)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other_name.py", "shared.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root (CI runs as root)")
+def test_owner_and_group_are_kept_when_root_fixes_a_users_file(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "theirs.py"
+    target.write_text(SLEEPY)
+    os.chown(target, 4321, 4322)
+    target.chmod(0o640)
+    result = fix(cli, "theirs.py")
+    assert result.exit_code == 0, result.stderr
+    status = target.stat()
+    assert (status.st_uid, status.st_gid, status.st_mode & 0o777) == (4321, 4322, 0o640)
+    assert target.read_text() == FIXED
+
+
+def test_another_users_file_is_written_in_place_when_its_owner_cannot_be_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not root: a new file would belong to us. Rewriting the file in place keeps its owner.
+    target = tmp_path / "theirs.py"
+    target.write_text(SLEEPY)
+    inode = target.stat().st_ino
+    real_stat = os.stat
+
+    def stat_as_another_user(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        found = real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+        if str(path) == str(target):
+            values = list(found)
+            values[4] += 1  # st_uid: someone else
+            return os.stat_result(values)
+        return found
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("not permitted")
+
+    monkeypatch.setattr(os, "stat", stat_as_another_user)
+    monkeypatch.setattr(os, "chown", refuse)
+    write_atomically(target, FIXED.encode(), SLEEPY.encode())
+    monkeypatch.undo()
+    assert target.read_text() == FIXED and target.stat().st_ino == inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.py"]
+
+
+def test_a_folder_that_allows_no_new_file_gets_the_file_rewritten_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (As root a read-only folder is writable anyway: the refusal is simulated.)
+    target = tmp_path / "a.py"
+    target.write_text(SLEEPY)
+
+    def no_new_file(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runner_module.tempfile, "mkstemp", no_new_file)
+    write_atomically(target, FIXED.encode(), SLEEPY.encode())
+    assert target.read_text() == FIXED
+
+
 # -- atomic writes -----------------------------------------------------------------------
 
 
