@@ -148,9 +148,9 @@ class BlockingCallInCoroutine(LintRule):
                 requests.post(url, data=subprocess.check_output(cmd))
             """,
             expected_replacement="""
+            import asyncio
             import subprocess
             import requests
-            import asyncio
 
             async def deploy(url, cmd):
                 await asyncio.to_thread(requests.post, url, data=await asyncio.to_thread(subprocess.check_output, cmd))

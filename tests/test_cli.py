@@ -37,11 +37,11 @@ def sync_helper() -> None:
 
 SERVICE_FIXED = '''\
 """A small service."""
+import asyncio
 import subprocess
 import time
 
 import requests
-import asyncio
 
 
 async def fetch(url: str) -> dict:

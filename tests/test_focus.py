@@ -261,7 +261,7 @@ def test_an_import_only_a_cut_definition_reads_is_kept() -> None:
     assert b"loopsafe-stub" in focused and b"range(attempt)" not in focused  # the rewrite runs focused
     result = assert_same_findings(source)
     fixed = transform_source(source).output
-    assert fixed.startswith(b"from time import sleep\n") and b"await asyncio.sleep(1)" in fixed
+    assert fixed.startswith(b"import asyncio\nfrom time import sleep\n") and b"await asyncio.sleep(1)" in fixed
     assert b"    for _ in range(attempt):\n        sleep(0.1)\n" in fixed and b"        sleep(1)\n        return self" in fixed
     assert len(result.findings) == 1
 

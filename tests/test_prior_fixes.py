@@ -60,7 +60,7 @@ def test_a_moved_block_stands_for_the_block_with_hoisted_arguments_back() -> Non
     assert "_blocking_io" in fixed
     seen, awaits = _seen(fixed)
     assert awaits == 1
-    assert seen == ast.unparse(ast.parse(original.replace("import json\n", "import json\nimport asyncio\n")))
+    assert seen == ast.unparse(ast.parse(original.replace("import json\n", "import asyncio\nimport json\n")))
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def fix(cli: CliRunner, *paths: str):
         (
             "latin1_cookie",
             "# -*- coding: latin-1 -*-\nimport os\n\nasync def f():\n    os.remove('café')\n".encode("latin-1"),
-            "# -*- coding: latin-1 -*-\nimport os\nimport asyncio\n\nasync def f():\n"
+            "# -*- coding: latin-1 -*-\nimport asyncio\nimport os\n\nasync def f():\n"
             "    await asyncio.to_thread(os.remove, 'café')\n".encode("latin-1"),
         ),
     ],

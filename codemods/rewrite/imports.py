@@ -9,6 +9,7 @@ is removed from its statement alone.
 
 from __future__ import annotations
 
+import sys
 from typing import Sequence, Union
 
 import libcst as cst
@@ -69,7 +70,87 @@ def add_imports_in_header(context: CodemodContext, tree: cst.Module) -> cst.Modu
     if cut == docstring and len(body) > cut:
         # A new import block: lay it out as PEP 8 (and black, isort) do.
         body[docstring], rest = _spaced_import_block(body[docstring], rest, after_docstring=docstring > 0)
-    return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
+        return tree.with_changes(body=[*body, *rest], header=added.header, footer=added.footer)
+    sorted_body = _sorted_into_place(list(tree.body[:cut]), list(body))
+    return tree.with_changes(body=[*sorted_body, *rest], header=added.header, footer=added.footer)
+
+
+def _sorted_into_place(before: list[cst.BaseStatement], after: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The header with the imports AddImportsVisitor appended moved where isort, ruff's
+    ``I`` rules and usort put them: a standard-library ``import x`` among the others, in
+    alphabetical order, ahead of ``from`` imports and of third-party sections. A header
+    that was sorted stays sorted."""
+    stdlib = getattr(sys, "stdlib_module_names", None)
+    if stdlib is None:  # Python 3.9: no list to tell sections apart; keep libcst's placement
+        return after
+    old = list(before)
+    added = [statement for statement in after if not any(statement.deep_equals(kept) for kept in old)]
+    if len(old) + len(added) != len(after) or not all(_plain_import(s) for s in added):
+        return after  # not just new ``import x`` lines: leave it as libcst made it
+    body: list[cst.BaseStatement] = [statement for statement in after if statement not in added]
+    for statement in added:
+        name = _plain_import(statement)
+        assert name is not None
+        body = _insert_sorted(body, statement, name, stdlib)
+    return body
+
+
+def _insert_sorted(
+    body: list[cst.BaseStatement], statement: cst.BaseStatement, name: str, stdlib: frozenset[str]
+) -> list[cst.BaseStatement]:
+    def root_of(candidate: cst.BaseStatement) -> tuple[str, str] | None:
+        """``("import", "os")``, ``("from", "os.path")`` for an import line, else ``None``."""
+        if not _is_import_line(candidate):
+            return None
+        assert isinstance(candidate, cst.SimpleStatementLine)
+        small = candidate.body[0]
+        if isinstance(small, cst.Import):
+            return "import", cst.Module([]).code_for_node(small.names[0].name)
+        assert isinstance(small, cst.ImportFrom)
+        if small.relative or small.module is None:
+            return "from", "."
+        return "from", cst.Module([]).code_for_node(small.module)
+
+    imports = [(index, found) for index, line in enumerate(body) if (found := root_of(line)) is not None]
+    standard = [(index, kind, module) for index, (kind, module) in imports
+                if module.split(".")[0] in stdlib and module != "__future__"]
+    plain = [(index, module) for index, kind, module in standard if kind == "import"]
+    at: int | None
+    if plain:
+        at = next((index for index, module in plain if module.lower() > name.lower()), None)
+        if at is None:
+            return [*body[: plain[-1][0] + 1], statement, *body[plain[-1][0] + 1 :]]
+    elif standard:
+        at = standard[0][0]  # ``import x`` lines come before ``from x import y`` in a section
+    else:
+        others = [index for index, (kind, module) in imports if module != "__future__"]
+        if not others:
+            return [*body, statement]
+        # A standard-library section of its own, before the third-party one.
+        at = others[0]
+        moved = _with_leading(body[at], [])
+        if not _starts_blank(_leading_lines(moved)):
+            moved = _with_leading(moved, [cst.EmptyLine()])
+        first = _with_leading(statement, list(_leading_lines(body[at])))
+        return [*body[:at], first, moved, *body[at + 1 :]]
+    # Before the line at ``at``, taking over its leading lines (a section's blank line or comment).
+    first = _with_leading(statement, list(_leading_lines(body[at])))
+    return [*body[:at], first, _with_leading(body[at], []), *body[at + 1 :]]
+
+
+def _plain_import(statement: cst.BaseStatement) -> str | None:
+    """``"asyncio"`` for a line that is just ``import asyncio``."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not isinstance(small, cst.Import) or len(small.names) != 1 or small.names[0].asname is not None:
+        return None
+    return cst.Module([]).code_for_node(small.names[0].name)
+
+
+def _with_leading(statement: cst.BaseStatement, lines: Sequence[cst.EmptyLine]) -> cst.BaseStatement:
+    assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    return statement.with_changes(leading_lines=lines)
 
 
 def _spaced_import_block(
