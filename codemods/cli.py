@@ -30,6 +30,7 @@ from codemods.runner import (
     FileOutcome,
     default_jobs,
     discover,
+    is_excluded,
     run,
     unified_diff,
     write_atomically,
@@ -116,6 +117,11 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-v", "--verbose", is_flag=True, default=False,
                      help="Also say which settings apply and how many files were looked at."),
         click.option(
+            "--stdin-filename", "stdin_filename", metavar="PATH", default=None,
+            help="With `-` (stdin): the file it holds, for editors and pre-commit: settings are "
+            "looked up from it, excludes apply to it, messages name it.",
+        ),
+        click.option(
             "--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
             help="Colour the diff: auto = on a terminal, unless NO_COLOR is set.",
         ),
@@ -157,14 +163,15 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def with_invocation(
         paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None, config: Path | None,
         jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
-        select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str, **rest: Any,
+        select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str,
+        stdin_filename: str | None, **rest: Any,
     ) -> Any:
         colored = {"always": True, "never": False}.get(color)
         if colored is None and os.environ.get("NO_COLOR"):
             colored = False  # https://no-color.org: any value turns colour off
         invocation = Invocation(
             paths or (".",), exclude, native_sleep, config, jobs, target_version, no_cache, cache_dir, select,
-            ignore, Output(quiet, verbose and not quiet, colored),
+            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename,
         )
         return command(invocation, **rest)
 
@@ -189,10 +196,18 @@ class Invocation:
     select: tuple[str, ...]
     ignore: tuple[str, ...]
     output: Output
+    #: The file stdin holds (``--stdin-filename``), if given.
+    stdin_filename: str | None = None
+
+    @property
+    def stdin_name(self) -> str:
+        """How messages name stdin."""
+        return self.stdin_filename or "<stdin>"
 
     def load(self) -> tuple[Settings, Path, Tally, FindingsCache | None]:
         """The settings, the project folder, a tally and the cache for this run."""
-        settings, root = _load(self.paths, self.config, self.exclude, self.native_sleep, self.target_version,
+        named = [self.stdin_filename if p == STDIN and self.stdin_filename else p for p in self.paths]
+        settings, root = _load(named, self.config, self.exclude, self.native_sleep, self.target_version,
                                self.select, self.ignore)
         tally = Tally(output=self.output)
         if self.output.verbose:
@@ -299,17 +314,24 @@ def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[File
             yield outcome
 
 
-def _stdin(settings: Settings) -> tuple[bytes, Any]:
+def _stdin(invocation: Invocation, settings: Settings, root: Path) -> tuple[bytes, TransformResult]:
+    """stdin and its result; a ``--stdin-filename`` that ``exclude`` skips passes through."""
     from codemods.engine import transform_source
 
     source = click.get_binary_stream("stdin").read()
-    return source, transform_source(source, settings, "<stdin>")
+    name = invocation.stdin_filename
+    if name is not None:
+        absolute = os.path.abspath(name)
+        relative = os.path.relpath(absolute, root).replace(os.sep, "/") if absolute.startswith(str(root)) else name
+        if is_excluded(relative, settings.exclude):
+            return source, TransformResult(source, source)
+    return source, transform_source(source, settings, invocation.stdin_name)
 
 
-def _with_stdin(paths: Sequence[str], settings: Settings,
+def _with_stdin(invocation: Invocation, settings: Settings, root: Path,
                 outcomes: Iterator[FileOutcome]) -> Iterator[tuple[str, TransformResult]]:
-    if STDIN in paths:
-        yield "<stdin>", _stdin(settings)[1]
+    if STDIN in invocation.paths:
+        yield invocation.stdin_name, _stdin(invocation, settings, root)[1]
     for outcome in outcomes:
         yield outcome.file.display, outcome.result
 
@@ -343,7 +365,7 @@ def check(invocation: Invocation, output_format: str, statistics: bool) -> None:
     """
     settings, root, tally, cache = invocation.load()
     found: list[tuple[str, Finding]] = []
-    for display, result in _with_stdin(invocation.paths, settings, invocation.outcomes(settings, root, tally, cache, True)):
+    for display, result in _with_stdin(invocation, settings, root, invocation.outcomes(settings, root, tally, cache, True)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -408,11 +430,13 @@ def _echo_diff(text: str, color: bool | None) -> None:
         click.echo(line, nl=False, color=color)
 
 
-def _report_unfixable(display: str, result: Any, tally: Tally) -> None:
-    for finding in result.findings:
-        if finding.fixable:
-            tally.calls_fixed += 1
-        else:
+def _report_unfixable(display: str, result: TransformResult, tally: Tally, written: bool = False) -> None:
+    """Count the calls rewritten and list those left for review; ``written``: where they
+    are in the rewritten file, as the user will now see it."""
+    tally.calls_fixed += result.fixed_count
+    left = result.left if written and result.left is not None else result.findings
+    for finding in left:
+        if not finding.fixable:
             tally.calls_reported += 1
             click.echo(finding.format(display), err=True)
 
@@ -427,7 +451,7 @@ def diff(invocation: Invocation) -> None:
     listed on stderr. Without PATHS, the current directory. Exit 1 if any file would change.
     """
     settings, root, tally, cache = invocation.load()
-    for display, result in _with_stdin(invocation.paths, settings, invocation.outcomes(settings, root, tally, cache)):
+    for display, result in _with_stdin(invocation, settings, root, invocation.outcomes(settings, root, tally, cache)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -452,12 +476,12 @@ def fix(invocation: Invocation) -> None:
     """
     settings, root, tally, cache = invocation.load()
     if STDIN in invocation.paths:
-        source, result = _stdin(settings)
+        source, result = _stdin(invocation, settings, root)
         if result.error is not None:
-            tally.error("<stdin>", result.error)
+            tally.error(invocation.stdin_name, result.error)
             click.get_binary_stream("stdout").write(source)
         else:
-            _report_unfixable("<stdin>", result, tally)
+            _report_unfixable(invocation.stdin_name, result, tally, written=True)
             click.get_binary_stream("stdout").write(result.output)
             tally.files_changed += int(result.changed)
         click.get_binary_stream("stdout").flush()  # before the summary on stderr
@@ -481,7 +505,7 @@ def fix(invocation: Invocation) -> None:
         except OSError as error:
             tally.error(display, FileError(f"cannot write: {error.strerror or error}"))
             continue
-        _report_unfixable(display, result, tally)
+        _report_unfixable(display, result, tally, written=True)
         tally.files_changed += 1
     tally.summarize(dry_run=False)
     _finish(tally, tally.calls_reported > 0)

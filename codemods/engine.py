@@ -138,9 +138,24 @@ def _transform_source(source: bytes, settings: Settings, filename: str, findings
             if rewritten.error is None:
                 output = focused.restore(rewritten.output) if rewritten.changed else source
                 if output is not None and (output == source or _compile_problem(output, filename) is None):
-                    return TransformResult(source, output, found.findings)
+                    return _with_what_is_left(TransformResult(source, output, found.findings), settings)
     rewritten = _transform(source, settings, filename)
-    return rewritten if rewritten.error is not None else replace(rewritten, findings=found.findings)
+    if rewritten.error is not None:
+        return rewritten
+    return _with_what_is_left(replace(rewritten, findings=found.findings), settings)
+
+
+def _with_what_is_left(result: TransformResult, settings: Settings) -> TransformResult:
+    """``result`` with the findings of its output: the calls left for review, at their line
+    in the rewritten file (what ``check`` will list there)."""
+    if not result.changed:
+        return result
+    try:
+        tree = ast.parse(result.output)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return result
+    left = find_source(result.output, tree, settings)
+    return result if left.error is not None else replace(result, left=left.findings)
 
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings) -> TransformResult:

@@ -65,6 +65,9 @@ class TransformResult:
     output: bytes
     findings: list[Finding] = field(default_factory=list)
     error: FileError | None = None
+    #: For a rewritten file, what is left in ``output`` (the calls for review, at their
+    #: line in the rewritten file); ``None`` when nothing was rewritten.
+    left: list[Finding] | None = None
 
     @property
     def changed(self) -> bool:

@@ -189,3 +189,35 @@ def test_workers_are_capped_by_the_files_to_parse(runner: CliRunner, project: Pa
     code, out, _ = _run(runner, "check", "-j", "16")
     assert code == 1 and len(out.splitlines()) == 8
     assert started == [4]
+
+
+def test_calls_left_by_fix_are_reported_at_their_line_in_the_fixed_file(runner: CliRunner, project: Path) -> None:
+    (project / "sizes.py").write_text(
+        "import os\n\n\nasync def sizes(path, folders):\n    with open(path) as fh:\n        data = fh.read()\n"
+        "    return data, sum(len(os.listdir(f)) for f in folders)\n"
+    )
+    code, _, err = _run(runner, "fix", "sizes.py")
+    assert code == 1
+    fixed = (project / "sizes.py").read_text().splitlines()
+    line = next(number for number, text in enumerate(fixed, 1) if "os.listdir" in text)
+    assert line == 11  # the block moved into a function above it: four lines further down
+    column = fixed[line - 1].index("os.listdir") + 1
+    assert f"sizes.py:{line}:{column}: LS260 os.listdir() blocks the event loop; not fixed automatically" in err
+    # and `check` on the fixed file agrees
+    _, out, _ = _run(runner, "check", "sizes.py")
+    assert out.startswith(f"sizes.py:{line}:{column}: LS260")
+
+
+def test_stdin_filename_names_stdin_and_picks_its_settings_and_excludes(runner: CliRunner, project: Path) -> None:
+    sub = project / "service"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text('[tool.loopsafe]\nnative-sleep = false\nexclude = ["legacy_*.py"]\n')
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    result = runner.invoke(main, ["check", "-", "--stdin-filename", "service/app.py", "--no-cache"], input=source)
+    assert result.exit_code == 1
+    # The name in the message, and the settings of service/pyproject.toml (no native sleep).
+    assert result.stdout.startswith("service/app.py:5:5: LS251 time.sleep() blocks the event loop; "
+                                    "fix: await asyncio.to_thread(time.sleep, ...)")
+    result = runner.invoke(main, ["fix", "-", "--stdin-filename", "service/legacy_jobs.py", "--no-cache"],
+                           input=source)
+    assert result.exit_code == 0 and result.stdout == source  # excluded: passed through unchanged
