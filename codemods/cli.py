@@ -22,7 +22,7 @@ import click
 from codemods import __version__
 from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, default_cache_dir
 from codemods.catalog import normalize_code
-from codemods.config import ConfigError, Settings, load_settings, parse_version
+from codemods.config import ConfigError, Settings, SettingsTree, parse_version
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.runner import (
     ChangedOnDisk,
@@ -204,20 +204,77 @@ class Invocation:
         """How messages name stdin."""
         return self.stdin_filename or "<stdin>"
 
-    def load(self) -> tuple[Settings, Path, Tally, FindingsCache | None]:
-        """The settings, the project folder, a tally and the cache for this run."""
-        named = [self.stdin_filename if p == STDIN and self.stdin_filename else p for p in self.paths]
-        settings, root = _load(named, self.config, self.exclude, self.native_sleep, self.target_version,
-                               self.select, self.ignore)
+    def load(self) -> tuple[Project, Tally]:
+        """The project (each file's settings, excludes, caches) and a tally for this run."""
+        project = _project(self)
         tally = Tally(output=self.output)
         if self.output.verbose:
+            settings = project.settings_for(self.first_path())
             where = settings.source or "defaults (no [tool.loopsafe] found)"
-            click.echo(f"loopsafe: settings from {where}; project folder {root}", err=True)
-        return settings, root, tally, _cache(root, settings, self.no_cache, self.cache_dir)
+            click.echo(f"loopsafe: settings from {where} (each file: its nearest pyproject.toml)", err=True)
+        return project, tally
 
-    def outcomes(self, settings: Settings, root: Path, tally: Tally, cache: FindingsCache | None,
-                 findings_only: bool = False) -> Iterator[FileOutcome]:
-        return _outcomes(self.paths, settings, root, self.jobs, tally, cache, findings_only)
+    def first_path(self) -> Path:
+        """The first path given (stdin's name for ``-``), absolute: where the cache is sought."""
+        first = self.stdin_filename if self.paths[0] == STDIN and self.stdin_filename else self.paths[0]
+        path = Path(first).absolute()
+        return path if path.exists() else Path.cwd()
+
+    def outcomes(self, project: Project, tally: Tally, findings_only: bool = False) -> Iterator[FileOutcome]:
+        return _outcomes(self.paths, project, self.jobs, tally, findings_only)
+
+
+class Project:
+    """What a run applies to each file: the settings of its nearest ``pyproject.toml``
+    (``--config``: one file's for all), the excludes (the command line's relative to the
+    current directory, each configuration's relative to its own folder), and the findings
+    caches (one per distinct settings, in one folder)."""
+
+    def __init__(self, tree: SettingsTree, exclude: Sequence[str], cache_dir: Path | None) -> None:
+        self.tree = tree
+        self.cwd = Path.cwd().resolve()
+        self.exclude = tuple(exclude)
+        self.cache_dir = cache_dir
+        self._caches: dict[int, FindingsCache] = {}
+
+    def settings_for(self, path: Path, folder: bool | None = None) -> Settings:
+        """The settings of the file (or, with ``folder``, the files in the folder) ``path``."""
+        is_folder = path.is_dir() if folder is None else folder
+        try:
+            return self.tree.for_folder(path if is_folder else path.parent)
+        except ConfigError as error:
+            raise ConfigProblem(str(error)) from None
+
+    def skipped(self, absolute: str, folder: bool) -> bool:
+        return self.skip_reason(absolute, folder) is not None
+
+    def skip_reason(self, absolute: str, folder: bool) -> str | None:
+        """Which exclude pattern list covers ``absolute``, if one does."""
+        if is_excluded(_relative(absolute, str(self.cwd)), self.exclude):
+            return "--exclude"
+        settings = self.settings_for(Path(absolute), folder)
+        if not settings.exclude:
+            return None
+        root = str(settings.source.parent.resolve()) if settings.source else str(self.cwd)
+        return f"exclude in {settings.source}" if is_excluded(_relative(absolute, root), settings.exclude) else None
+
+    def cache_of(self, settings: Settings) -> FindingsCache | None:
+        if self.cache_dir is None:
+            return None
+        cache = self._caches.get(id(settings))
+        if cache is None:
+            cache = self._caches[id(settings)] = FindingsCache(self.cache_dir, settings)
+        return cache
+
+    def save_caches(self) -> None:
+        for cache in self._caches.values():
+            cache.save()
+
+
+def _relative(absolute: str, folder: str) -> str:
+    """``absolute`` relative to ``folder``, with ``/`` (as given, if outside it)."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return absolute[len(prefix):].replace(os.sep, "/") if absolute.startswith(prefix) else absolute
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -238,63 +295,65 @@ def main() -> None:
       fix    rewrite files in place                        (exit 1 if calls need review)
     Exit 2 means a file could not be processed or the configuration is wrong.
 
-    Settings come from [tool.loopsafe] in the nearest pyproject.toml.
+    Each file gets the settings of [tool.loopsafe] in its nearest pyproject.toml.
     """
 
 
-def _load(paths: Sequence[str], config: Path | None, exclude: Sequence[str], native_sleep: bool | None,
-          target_version: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = ()
-          ) -> tuple[Settings, Path]:
-    first = next((Path(p) for p in paths if p != STDIN), Path.cwd())
-    start = first if first.is_dir() else first.parent
-    try:
-        settings = load_settings(start if start.exists() else Path.cwd(), config)
-    except ConfigError as error:
-        raise ConfigProblem(str(error)) from None
-    root = settings.source.parent if settings.source else Path.cwd()
-    changes: dict[str, Any] = {"exclude": settings.exclude + tuple(exclude)}
-    if select:
-        changes["select"] = tuple(select)
-    if ignore:
-        changes["ignore"] = settings.ignore + tuple(ignore)
-    if native_sleep is not None:
-        changes["native_sleep"] = native_sleep
-    if target_version is not None:
+def _project(invocation: Invocation) -> Project:
+    """Each file's settings with the command line's options applied, and where the cache goes."""
+    changes: dict[str, Any] = {}
+    if invocation.select:
+        changes["select"] = tuple(invocation.select)
+    if invocation.native_sleep is not None:
+        changes["native_sleep"] = invocation.native_sleep
+    if invocation.target_version is not None:
         try:
-            changes["target_version"] = parse_version(target_version)
+            changes["target_version"] = parse_version(invocation.target_version)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--target-version") from None
-    return replace(settings, **changes), root.resolve()
+
+    def adjust(settings: Settings) -> Settings:
+        if not changes and not invocation.ignore:
+            return settings
+        return replace(settings, **changes, ignore=settings.ignore + tuple(invocation.ignore))
+
+    try:
+        tree = SettingsTree(invocation.config, adjust)
+    except ConfigError as error:
+        raise ConfigProblem(str(error)) from None
+    project = Project(tree, invocation.exclude, None)
+    if not invocation.no_cache:
+        found = project.settings_for(invocation.first_path())
+        root = found.source.parent if found.source else Path.cwd()
+        project.cache_dir = invocation.cache_dir or default_cache_dir(root.resolve())
+    return project
 
 
-def _cache(root: Path, settings: Settings, no_cache: bool, cache_dir: Path | None) -> FindingsCache | None:
-    return None if no_cache else FindingsCache(cache_dir or default_cache_dir(root), settings)
-
-
-def _outcomes(paths: Sequence[str], settings: Settings, root: Path, jobs: int | None, tally: Tally,
-              cache: FindingsCache | None, findings_only: bool = False) -> Iterator[FileOutcome]:
+def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: Tally,
+              findings_only: bool = False) -> Iterator[FileOutcome]:
     """Outcomes streamed in path order; files are not held in memory all at once."""
-    cwd = Path.cwd().resolve()
     excluded: list[str] = []
-    files, errors = discover([Path(p) for p in paths if p != STDIN], settings.exclude, root, cwd, excluded)
+    files, errors = discover([Path(p) for p in paths if p != STDIN], project.skipped, project.cwd, excluded)
     for display, error in errors:
         tally.error(display, error)
     for display in excluded:
-        where = f"--exclude or {settings.source}" if settings.source is not None else "--exclude"
-        click.echo(f"{display}: skipped: matches an exclude pattern ({where})", err=True)
+        reason = project.skip_reason(os.path.abspath(display), False)
+        click.echo(f"{display}: skipped: matches an exclude pattern ({reason})", err=True)
+    for file in files:
+        project.settings_for(file.path, folder=False)  # a broken configuration stops the run here, not midway
     if tally.output.verbose:
         click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
-    outcomes = run(files, settings, jobs or default_jobs(), findings_only, cache)
-    return _saving(cache, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
+    outcomes = run(files, lambda file: project.settings_for(file.path, folder=False), jobs or default_jobs(),
+                   findings_only, project.cache_of)
+    return _saving(project, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
 
 
-def _saving(cache: FindingsCache | None, outcomes: Iterator[FileOutcome]) -> Iterator[FileOutcome]:
-    """The outcomes; then (also after an interruption) the cache is saved."""
+def _saving(project: Project, outcomes: Iterator[FileOutcome]) -> Iterator[FileOutcome]:
+    """The outcomes; then (also after an interruption) the caches are saved."""
     try:
         yield from outcomes
     finally:
-        if cache is not None:
-            cache.save()
+        project.save_caches()
 
 
 #: Runs with fewer files finish before a progress bar would help.
@@ -314,24 +373,23 @@ def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[File
             yield outcome
 
 
-def _stdin(invocation: Invocation, settings: Settings, root: Path) -> tuple[bytes, TransformResult]:
-    """stdin and its result; a ``--stdin-filename`` that ``exclude`` skips passes through."""
+def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformResult]:
+    """stdin and its result, with the settings of ``--stdin-filename`` (else of the
+    current directory); a name that ``exclude`` skips passes through unchanged."""
     from codemods.engine import transform_source
 
     source = click.get_binary_stream("stdin").read()
-    name = invocation.stdin_filename
-    if name is not None:
-        absolute = os.path.abspath(name)
-        relative = os.path.relpath(absolute, root).replace(os.sep, "/") if absolute.startswith(str(root)) else name
-        if is_excluded(relative, settings.exclude):
-            return source, TransformResult(source, source)
+    name = os.path.abspath(invocation.stdin_filename or "stdin.py")
+    if invocation.stdin_filename is not None and project.skipped(name, False):
+        return source, TransformResult(source, source)
+    settings = project.settings_for(Path(name), folder=False)
     return source, transform_source(source, settings, invocation.stdin_name)
 
 
-def _with_stdin(invocation: Invocation, settings: Settings, root: Path,
+def _with_stdin(invocation: Invocation, project: Project,
                 outcomes: Iterator[FileOutcome]) -> Iterator[tuple[str, TransformResult]]:
     if STDIN in invocation.paths:
-        yield invocation.stdin_name, _stdin(invocation, settings, root)[1]
+        yield invocation.stdin_name, _stdin(invocation, project)[1]
     for outcome in outcomes:
         yield outcome.file.display, outcome.result
 
@@ -363,9 +421,9 @@ def check(invocation: Invocation, output_format: str, statistics: bool) -> None:
     call, or why it cannot. Without PATHS, the current directory. Exit 1 if anything is
     found.
     """
-    settings, root, tally, cache = invocation.load()
+    project, tally = invocation.load()
     found: list[tuple[str, Finding]] = []
-    for display, result in _with_stdin(invocation, settings, root, invocation.outcomes(settings, root, tally, cache, True)):
+    for display, result in _with_stdin(invocation, project, invocation.outcomes(project, tally, True)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -450,8 +508,8 @@ def diff(invocation: Invocation) -> None:
     `loopsafe diff src/ | git apply` applies it. Calls that cannot be rewritten are
     listed on stderr. Without PATHS, the current directory. Exit 1 if any file would change.
     """
-    settings, root, tally, cache = invocation.load()
-    for display, result in _with_stdin(invocation, settings, root, invocation.outcomes(settings, root, tally, cache)):
+    project, tally = invocation.load()
+    for display, result in _with_stdin(invocation, project, invocation.outcomes(project, tally)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -474,9 +532,9 @@ def fix(invocation: Invocation) -> None:
     directory. Calls that cannot be rewritten are listed on stderr; exit 1 if there are
     any. Run the project's formatter afterwards: rewritten lines may be longer.
     """
-    settings, root, tally, cache = invocation.load()
+    project, tally = invocation.load()
     if STDIN in invocation.paths:
-        source, result = _stdin(invocation, settings, root)
+        source, result = _stdin(invocation, project)
         if result.error is not None:
             tally.error(invocation.stdin_name, result.error)
             click.get_binary_stream("stdout").write(source)
@@ -485,7 +543,7 @@ def fix(invocation: Invocation) -> None:
             click.get_binary_stream("stdout").write(result.output)
             tally.files_changed += int(result.changed)
         click.get_binary_stream("stdout").flush()  # before the summary on stderr
-    for outcome in invocation.outcomes(settings, root, tally, cache):
+    for outcome in invocation.outcomes(project, tally):
         result, display = outcome.result, outcome.file.display
         if result.error is not None:
             tally.error(display, result.error)

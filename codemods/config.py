@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from codemods.catalog import (
     BlockingCall,
@@ -209,7 +209,9 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
+def find_pyproject(
+    start: Path, read: Callable[[Path], dict[str, Any]] | None = None
+) -> tuple[Path, dict[str, Any]] | None:
     """The nearest ``pyproject.toml`` with a ``[tool.loopsafe]`` table, from ``start`` up,
     and its parsed document; failing that, the nearest ``pyproject.toml`` at all (its
     ``requires-python`` still says which Python the project targets). Each file is read
@@ -219,7 +221,7 @@ def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
     for folder in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            document = _read_toml(candidate)
+            document = (read or _read_toml)(candidate)
             if "loopsafe" in document.get("tool", {}):
                 return candidate, document
             nearest = nearest or (candidate, document)
@@ -234,9 +236,52 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {error}") from None
 
 
+class SettingsTree:
+    """The settings of each file, as ruff finds them: those of the ``pyproject.toml``
+    nearest to the file (with a ``[tool.loopsafe]`` table; else the nearest one's
+    ``requires-python``), or of ``config`` for every file when given. Each folder is
+    looked up once and each file parsed once; files under one pyproject share one
+    ``Settings`` object. ``adjust`` applies the command line's options to each.
+    """
+
+    def __init__(self, config: Path | None = None, adjust: Callable[[Settings], Settings] = lambda s: s) -> None:
+        self._adjust = adjust
+        self._override = adjust(load_settings(Path.cwd(), config)) if config is not None else None
+        self._by_folder: dict[Path, Settings] = {}
+        self._by_source: dict[Path | None, Settings] = {}
+        self._documents: dict[Path, dict[str, Any]] = {}
+
+    def for_folder(self, folder: Path) -> Settings:
+        """The settings of the files in ``folder`` (absolute). Raises ``ConfigError``."""
+        if self._override is not None:
+            return self._override
+        known = self._by_folder.get(folder)
+        if known is None:
+            found = find_pyproject(folder, self._read)
+            source = found[0] if found is not None else None
+            known = self._by_source.get(source)
+            if known is None:
+                known = self._by_source[source] = self._adjust(_settings_of(found, None))
+            self._by_folder[folder] = known
+        return known
+
+    def for_path(self, path: Path) -> Settings:
+        """The settings of a file, or of the files in a folder."""
+        return self.for_folder(path if path.is_dir() else path.parent)
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        if path not in self._documents:
+            self._documents[path] = _read_toml(path)
+        return self._documents[path]
+
+
 def load_settings(start: Path, config: Path | None = None) -> Settings:
     """Settings from ``config`` if given, else from the nearest pyproject.toml, else defaults."""
     found = (config, _read_toml(config)) if config is not None else find_pyproject(start)
+    return _settings_of(found, config)
+
+
+def _settings_of(found: tuple[Path, dict[str, Any]] | None, config: Path | None) -> Settings:
     if found is None:
         return Settings()
     path, document = found

@@ -17,7 +17,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
@@ -65,30 +65,24 @@ def _is_virtualenv(folder: str) -> bool:
 
 def discover(
     paths: Iterable[Path],
-    exclude: Sequence[str],
-    root: Path,
+    skipped: Callable[[str, bool], bool],
     cwd: Path,
     excluded: list[str] | None = None,
 ) -> tuple[list[SourceFile], list[tuple[str, FileError]]]:
     """The ``*.py`` files under ``paths``, sorted and de-duplicated, and the paths that failed.
 
-    Files named in ``paths`` that ``exclude`` skips are appended to ``excluded``, so that
-    the caller can say why a file it was given was not looked at.
+    ``skipped`` says, for an absolute path and whether it is a folder, whether an exclude
+    pattern covers it. Files named in ``paths`` that it skips are appended to ``excluded``, so
+    that the caller can say why a file it was given was not looked at.
 
-    ``exclude`` globs match a path relative to ``root`` (the project folder) or a bare
-    file or folder name. Symlinks met while walking are not followed, so a link loop
-    cannot hang the walk and no file is reached twice. A folder is resolved once: what
-    the walk meets below it is real already (no symlink is entered), so a large tree
-    costs one ``stat`` per entry and string joins, not a ``realpath`` per file.
+    Symlinks met while walking are not followed, so a link loop cannot hang the walk and
+    no file is reached twice. A folder is resolved once: what the walk meets below it is
+    real already (no symlink is entered), so a large tree costs one ``stat`` per entry
+    and string joins, not a ``realpath`` per file.
     """
     found: dict[str, SourceFile] = {}
     errors: list[tuple[str, FileError]] = []
-    root_prefix = str(root.absolute()) + os.sep
     cwd_prefix = str(cwd) + os.sep
-
-    def relative(absolute: str) -> str:
-        """``absolute`` relative to the project folder, for ``exclude`` (as given, if outside)."""
-        return absolute[len(root_prefix):].replace(os.sep, "/") if absolute.startswith(root_prefix) else absolute
 
     def add(real: str, shown: str) -> None:
         if real not in found:
@@ -102,7 +96,7 @@ def discover(
         elif not given.exists():
             errors.append((shown, FileError("no such file or directory")))
         elif given.is_file():
-            if not is_excluded(relative(str(given.absolute())), exclude):
+            if not skipped(str(given.absolute()), False):
                 add(str(given.resolve()), shown)
             elif excluded is not None:
                 excluded.append(shown)
@@ -120,7 +114,7 @@ def discover(
                     and not d.endswith(".egg-info")
                     and not os.path.islink(os.path.join(folder, d))
                     and not _is_virtualenv(os.path.join(folder, d))
-                    and not is_excluded(relative(os.path.join(absolute_folder, d)), exclude)
+                    and not skipped(os.path.join(absolute_folder, d), True)
                 )
                 for name in filenames:
                     if not name.endswith(".py"):
@@ -129,7 +123,7 @@ def discover(
                     if (
                         not os.path.islink(candidate)
                         and os.path.isfile(candidate)
-                        and not is_excluded(relative(os.path.join(absolute_folder, name)), exclude)
+                        and not skipped(os.path.join(absolute_folder, name), False)
                     ):
                         add(os.path.join(real_folder, name), candidate)
         else:
@@ -158,12 +152,13 @@ MAX_WAITING = 256
 
 
 def run(
-    files: Sequence[SourceFile], settings: Settings, jobs: int = 1, findings_only: bool = False,
-    cache: FindingsCache | None = None,
+    files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings], jobs: int = 1,
+    findings_only: bool = False, cache_of: Callable[[Settings], FindingsCache | None] = lambda settings: None,
 ) -> Iterator[FileOutcome]:
-    """Transform ``files``; outcomes are streamed in the order of ``files``.
+    """Transform ``files``, each with its own settings (``settings_of``: those of its
+    nearest pyproject.toml); outcomes are streamed in the order of ``files``.
 
-    With a ``cache``, a file whose size and modification time match a stored entry is not
+    With a cache for a file's settings (``cache_of``), a file whose size and modification time match a stored entry is not
     read at all when only findings are wanted, or when none of them is fixable (nothing
     to rewrite); the findings of the other files are stored. The caller saves the cache.
 
@@ -179,6 +174,7 @@ def run(
 
     def known(file: SourceFile) -> TransformResult | None:
         """The cached result, if the cache holds one that makes reading the file useless."""
+        cache = cache_of(settings_of(file))
         if cache is None:
             return None
         try:
@@ -195,6 +191,7 @@ def run(
 
     def remember(file: SourceFile, result: TransformResult) -> FileOutcome:
         status = statuses.pop(file.path, None)
+        cache = cache_of(settings_of(file)) if status is not None else None
         if cache is not None and status is not None:
             cache.put(file.path, status, result.findings, result.error)
         return FileOutcome(file, result)
@@ -202,12 +199,15 @@ def run(
     if jobs <= 1:
         for file in files:
             cached = known(file)
-            yield remember(file, cached if cached is not None else process_file(file.path, settings, findings_only))
+            yield remember(
+                file, cached if cached is not None else process_file(file.path, settings_of(file), findings_only)
+            )
         return
     in_flight_limit = 16 * jobs
     in_flight = 0
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
     pool: ProcessPoolExecutor | None = None
+    pool_settings: Settings | None = None
     try:
         for position, file in enumerate(files):
             item: TransformResult | Future[TransformResult] | None = known(file)
@@ -223,17 +223,20 @@ def run(
                     # The only file to parse: starting workers would cost more than it.
                     from codemods.engine import transform_source
 
-                    item = transform_source(source, settings, str(file.path), findings_only)
+                    item = transform_source(source, settings_of(file), str(file.path), findings_only)
                 else:
                     if pool is None:
                         from concurrent.futures import ProcessPoolExecutor
 
                         # No more workers than files left to look at.
                         workers = min(jobs, len(files) - position)
+                        pool_settings = settings_of(file)
                         pool = ProcessPoolExecutor(
-                            max_workers=workers, initializer=_warm_up, initargs=(settings, findings_only)
+                            max_workers=workers, initializer=_warm_up, initargs=(pool_settings, findings_only)
                         )
-                    item = pool.submit(_transform_in_worker, source, str(file.path))
+                    # The workers hold the settings of the first file; others travel with the file.
+                    own = settings_of(file)
+                    item = pool.submit(_transform_in_worker, source, str(file.path), None if own is pool_settings else own)
                     in_flight += 1
             pending.append((file, item))
             while pending and (
@@ -281,12 +284,12 @@ def _warm_up(settings: Settings, findings_only: bool) -> None:
         import codemods.rewrite.apply  # noqa: F401
 
 
-def _transform_in_worker(source: bytes, path: str) -> TransformResult:
+def _transform_in_worker(source: bytes, path: str, settings: Settings | None = None) -> TransformResult:
     from codemods.engine import transform_source
 
     assert _worker_job is not None, "the worker was not started by run()"
-    settings, findings_only = _worker_job
-    return transform_source(source, settings, path, findings_only)
+    default, findings_only = _worker_job
+    return transform_source(source, settings or default, path, findings_only)
 
 
 def default_jobs() -> int:

@@ -221,3 +221,67 @@ def test_stdin_filename_names_stdin_and_picks_its_settings_and_excludes(runner: 
     result = runner.invoke(main, ["fix", "-", "--stdin-filename", "service/legacy_jobs.py", "--no-cache"],
                            input=source)
     assert result.exit_code == 0 and result.stdout == source  # excluded: passed through unchanged
+
+
+def _monorepo(root: Path) -> None:
+    sleeper = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    (root / "pyproject.toml").write_text("[tool.loopsafe]\n")
+    (root / "app.py").write_text(sleeper)
+    service = root / "service"
+    service.mkdir()
+    (service / "pyproject.toml").write_text('[tool.loopsafe]\nnative-sleep = false\nexclude = ["gen_*.py"]\n')
+    (service / "worker.py").write_text(sleeper)
+    (service / "gen_stubs.py").write_text(sleeper)
+
+
+def test_each_file_uses_its_nearest_configuration_whatever_the_order(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _monorepo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    one = _run(runner, "check", "service/worker.py", "app.py")
+    other = _run(runner, "check", "app.py", "service/worker.py")
+    assert one == other
+    assert one[1].splitlines() == [
+        "app.py:5:5: LS251 time.sleep() blocks the event loop; fix: await asyncio.sleep(...)",
+        "service/worker.py:5:5: LS251 time.sleep() blocks the event loop; fix: await asyncio.to_thread(time.sleep, ...)",
+    ]
+    # Walking the whole tree: service/'s own exclude applies to its files.
+    code, out, _ = _run(runner, "check")
+    assert "gen_stubs" not in out and len(out.splitlines()) == 2
+    # --config: one configuration for every file.
+    code, out, _ = _run(runner, "check", "--config", "service/pyproject.toml", "app.py")
+    assert "asyncio.to_thread(time.sleep" in out
+
+
+def test_command_line_excludes_are_relative_to_the_current_directory(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _monorepo(tmp_path)
+    monkeypatch.chdir(tmp_path / "service")
+    code, out, _ = _run(runner, "check", "..", "--exclude", "worker.py", "--exclude", "../app.py")
+    assert (code, out) == (0, "")
+    code, out, _ = _run(runner, "check", ".", "--exclude", "service/worker.py")  # not relative to a pyproject
+    assert "worker.py:5:5" in out
+
+
+def test_a_warm_run_over_two_configurations_reads_nothing(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _monorepo(tmp_path)
+    for path in tmp_path.rglob("*.py"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # outside the racy window
+    monkeypatch.chdir(tmp_path)
+    cold = runner.invoke(main, ["check", "-j", "1"])
+    reads: list[str] = []
+    original = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if self.suffix == ".py" and str(self.absolute()).startswith(str(tmp_path)):
+            reads.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    warm = runner.invoke(main, ["check", "-j", "1"])
+    assert (warm.exit_code, warm.stdout) == (cold.exit_code, cold.stdout) and cold.exit_code == 1
+    assert reads == []
