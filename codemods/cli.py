@@ -28,6 +28,7 @@ from codemods.runner import (
     ChangedOnDisk,
     ReadOnlyFile,
     FileOutcome,
+    SourceFile,
     default_jobs,
     discover,
     is_excluded,
@@ -236,6 +237,7 @@ class Project:
         self.exclude = tuple(exclude)
         self.cache_dir = cache_dir
         self._caches: dict[int, FindingsCache] = {}
+        self._by_folder_text: dict[str, Settings] = {}
 
     def settings_for(self, path: Path, folder: bool | None = None) -> Settings:
         """The settings of the file (or, with ``folder``, the files in the folder) ``path``."""
@@ -245,14 +247,25 @@ class Project:
         except ConfigError as error:
             raise ConfigProblem(str(error)) from None
 
+    def settings_of_text(self, folder: str) -> Settings:
+        """The settings of the files in ``folder`` (an absolute path as text): a walk asks
+        this for every file, which should cost a dict lookup, not path objects."""
+        settings = self._by_folder_text.get(folder)
+        if settings is None:
+            settings = self._by_folder_text[folder] = self.settings_for(Path(folder), folder=True)
+        return settings
+
+    def settings_of_file(self, file: SourceFile) -> Settings:
+        return self.settings_of_text(os.path.dirname(str(file.path)))
+
     def skipped(self, absolute: str, folder: bool) -> bool:
         return self.skip_reason(absolute, folder) is not None
 
     def skip_reason(self, absolute: str, folder: bool) -> str | None:
         """Which exclude pattern list covers ``absolute``, if one does."""
-        if is_excluded(_relative(absolute, str(self.cwd)), self.exclude):
+        if self.exclude and is_excluded(_relative(absolute, str(self.cwd)), self.exclude):
             return "--exclude"
-        settings = self.settings_for(Path(absolute), folder)
+        settings = self.settings_of_text(absolute if folder else os.path.dirname(absolute))
         if not settings.exclude:
             return None
         root = str(settings.source.parent.resolve()) if settings.source else str(self.cwd)
@@ -340,11 +353,10 @@ def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: T
         reason = project.skip_reason(os.path.abspath(display), False)
         click.echo(f"{display}: skipped: matches an exclude pattern ({reason})", err=True)
     for file in files:
-        project.settings_for(file.path, folder=False)  # a broken configuration stops the run here, not midway
+        project.settings_of_file(file)  # a broken configuration stops the run here, not midway
     if tally.output.verbose:
         click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
-    outcomes = run(files, lambda file: project.settings_for(file.path, folder=False), jobs or default_jobs(),
-                   findings_only, project.cache_of)
+    outcomes = run(files, project.settings_of_file, jobs or default_jobs(), findings_only, project.cache_of)
     return _saving(project, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
 
 

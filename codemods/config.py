@@ -250,6 +250,7 @@ class SettingsTree:
         self._by_folder: dict[Path, Settings] = {}
         self._by_source: dict[Path | None, Settings] = {}
         self._documents: dict[Path, dict[str, Any]] = {}
+        self._lookups: dict[Path, tuple[Path | None, Path | None]] = {}
 
     def for_folder(self, folder: Path) -> Settings:
         """The settings of the files in ``folder`` (absolute). Raises ``ConfigError``."""
@@ -257,12 +258,29 @@ class SettingsTree:
             return self._override
         known = self._by_folder.get(folder)
         if known is None:
-            found = find_pyproject(folder, self._read)
-            source = found[0] if found is not None else None
+            configured, nearest = self._lookup(folder)
+            source = configured or nearest
             known = self._by_source.get(source)
             if known is None:
+                found = (source, self._read(source)) if source is not None else None
                 known = self._by_source[source] = self._adjust(_settings_of(found, None))
             self._by_folder[folder] = known
+        return known
+
+    def _lookup(self, folder: Path) -> tuple[Path | None, Path | None]:
+        """(the nearest pyproject.toml with [tool.loopsafe], the nearest at all), from
+        ``folder`` up, as ``find_pyproject``; each folder asked once (one ``stat``)."""
+        known = self._lookups.get(folder)
+        if known is None:
+            parent = folder.parent
+            above = self._lookup(parent) if parent != folder else (None, None)
+            candidate = folder / "pyproject.toml"
+            if candidate.is_file():
+                has_table = "loopsafe" in self._read(candidate).get("tool", {})
+                known = (candidate if has_table else above[0], candidate)
+            else:
+                known = above
+            self._lookups[folder] = known
         return known
 
     def for_path(self, path: Path) -> Settings:
