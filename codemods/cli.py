@@ -426,14 +426,20 @@ def _plural(count: int, word: str) -> str:
 )
 @click.option("--statistics", is_flag=True, default=False,
               help="Print how many findings each code and callable has, instead of the findings.")
-def check(invocation: Invocation, output_format: str, statistics: bool) -> None:
-    """List every blocking call in a coroutine; change no file.
+@click.option("--add-noqa", "add_noqa", is_flag=True, default=False,
+              help="Add `# noqa: LSxxx` where each finding would be suppressed (to adopt loopsafe on a "
+              "large codebase and fail CI on new findings only); changes only those lines.")
+def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa: bool) -> None:
+    """List every blocking call in a coroutine; change no file (but with --add-noqa).
 
     Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
     call, or why it cannot. Without PATHS, the current directory. Exit 1 if anything is
     found.
     """
     project, tally = invocation.load()
+    if add_noqa:
+        _add_noqa_comments(invocation, project, tally)
+        return
     found: list[tuple[str, Finding]] = []
     for display, result in _with_stdin(invocation, project, invocation.outcomes(project, tally, True)):
         if result.error is not None:
@@ -468,6 +474,35 @@ def check(invocation: Invocation, output_format: str, statistics: bool) -> None:
         if fixable:
             tally.say(f"loopsafe: {fixable} fixable with `loopsafe fix` (see them first with `loopsafe diff`)")
     _finish(tally, bool(found))
+
+
+def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:
+    """``check --add-noqa``: suppression comments on the lines of the current findings."""
+    from codemods.engine import add_noqa
+
+    added = files = 0
+    for outcome in invocation.outcomes(project, tally, findings_only=True):
+        result, display = outcome.result, outcome.file.display
+        if result.error is not None:
+            tally.error(display, result.error)
+            continue
+        if not result.findings:
+            continue
+        source = outcome.file.path.read_bytes()
+        commented = add_noqa(source, project.settings_of_file(outcome.file), str(outcome.file.path))
+        if commented.error is not None:
+            tally.error(display, commented.error)
+        elif commented.changed:
+            try:
+                write_atomically(outcome.file.path, commented.output, source)
+            except (ChangedOnDisk, ReadOnlyFile, OSError) as error:
+                tally.error(display, FileError(f"not written: {error}"))
+                continue
+            added += len(commented.findings)
+            files += 1
+    tally.say(f"loopsafe: {_plural(added, 'finding')} suppressed with `# noqa` in {_plural(files, 'file')}"
+              f"{tally.failed()}")
+    _finish(tally, False)
 
 
 def _print_statistics(findings: Sequence[Finding]) -> None:

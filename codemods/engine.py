@@ -158,6 +158,65 @@ def _with_what_is_left(result: TransformResult, settings: Settings) -> Transform
     return result if left.error is not None else replace(result, left=left.findings)
 
 
+def add_noqa(source: bytes, settings: Settings | None = None, filename: str = "<stdin>") -> TransformResult:
+    """``source`` with a ``# noqa: LSxxx`` comment where each finding's suppression is
+    read (the end of its statement, a compound statement's header line), as ``ruff
+    --add-noqa`` does to adopt a tool on a large codebase. An existing ``# noqa: X`` gets
+    the codes added; another comment is kept, the ``noqa`` after it. ``findings`` are the
+    findings the comments now suppress; a second run changes nothing."""
+    settings = settings or Settings()
+    if b"\0" in source or not has_coroutine(source):
+        return TransformResult(source, source)
+    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename))
+
+
+def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResult:
+    import tokenize
+    from importlib.util import decode_source
+
+    from codemods.analysis.comments import SUPPRESSION, Comments
+    from codemods.analysis.finder import plan_module
+
+    tree = screen.parse(source)
+    if tree is None:
+        return TransformResult(source, source, error=_python_error(source, filename))
+    comments = Comments(source, always=True)
+    try:
+        plan = plan_module(tree, decode_source(source), settings, comments)
+    except RecursionError:
+        return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
+    codes: dict[int, list[str]] = {}
+    for finding, line in plan.comment_lines:
+        if finding.code not in codes.setdefault(line, []):
+            codes[line].append(finding.code)
+    if not codes:
+        return TransformResult(source, source)
+    encoding, _ = tokenize.detect_encoding(iter(source.splitlines(keepends=True)).__next__)
+    lines = _LINES.split(source.decode(encoding))  # text and line breaks, alternating
+    for line, wanted in codes.items():
+        text = lines[2 * (line - 1)]
+        comment = comments.comment_on(line)
+        if comment is None:
+            lines[2 * (line - 1)] = f"{text.rstrip()}  # noqa: {', '.join(wanted)}"
+            continue
+        existing = comment[1]
+        at = text.rfind(existing)
+        match = SUPPRESSION.search(existing)
+        if match is not None and match.group("codes") is not None and at >= 0:
+            # An existing noqa list gets our codes added (E501 -> E501, LS251): flake8 reads one comment.
+            end = at + match.end("codes")
+            lines[2 * (line - 1)] = f"{text[:end]}, {', '.join(wanted)}{text[end:]}"
+        elif at >= 0:
+            lines[2 * (line - 1)] = f"{text.rstrip()}  # noqa: {', '.join(wanted)}"
+    output = "".join(lines).encode(encoding)
+    found = [finding for finding, line in plan.comment_lines if line in codes]
+    return TransformResult(source, output, found)
+
+
+#: Lines and their breaks as CPython counts lines (not ``str.splitlines``' form feeds).
+_LINES = re.compile(r"(\r\n|\r|\n)")
+
+
 def find_source(source: bytes, tree: ast.Module, settings: Settings) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
     from importlib.util import decode_source

@@ -285,3 +285,22 @@ def test_a_warm_run_over_two_configurations_reads_nothing(
     warm = runner.invoke(main, ["check", "-j", "1"])
     assert (warm.exit_code, warm.stdout) == (cold.exit_code, cold.stdout) and cold.exit_code == 1
     assert reads == []
+
+
+def test_add_noqa_suppresses_every_finding_once_and_keeps_comments(runner: CliRunner, project: Path) -> None:
+    (project / "long.py").write_text(
+        "import os\n\n\nasync def f(p):\n    x = (\n        os.listdir(p)\n    )  # keep me\n"
+        "    os.remove(p)  # noqa: E501\n    return x\n"
+    )
+    code, _, err = _run(runner, "check", "--add-noqa")
+    assert code == 0, err
+    assert "loopsafe: 4 findings suppressed with `# noqa` in 2 files" in err
+    assert (project / "long.py").read_text() == (
+        "import os\n\n\nasync def f(p):\n    x = (\n        os.listdir(p)\n    )  # keep me  # noqa: LS260\n"
+        "    os.remove(p)  # noqa: E501, LS260\n    return x\n"
+    )
+    assert "time.sleep(1)  # noqa: LS251" in (project / "worker.py").read_text()
+    before = {path.name: path.read_text() for path in project.glob("*.py")}
+    assert _run(runner, "check")[0:2] == (0, "")  # nothing left
+    _run(runner, "check", "--add-noqa")
+    assert {path.name: path.read_text() for path in project.glob("*.py")} == before  # idempotent

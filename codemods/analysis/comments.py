@@ -43,14 +43,18 @@ def suppressed_by_comment(comment: str | None, code: str) -> bool:
 class Comments:
     """The comments of one module that may suppress a finding, by line."""
 
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, always: bool = False) -> None:
+        """``always``: read the comments even when none may suppress (to add some)."""
         #: line -> (column, text) of the comment on it.
         self._on_line: dict[int, tuple[int, str]] = {}
         #: (line, column) of each ``:`` and ``(`` outside brackets / each ``(``, in order.
         self._colons: list[tuple[int, int]] = []
         self._opening: dict[tuple[int, int], tuple[int, int]] = {}
-        if _MAY_SUPPRESS.search(source) is None:
+        #: Whether the source was read for comments at all.
+        self.tokenized = False
+        if not always and _MAY_SUPPRESS.search(source) is None:
             return
+        self.tokenized = True
         try:
             tokens = list(tokenize.tokenize(io.BytesIO(source).readline))
         except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
@@ -84,12 +88,15 @@ class Comments:
         """The comment ending a statement's line (a compound statement's header line)."""
         if not self._on_line:
             return None
-        if isinstance(statement, _COMPOUND):
-            return self._header_comment(statement)
-        found = self._on_line.get(statement.end_lineno or statement.lineno)
+        line = self.line_of(statement)
+        found = self._on_line.get(line) if line is not None else None
         return found[1] if found is not None else None
 
-    def _header_comment(self, statement: ast.stmt) -> str | None:
+    def line_of(self, statement: ast.stmt) -> int | None:
+        """The line whose comment speaks for ``statement``: the last line of a simple
+        statement, the header line of a compound one (the line of its one-line suite)."""
+        if not isinstance(statement, _COMPOUND):
+            return statement.end_lineno or statement.lineno
         body: list[ast.stmt] = getattr(statement, "body", [])
         if isinstance(statement, ast.Match):
             body = statement.cases[0].body if statement.cases else []
@@ -102,10 +109,12 @@ class Comments:
         if first is not None and first.lineno == colon[0] and not isinstance(statement, ast.Match):
             # ``if x: f()`` and a comment: it ends the one-line suite.
             last = body[-1]
-            found = self._on_line.get(last.end_lineno or last.lineno)
-        else:
-            found = self._on_line.get(colon[0])
-        return found[1] if found is not None else None
+            return last.end_lineno or last.lineno
+        return colon[0]
+
+    def comment_on(self, line: int) -> tuple[int, str] | None:
+        """(byte column, text) of the comment on ``line``, if it has one."""
+        return self._on_line.get(line)
 
     def after_parenthesis(self, line: int, column: int) -> str | None:
         """The comment right after the ``(`` at ``(line, column)`` (0-based), on its line."""

@@ -70,6 +70,9 @@ class ModulePlan:
     blocks: dict[tuple[int, int], tuple[BlockPlan, Spelling]] = field(default_factory=dict)
     #: Augmented assignments whose call is hoisted above them, by (line, column).
     hoists: set[tuple[int, int]] = field(default_factory=set)
+    #: Each finding with the line whose comment would suppress it (when the comments
+    #: were read: ``Comments(source, always=True)``).
+    comment_lines: list[tuple[Finding, int]] = field(default_factory=list)
 
     @property
     def fixable(self) -> bool:
@@ -212,6 +215,8 @@ class _Finder:
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
         self.contexts: list[Context] = [NOT_COROUTINE]
         self.statement_comments: list[str | None] = [None]
+        #: The statements being walked, innermost last.
+        self.statements: list[ast.stmt] = []
         #: The statements holding an ``async def`` (the walk skips the others outside coroutines).
         self.holding_coroutines: set[ast.stmt] = set()
         self.awaited: set[ast.Call] = set()
@@ -342,6 +347,7 @@ class _Finder:
                 self._bind_simple(statement)  # module-level objects used by coroutines
             return
         self.statement_comments.append(self.comments.of_statement(statement) if not self.comments.empty else None)
+        self.statements.append(statement)
         try:
             if compound:
                 self._compound(statement)
@@ -349,6 +355,7 @@ class _Finder:
                 self._simple(statement)
         finally:
             self.statement_comments.pop()
+            self.statements.pop()
 
     def _simple(self, statement: ast.stmt) -> None:
         if statement in self.function_statements:
@@ -875,7 +882,12 @@ class _Finder:
 
     def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
         span = self._span(call)
-        self.plan.located.append((Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail), span))
+        finding = Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail)
+        self.plan.located.append((finding, span))
+        if self.comments.tokenized and self.statements:
+            line = self.comments.line_of(self.statements[-1])
+            if line is not None:
+                self.plan.comment_lines.append((finding, line))
 
     def _start(self, node: ast.stmt | ast.expr) -> tuple[int, int]:
         # libcst's position of a node, like ``ast``'s, leaves out its parentheses.
