@@ -22,7 +22,7 @@ import click
 from codemods import __version__
 from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, default_cache_dir
 from codemods.catalog import normalize_code
-from codemods.config import ConfigError, Settings, SettingsTree, parse_version
+from codemods.config import ConfigError, Settings, SettingsTree, is_excluded, parse_version, relative_to
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.runner import (
     ChangedOnDisk,
@@ -31,7 +31,6 @@ from codemods.runner import (
     SourceFile,
     default_jobs,
     discover,
-    is_excluded,
     run,
     unified_diff,
     write_atomically,
@@ -263,13 +262,10 @@ class Project:
 
     def skip_reason(self, absolute: str, folder: bool) -> str | None:
         """Which exclude pattern list covers ``absolute``, if one does."""
-        if self.exclude and is_excluded(_relative(absolute, str(self.cwd)), self.exclude):
+        if self.exclude and is_excluded(relative_to(absolute, str(self.cwd)), self.exclude):
             return "--exclude"
         settings = self.settings_of_text(absolute if folder else os.path.dirname(absolute))
-        if not settings.exclude:
-            return None
-        root = str(settings.source.parent.resolve()) if settings.source else str(self.cwd)
-        return f"exclude in {settings.source}" if is_excluded(_relative(absolute, root), settings.exclude) else None
+        return f"exclude in {settings.source}" if settings.excludes(absolute, str(self.cwd)) else None
 
     def cache_of(self, settings: Settings) -> FindingsCache | None:
         if self.cache_dir is None:
@@ -282,12 +278,6 @@ class Project:
     def save_caches(self) -> None:
         for cache in self._caches.values():
             cache.save()
-
-
-def _relative(absolute: str, folder: str) -> str:
-    """``absolute`` relative to ``folder``, with ``/`` (as given, if outside it)."""
-    prefix = folder.rstrip(os.sep) + os.sep
-    return absolute[len(prefix):].replace(os.sep, "/") if absolute.startswith(prefix) else absolute
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

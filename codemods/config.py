@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import os
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -37,6 +39,18 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
+
+
+def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
+    """Whether a glob matches ``relative`` (a ``/``-separated path) or its last name."""
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def relative_to(absolute: str, folder: str) -> str:
+    """``absolute`` relative to ``folder``, with ``/`` (as given, if outside it)."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return absolute[len(prefix):].replace(os.sep, "/") if absolute.startswith(prefix) else absolute
 
 
 class ConfigError(Exception):
@@ -65,6 +79,14 @@ class Settings:
     def allows(self, code: str) -> bool:
         """Whether findings with ``code`` are wanted (``ignore``, ``--select``)."""
         return code not in self.ignored_codes and (not self.select or code in self.select)
+
+    def excludes(self, absolute: str, cwd: str) -> bool:
+        """Whether ``exclude`` covers the file or folder ``absolute``: globs on paths
+        relative to the configuration's folder (``cwd`` without one), or on names."""
+        if not self.exclude:
+            return False
+        folder = str(self.source.parent.resolve()) if self.source is not None else cwd
+        return is_excluded(relative_to(absolute, folder), self.exclude)
 
     def allows_entry(self, entry: BlockingCall) -> bool:
         """Whether calls of ``entry`` are wanted: its name not ignored, its code allowed."""

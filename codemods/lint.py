@@ -34,13 +34,13 @@ from codemods.engine import rewrite_checked, run_with_deep_stack
 
 
 @lru_cache(maxsize=None)
-def _settings_for(folder: Path) -> Settings:
+def _settings_for(folder: Path) -> Settings | ConfigError:
     # fixit gives rules no options (Fixit#455): read [tool.loopsafe] from the
-    # pyproject.toml nearest to the file being linted.
+    # pyproject.toml nearest to the file being linted, as the CLI does for each file.
     try:
         return load_settings(folder)
-    except ConfigError:
-        return Settings()
+    except ConfigError as error:
+        return error  # reported on the module: never a silent fall back to defaults
 
 
 class BlockingCallInCoroutine(LintRule):
@@ -174,11 +174,16 @@ class BlockingCallInCoroutine(LintRule):
     def leave_Module(self, original_node: cst.Module) -> None:
         path = self.get_metadata(FilePathProvider, original_node, None)
         folder = Path(path).parent if path is not None else Path.cwd()
+        settings = _settings_for(folder.resolve())
+        if isinstance(settings, ConfigError):
+            self.report(original_node, f"loopsafe cannot run: {settings}")
+            return
+        if path is not None and settings.excludes(str(Path(path).resolve()), str(Path.cwd().resolve())):
+            return  # `exclude` in [tool.loopsafe] applies here as in the CLI
         # The same door as the CLI: deep trees on a deep stack, and no fix is offered if
         # the rewritten module would not compile.
         rewrite, error = run_with_deep_stack(partial(
-            rewrite_checked, original_node, original_node.bytes, _settings_for(folder.resolve()),
-            str(path or "<fixit>"), self.ignore_lint,
+            rewrite_checked, original_node, original_node.bytes, settings, str(path or "<fixit>"), self.ignore_lint,
         ))
         if rewrite is None or not rewrite.located:
             return

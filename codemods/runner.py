@@ -7,7 +7,6 @@ that file, and the other files are processed as usual.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import io
 import os
 import stat
@@ -52,11 +51,6 @@ class SourceFile:
 class FileOutcome:
     file: SourceFile
     result: TransformResult
-
-
-def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
-    name = relative.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _is_virtualenv(folder: str) -> bool:

@@ -114,6 +114,23 @@ def test_the_rule_reads_the_settings_of_the_linted_files_project(project: Path, 
     assert "asyncio.sleep(...)" not in done.stdout
 
 
+def test_a_broken_configuration_is_reported_not_replaced_by_defaults(project: Path) -> None:
+    with (project / "pyproject.toml").open("a") as config:
+        config.write('\n[tool.loopsafe]\nignore = ["os.listdirr"]\n')
+    done = _run(["lint", "src/service.py"], project)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("BlockingCallInCoroutine") == 1
+    assert "loopsafe cannot run: " in done.stdout and "did you mean 'os.listdir'?" in done.stdout
+
+
+def test_the_configured_exclude_applies_to_the_rule_as_to_the_cli(project: Path) -> None:
+    with (project / "pyproject.toml").open("a") as config:
+        config.write('\n[tool.loopsafe]\nexclude = ["src/service.py"]\n')
+    done = _run(["lint", "src/service.py"], project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "BlockingCallInCoroutine" not in done.stdout
+
+
 def test_fixit_lint_passes_a_clean_file(project: Path) -> None:
     done = _run(["lint", "src/clean.py"], project)
     assert done.returncode == 0, done.stdout + done.stderr
