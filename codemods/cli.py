@@ -32,6 +32,7 @@ from codemods.runner import (
     default_jobs,
     discover,
     run,
+    skipped_by_default,
     unified_diff,
     write_atomically,
 )
@@ -265,6 +266,8 @@ class Project:
         if self.exclude and is_excluded(relative_to(absolute, str(self.cwd)), self.exclude):
             return "--exclude"
         settings = self.settings_of_text(absolute if folder else os.path.dirname(absolute))
+        if folder and os.path.basename(absolute) not in settings.include and skipped_by_default(absolute):
+            return "skipped by default; `include` in [tool.loopsafe] walks it"
         return f"exclude in {settings.source}" if settings.excludes(absolute, str(self.cwd)) else None
 
     def cache_of(self, settings: Settings) -> FindingsCache | None:
@@ -342,6 +345,9 @@ def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: T
     for display in excluded:
         reason = project.skip_reason(os.path.abspath(display), False)
         click.echo(f"{display}: skipped: matches an exclude pattern ({reason})", err=True)
+    if not files and not errors and not excluded and any(p != STDIN for p in paths):
+        given = ", ".join(p for p in paths if p != STDIN)
+        tally.say(f"loopsafe: warning: no Python files found under {given}")
     for file in files:
         project.settings_of_file(file)  # a broken configuration stops the run here, not midway
     if tally.output.verbose:

@@ -68,6 +68,8 @@ class Settings:
     target_version: tuple[int, int] | None = None
     #: Only findings with these codes (``--select``); empty: all.
     select: tuple[str, ...] = ()
+    #: Folder names the walk skips by default (``build``, ``venv``...) to walk anyway.
+    include: tuple[str, ...] = ()
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
@@ -117,7 +119,7 @@ class Settings:
         return self.target_version is not None and self.target_version < (3, 9)
 
 
-_KEYS = {"native-sleep", "exclude", "ignore", "blocking", "target-version"}
+_KEYS = {"native-sleep", "exclude", "include", "ignore", "blocking", "target-version"}
 
 
 def settings_from_table(table: Mapping[str, Any], source: Path | None = None) -> Settings:
@@ -130,6 +132,7 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     if not isinstance(native_sleep, bool):
         raise ConfigError(f"{where}: native-sleep must be true or false")
     exclude = _string_list(table, "exclude", where)
+    include = _string_list(table, "include", where)
     ignore = _string_list(table, "ignore", where)
     blocking = table.get("blocking", {})
     if not isinstance(blocking, dict):
@@ -151,7 +154,8 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
             raise ConfigError(f"{where}: target-version: {error}") from None
     else:
         target_version = None
-    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version, source=source)
+    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version,
+                    include=tuple(include), source=source)
 
 
 def check_ignored(ignore: Sequence[str], extra: Sequence[BlockingCall], where: str) -> None:

@@ -53,8 +53,11 @@ class FileOutcome:
     result: TransformResult
 
 
-def _is_virtualenv(folder: str) -> bool:
-    return os.path.exists(os.path.join(folder, "pyvenv.cfg"))
+def skipped_by_default(folder: str) -> bool:
+    """Folders a walk skips unless told (``include``): version control, virtualenvs,
+    caches, build output."""
+    name = os.path.basename(folder)
+    return name in SKIPPED_DIRS or name.endswith(".egg-info") or os.path.exists(os.path.join(folder, "pyvenv.cfg"))
 
 
 def discover(
@@ -104,10 +107,7 @@ def discover(
                 dirnames[:] = sorted(
                     d
                     for d in dirnames
-                    if d not in SKIPPED_DIRS
-                    and not d.endswith(".egg-info")
-                    and not os.path.islink(os.path.join(folder, d))
-                    and not _is_virtualenv(os.path.join(folder, d))
+                    if not os.path.islink(os.path.join(folder, d))
                     and not skipped(os.path.join(absolute_folder, d), True)
                 )
                 for name in filenames:

@@ -304,3 +304,25 @@ def test_add_noqa_suppresses_every_finding_once_and_keeps_comments(runner: CliRu
     assert _run(runner, "check")[0:2] == (0, "")  # nothing left
     _run(runner, "check", "--add-noqa")
     assert {path.name: path.read_text() for path in project.glob("*.py")} == before  # idempotent
+
+
+def test_a_folder_without_python_files_says_so(runner: CliRunner, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# docs\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(runner, "check", "docs")
+    assert (code, out) == (0, "")
+    assert "loopsafe: warning: no Python files found under docs" in err
+
+
+def test_include_walks_a_folder_skipped_by_default(runner: CliRunner, project: Path) -> None:
+    (project / "build").mkdir()  # a package of that name, not build output
+    (project / "build" / "steps.py").write_text(WORKER)
+    code, out, _ = _run(runner, "check")
+    assert "build/" not in out
+    (project / "pyproject.toml").write_text('[tool.loopsafe]\ninclude = ["build"]\n')
+    code, out, _ = _run(runner, "check")
+    assert "build/steps.py:6:5: LS251" in out
+    code, out, _ = _run(runner, "check", "build")  # named on the command line: always walked
+    assert "build/steps.py:6:5: LS251" in out
