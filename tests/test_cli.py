@@ -330,6 +330,22 @@ def test_libcst_tool_gets_the_compile_check_too(tmp_path: Path) -> None:
     assert target.read_text() == source
 
 
+def test_libcst_tool_reads_the_projects_settings(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\nnative-sleep = false\n")
+    target = tmp_path / "slow.py"
+    target.write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    command = [sys.executable, "-m", "libcst.tool", "codemod", "-x", "codemods.command.OffloadBlockingCalls",
+               "--no-format", str(target)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "await asyncio.to_thread(time.sleep, 1)" in target.read_text()  # as the CLI would, not asyncio.sleep
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\nnative-sleep = 3\n")
+    target.write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert "loopsafe cannot run:" in done.stderr and "native-sleep must be true or false" in done.stderr
+    assert "time.sleep(1)" in target.read_text()
+
+
 def test_examples_fix_compiles_and_second_run_is_a_no_op(runner: CliRunner, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     examples = Path(__file__).parent.parent / "examples"

@@ -18,6 +18,7 @@ import bisect
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib.util import decode_source
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import libcst as cst
@@ -29,7 +30,7 @@ from codemods.analysis.comments import Comments
 from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
-from codemods.config import Settings
+from codemods.config import ConfigError, Settings, load_settings
 from codemods.engine import rewrite_problem
 from codemods.findings import Finding
 from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
@@ -62,6 +63,10 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._extra_visit_funcs: dict[Any, Any] = {}
         self._extra_leave_funcs: dict[Any, Any] = {}
         self._matchers = {}  # the gating matchers, none here; set so the property reads
+        #: Given by the engine (the CLI, the fixit rule); run by ``libcst.tool``, the command
+        #: reads each file's nearest pyproject.toml itself (``transform_module``).
+        self._given_settings = settings is not None
+        self._native_sleep = native_sleep
         settings = settings or Settings()
         if native_sleep is not None:
             settings = replace(settings, native_sleep=native_sleep)
@@ -125,6 +130,8 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
                 self.context = replace(self.context, wrapper=old)
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
+        if not self._given_settings and self.context.filename:
+            self.settings = self._settings_of(Path(self.context.filename))
         source = self.source if self.source is not None else tree.bytes
         try:
             python_tree = ast.parse(source)
@@ -143,6 +150,14 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         if self.problem is not None and self.refuse_uncompilable:
             raise SkipFile(self.problem)
         return result
+
+    def _settings_of(self, path: Path) -> Settings:
+        """The settings of the file's nearest pyproject.toml, as the CLI reads them."""
+        try:
+            settings = load_settings(path.absolute().parent)
+        except ConfigError as error:
+            raise SkipFile(f"loopsafe cannot run: {error}") from None
+        return settings if self._native_sleep is None else replace(settings, native_sleep=self._native_sleep)
 
     def _make_plan(self, tree: cst.Module, python_tree: ast.Module, source: bytes) -> ModulePlan:
         text = decode_source(source)
