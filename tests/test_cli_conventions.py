@@ -326,3 +326,27 @@ def test_include_walks_a_folder_skipped_by_default(runner: CliRunner, project: P
     assert "build/steps.py:6:5: LS251" in out
     code, out, _ = _run(runner, "check", "build")  # named on the command line: always walked
     assert "build/steps.py:6:5: LS251" in out
+
+
+def test_the_installed_command_as_a_user_runs_it(tmp_path: Path) -> None:
+    """The same conventions through the console script, in a subprocess."""
+    from tests.conftest import find_tool
+
+    loopsafe = find_tool("loopsafe", "pip install -e .")
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\n")
+    (tmp_path / "worker.py").write_text(WORKER)
+    env = {**os.environ, "NO_COLOR": "1"}
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([loopsafe, *args, "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                              input=stdin, env=env)
+
+    found = run("check")  # no path: the current directory
+    assert found.returncode == 1 and len(found.stdout.splitlines()) == 2
+    assert run("check", "--select", "LS260").stdout.count("LS260") == 1
+    assert "     1  LS251  time.sleep  (1 fixable)" in run("check", "--statistics").stdout
+    named = run("check", "-", "--stdin-filename", "svc.py", stdin="import time\nasync def f():\n    time.sleep(1)\n")
+    assert named.stdout.startswith("svc.py:3:5: LS251")
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\nignore = [\"LS999\"]\n")
+    broken = run("check")
+    assert broken.returncode == 2 and "'LS999' is neither a code" in broken.stderr and "Traceback" not in broken.stderr
