@@ -22,6 +22,8 @@ exactly what ``loopsafe fix`` does.
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -29,8 +31,13 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 from libcst.metadata import FilePathProvider, PositionProvider
 
-from codemods.config import ConfigError, Settings, load_settings
+from codemods.config import ConfigError, Settings, load_settings, parse_version
 from codemods.engine import rewrite_checked, run_with_deep_stack
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
 
 
 @lru_cache(maxsize=None)
@@ -38,9 +45,35 @@ def _settings_for(folder: Path) -> Settings | ConfigError:
     # fixit gives rules no options (Fixit#455): read [tool.loopsafe] from the
     # pyproject.toml nearest to the file being linted, as the CLI does for each file.
     try:
-        return load_settings(folder)
+        settings = load_settings(folder)
+        if settings.target_version is None:
+            # Nor does fixit tell rules its `python-version`: read it where fixit does, so
+            # that a project linted for 3.8 gets run_in_executor fixes, not to_thread.
+            settings = replace(settings, target_version=_fixit_python_version(folder))
+        return settings
     except ConfigError as error:
         return error  # reported on the module: never a silent fall back to defaults
+
+
+def _fixit_python_version(folder: Path) -> tuple[int, int] | None:
+    """``python-version`` in the nearest ``[tool.fixit]`` that sets it, as ``(3, 8)``."""
+    for candidate in (folder / "pyproject.toml", *(parent / "pyproject.toml" for parent in folder.parents)):
+        if not candidate.is_file():
+            continue
+        try:
+            with candidate.open("rb") as handle:
+                table = tomllib.load(handle).get("tool", {}).get("fixit", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        version = table.get("python-version") if isinstance(table, dict) else None
+        if isinstance(version, str) and version:
+            try:
+                return parse_version(".".join(version.split(".")[:2]))
+            except ValueError:
+                raise ConfigError(f"{candidate}: [tool.fixit] python-version: {version!r} is not like '3.8'") from None
+        if isinstance(table, dict) and table.get("root") is True:
+            return None
+    return None
 
 
 class BlockingCallInCoroutine(LintRule):
@@ -51,7 +84,8 @@ class BlockingCallInCoroutine(LintRule):
     # FilePathProvider: fixit resolves it from its own config (the file being linted),
     # which is how the rule finds the project's [tool.loopsafe] settings.
     METADATA_DEPENDENCIES = (PositionProvider, FilePathProvider)
-    PYTHON_VERSION = ">= 3.9"  # asyncio.to_thread
+    # Every version: below 3.9 (fixit's or the project's), fixes use run_in_executor.
+    PYTHON_VERSION = ""
 
     VALID = [
         Valid(

@@ -131,6 +131,15 @@ def test_the_configured_exclude_applies_to_the_rule_as_to_the_cli(project: Path)
     assert "BlockingCallInCoroutine" not in done.stdout
 
 
+def test_fixits_python_version_38_gets_fixes_for_38_not_a_disabled_rule(project: Path) -> None:
+    config = (project / "pyproject.toml").read_text().replace("root = true", 'root = true\npython-version = "3.8"')
+    (project / "pyproject.toml").write_text(config)
+    done = _run(["lint", "src/service.py"], project)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "get_running_loop().run_in_executor(None, functools.partial(contextvars.copy_context().run," in done.stdout
+    assert "to_thread" not in done.stdout
+
+
 def test_fixit_lint_passes_a_clean_file(project: Path) -> None:
     done = _run(["lint", "src/clean.py"], project)
     assert done.returncode == 0, done.stdout + done.stderr
