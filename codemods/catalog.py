@@ -124,6 +124,26 @@ CATEGORIES: Mapping[str, tuple[str, str]] = {
     "database": ("LS271", ""),
 }
 
+#: What each code is about, in a few words (rule descriptions in SARIF output).
+TITLES: Mapping[str, str] = {
+    "LS200": "a blocking callable of the project's configuration in a coroutine",
+    "LS210": "a blocking HTTP request in a coroutine",
+    "LS212": "a blocking HTTP client method in a coroutine",
+    "LS220": "a process started from a coroutine",
+    "LS221": "a blocking process run in a coroutine",
+    "LS222": "a blocking wait for a process in a coroutine",
+    "LS230": "a file opened in a coroutine",
+    "LS231": "a file descriptor opened as a file in a coroutine",
+    "LS232": "blocking file I/O in a coroutine",
+    "LS240": "a blocking path or file system query in a coroutine",
+    "LS250": "blocking console input in a coroutine",
+    "LS251": "a blocking sleep in a coroutine",
+    "LS260": "a blocking os call in a coroutine",
+    "LS261": "a blocking shutil call in a coroutine",
+    "LS270": "blocking network I/O in a coroutine",
+    "LS271": "a blocking database call in a coroutine",
+}
+
 # Reasons for report-only entries, shown after "not fixed automatically: ".
 LAZY = "it returns a lazy iterator that blocks as it is consumed; move the whole loop into a function run with asyncio.to_thread"
 FILE_OBJECT = (

@@ -68,9 +68,12 @@ class Tally:
     errors: int = 0
     findings: list[dict[str, Any]] = field(default_factory=list)
     output: Output = field(default_factory=Output)
+    #: The files that failed, for reports that carry them (SARIF).
+    failures: list[tuple[str, FileError]] = field(default_factory=list)
 
     def error(self, display: str, error: FileError) -> None:
         self.errors += 1
+        self.failures.append((display, error))
         click.echo(error.format(display), err=True)
 
     def say(self, message: str) -> None:
@@ -415,10 +418,10 @@ def _plural(count: int, word: str) -> str:
 @main.command()
 @_common_options
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
+    "--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
     show_default=True,
     help="text: `path:line:col: CODE message`; json: a list of objects; "
-    "github: GitHub Actions annotations.",
+    "github: GitHub Actions annotations; sarif: a SARIF 2.1.0 log (GitHub code scanning).",
 )
 @click.option("--statistics", is_flag=True, default=False,
               help="Print how many findings each code and callable has, instead of the findings.")
@@ -452,7 +455,7 @@ def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa
                     f"::error file={display},line={finding.line},col={finding.column},"
                     f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
                 )
-            else:
+            elif output_format == "json":
                 tally.findings.append({
                     "path": display, "line": finding.line, "column": finding.column,
                     "code": finding.code, "name": finding.name, "fixable": finding.fixable,
@@ -462,6 +465,10 @@ def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa
         _print_statistics([finding for _, finding in found])
     elif output_format == "json":
         click.echo(json.dumps(tally.findings, indent=2))
+    elif output_format == "sarif":
+        from codemods.sarif import sarif_log
+
+        click.echo(json.dumps(sarif_log(found, tally.failures), indent=2))
     if output_format == "text" or statistics:
         fixable = sum(1 for _, finding in found if finding.fixable)
         files = len({display for display, _ in found})
