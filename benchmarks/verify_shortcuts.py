@@ -3,8 +3,9 @@
     python benchmarks/verify_shortcuts.py PATH [PATH...]
 
 For every ``*.py`` file under PATH that has a coroutine, runs the engine as the CLI does
-(byte prefilter, ``ast`` screen, focused libcst pass) and libcst on the whole module,
-and fails on the first file where findings, or the ``fix`` output, differ. Prints the
+(byte prefilter, the ``ast`` screen and finder, the rewrite on the focused module) and
+the plan and rewrite on the whole module without the screen and the focus, and fails on
+the first file where findings, or the ``fix`` output, differ. Prints the
 files compared and the time each way. The test suite does this on fixtures and a few
 stdlib modules; this script is for large trees of real code.
 """
