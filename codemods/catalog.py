@@ -122,6 +122,8 @@ CATEGORIES: Mapping[str, tuple[str, str]] = {
     "shutil": ("LS261", ""),
     "network": ("LS270", ""),
     "database": ("LS271", ""),
+    # Not a catalog entry: a sync function of the module that reaches one (codemods.analysis.helpers).
+    "helper": ("LS301", ""),
 }
 
 #: What each code is about, in a few words (rule descriptions in SARIF output).
@@ -142,6 +144,7 @@ TITLES: Mapping[str, str] = {
     "LS261": "a blocking shutil call in a coroutine",
     "LS270": "blocking network I/O in a coroutine",
     "LS271": "a blocking database call in a coroutine",
+    "LS301": "a call in a coroutine of the module's own sync function, which blocks",
 }
 
 # Reasons for report-only entries, shown after "not fixed automatically: ".

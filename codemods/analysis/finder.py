@@ -25,6 +25,7 @@ from codemods.analysis.contexts import (
 )
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
+from codemods.analysis.helpers import ModuleHelpers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
@@ -210,6 +211,7 @@ class _Finder:
         self.function_statements: set[ast.stmt] = set()
         self.speller = Speller(tree, framework or Framework.ASYNCIO, settings.legacy_executor, self.local_imports.__contains__)
         self.blocks = _Blocks(tree, settings)
+        self.helpers = ModuleHelpers(tree, self.scopes, self.detector, comments)
         if HELPER_NAME in source:
             self._note_moved_blocks()
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
@@ -758,7 +760,10 @@ class _Finder:
             return
         scope = self.scopes.scope_of(node.func)
         match = self.detector.match(node, scope)
-        if match is None or self._is_suppressed(node, match.entry):
+        if match is None:
+            self._leave_helper_call(node, scope)
+            return
+        if self._is_suppressed(node, match.entry):
             return
         entry = match.entry
         if context.moving:
@@ -776,6 +781,18 @@ class _Finder:
             return
         fixed = self._fix_text(node, match, scope)
         self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"))
+
+    def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
+        """A call of the module's own sync function that blocks through its body (LS301)."""
+        if self.context.moving:
+            return  # it runs in the thread with its block
+        function = self.helpers.called(node, scope)
+        chain = self.helpers.chain(function) if function is not None else None
+        if chain is None:
+            return
+        entry = BlockingCall(function.name if function else "", "helper", Strategy.REPORT, reason=chain.describe())
+        if not self._is_suppressed(node, entry):
+            self._record(node, entry, False, chain.describe())
 
     def _fix_text(self, node: ast.Call, match: Match, scope: Scope) -> str:
         """What the fix reads as, or ``!`` and why there is none."""

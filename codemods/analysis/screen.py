@@ -150,6 +150,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     everything = False  # a star import from a catalog module: any name may be one
     bindings: list[tuple[list[str], set[_Use]]] = []
     coroutine_calls: list[tuple[_Use, _Body]] = []
+    helper_calls: dict[str, list[_Use]] = {}
     units: list[_Body] = []
     has_coroutine = False
     module = _Body(tree, None, None, False)
@@ -174,6 +175,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             use = _chain(node.func)  # type: ignore[attr-defined]
             if use is not None and owner.is_coroutine:
                 coroutine_calls.append((use, owner))
+            elif use is not None and type(owner.node) is ast.FunctionDef and owner.parent is None:
+                # In a module-level sync function: a coroutine calling it may block through it.
+                helper_calls.setdefault(owner.node.name, []).append(use)
         elif isinstance(node, _BODIES):
             # A class body runs where the class statement does (in a coroutine, on its loop).
             runs_in_coroutine = kind is ast.AsyncFunctionDef or (kind is ast.ClassDef and owner.is_coroutine)
@@ -242,9 +246,10 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
         return Screen(needed=False)
     matters = _Relevance(names, imported, everything)
     matters.grow(bindings)
+    helpers = _blocking_helpers(helper_calls, matters)
     needed = False
     for use, owner in coroutine_calls:
-        if matters(use):
+        if matters(use) or (use[0] == use[1] and use[0] in helpers):
             needed = True
             owner.keep_unit()
     if not needed:
@@ -260,6 +265,20 @@ _LEAF_FIELDS = frozenset(
      "name", "id", "attr", "arg", "module", "asname", "names", "n", "s"}
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _blocking_helpers(calls: dict[str, list[_Use]], matters: _Relevance) -> set[str]:
+    """Module-level functions whose bodies may call the catalog, directly or through one
+    another (``codemods.analysis.helpers`` decides on the real scopes)."""
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for name, uses in calls.items():
+            if name not in found and any(matters(use) or (use[0] == use[1] and use[0] in found) for use in uses):
+                found.add(name)
+                grew = True
+    return found
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
