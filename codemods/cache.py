@@ -54,7 +54,8 @@ def fingerprint(settings: Settings) -> str:
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     digest.update(sys.version.encode())
-    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select)
+    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
+                settings.non_blocking)
     digest.update(repr(relevant).encode())
     return digest.hexdigest()[:20]
 

@@ -116,6 +116,8 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--ignore", "ignore", multiple=True, metavar="CODES", callback=_split_codes,
             help="Leave these codes alone; adds to `ignore` in [tool.loopsafe].",
         ),
+        click.option("--no-transitive", "no_transitive", is_flag=True, default=False,
+                     help="Do not follow the module's own functions (LS301); same as --ignore LS301."),
         click.option("-q", "--quiet", is_flag=True, default=False,
                      help="Print findings and errors only: no summary, hint or progress bar."),
         click.option("-v", "--verbose", is_flag=True, default=False,
@@ -168,8 +170,10 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None, config: Path | None,
         jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
         select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str,
-        stdin_filename: str | None, **rest: Any,
+        stdin_filename: str | None, no_transitive: bool, **rest: Any,
     ) -> Any:
+        if no_transitive:
+            ignore = (*ignore, "LS301")
         colored = {"always": True, "never": False}.get(color)
         if colored is None and os.environ.get("NO_COLOR"):
             colored = False  # https://no-color.org: any value turns colour off

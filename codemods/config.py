@@ -70,6 +70,8 @@ class Settings:
     select: tuple[str, ...] = ()
     #: Folder names the walk skips by default (``build``, ``venv``...) to walk anyway.
     include: tuple[str, ...] = ()
+    #: The module's own functions declared not blocking (LS301 does not follow them).
+    non_blocking: tuple[str, ...] = ()
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
@@ -111,7 +113,7 @@ class Settings:
         from codemods.analysis.screen import ScreenNames
 
         return ScreenNames.from_qualnames(
-            [*self.index, *self.constructors, *self.annotations]
+            [*self.index, *self.constructors, *self.annotations], helpers=self.allows("LS301")
         )
 
     @property
@@ -119,7 +121,7 @@ class Settings:
         return self.target_version is not None and self.target_version < (3, 9)
 
 
-_KEYS = {"native-sleep", "exclude", "include", "ignore", "blocking", "target-version"}
+_KEYS = {"native-sleep", "exclude", "include", "ignore", "blocking", "target-version", "transitive", "non-blocking"}
 
 
 def settings_from_table(table: Mapping[str, Any], source: Path | None = None) -> Settings:
@@ -133,6 +135,10 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
         raise ConfigError(f"{where}: native-sleep must be true or false")
     exclude = _string_list(table, "exclude", where)
     include = _string_list(table, "include", where)
+    non_blocking = _string_list(table, "non-blocking", where)
+    transitive = table.get("transitive", True)
+    if not isinstance(transitive, bool):
+        raise ConfigError(f"{where}: transitive must be true or false")
     ignore = _string_list(table, "ignore", where)
     blocking = table.get("blocking", {})
     if not isinstance(blocking, dict):
@@ -146,6 +152,8 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
         except ValueError as error:
             raise ConfigError(f"{where}: blocking: {error}") from None
     check_ignored(ignore, extra, f"{where}: ignore")
+    if not transitive:
+        ignore = [*ignore, "LS301"]  # the project's own functions are not followed
     target = table.get("target-version")
     if target is not None:
         try:
@@ -155,7 +163,7 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     else:
         target_version = None
     return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version,
-                    include=tuple(include), source=source)
+                    include=tuple(include), non_blocking=tuple(non_blocking), source=source)
 
 
 def check_ignored(ignore: Sequence[str], extra: Sequence[BlockingCall], where: str) -> None:

@@ -350,3 +350,44 @@ def test_the_installed_command_as_a_user_runs_it(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\nignore = [\"LS999\"]\n")
     broken = run("check")
     assert broken.returncode == 2 and "'LS999' is neither a code" in broken.stderr and "Traceback" not in broken.stderr
+
+
+HELPERS = """\
+import json
+
+
+def read_settings(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def load_config(path):
+    return read_settings(path)
+
+
+async def handler(path):
+    return load_config(path)
+"""
+
+
+@pytest.mark.parametrize(
+    ("config", "option", "reported"),
+    [
+        ("", (), ["LS301 load_config() blocks the event loop; not fixed automatically: through load_config() -> "
+                  "read_settings() -> builtins.open(); run it with asyncio.to_thread if all it touches is safe "
+                  "in a thread"]),
+        ("", ("--no-transitive",), []),
+        ("transitive = false\n", (), []),
+        ('ignore = ["LS301"]\n', (), []),
+        ('non-blocking = ["read_settings"]\n', (), []),  # declared: the chain stops there
+    ],
+)
+def test_transitive_findings_and_how_to_turn_them_off(runner: CliRunner, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch, config: str,
+                                                       option: tuple[str, ...], reported: list[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\n" + config)
+    (tmp_path / "app.py").write_text(HELPERS)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run(runner, "check", *option)
+    assert [line.split(": ", 1)[1] for line in out.splitlines()] == reported
+    assert code == (1 if reported else 0)

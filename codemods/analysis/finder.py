@@ -25,6 +25,7 @@ from codemods.analysis.contexts import (
 )
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
+from codemods.analysis.helpers import CODE as HELPER_CODE
 from codemods.analysis.helpers import ModuleHelpers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
@@ -211,7 +212,7 @@ class _Finder:
         self.function_statements: set[ast.stmt] = set()
         self.speller = Speller(tree, framework or Framework.ASYNCIO, settings.legacy_executor, self.local_imports.__contains__)
         self.blocks = _Blocks(tree, settings)
-        self.helpers = ModuleHelpers(tree, self.scopes, self.detector, comments)
+        self.helpers = ModuleHelpers(tree, self.scopes, self.detector, comments, frozenset(settings.non_blocking))
         if HELPER_NAME in source:
             self._note_moved_blocks()
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
@@ -784,8 +785,8 @@ class _Finder:
 
     def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
         """A call of the module's own sync function that blocks through its body (LS301)."""
-        if self.context.moving:
-            return  # it runs in the thread with its block
+        if self.context.moving or not self.settings.allows(HELPER_CODE):
+            return  # it runs in the thread with its block; or LS301 is not wanted
         function = self.helpers.called(node, scope)
         chain = self.helpers.chain(function) if function is not None else None
         if chain is None:

@@ -41,8 +41,13 @@ class Chain:
 class ModuleHelpers:
     """The module-level sync functions of one module, and the chains they block through."""
 
-    def __init__(self, tree: ast.Module, scopes: ModuleScopes, detector: Detector, comments: Comments) -> None:
+    def __init__(
+        self, tree: ast.Module, scopes: ModuleScopes, detector: Detector, comments: Comments,
+        declared: frozenset[str] = frozenset(),
+    ) -> None:
+        """``declared``: names of functions the configuration says do not block."""
         self.scopes = scopes
+        self.declared = declared
         self.detector = detector
         self.comments = comments
         self.functions = {s for s in tree.body if isinstance(s, ast.FunctionDef)}
@@ -77,7 +82,7 @@ class ModuleHelpers:
         return found
 
     def _declared_safe(self, function: ast.FunctionDef) -> bool:
-        return suppressed_by_comment(self.comments.of_statement(function), CODE)
+        return function.name in self.declared or suppressed_by_comment(self.comments.of_statement(function), CODE)
 
     def _first_blocking(self, function: ast.FunctionDef) -> Chain | None:
         for call in _calls_in(function):

@@ -38,9 +38,11 @@ class ScreenNames:
     qualnames: frozenset[str] = frozenset()
     #: Every qualified name and each of its dotted prefixes (``os``, ``os.path``).
     prefixes: frozenset[str] = frozenset()
+    #: Whether calls of the module's own functions that reach the catalog count (LS301).
+    helpers: bool = True
 
     @classmethod
-    def from_qualnames(cls, qualnames: Iterable[str]) -> ScreenNames:
+    def from_qualnames(cls, qualnames: Iterable[str], helpers: bool = True) -> ScreenNames:
         modules: set[str] = set()
         builtins: set[str] = set()
         prefixes: set[str] = set()
@@ -52,7 +54,7 @@ class ScreenNames:
                 builtins.add(rest.split(".")[0])
             parts = name.split(".")
             prefixes.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
-        return cls(frozenset(modules), frozenset(builtins), names, frozenset(prefixes))
+        return cls(frozenset(modules), frozenset(builtins), names, frozenset(prefixes), helpers)
 
     def relevant(self, qualified: str) -> bool:
         """Whether ``qualified`` (``os.path.exists``) is a catalog name, leads to one
@@ -246,7 +248,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
         return Screen(needed=False)
     matters = _Relevance(names, imported, everything)
     matters.grow(bindings)
-    helpers = _blocking_helpers(helper_calls, matters)
+    helpers = _blocking_helpers(helper_calls, matters) if names.helpers else set()
     needed = False
     for use, owner in coroutine_calls:
         if matters(use) or (use[0] == use[1] and use[0] in helpers):
