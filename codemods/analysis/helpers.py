@@ -1,8 +1,9 @@
-"""Blocking calls behind the module's own sync functions (LS301).
+"""Blocking calls behind the module's own sync functions and methods (LS301).
 
 A coroutine rarely calls ``open()`` itself; it calls ``load_config()``, which does. A call
 in a coroutine to a module-level ``def`` (resolved through the scopes, never by
-spelling: a parameter or local of that name is not the function) is reported when the
+spelling: a parameter or local of that name is not the function), or to a sync method
+of the class through ``self.`` / ``cls.`` in one of its methods, is reported when the
 function's body, or a function of the module it calls, calls something in the catalog.
 The chain is in the message: ``through load_config() -> read_settings() -> builtins.open()``.
 Recursion is handled; a function whose ``def`` line says ``# loopsafe: ignore`` (or
@@ -51,12 +52,18 @@ class ModuleHelpers:
         self.detector = detector
         self.comments = comments
         self.functions = {s for s in tree.body if isinstance(s, ast.FunctionDef)}
+        #: Class -> its sync methods by name (``self.save()`` in a method of the class),
+        #: made for the classes whose methods are called so.
+        self.methods: dict[ast.ClassDef, dict[str, ast.FunctionDef]] = {}
         self._chains: dict[ast.FunctionDef, Chain | None] = {}
         self._visiting: set[ast.FunctionDef] = set()
 
     def called(self, call: ast.Call, scope: Scope) -> ast.FunctionDef | None:
         """The module-level sync function ``call`` certainly calls (every binding of its
-        name is that ``def``)."""
+        name is that ``def``), or the sync method of the class ``self.m()`` / ``cls.m()``
+        names in one of the class's own methods."""
+        if isinstance(call.func, ast.Attribute):
+            return self._method_called(call.func, scope)
         if not isinstance(call.func, ast.Name) or not self.functions:
             return None
         bindings = scope[call.func.id]
@@ -65,6 +72,33 @@ class ModuleHelpers:
             return None
         node = nodes.pop()
         return node if isinstance(node, ast.FunctionDef) and node in self.functions else None
+
+    def _method_called(self, func: ast.Attribute, scope: Scope) -> ast.FunctionDef | None:
+        """``self.save()`` in a method of class C: C's own sync ``save`` (the method an
+        instance of C runs, unless a subclass overrides it)."""
+        receiver = func.value
+        method = scope.node
+        if not isinstance(receiver, ast.Name) or not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        owner = scope.parent
+        arguments = [*method.args.posonlyargs, *method.args.args]
+        if owner.kind != "class" or not isinstance(owner.node, ast.ClassDef) or not arguments:
+            return None
+        if arguments[0].arg != receiver.id or any(isinstance(d, ast.Name) and d.id == "staticmethod"
+                                                   for d in method.decorator_list):
+            return None
+        if {binding.node for binding in scope.bindings_of(receiver.id)} != {arguments[0]}:
+            return None  # ``self`` rebound in the method: not certainly the instance
+        methods = self.methods.get(owner.node)
+        if methods is None:
+            methods = {s.name: s for s in owner.node.body if isinstance(s, ast.FunctionDef)}
+            self.methods[owner.node] = methods
+        found = methods.get(func.attr)
+        if found is None or not all(
+            isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in found.decorator_list
+        ):
+            return None  # a property, a cached or wrapped method: not what the call runs
+        return found
 
     def chain(self, function: ast.FunctionDef) -> Chain | None:
         """How ``function`` blocks, if it does; ``None`` also while it is being looked at

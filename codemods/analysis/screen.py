@@ -177,8 +177,11 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             use = _chain(node.func)  # type: ignore[attr-defined]
             if use is not None and owner.is_coroutine:
                 coroutine_calls.append((use, owner))
-            elif use is not None and type(owner.node) is ast.FunctionDef and owner.parent is None:
-                # In a module-level sync function: a coroutine calling it may block through it.
+            elif use is not None and type(owner.node) is ast.FunctionDef and (
+                owner.parent is None or type(owner.parent.node) is ast.ClassDef
+            ):
+                # In a module-level sync function or a method: a coroutine calling it may
+                # block through it.
                 helper_calls.setdefault(owner.node.name, []).append(use)
         elif isinstance(node, _BODIES):
             # A class body runs where the class statement does (in a coroutine, on its loop).
@@ -251,7 +254,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     helpers = _blocking_helpers(helper_calls, matters) if names.helpers else set()
     needed = False
     for use, owner in coroutine_calls:
-        if matters(use) or (use[0] == use[1] and use[0] in helpers):
+        if matters(use) or _calls_helper(use, helpers):
             needed = True
             owner.keep_unit()
     if not needed:
@@ -277,10 +280,18 @@ def _blocking_helpers(calls: dict[str, list[_Use]], matters: _Relevance) -> set[
     while grew:
         grew = False
         for name, uses in calls.items():
-            if name not in found and any(matters(use) or (use[0] == use[1] and use[0] in found) for use in uses):
+            if name not in found and any(matters(use) or _calls_helper(use, found) for use in uses):
                 found.add(name)
                 grew = True
     return found
+
+
+def _calls_helper(use: _Use, helpers: set[str]) -> bool:
+    """``f(...)``, ``self.f(...)`` or ``cls.f(...)`` for a function or method in ``helpers``."""
+    name, dotted = use
+    if name == dotted:
+        return name in helpers
+    return name in ("self", "cls") and dotted.count(".") == 1 and dotted.split(".")[1] in helpers
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
