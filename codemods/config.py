@@ -243,9 +243,7 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def find_pyproject(
-    start: Path, read: Callable[[Path], dict[str, Any]] | None = None
-) -> tuple[Path, dict[str, Any]] | None:
+def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
     """The nearest ``pyproject.toml`` with a ``[tool.loopsafe]`` table, from ``start`` up,
     and its parsed document; failing that, the nearest ``pyproject.toml`` at all (its
     ``requires-python`` still says which Python the project targets). Each file is read
@@ -255,14 +253,14 @@ def find_pyproject(
     for folder in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            document = (read or _read_toml)(candidate)
+            document = read_toml(candidate)
             if "loopsafe" in document.get("tool", {}):
                 return candidate, document
             nearest = nearest or (candidate, document)
     return nearest
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -323,13 +321,13 @@ class SettingsTree:
 
     def _read(self, path: Path) -> dict[str, Any]:
         if path not in self._documents:
-            self._documents[path] = _read_toml(path)
+            self._documents[path] = read_toml(path)
         return self._documents[path]
 
 
 def load_settings(start: Path, config: Path | None = None) -> Settings:
     """Settings from ``config`` if given, else from the nearest pyproject.toml, else defaults."""
-    found = (config, _read_toml(config)) if config is not None else find_pyproject(start)
+    found = (config, read_toml(config)) if config is not None else find_pyproject(start)
     return _settings_of(found, config)
 
 

@@ -33,10 +33,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-#: Matches every ``async def``. As a compound statement it can only start a line
-#: (after indentation), though a backslash may split it. Files without a match are
-#: returned untouched without being parsed: most of a repository.
-PREFILTER = re.compile(rb"(?:^|\r)[ \t\f]*async(?:[ \t\f]|\\\r?\n)+def\b", re.MULTILINE)
+#: The byte prefilter: files without a match are returned untouched without being parsed.
+PREFILTER = screen.ASYNC_DEF
 
 # libcst walks the tree recursively: a 600-term sum nests 600 BinaryOperations, and
 # each level costs several Python frames. Run transforms on a thread with a large
@@ -172,7 +170,6 @@ def add_noqa(source: bytes, settings: Settings | None = None, filename: str = "<
 
 def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResult:
     import tokenize
-    from importlib.util import decode_source
 
     from codemods.analysis.comments import SUPPRESSION, Comments
     from codemods.analysis.finder import plan_module
@@ -182,7 +179,7 @@ def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResu
         return TransformResult(source, source, error=_python_error(source, filename))
     comments = Comments(source, always=True)
     try:
-        plan = plan_module(tree, decode_source(source), settings, comments)
+        plan = plan_module(tree, source, settings, comments)
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
     codes: dict[int, list[str]] = {}
@@ -219,13 +216,10 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    from importlib.util import decode_source
-
-    from codemods.analysis.comments import Comments
-    from codemods.analysis.finder import find_blocking_calls
+    from codemods.analysis.finder import plan_module
 
     try:
-        findings = find_blocking_calls(tree, decode_source(source), settings, Comments(source))
+        findings = plan_module(tree, source, settings).findings
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
     return TransformResult(source, source, findings)

@@ -22,7 +22,6 @@ exactly what ``loopsafe fix`` does.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from functools import lru_cache, partial
 from pathlib import Path
@@ -31,13 +30,8 @@ import libcst as cst
 from fixit import Invalid, LintRule, Valid
 from libcst.metadata import FilePathProvider, PositionProvider
 
-from codemods.config import ConfigError, Settings, load_settings, parse_version
+from codemods.config import ConfigError, Settings, load_settings, parse_version, read_toml
 from codemods.engine import rewrite_checked, run_with_deep_stack
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 
 @lru_cache(maxsize=None)
@@ -61,10 +55,9 @@ def _fixit_python_version(folder: Path) -> tuple[int, int] | None:
         if not candidate.is_file():
             continue
         try:
-            with candidate.open("rb") as handle:
-                table = tomllib.load(handle).get("tool", {}).get("fixit", {})
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
+            table = read_toml(candidate).get("tool", {}).get("fixit", {})
+        except ConfigError:
+            continue  # not this rule's file to judge: fixit reports it
         version = table.get("python-version") if isinstance(table, dict) else None
         if isinstance(version, str) and version:
             try:

@@ -14,6 +14,7 @@ import io
 import re
 import tokenize
 
+from codemods.analysis.flow import COMPOUND_STATEMENTS
 from codemods.catalog import normalize_code
 
 # The noqa keyword in any case, as flake8 and ruff read it (upper case too).
@@ -21,10 +22,6 @@ SUPPRESSION = re.compile(
     r"#\s*(?:loopsafe:\s*ignore\b|(?i:noqa)\b(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?)"
 )
 _MAY_SUPPRESS = re.compile(rb"#\s*(?:loopsafe|[nN][oO][qQ][aA])")
-_COMPOUND = (
-    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
-    ast.With, ast.AsyncWith, ast.Try, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
-)
 
 
 def suppressed_by_comment(comment: str | None, code: str) -> bool:
@@ -95,7 +92,7 @@ class Comments:
     def line_of(self, statement: ast.stmt) -> int | None:
         """The line whose comment speaks for ``statement``: the last line of a simple
         statement, the header line of a compound one (the line of its one-line suite)."""
-        if not isinstance(statement, _COMPOUND):
+        if not isinstance(statement, COMPOUND_STATEMENTS):
             return statement.end_lineno or statement.lineno
         body: list[ast.stmt] = getattr(statement, "body", [])
         if isinstance(statement, ast.Match):

@@ -15,6 +15,7 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass, field, replace
+from importlib.util import decode_source
 from typing import Callable, Iterable, Sequence, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope
@@ -23,6 +24,8 @@ from codemods.analysis.contexts import (
     COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
     IN_LOOP_OVER_SHARED, MOVING_BLOCK, NOT_COROUTINE, Context,
 )
+from codemods.analysis.screen import ASYNC_DEF
+from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis.helpers import CODE as HELPER_CODE
@@ -41,12 +44,6 @@ MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which
 MOVES_WITH_BLOCK = "it runs in a worker thread with the `with` block it is in"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-#: ``try`` and, from Python 3.11, ``try``/``except*`` (the same fields).
-_TRIES: tuple[type[ast.stmt], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
-_COMPOUND = (
-    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
-    ast.With, ast.AsyncWith, ast.Match, *_TRIES,
-)
 
 
 #: Where a node starts and ends in libcst's terms: (line, column, end line, end column),
@@ -85,20 +82,19 @@ class ModulePlan:
 Suppressor = Callable[[Span], bool]
 
 
-def find_blocking_calls(tree: ast.Module, source: str, settings: Settings, comments: Comments) -> list[Finding]:
-    """The findings of the module ``tree`` parsed from ``source``, sorted."""
-    return plan_module(tree, source, settings, comments).findings
-
-
 def plan_module(
-    tree: ast.Module, source: str, settings: Settings, comments: Comments, suppressed: Suppressor | None = None
+    tree: ast.Module, source: bytes, settings: Settings, comments: Comments | None = None,
+    suppressed: Suppressor | None = None,
 ) -> ModulePlan:
-    """The findings of ``tree`` (parsed from ``source``) and the rewrite of each fixable one."""
-    return _Finder(tree, source, settings, comments, suppressed).run()
+    """The findings of ``tree`` (parsed from ``source``) and the rewrite of each fixable
+    one: the one door from a module's bytes to what loopsafe finds in it (``check``, the
+    rewrite, ``--add-noqa``). ``comments``: the module's, if the caller reads them too."""
+    text = decode_source(source)
+    return _Finder(tree, text, settings, comments or Comments(source), suppressed).run()
 
 
-#: Where an ``async def`` may start: a line beginning with it (a backslash may split it).
-_ASYNC_DEF_LINE = re.compile(r"^[ \t\f]*async(?:[ \t\f]|\\\n)+def\b", re.MULTILINE)
+#: Where an ``async def`` may start, in decoded text (newlines made ``\n``): the prefilter's pattern.
+_ASYNC_DEF_LINE = re.compile(ASYNC_DEF.pattern.decode(), re.MULTILINE)
 
 
 def statements_with_coroutines(statements: Sequence[ast.stmt], source: str) -> set[ast.stmt]:
@@ -120,27 +116,18 @@ def statements_with_coroutines(statements: Sequence[ast.stmt], source: str) -> s
 def _holding(statements: Sequence[ast.stmt], lines: list[int], found: set[ast.stmt]) -> bool:
     any_found = False
     for statement in statements:
-        if not isinstance(statement, _COMPOUND):
+        if not isinstance(statement, COMPOUND_STATEMENTS):
             continue
         first = bisect.bisect_left(lines, statement.lineno)
         if first == len(lines) or lines[first] > (statement.end_lineno or statement.lineno):
             continue  # no line of it starts an ``async def``
         inner = False
-        for block in _blocks_of(statement):
+        for block in child_blocks(statement, scopes=True):
             inner = _holding(block, lines, found) or inner
         if inner or isinstance(statement, ast.AsyncFunctionDef):
             found.add(statement)
             any_found = True
     return any_found
-
-
-def _blocks_of(statement: ast.stmt) -> Iterable[list[ast.stmt]]:
-    for attribute in ("body", "orelse", "finalbody"):
-        block = getattr(statement, attribute, None)
-        if isinstance(block, list):
-            yield block
-    for part in [*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())]:
-        yield part.body
 
 
 class _Blocks:
@@ -263,7 +250,7 @@ class _Finder:
 
     def _bind_statements(self, statements: Sequence[ast.stmt], coroutines: int) -> None:
         for statement in statements:
-            if not isinstance(statement, _COMPOUND):
+            if not isinstance(statement, COMPOUND_STATEMENTS):
                 self._bind_simple(statement)
                 continue
             if not coroutines and statement not in self.holding_coroutines:
@@ -275,7 +262,7 @@ class _Finder:
             elif isinstance(statement, (ast.With, ast.AsyncWith)):
                 for item in statement.items:
                     self._bind_with_item(item, statement)
-            for block in _blocks_of(statement):
+            for block in child_blocks(statement, scopes=True):
                 self._bind_statements(block, inner)
 
     def _bind_simple(self, statement: ast.stmt) -> None:
@@ -344,7 +331,7 @@ class _Finder:
             self._statement(statement)
 
     def _statement(self, statement: ast.stmt) -> None:
-        compound = isinstance(statement, _COMPOUND)
+        compound = isinstance(statement, COMPOUND_STATEMENTS)
         if not self.context.in_coroutine and (not compound or statement not in self.holding_coroutines):
             if not compound:
                 self._bind_simple(statement)  # module-level objects used by coroutines
@@ -427,7 +414,7 @@ class _Finder:
             self._expression(statement.test)
             self._statements(statement.body)
             self._statements(statement.orelse)
-        elif isinstance(statement, _TRIES):
+        elif isinstance(statement, TRY_STATEMENTS):
             star = not isinstance(statement, ast.Try)
             statement = cast(ast.Try, statement)
             self._statements(statement.body)

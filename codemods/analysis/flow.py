@@ -27,8 +27,13 @@ State = "Names | None"
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+TRY_STATEMENTS = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 _MATCH = (ast.Match,) if hasattr(ast, "Match") else ()
+#: The statements that hold blocks of statements (a comment after their header speaks for them).
+COMPOUND_STATEMENTS: tuple[type[ast.stmt], ...] = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+    ast.With, ast.AsyncWith, *TRY_STATEMENTS, *_MATCH,
+)
 
 
 # -- events: the reads and bindings of one statement's own expressions, in order -----------
@@ -209,7 +214,7 @@ def statement_events(statement: ast.stmt) -> _Events:
             events.events.append(Event("bind", alias.asname or alias.name.split(".")[0]))
     elif isinstance(statement, (ast.Global, ast.Nonlocal, ast.Pass, ast.Break, ast.Continue)):
         pass
-    elif isinstance(statement, _TRY) or (_MATCH and isinstance(statement, _MATCH)):
+    elif isinstance(statement, TRY_STATEMENTS) or (_MATCH and isinstance(statement, _MATCH)):
         if _MATCH and isinstance(statement, _MATCH):
             expression(statement.subject)
     else:  # Expr, Return, Raise, Assert, Delete, ...
@@ -348,7 +353,7 @@ class DefiniteAssignment:
             return self._loop(statement, self._events(own, state))
         if isinstance(statement, (ast.With, ast.AsyncWith)):
             return self.run(statement.body, self._events(own, state))
-        if isinstance(statement, _TRY):
+        if isinstance(statement, TRY_STATEMENTS):
             return self._try(statement, state)
         if _MATCH and isinstance(statement, _MATCH):
             state = self._events(own, state)
@@ -473,7 +478,7 @@ class Liveness:
             live = self._loop(statement, out)
         elif isinstance(statement, (ast.With, ast.AsyncWith)):
             live = self._events(own, self.run(statement.body, out))
-        elif isinstance(statement, _TRY):
+        elif isinstance(statement, TRY_STATEMENTS):
             live = self._try(statement, out)
         elif _MATCH and isinstance(statement, _MATCH):
             live = out

@@ -21,11 +21,18 @@ without it.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from codemods.catalog import Framework
 from codemods.analysis.flow import bound_by_target, split_dotted
+
+
+#: Matches every ``async def``. As a compound statement it can only start a line (after
+#: indentation), though a backslash may split it. Files without a match are returned
+#: untouched without being parsed: most of a repository.
+ASYNC_DEF = re.compile(rb"(?:^|\r)[ \t\f]*async(?:[ \t\f]|\\\r?\n)+def\b", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import ast
 import bisect
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from importlib.util import decode_source
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -26,7 +25,6 @@ from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemo
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from codemods.analysis.comments import Comments
 from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
@@ -160,9 +158,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         return settings if self._native_sleep is None else replace(settings, native_sleep=self._native_sleep)
 
     def _make_plan(self, tree: cst.Module, python_tree: ast.Module, source: bytes) -> ModulePlan:
-        text = decode_source(source)
-        comments = Comments(source)
-        plan = plan_module(python_tree, text, self.settings, comments)
+        plan = plan_module(python_tree, source, self.settings)
         if self.suppressed is not None and plan.findings:
             # The caller's exemptions are about nodes: find the calls of the findings.
             ranges = ranges_at(tree, {span[0] for _, span in plan.located})
@@ -173,7 +169,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
                 node = calls.get(span)
                 return node is not None and suppressed(node)
 
-            plan = plan_module(python_tree, text, self.settings, comments, exempt)
+            plan = plan_module(python_tree, source, self.settings, suppressed=exempt)
         lines = {span[0] for span in plan.calls} | {line for line, _ in plan.blocks} | {line for line, _ in plan.hoists}
         lines |= {span[0] for _, span in plan.located}
         self._planned_lines = sorted(lines)

@@ -46,8 +46,3 @@ def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(node, cst.Await) and not node.lpar:
         return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return node
-
-
-def source_of(node: cst.CSTNode) -> str:
-    """A node as source text."""
-    return cst.Module([]).code_for_node(node)
