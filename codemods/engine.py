@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import libcst
     from libcst import ParserSyntaxError
 
+    from codemods.analysis.finder import Project
+
     from codemods.rewrite.apply import ModuleRewrite
 
 T = TypeVar("T")
@@ -97,11 +99,13 @@ def needs_transform(source: bytes) -> bool:
 
 
 def transform_source(
-    source: bytes, settings: Settings | None = None, filename: str = "<stdin>", findings_only: bool = False
+    source: bytes, settings: Settings | None = None, filename: str = "<stdin>", findings_only: bool = False,
+    project: Project | None = None,
 ) -> TransformResult:
     """Rewrite ``source``; errors come back in ``TransformResult.error``, never raised.
 
     With ``findings_only``, only the findings are computed and ``output`` is ``source``.
+    ``project``: the project around the module (``codemods.project``); by default it stands alone.
     """
     if b"\0" in source:
         # CPython refuses these too; most likely not Python at all.
@@ -110,21 +114,33 @@ def transform_source(
     if not has_coroutine(source):
         return TransformResult(source, source)
     # On a deep stack: a 3,000-term sum nests 3,000 levels, for CPython's parser too.
-    return run_with_deep_stack(lambda: _transform_source(source, settings, filename, findings_only))
+    return run_with_deep_stack(lambda: _transform_source(source, settings, filename, findings_only, project))
 
 
-def _transform_source(source: bytes, settings: Settings, filename: str, findings_only: bool) -> TransformResult:
+def _transform_source(
+    source: bytes, settings: Settings, filename: str, findings_only: bool, project: Project | None
+) -> TransformResult:
+    from codemods.analysis.finder import Project, encode_step
+
+    project = project or Project()
     tree = screen.parse(source)
     if tree is None:
         # What is found is decided on CPython's ``ast``, the grammar of the Python that
         # will run the code: a module it rejects cannot be checked or fixed.
         return TransformResult(source, source, error=_python_error(source, filename))
-    screened = screen.screen(tree, settings.screen_names)
+    # A module asked about again with the project's summaries (``codemods.project``) is
+    # one whose calls of project functions block: it is analysed whole.
+    again = project.others is not None and bool(project.others)
+    screened = screen.Screen(needed=True) if again else screen.screen(tree, settings.screen_names)
     if not screened.needed:
-        return TransformResult(source, source)
+        wanted = frozenset(
+            encode_step(("call", name)) for name in map(project.module.absolute, screened.imported_calls)
+            if name is not None
+        ) if project.others is not None else frozenset()
+        return TransformResult(source, source, wanted=wanted)
     # Finding needs ``ast`` only; libcst is for rewriting, and only modules with something
     # to rewrite pay for it.
-    found = find_source(source, tree, settings)
+    found = find_source(source, tree, settings, project)
     if findings_only or found.error is not None or not any(f.fixable for f in found.findings):
         return found
     if screened.stubs:
@@ -132,18 +148,18 @@ def _transform_source(source: bytes, settings: Settings, filename: str, findings
         # Find and rewrite on the focused module (cheap), then put the cut definitions
         # back. Any trouble with the focused module: do it the long way.
         if focused.source != source:
-            rewritten = _transform(focused.source, settings, filename, kept=focused.mentions)
+            rewritten = _transform(focused.source, settings, filename, kept=focused.mentions, project=project)
             if rewritten.error is None:
                 output = focused.restore(rewritten.output) if rewritten.changed else source
                 if output is not None and (output == source or _compile_problem(output, filename) is None):
-                    return _with_what_is_left(TransformResult(source, output, found.findings), settings)
-    rewritten = _transform(source, settings, filename)
+                    return _with_what_is_left(replace(found, output=output), settings, project)
+    rewritten = _transform(source, settings, filename, project=project)
     if rewritten.error is not None:
         return rewritten
-    return _with_what_is_left(replace(rewritten, findings=found.findings), settings)
+    return _with_what_is_left(replace(found, output=rewritten.output), settings, project)
 
 
-def _with_what_is_left(result: TransformResult, settings: Settings) -> TransformResult:
+def _with_what_is_left(result: TransformResult, settings: Settings, project: Project) -> TransformResult:
     """``result`` with the findings of its output: the calls left for review, at their line
     in the rewritten file (what ``check`` will list there)."""
     if not result.changed:
@@ -152,7 +168,7 @@ def _with_what_is_left(result: TransformResult, settings: Settings) -> Transform
         tree = ast.parse(result.output)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return result
-    left = find_source(result.output, tree, settings)
+    left = find_source(result.output, tree, settings, replace(project, summarise=False))
     return result if left.error is not None else replace(result, left=left.findings)
 
 
@@ -214,19 +230,20 @@ def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResu
 _LINES = re.compile(r"(\r\n|\r|\n)")
 
 
-def find_source(source: bytes, tree: ast.Module, settings: Settings) -> TransformResult:
+def find_source(source: bytes, tree: ast.Module, settings: Settings, project: Project | None = None) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    from codemods.analysis.finder import plan_module
+    from codemods.analysis.finder import Project, plan_module
 
     try:
-        findings = plan_module(tree, source, settings).findings
+        plan = plan_module(tree, source, settings, project=project or Project())
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
-    return TransformResult(source, source, findings)
+    return TransformResult(source, source, plan.findings, summary=plan.summary, wanted=frozenset(plan.wanted))
 
 
 def _transform(
-    source: bytes, settings: Settings, filename: str, findings_only: bool = False, kept: frozenset[str] = frozenset()
+    source: bytes, settings: Settings, filename: str, findings_only: bool = False, kept: frozenset[str] = frozenset(),
+    project: Project | None = None,
 ) -> TransformResult:
     """One parse and rewrite; ``kept``: names used elsewhere, whose imports must stay."""
     # libcst takes ~0.4 s to import: only processes that parse a file pay for it (not
@@ -241,7 +258,9 @@ def _transform(
         return TransformResult(source, source, error=_decode_error(source, error))
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
-    command, refused = rewrite_checked(module, source, settings, filename, findings_only=findings_only, kept=kept)
+    command, refused = rewrite_checked(
+        module, source, settings, filename, findings_only=findings_only, kept=kept, project=project
+    )
     if command is None:
         return TransformResult(source, source, error=refused)
     if findings_only or refused is not None:
@@ -257,6 +276,7 @@ def rewrite_checked(
     suppressed: Callable[[libcst.Call], bool] | None = None,
     findings_only: bool = False,
     kept: frozenset[str] = frozenset(),
+    project: Project | None = None,
 ) -> tuple[ModuleRewrite | None, FileError | None]:
     """The one door into the rewrite for a parsed module (the CLI's engine and the fixit
     rule alike): the rewrite of ``module`` (parsed from ``source``), and why it must not
@@ -265,12 +285,15 @@ def rewrite_checked(
 
     Call it on a deep stack (``run_with_deep_stack``), as ``transform_source`` does.
     """
+    from codemods.analysis.finder import Project
     from codemods.rewrite.apply import rewrite_module
 
     from libcst.codemod import SkipFile
 
     try:
-        command = rewrite_module(module, settings, filename, suppressed, findings_only, source, kept)
+        command = rewrite_module(
+            module, settings, filename, suppressed, findings_only, source, kept, project or Project()
+        )
     except RecursionError:
         return None, FileError("too deeply nested to analyse")
     except SkipFile as skipped:

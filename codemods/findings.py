@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 _LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
 _AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
@@ -27,14 +28,20 @@ class Finding:
     #: The rewrite (``await asyncio.to_thread(requests.get, ...)``) or why there is none,
     #: on one line whatever the code it quotes (a callee or `with` spread over lines).
     detail: str
+    #: For a call of a project function (LS301): the functions on the way to the blocking
+    #: call, then the call (``("save_report()", "pkg.io.write_csv()", "builtins.open()")``).
+    chain: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "chain", tuple(self.chain))
         detail = _LINE_BREAK.sub(" ", self.detail)
         detail = _AFTER_OPENING.sub(r"\1", detail)
         object.__setattr__(self, "detail", _BEFORE_CLOSING.sub(r"\1", detail))
 
     @property
     def message(self) -> str:
+        if self.fixable and self.chain:
+            return f"{self.name}() blocks the event loop (through {' -> '.join(self.chain)}); fix: {self.detail}"
         if self.fixable:
             return f"{self.name}() blocks the event loop; fix: {self.detail}"
         return f"{self.name}() blocks the event loop; not fixed automatically: {self.detail}"
@@ -68,6 +75,12 @@ class TransformResult:
     #: For a rewritten file, what is left in ``output`` (the calls for review, at their
     #: line in the rewritten file); ``None`` when nothing was rewritten.
     left: list[Finding] | None = None
+    #: The module's summary for the project index (``codemods.analysis.helpers.ModuleSummary``),
+    #: when it was asked for.
+    summary: Any = None
+    #: Calls of project functions that need other modules' summaries to be decided
+    #: (``codemods.project``).
+    wanted: frozenset[str] = frozenset()
 
     @property
     def changed(self) -> bool:

@@ -373,9 +373,8 @@ async def handler(path):
 @pytest.mark.parametrize(
     ("config", "option", "reported"),
     [
-        ("", (), ["LS301 load_config() blocks the event loop; not fixed automatically: through load_config() -> "
-                  "read_settings() -> builtins.open(); run it with asyncio.to_thread if all it touches is safe "
-                  "in a thread"]),
+        ("", (), ["LS301 load_config() blocks the event loop (through load_config() -> read_settings() -> "
+                  "builtins.open()); fix: await asyncio.to_thread(load_config, ...)"]),
         ("", ("--no-transitive",), []),
         ("transitive = false\n", (), []),
         ('ignore = ["LS301"]\n', (), []),

@@ -179,7 +179,41 @@ class ModuleFacts:
         )
 
 
-class BlockAnalysis:
+class ModuleConstants:
+    """Which module-level variables hold values that never change (constants, paths,
+    loggers): code run in a worker thread may read those, not the others."""
+
+    def __init__(self, module: ast.Module, constructors: Mapping[str, BlockingType]) -> None:
+        self.facts = ModuleFacts(module)
+        self.constructors = constructors
+
+    def qualnames(self, node: ast.expr, flow: FunctionFlow, local_imports: Mapping[str, set[str]]) -> set[str]:
+        """What a dotted name refers to: import paths, ``builtins.x``, or ``<module>.x``."""
+        split = split_dotted(node)
+        if split is None:
+            return set()
+        root, suffix = split
+        if root in flow.locals:
+            return {q + suffix for q in local_imports.get(root, ())}
+        facts = self.facts
+        if root in facts.imports and facts.bindings(root) == 1:
+            return {q + suffix for q in facts.imports[root]}
+        if facts.bindings(root):
+            return {f"<module>.{root}{suffix}"}
+        if root in _BUILTINS:
+            return {f"builtins.{root}{suffix}"}
+        return set()
+
+    def module_kind(self, name: str) -> str | None:
+        """The kind of a module-level variable that no function rebinds, if it is known."""
+        values = self.facts.values.get(name)
+        if not values or name in self.facts.rebound or self.facts.bindings(name) != 1:
+            return None
+        kinds = {_immutable_kind(value, self) for value in values}
+        return kinds.pop() if len(kinds) == 1 else None
+
+
+class BlockAnalysis(ModuleConstants):
     """Verdicts on the ``with`` statements of one module."""
 
     def __init__(
@@ -192,9 +226,8 @@ class BlockAnalysis:
         self.module = module
         #: Nodes that stand for awaits an earlier fix wrote (``codemods.analysis.prior_fixes.unfix``).
         self.offloaded = offloaded
-        self.facts = ModuleFacts(module)
+        super().__init__(module, constructors)
         self.index = index
-        self.constructors = constructors
         self._parents: dict[ast.AST, ast.AST] = {}
         for node in walk_statements(module.body, scopes=True):
             for block in child_blocks(node, scopes=True):
@@ -251,35 +284,7 @@ class BlockAnalysis:
             self._flows[function] = FunctionFlow(function, targets)
         return self._flows[function]
 
-    # -- names -------------------------------------------------------------------------
-
-    def qualnames(self, node: ast.expr, flow: FunctionFlow, local_imports: Mapping[str, set[str]]) -> set[str]:
-        """What a dotted name refers to: import paths, ``builtins.x``, or ``<module>.x``."""
-        split = split_dotted(node)
-        if split is None:
-            return set()
-        root, suffix = split
-        if root in flow.locals:
-            return {q + suffix for q in local_imports.get(root, ())}
-        facts = self.facts
-        if root in facts.imports and facts.bindings(root) == 1:
-            return {q + suffix for q in facts.imports[root]}
-        if facts.bindings(root):
-            return {f"<module>.{root}{suffix}"}
-        if root in _BUILTINS:
-            return {f"builtins.{root}{suffix}"}
-        return set()
-
-    def module_kind(self, name: str) -> str | None:
-        """The kind of a module-level variable that no function rebinds, if it is known."""
-        values = self.facts.values.get(name)
-        if not values or name in self.facts.rebound or self.facts.bindings(name) != 1:
-            return None
-        kinds = {_immutable_kind(value, self) for value in values}
-        return kinds.pop() if len(kinds) == 1 else None
-
-
-def _immutable_kind(value: ast.expr | None, analysis: BlockAnalysis) -> str | None:
+def _immutable_kind(value: ast.expr | None, analysis: ModuleConstants) -> str | None:
     """``DATA`` for immutable module constants, ``PATH`` for paths, ``LOGGER`` for loggers."""
     if value is None:
         return None

@@ -16,7 +16,7 @@ import bisect
 import re
 from dataclasses import dataclass, field, replace
 from importlib.util import decode_source
-from typing import Callable, Iterable, Sequence, cast
+from typing import Callable, Iterable, Mapping, Sequence, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
@@ -29,7 +29,7 @@ from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_bl
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis.helpers import CODE as HELPER_CODE
-from codemods.analysis.helpers import ModuleHelpers
+from codemods.analysis.helpers import MISSING, NO_MODULE, ModuleFunctions, ModuleName, ModuleSummary, ProjectIndex
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
@@ -72,6 +72,11 @@ class ModulePlan:
     #: Each finding with the line whose comment would suppress it (when the comments
     #: were read: ``Comments(source, always=True)``).
     comment_lines: list[tuple[Finding, int]] = field(default_factory=list)
+    #: Calls of project functions whose answer needed a module the analysis did not have
+    #: (``codemods.analysis.helpers.encode_step``): the runner asks again with it.
+    wanted: set[str] = field(default_factory=set)
+    #: The module's summary, when it was asked for (``Project.summarise``).
+    summary: ModuleSummary | None = None
 
     @property
     def fixable(self) -> bool:
@@ -82,15 +87,28 @@ class ModulePlan:
 Suppressor = Callable[[Span], bool]
 
 
+@dataclass(frozen=True)
+class Project:
+    """What a module's analysis knows of the project around it."""
+
+    #: The module's own name (relative imports, keys of its functions).
+    module: ModuleName = NO_MODULE
+    #: Summaries of other modules of the project; ``None``: the module stands alone (the
+    #: fixit rule, standard input), so no other module is the project's.
+    others: Mapping[str, ModuleSummary] | None = None
+    #: Whether the plan carries the module's summary (for other modules' analyses).
+    summarise: bool = False
+
+
 def plan_module(
     tree: ast.Module, source: bytes, settings: Settings, comments: Comments | None = None,
-    suppressed: Suppressor | None = None,
+    suppressed: Suppressor | None = None, project: Project = Project(),
 ) -> ModulePlan:
     """The findings of ``tree`` (parsed from ``source``) and the rewrite of each fixable
     one: the one door from a module's bytes to what loopsafe finds in it (``check``, the
     rewrite, ``--add-noqa``). ``comments``: the module's, if the caller reads them too."""
     text = decode_source(source)
-    return _Finder(tree, text, settings, comments or Comments(source), suppressed).run()
+    return _Finder(tree, text, settings, comments or Comments(source), suppressed, project).run()
 
 
 #: Where an ``async def`` may start, in decoded text (newlines made ``\n``): the prefilter's pattern.
@@ -180,7 +198,8 @@ class _Blocks:
 
 class _Finder:
     def __init__(
-        self, tree: ast.Module, source: str, settings: Settings, comments: Comments, suppressed: Suppressor | None
+        self, tree: ast.Module, source: str, settings: Settings, comments: Comments, suppressed: Suppressor | None,
+        project: Project,
     ) -> None:
         self.tree = tree
         self.suppressed = suppressed
@@ -199,7 +218,11 @@ class _Finder:
         self.function_statements: set[ast.stmt] = set()
         self.speller = Speller(tree, framework or Framework.ASYNCIO, settings.legacy_executor, self.local_imports.__contains__)
         self.blocks = _Blocks(tree, settings)
-        self.helpers = ModuleHelpers(tree, self.scopes, self.detector, comments, frozenset(settings.non_blocking))
+        self.project = project
+        self.functions = ModuleFunctions(
+            tree, self.scopes, self.detector, comments, project.module, frozenset(settings.non_blocking)
+        )
+        self.index = ProjectIndex(self._load)
         if HELPER_NAME in source:
             self._note_moved_blocks()
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
@@ -233,6 +256,14 @@ class _Finder:
                 if bound:
                     self.detector.moved.setdefault(coroutine, {}).setdefault(name, []).extend(bound)
 
+    def _load(self, name: str) -> ModuleSummary | None | object:
+        if name == self.project.module.name:
+            return self.functions.summary()
+        others = self.project.others
+        if others is None:
+            return None
+        return others.get(name, MISSING)
+
     @property
     def context(self) -> Context:
         return self.contexts[-1]
@@ -244,6 +275,8 @@ class _Finder:
         plan = self.plan
         plan.located.sort(key=lambda pair: pair[0])
         plan.findings = [finding for finding, _ in plan.located]
+        if self.project.summarise:
+            plan.summary = self.functions.summary()
         return plan
 
     # -- the typed bindings, first (``command._BindingPass``) ---------------------------
@@ -771,16 +804,40 @@ class _Finder:
         self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"))
 
     def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
-        """A call of the module's own sync function that blocks through its body (LS301)."""
-        if self.context.moving or not self.settings.allows(HELPER_CODE):
+        """A call of a project function that blocks through its body (LS301): run in a
+        thread when all it touches is safe there, else reported with the reason."""
+        context = self.context
+        if context.moving or not self.settings.allows(HELPER_CODE):
             return  # it runs in the thread with its block; or LS301 is not wanted
-        function = self.helpers.called(node, scope)
-        chain = self.helpers.chain(function) if function is not None else None
-        if chain is None:
+        step = self.functions.callee(node, scope)
+        if step is None:
             return
-        entry = BlockingCall(function.name if function else "", "helper", Strategy.REPORT, reason=chain.describe())
-        if not self._is_suppressed(node, entry):
-            self._record(node, entry, False, chain.describe())
+        index = self.index
+        index.incomplete = False
+        key = index.target(step)
+        chain = index.chain(key) if key is not None else None
+        if chain is None or key is None:
+            if index.incomplete:
+                self.plan.wanted.add(encode_step(step))
+            return
+        facts = index.facts(key)
+        here = self.project.module.name
+        entry = BlockingCall(facts.name, "helper", reason=chain.describe(here))
+        if self._is_suppressed(node, entry):
+            return
+        refusal = index.refusal(key, here)
+        if index.incomplete:
+            self.plan.wanted.add(encode_step(step))
+            refusal = refusal or "the modules it reaches are not all known here"
+        reason = (
+            (f"not run in a thread: {refusal}" if refusal is not None else None)
+            or context.no_await_reason or self.framework_problem
+        )
+        if reason is not None:
+            self._record(node, entry, False, f"{chain.describe(here)}; {reason}", chain.steps(here))
+            return
+        fixed = self._fix_text(node, Match(entry), scope)
+        self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"), chain.steps(here))
 
     def _fix_text(self, node: ast.Call, match: Match, scope: Scope) -> str:
         """What the fix reads as, or ``!`` and why there is none."""
@@ -885,9 +942,11 @@ class _Finder:
         inline = self.comments.after_parenthesis(*opening) if opening is not None else None
         return suppressed_by_comment(inline, entry.code)
 
-    def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
+    def _record(
+        self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str, chain: tuple[str, ...] = ()
+    ) -> None:
         span = self._span(call)
-        finding = Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail)
+        finding = Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail, chain)
         self.plan.located.append((finding, span))
         if self.comments.tokenized and self.statements:
             line = self.comments.line_of(self.statements[-1])
@@ -901,6 +960,15 @@ class _Finder:
     def _span(self, node: ast.expr) -> Span:
         end_line = node.end_lineno or node.lineno
         return (*self._start(node), end_line, self.text.column(end_line, node.end_col_offset or 0))
+
+
+def encode_step(step: tuple[str, ...]) -> str:
+    """A step as the runner carries it (``codemods.project``)."""
+    return "\x00".join(step)
+
+
+def decode_step(text: str) -> tuple[str, ...]:
+    return tuple(text.split("\x00"))
 
 
 def _parameters(arguments: ast.arguments) -> list[ast.arg]:

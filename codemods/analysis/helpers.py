@@ -1,80 +1,199 @@
-"""Blocking calls behind the module's own sync functions and methods (LS301).
+"""Blocking calls behind the project's own sync functions and methods (LS301).
 
-A coroutine rarely calls ``open()`` itself; it calls ``load_config()``, which does. A call
-in a coroutine to a module-level ``def`` (resolved through the scopes, never by
-spelling: a parameter or local of that name is not the function), or to a sync method
-of the class through ``self.`` / ``cls.`` in one of its methods, is reported when the
-function's body, or a function of the module it calls, calls something in the catalog.
-The chain is in the message: ``through load_config() -> read_settings() -> builtins.open()``.
-Recursion is handled; a function whose ``def`` line says ``# loopsafe: ignore`` (or
-``# noqa: LS301``) is taken at its word. Report only: whether a function is safe to run
-in a thread is a question about everything it touches.
+A coroutine rarely calls ``open()`` itself; it calls ``load_config()``, which does, maybe
+from another module. Each module is *summarised* (``summarise``): for every sync function
+and method, the calls its body makes that matter, in order (blocking calls of the catalog,
+calls of other functions by their absolute dotted name, ``self.m()`` calls by class), and
+why it could not run in a worker thread, from its own body. A ``ProjectIndex`` over the
+summaries of the project's modules answers, for the function a call reaches (resolved
+through the scopes, imports, relative imports, re-exports and in-project base classes,
+never by spelling), how it blocks (``Chain``) and whether it may run in a thread.
+
+Summaries are small, plain data: the cache keeps them and the runner sends them to the
+workers that need them (``codemods.project``).
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Iterator
+import builtins
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
 
-from codemods.analysis.bindings import ModuleScopes, Scope
+from codemods.analysis.bindings import ModuleScopes, Scope, Source
+from codemods.analysis.block_analysis import DATA, LOGGER, PATH, ModuleConstants
 from codemods.analysis.comments import Comments, suppressed_by_comment
-from codemods.analysis.detector import Detector
-from codemods.catalog import CATEGORIES
+from codemods.analysis.detector import Detector, is_dotted_name
+from codemods.catalog import (
+    CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
+)
 
 CODE = CATEGORIES["helper"][0]
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_BUILTINS = frozenset(dir(builtins))
+#: Objects that belong to the thread that made them: made in a worker thread, they are of
+#: no use to the coroutine; made on the loop's thread, a worker cannot use them.
+_THREAD_BOUND_MODULES = ("sqlite3.",)
+_THREAD_BOUND_METHODS = frozenset({"execute", "executemany", "executescript", "cursor", "commit", "rollback",
+                                   "fetchone", "fetchall", "fetchmany"})
+#: Decorators that leave a method's body what a call runs.
+_METHOD_DECORATORS = frozenset({"classmethod", "staticmethod"})
+
+#: One call a function makes that matters: ``("block", qualname)`` (the catalog),
+#: ``("call", "pkg.reports.save")`` (by absolute dotted name), ``("method", "pkg.app.Bot", "save")``.
+Step = tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Chain:
-    """How a function reaches a blocking call: the functions on the way, then the call."""
+class ModuleName:
+    """A module's absolute dotted name, and whether it is a package's ``__init__``."""
 
-    functions: tuple[str, ...]
-    blocking: str
+    name: str
+    package: bool = False
 
-    def describe(self) -> str:
-        steps = " -> ".join(f"{name}()" for name in (*self.functions, self.blocking))
-        # No line number: a fix elsewhere in the file moves it, and the message must not change.
-        return f"through {steps}; run it with asyncio.to_thread if all it touches is safe in a thread"
+    def absolute(self, qualified: str) -> str | None:
+        """``.reports.save`` (relative, as an import spells it) made absolute from this module."""
+        level = len(qualified) - len(qualified.lstrip("."))
+        if not level:
+            return qualified
+        parts = self.name.split(".") if self.name else []
+        base = parts if self.package else parts[:-1]
+        if level - 1 > len(base):
+            return None
+        base = base[: len(base) - (level - 1)]
+        rest = qualified[level:]
+        joined = ".".join([*base, rest] if rest else base)
+        return joined or None
 
 
-class ModuleHelpers:
-    """The module-level sync functions of one module, and the chains they block through."""
+#: Stands for a file given on standard input or otherwise outside any project.
+NO_MODULE = ModuleName("__main__")
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """What one sync function or method does, as far as its callers need to know."""
+
+    #: The ``def``'s name.
+    name: str
+    steps: tuple[Step, ...] = ()
+    #: Whether a call runs this body (not a generator; a method wrapped by nothing but
+    #: ``classmethod``/``staticmethod``).
+    followed: bool = True
+    #: ``# loopsafe: ignore`` on its ``def`` line, or named in ``non-blocking``.
+    declared: bool = False
+    #: Why it may not run in a worker thread, from its own body (not from what it calls).
+    refusal: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    #: Absolute dotted names of the bases (``None``: not a plain name, unknown).
+    bases: tuple[str | None, ...]
+    #: Every name the class body binds (a method, or anything else that shadows one).
+    members: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    name: str
+    #: ``"save"``, ``"Store.save"``.
+    functions: Mapping[str, FunctionFacts] = field(default_factory=dict)
+    classes: Mapping[str, ClassFacts] = field(default_factory=dict)
+    #: Module-level names bound once, by an import: their absolute dotted names (re-exports).
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> list[Any]:
+        return [
+            self.name,
+            {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal] for k, f in self.functions.items()},
+            {k: [list(c.bases), sorted(c.members)] for k, c in self.classes.items()},
+            dict(self.aliases),
+        ]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> ModuleSummary:
+        name, functions, classes, aliases = data
+        return cls(
+            name,
+            {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal)
+             for k, (n, steps, followed, declared, refusal) in functions.items()},
+            {k: ClassFacts(tuple(bases), frozenset(members)) for k, (bases, members) in classes.items()},
+            dict(aliases),
+        )
+
+
+# -- one module's summary ----------------------------------------------------------------
+
+
+class ModuleFunctions:
+    """The sync functions and methods of one module, read on ``ast``: how a call in it is
+    resolved (``callee``) and the module's summary (``summary``)."""
 
     def __init__(
         self, tree: ast.Module, scopes: ModuleScopes, detector: Detector, comments: Comments,
-        declared: frozenset[str] = frozenset(),
+        module: ModuleName = NO_MODULE, declared: frozenset[str] = frozenset(),
     ) -> None:
-        """``declared``: names of functions the configuration says do not block."""
+        self.tree = tree
         self.scopes = scopes
-        self.declared = declared
         self.detector = detector
         self.comments = comments
-        self.functions = {s for s in tree.body if isinstance(s, ast.FunctionDef)}
-        #: Class -> its sync methods by name (``self.save()`` in a method of the class),
-        #: made for the classes whose methods are called so.
-        self.methods: dict[ast.ClassDef, dict[str, ast.FunctionDef]] = {}
-        self._chains: dict[ast.FunctionDef, Chain | None] = {}
-        self._visiting: set[ast.FunctionDef] = set()
+        self.module = module
+        self.declared = declared
+        self._constants: ModuleConstants | None = None
+        self._summary: ModuleSummary | None = None
 
-    def called(self, call: ast.Call, scope: Scope) -> ast.FunctionDef | None:
-        """The module-level sync function ``call`` certainly calls (every binding of its
-        name is that ``def``), or the sync method of the class ``self.m()`` / ``cls.m()``
-        names in one of the class's own methods."""
-        if isinstance(call.func, ast.Attribute):
-            return self._method_called(call.func, scope)
-        if not isinstance(call.func, ast.Name) or not self.functions:
+    @property
+    def key_prefix(self) -> str:
+        return f"{self.module.name}."
+
+    # -- calls -------------------------------------------------------------------------
+
+    def callee(self, call: ast.Call, scope: Scope) -> Step | None:
+        """The project function ``call`` certainly calls, if it calls one by a name: every
+        binding of the name is that ``def``, that import or that class; ``self.m()`` /
+        ``cls.m()`` in a method of the class names the method of the class."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            method = self._method_called(func, scope)
+            if method is not None:
+                return method
+        if not isinstance(func, (ast.Name, ast.Attribute)) or not is_dotted_name(func):
             return None
-        bindings = scope[call.func.id]
+        dotted = self.dotted_name(func, scope)
+        return None if dotted is None else ("call", dotted)
+
+    def dotted_name(self, node: ast.Name | ast.Attribute, scope: Scope) -> str | None:
+        """The absolute dotted name a dotted expression stands for, when its root is
+        certainly one import or one definition of the module (not a parameter or local)."""
+        root: ast.expr = node
+        parts: list[str] = []
+        while isinstance(root, ast.Attribute):
+            parts.append(root.attr)
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return None
+        parts.reverse()
+        bindings = scope[root.id]
         nodes = {binding.node for binding in bindings}
         if len(nodes) != 1:
             return None
-        node = nodes.pop()
-        return node if isinstance(node, ast.FunctionDef) and node in self.functions else None
+        binding = bindings[0]
+        if binding.node is None or binding.scope.kind != "module":
+            return None
+        if binding.is_import:
+            names = {q.name for q in scope.qualified_names(node) if q.source is Source.IMPORT}
+            if len(names) != 1:
+                return None
+            return self.module.absolute(names.pop())
+        if isinstance(binding.node, ast.FunctionDef) and not parts:
+            return self.key_prefix + root.id
+        if isinstance(binding.node, ast.ClassDef) and len(parts) == 1:
+            return f"{self.key_prefix}{root.id}.{parts[0]}"
+        return None
 
-    def _method_called(self, func: ast.Attribute, scope: Scope) -> ast.FunctionDef | None:
-        """``self.save()`` in a method of class C: C's own sync ``save`` (the method an
+    def _method_called(self, func: ast.Attribute, scope: Scope) -> Step | None:
+        """``self.save()`` in a method of class C: the ``save`` of C's MRO (the method an
         instance of C runs, unless a subclass overrides it)."""
         receiver = func.value
         method = scope.node
@@ -89,57 +208,255 @@ class ModuleHelpers:
             return None
         if {binding.node for binding in scope.bindings_of(receiver.id)} != {arguments[0]}:
             return None  # ``self`` rebound in the method: not certainly the instance
-        methods = self.methods.get(owner.node)
-        if methods is None:
-            methods = {s.name: s for s in owner.node.body if isinstance(s, ast.FunctionDef)}
-            self.methods[owner.node] = methods
-        found = methods.get(func.attr)
-        if found is None or not all(
-            isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in found.decorator_list
-        ):
-            return None  # a property, a cached or wrapped method: not what the call runs
-        return found
+        if owner.node not in self._module_classes():
+            return None  # a class nested in a function: not in the summary
+        return ("method", self.key_prefix + owner.node.name, func.attr)
 
-    def chain(self, function: ast.FunctionDef) -> Chain | None:
-        """How ``function`` blocks, if it does; ``None`` also while it is being looked at
-        (recursion adds nothing)."""
-        if function in self._chains:
-            return self._chains[function]
-        if function in self._visiting:
-            return None
-        self._visiting.add(function)
-        try:
-            found = None if self._declared_safe(function) else self._first_blocking(function)
-        finally:
-            self._visiting.discard(function)
-        self._chains[function] = found
-        return found
+    # -- the summary -------------------------------------------------------------------
 
-    def _declared_safe(self, function: ast.FunctionDef) -> bool:
-        return function.name in self.declared or suppressed_by_comment(self.comments.of_statement(function), CODE)
+    def summary(self) -> ModuleSummary:
+        if self._summary is None:
+            self._summary = self._summarise()
+        return self._summary
 
-    def _first_blocking(self, function: ast.FunctionDef) -> Chain | None:
-        for call in _calls_in(function):
-            scope = self.scopes.scope_of(call.func)
-            match = self.detector.match(call, scope)
-            if match is not None and match.reason is None and match.entry.category != "process-start":
-                return Chain((function.name,), match.entry.qualname)
-            callee = self.called(call, scope)
-            inner = self.chain(callee) if callee is not None else None
-            if inner is not None:
-                return Chain((function.name, *inner.functions), inner.blocking)
-        return None
+    def _module_classes(self) -> set[ast.ClassDef]:
+        return {s for s in _module_level(self.tree.body) if isinstance(s, ast.ClassDef)}
+
+    def _summarise(self) -> ModuleSummary:
+        module_scope = self.scopes.scope_of(self.tree)
+        functions: dict[str, FunctionFacts] = {}
+        classes: dict[str, ClassFacts] = {}
+        aliases: dict[str, str] = {}
+        for name in module_scope.names():
+            bindings = module_scope.bindings_of(name)
+            nodes = {binding.node for binding in bindings}
+            if len(nodes) != 1:
+                continue
+            node = nodes.pop()
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                functions[name] = self._facts(node, None)
+            elif isinstance(node, ast.ClassDef) and node.name == name:
+                classes[name] = self._class_facts(node)
+                members = _members(node)
+                for member, definitions in members.items():
+                    if len(definitions) == 1 and isinstance(definitions[0], ast.FunctionDef):
+                        functions[f"{name}.{member}"] = self._facts(definitions[0], node)
+            elif bindings[0].is_import and "." not in name:
+                qualified = {q.name for q in bindings[0].qualified_names(name) if q.source is Source.IMPORT}
+                absolute = self.module.absolute(qualified.pop()) if len(qualified) == 1 else None
+                if absolute is not None:
+                    aliases[name] = absolute
+        return ModuleSummary(self.module.name, functions, classes, aliases)
+
+    def _class_facts(self, node: ast.ClassDef) -> ClassFacts:
+        scope = self.scopes.scope_of(node)
+        bases: list[str | None] = []
+        for base in node.bases:
+            if isinstance(base, (ast.Name, ast.Attribute)) and is_dotted_name(base):
+                bases.append(self._base_name(base, scope))
+            else:
+                bases.append(None)
+        return ClassFacts(tuple(bases), frozenset(_members(node)))
+
+    def _base_name(self, base: ast.Name | ast.Attribute, scope: Scope) -> str | None:
+        if isinstance(base, ast.Name):
+            bindings = scope[base.id]
+            if len(bindings) == 1 and bindings[0].is_builtin:
+                return f"builtins.{base.id}"
+            if len(bindings) == 1 and isinstance(bindings[0].node, ast.ClassDef) and bindings[0].scope.kind == "module":
+                return self.key_prefix + base.id
+        dotted = self.dotted_name(base, scope)
+        return dotted
+
+    def _facts(self, function: ast.FunctionDef, owner: ast.ClassDef | None) -> FunctionFacts:
+        decorators = [_decorator_name(d) for d in function.decorator_list]
+        declared = function.name in self.declared or suppressed_by_comment(self.comments.of_statement(function), CODE)
+        review = _Review(self, function, owner)
+        followed = not review.generator and (owner is None or set(decorators) <= _METHOD_DECORATORS)
+        refusal = review.refusal
+        if refusal is None and not set(decorators) <= _METHOD_DECORATORS:
+            refusal = "it is decorated, and loopsafe cannot see what the decorator runs"
+        return FunctionFacts(function.name, tuple(review.steps), followed, declared, refusal)
+
+    def constants(self) -> ModuleConstants:
+        if self._constants is None:
+            self._constants = ModuleConstants(self.tree, self.detector.constructors)
+        return self._constants
 
 
-def _calls_in(function: ast.FunctionDef) -> Iterator[ast.Call]:
-    """The calls the function's own body makes, in order (not those of nested scopes)."""
+def _module_level(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements at module level, also inside ``if``/``try``/``with`` blocks."""
+    for statement in statements:
+        yield statement
+        if isinstance(statement, (ast.If, ast.Try, ast.With)) or type(statement).__name__ == "TryStar":
+            for name in ("body", "orelse", "finalbody"):
+                yield from _module_level(getattr(statement, name, []))
+            for handler in getattr(statement, "handlers", []):
+                yield from _module_level(handler.body)
+
+
+def _members(node: ast.ClassDef) -> dict[str, list[ast.AST]]:
+    members: dict[str, list[ast.AST]] = {}
+    for statement in _module_level(node.body):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            members.setdefault(statement.name, []).append(statement)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        members.setdefault(name.id, []).append(statement)
+    return members
+
+
+def _decorator_name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else ast.dump(node)
+
+
+class _Review:
+    """One function's body, read once: the steps that matter, whether it is a generator,
+    and the first reason it may not run in a worker thread (a function that touches only
+    its arguments, its locals, constants and blocking I/O may)."""
+
+    def __init__(self, functions: ModuleFunctions, function: ast.FunctionDef, owner: ast.ClassDef | None) -> None:
+        self.functions = functions
+        self.function = function
+        self.steps: list[Step] = []
+        self.generator = False
+        self.refusal: str | None = None
+        arguments = [*function.args.posonlyargs, *function.args.args]
+        static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.decorator_list)
+        #: ``self`` / ``cls``: the instance or class, shared with the coroutines.
+        self.receiver = arguments[0].arg if owner is not None and arguments and not static else None
+        self.scope = functions.scopes.scope_of(function.body[0])
+        self.nodes = list(_own_nodes(function))
+        self.call_funcs = {n.func for n in self.nodes if isinstance(n, ast.Call)}
+        self.raised = {n.exc for n in self.nodes if isinstance(n, ast.Raise)}
+        self._walk()
+
+    def _refuse(self, reason: str) -> None:
+        if self.refusal is None:
+            self.refusal = reason
+
+    def _walk(self) -> None:
+        detector = self.functions.detector
+        for node in self.nodes:
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                self.generator = True
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                self._refuse(f"it declares `{node.names[0]}` {'global' if isinstance(node, ast.Global) else 'nonlocal'}")
+            elif isinstance(node, _SCOPES) and node is not self.function:
+                self._refuse("it defines a function or class, whose code loopsafe does not follow")
+            elif isinstance(node, ast.Raise) and _names_stop_iteration(node.exc):
+                self._refuse("it raises StopIteration, which cannot cross into the awaiting task (it would hang)")
+            elif isinstance(node, ast.Call):
+                scope = self.functions.scopes.scope_of(node.func) if _has_scope(self.functions, node.func) else self.scope
+                match = detector.match(node, scope)
+                if match is not None:
+                    if match.reason is None and match.entry.category != "process-start":
+                        self.steps.append(("block", match.entry.qualname))
+                    made = detector.constructors.get(match.entry.qualname)
+                    if made is not None and made.name.startswith(_THREAD_BOUND_MODULES):
+                        self._refuse(f"it makes a {made.name}, which is bound to the thread that made it")
+                    continue
+                self._call(node, scope)
+            elif isinstance(node, ast.Name):
+                self._name(node)
+            elif isinstance(node, (ast.Attribute, ast.Subscript)):
+                self._access(node)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _call(self, call: ast.Call, scope: Scope) -> None:
+        step = self.functions.callee(call, scope)
+        func = call.func
+        if step is not None and step[0] == "method":
+            self.steps.append(step)
+            return
+        if step is not None:
+            dotted = step[1]
+            reason = _thread_reason(dotted, call)
+            if reason is not None:
+                self._refuse(reason)
+            elif not _matches(dotted, THREAD_SAFE):
+                self.steps.append(step)
+            return
+        if not isinstance(func, (ast.Name, ast.Attribute)) or not is_dotted_name(func):
+            if not isinstance(func, ast.Attribute):
+                self._refuse("it calls something loopsafe cannot name")
+            return  # a method of a value it computed (``open(p).read()``, ``text.strip().split()``)
+        root = _root(func)
+        if root is None:
+            return
+        bindings = scope[root.id]
+        if isinstance(func, ast.Name):
+            if bindings and all(b.is_builtin for b in bindings):
+                reason = _thread_reason(f"builtins.{func.id}", call)
+                if reason is not None:
+                    self._refuse(reason)
+                elif not _matches(f"builtins.{func.id}", THREAD_SAFE):
+                    self._refuse(f"it calls {func.id}()")
+                return
+            if bindings and all(isinstance(b.node, ast.ClassDef) for b in bindings):
+                if not self._raised(call):
+                    self._refuse(f"it constructs {func.id}, whose code loopsafe does not follow")
+                return
+            self._refuse(f"it calls `{func.id}`, which may be any function")
+            return
+        # ``x.method(...)``: a method of a value; the value is checked where it is read.
+        if func.attr in _THREAD_BOUND_METHODS and any(isinstance(b.node, ast.arg) for b in bindings):
+            self._refuse(f"it calls `{root.id}.{func.attr}()` on an object it was given, which may be a "
+                         "sqlite3 object, bound to the thread that made it")
+
+    def _raised(self, call: ast.Call) -> bool:
+        return call in self.raised
+
+    # -- reads and writes ----------------------------------------------------------------
+
+    def _name(self, node: ast.Name) -> None:
+        if node.id == self.receiver:
+            return  # checked at its attribute
+        scope = self.functions.scopes.scope_of(node) if _has_scope(self.functions, node) else self.scope
+        bindings = scope[node.id] if isinstance(node.ctx, ast.Load) else []
+        if not bindings:
+            return
+        if any(b.scope.kind == "module" for b in bindings):
+            if all(b.is_import or isinstance(b.node, (ast.FunctionDef, ast.ClassDef)) for b in bindings):
+                return
+            kind = self.functions.constants().module_kind(node.id)
+            if kind not in (DATA, PATH, LOGGER):
+                self._refuse(f"it reads the module variable `{node.id}`, which other tasks may change meanwhile")
+
+    def _access(self, node: ast.Attribute | ast.Subscript) -> None:
+        root = _root(node)
+        if root is None:
+            return
+        writes = not isinstance(node.ctx, ast.Load)
+        if root.id == self.receiver:
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and not writes and self._called(node):
+                return  # ``self.m()``: followed as a step
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                what = "changes" if writes else "reads"
+                self._refuse(f"it {what} `{root.id}.{node.attr}`, which other tasks may use meanwhile")
+            return
+        if not writes:
+            return
+        scope = self.functions.scopes.scope_of(root) if _has_scope(self.functions, root) else self.scope
+        if any(b.scope.kind == "module" for b in scope[root.id]):
+            self._refuse(f"it changes the module variable `{root.id}`, which other tasks may use meanwhile")
+
+    def _called(self, node: ast.Attribute) -> bool:
+        return node in self.call_funcs
+
+
+def _own_nodes(function: ast.FunctionDef) -> Iterator[ast.AST]:
+    """The nodes of the function's own body, in order (nested scopes: the node itself,
+    its decorators and defaults, not its body)."""
     pending: list[ast.AST] = list(reversed(function.body))
     while pending:
         node = pending.pop()
-        if isinstance(node, ast.Call):
-            yield node
+        yield node
         if isinstance(node, _SCOPES):
-            # Decorators and defaults run here; the body runs elsewhere, later.
             pending.extend(reversed([*getattr(node, "decorator_list", ()), *_defaults(node)]))
             continue
         pending.extend(reversed(list(ast.iter_child_nodes(node))))
@@ -150,3 +467,275 @@ def _defaults(node: ast.AST) -> list[ast.expr]:
     if not isinstance(arguments, ast.arguments):
         return []
     return [d for d in [*arguments.defaults, *arguments.kw_defaults] if d is not None]
+
+
+def _has_scope(functions: ModuleFunctions, node: ast.AST) -> bool:
+    try:
+        functions.scopes.scope_of(node)
+    except KeyError:
+        return False
+    return True
+
+
+def _root(node: ast.expr) -> ast.Name | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node if isinstance(node, ast.Name) else None
+
+
+def _matches(qualname: str, patterns: tuple[str, ...] | frozenset[str]) -> bool:
+    return any(qualname == p or (p.endswith(".*") and qualname.startswith(p[:-1])) for p in patterns)
+
+
+def _names_stop_iteration(node: ast.expr | None) -> bool:
+    if isinstance(node, ast.Call):
+        node = node.func
+    return isinstance(node, ast.Name) and node.id == "StopIteration"
+
+
+def _thread_reason(qualname: str, call: ast.Call) -> str | None:
+    """Why a call of ``qualname`` may not run in a worker thread, if it may not."""
+    if qualname in THREAD_BOUND:
+        return f"it {THREAD_BOUND[qualname].split(', which')[0]}"
+    if qualname in CURRENT_EXCEPTION:
+        return f"it calls {qualname}(), which reads the exception being handled: a worker thread has none"
+    if qualname.split(".")[0] in EVENT_LOOP_MODULES or qualname.startswith("contextvars."):
+        return f"it calls {qualname}(), which belongs to the event loop's thread"
+    if qualname == "builtins.next" and len(call.args) < 2:
+        return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
+    if qualname == "builtins.vars" and call.args:
+        return None
+    return None
+
+
+# -- the project -----------------------------------------------------------------------
+
+
+class _Missing:
+    """A module that may be in the project but whose summary is not at hand (a worker's view)."""
+
+
+MISSING = _Missing()
+#: Summaries by absolute module name: ``None`` for a module not in the project.
+Loader = Callable[[str], "ModuleSummary | None | object"]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """How a function reaches a blocking call: the functions on the way (``module:path``
+    keys), then the call."""
+
+    functions: tuple[str, ...]
+    blocking: str
+
+    def steps(self, here: str) -> tuple[str, ...]:
+        """The chain as shown from module ``here``: its own functions by name, others by
+        their module's dotted name."""
+        shown = []
+        for key in self.functions:
+            module, _, path = key.partition(":")
+            shown.append(f"{path}()" if module == here or not module else f"{module}.{path}()")
+        return (*shown, f"{self.blocking}()")
+
+    def describe(self, here: str) -> str:
+        # No line numbers: a fix elsewhere moves them, and the message must not change.
+        return f"through {' -> '.join(self.steps(here))}"
+
+
+class ProjectIndex:
+    """Resolves calls across the summaries of a project's modules (``load`` gives them).
+
+    ``incomplete`` turns true when an answer needed a summary that ``load`` did not have
+    (``MISSING``): the caller asks again where the project is at hand.
+    """
+
+    _DEPTH = 24
+
+    def __init__(self, load: Loader) -> None:
+        self._load = load
+        self._modules: dict[str, ModuleSummary | None | object] = {}
+        self._chains: dict[str, tuple[Chain | None, bool]] = {}
+        self._refusals: dict[str, tuple[str | None, bool]] = {}
+        self._mros: dict[str, list[str]] = {}
+        self._visiting: set[str] = set()
+        self.incomplete = False
+        #: Modules whose summaries answers used.
+        self.used: set[str] = set()
+
+    def module(self, name: str) -> ModuleSummary | None | object:
+        if name not in self._modules:
+            self._modules[name] = self._load(name)
+        found = self._modules[name]
+        if found is MISSING:
+            self.incomplete = True
+        elif found is not None:
+            self.used.add(name)
+        return found
+
+    def facts(self, key: str) -> FunctionFacts:
+        module, _, path = key.partition(":")
+        summary = self._modules[module]
+        assert isinstance(summary, ModuleSummary)
+        return summary.functions[path]
+
+    # -- names -------------------------------------------------------------------------
+
+    def target(self, step: Step) -> str | None:
+        """The ``module:path`` key of the function a step calls, if it is the project's."""
+        if step[0] == "method":
+            return self._method(step[1], step[2], 0)
+        if step[0] == "call":
+            found = self._find(step[1], 0)
+            return found[1] if found is not None and found[0] == "function" else None
+        return None
+
+    def _find(self, dotted: str, depth: int) -> tuple[str, str] | None:
+        """``("function" | "class", "module:path")`` for what an absolute dotted name is."""
+        if depth > self._DEPTH:
+            return None
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            summary = self.module(".".join(parts[:cut]))
+            if isinstance(summary, ModuleSummary):
+                return self._in_module(summary, parts[cut:], depth)
+        return None
+
+    def _in_module(self, summary: ModuleSummary, path: list[str], depth: int) -> tuple[str, str] | None:
+        first = path[0]
+        if first in summary.aliases:
+            return self._find(".".join([summary.aliases[first], *path[1:]]), depth + 1)
+        key = f"{summary.name}:{'.'.join(path)}"
+        if len(path) == 1 and first in summary.functions:
+            return ("function", key)
+        if len(path) == 1 and first in summary.classes:
+            return ("class", key)
+        if len(path) == 2 and first in summary.classes:
+            method = self._method(f"{summary.name}.{first}", path[1], depth + 1)
+            return None if method is None else ("function", method)
+        return None
+
+    def _method(self, class_name: str, name: str, depth: int) -> str | None:
+        """The key of the method ``name`` that an instance of the class runs, if it is certainly a
+        project function: the first class of the MRO that binds the name must be the
+        project's, and bind it to a plain sync method."""
+        found = self._find(class_name, depth)
+        if found is None or found[0] != "class":
+            return None
+        for klass in self._mro(found[1], depth):
+            if klass.startswith("?"):
+                return None  # a class outside the project, which may define it
+            module, _, path = klass.partition(":")
+            summary = self._modules[module]
+            assert isinstance(summary, ModuleSummary)
+            if name in summary.classes[path].members:
+                return f"{klass}.{name}" if f"{path}.{name}" in summary.functions else None
+        return None
+
+    def _mro(self, key: str, depth: int) -> list[str]:
+        """C3 linearisation over the project's classes; a class outside the project is an
+        opaque ``?name`` entry (its own bases unknown)."""
+        if key in self._mros:
+            return self._mros[key]
+        self._mros[key] = [key, "?cycle"]
+        module, _, path = key.partition(":")
+        summary = self._modules[module]
+        assert isinstance(summary, ModuleSummary)
+        bases: list[str] = []
+        for base in summary.classes[path].bases:
+            if base == "builtins.object":
+                continue
+            found = self._find(base, depth + 1) if base is not None and not base.startswith("builtins.") else None
+            bases.append(found[1] if found is not None and found[0] == "class" else f"?{base}")
+        sequences = [self._mro(b, depth + 1) if not b.startswith("?") else [b] for b in bases] + [bases]
+        merged = _c3_merge(sequences)
+        result = [key, *merged] if merged is not None else [key, "?inconsistent"]
+        self._mros[key] = result
+        return result
+
+    # -- answers -----------------------------------------------------------------------
+
+    def chain(self, key: str) -> Chain | None:
+        """How the function blocks, if it does; ``None`` also while it is being looked at
+        (recursion adds nothing)."""
+        if key in self._chains:
+            found, incomplete = self._chains[key]
+            self.incomplete |= incomplete
+            return found
+        if key in self._visiting:
+            return None
+        outer, self.incomplete = self.incomplete, False
+        self._visiting.add(key)
+        try:
+            found = self._first_blocking(key)
+        finally:
+            self._visiting.discard(key)
+        self._chains[key] = (found, self.incomplete)
+        self.incomplete |= outer
+        return found
+
+    def _first_blocking(self, key: str) -> Chain | None:
+        facts = self.facts(key)
+        if facts.declared or not facts.followed:
+            return None
+        for step in facts.steps:
+            if step[0] == "block":
+                return Chain((key,), step[1])
+            callee = self.target(step)
+            inner = self.chain(callee) if callee is not None else None
+            if inner is not None:
+                return Chain((key, *inner.functions), inner.blocking)
+        return None
+
+    def refusal(self, key: str, here: str) -> str | None:
+        """Why the function may not run in a worker thread, through everything it calls
+        (``None``: it touches only its arguments, its locals, constants and blocking I/O)."""
+        if key in self._refusals:
+            found, incomplete = self._refusals[key]
+            self.incomplete |= incomplete
+            return found
+        if key in self._visiting:
+            return None  # recursion: the function itself is being reviewed
+        outer, self.incomplete = self.incomplete, False
+        self._visiting.add(key)
+        try:
+            found = self._first_refusal(key, here)
+        finally:
+            self._visiting.discard(key)
+        self._refusals[key] = (found, self.incomplete)
+        self.incomplete |= outer
+        return found
+
+    def _first_refusal(self, key: str, here: str) -> str | None:
+        facts = self.facts(key)
+        shown = Chain((key,), "").steps(here)[0]
+        if not facts.followed:
+            return f"{shown} is a generator or wrapped method"
+        if facts.refusal is not None:
+            return f"{shown}: {facts.refusal}"
+        for step in facts.steps:
+            if step[0] == "block":
+                continue
+            callee = self.target(step)
+            if callee is None:
+                what = step[1] if step[0] == "call" else f"{step[1]}.{step[2]}"
+                return f"{shown} calls {what}(), which loopsafe cannot see into"
+            inner = self.refusal(callee, here)
+            if inner is not None:
+                return inner
+        return None
+
+
+def _c3_merge(sequences: list[list[str]]) -> list[str] | None:
+    result: list[str] = []
+    sequences = [list(s) for s in sequences if s]
+    while sequences:
+        for sequence in sequences:
+            head = sequence[0]
+            if not any(head in other[1:] for other in sequences):
+                break
+        else:
+            return None
+        result.append(head)
+        sequences = [[c for c in s if c != head] for s in sequences]
+        sequences = [s for s in sequences if s]
+    return result

@@ -95,6 +95,10 @@ class Stub:
 class Screen:
     needed: bool
     stubs: list[Stub] = field(default_factory=list)
+    #: For a module not needed: what its coroutines call through the module's imports
+    #: (``pkg.io.save``, ``.io.save`` relative, ``pkg.base.Base.save`` for ``self.save()`` in
+    #: a class with that base), any of which may be a project function that blocks.
+    imported_calls: frozenset[str] = frozenset()
 
 
 #: The screen's answer when CPython cannot parse the module: let libcst try, in full.
@@ -163,6 +167,8 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     units: list[_Body] = []
     has_coroutine = False
     module = _Body(tree, None, None, False)
+    # Module-level names bound by any import -> what they stand for (relative: leading dots).
+    module_imports: dict[str, list[str]] = {}
     # Each entry: a node, the body whose code it is, the bindings whose value it is in.
     stack: list[tuple[ast.AST, _Body, tuple[set[_Use], ...]]] = [(tree, module, ())]
     while stack:
@@ -228,6 +234,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 _bind(bindings, bound_by_target(node.optional_vars)).update(_made_by(node.context_expr))  # type: ignore[attr-defined]
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
+                if owner is module:
+                    bound = alias.asname or alias.name.split(".")[0]
+                    module_imports.setdefault(bound, []).append(alias.name if alias.asname else bound)
                 root = alias.name.split(".")[0]
                 if root in _FRAMEWORK_MODULES:
                     owner.keep_unit()  # the module's async library is read from every import
@@ -236,6 +245,11 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                     imported.setdefault(alias.asname or root, set()).add(alias.name if alias.asname else root)
             continue
         elif kind is ast.ImportFrom:
+            if owner is module:
+                source = "." * node.level + (node.module or "")  # type: ignore[attr-defined]
+                for alias in node.names:  # type: ignore[attr-defined]
+                    qualified = f"{source}.{alias.name}" if node.module else f"{source}{alias.name}"  # type: ignore[attr-defined]
+                    module_imports.setdefault(alias.asname or alias.name, []).append(qualified)
             if node.level == 0 and node.module and node.module.split(".")[0] in _FRAMEWORK_MODULES:  # type: ignore[attr-defined]
                 owner.keep_unit()
             if node.level == 0 and node.module and node.module.split(".")[0] in names.modules:  # type: ignore[attr-defined]
@@ -259,13 +273,19 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     matters = _Relevance(names, imported, everything)
     matters.grow(bindings)
     helpers = _blocking_helpers(helper_calls, matters) if names.helpers else set()
-    needed = False
+    needed = whole = False
     for use, owner in coroutine_calls:
         if matters(use) or _calls_helper(use, helpers):
             needed = True
             owner.keep_unit()
+            # What a helper touches decides whether it may run in a thread: none is cut.
+            whole = whole or _calls_helper(use, helpers)
+    if whole:
+        return Screen(True)
     if not needed:
-        return Screen(needed=False)
+        if not names.helpers:
+            return Screen(needed=False)
+        return Screen(needed=False, imported_calls=_imported_calls(coroutine_calls, module_imports))
     return Screen(
         True, [_stub_of(unit.node) for unit in units if not unit.keep and (unit.parent is None or unit.parent.keep)]
     )
@@ -291,6 +311,25 @@ def _blocking_helpers(calls: dict[str, list[_Use]], matters: _Relevance) -> set[
                 found.add(name)
                 grew = True
     return found
+
+
+def _imported_calls(calls: list[tuple[_Use, _Body]], imports: dict[str, list[str]]) -> frozenset[str]:
+    """What the coroutines call through the module's imports (``Screen.imported_calls``)."""
+    found: set[str] = set()
+    for (name, dotted), owner in calls:
+        bound = imports.get(name)
+        if bound is not None and len(bound) == 1:
+            found.add(bound[0] + dotted[len(name):])
+        elif name in ("self", "cls") and dotted.count(".") == 1:
+            klass = owner.unit.parent.node if owner.unit is not None and owner.unit.parent is not None else None
+            if isinstance(klass, ast.ClassDef):
+                for base in klass.bases:
+                    use = _dotted(base) if isinstance(base, ast.Attribute) else (
+                        (base.id, base.id) if isinstance(base, ast.Name) else None)
+                    base_bound = imports.get(use[0]) if use is not None else None
+                    if use is not None and base_bound is not None and len(base_bound) == 1:
+                        found.add(base_bound[0] + use[1][len(use[0]):] + dotted[len(name):])
+    return frozenset(found)
 
 
 def _calls_helper(use: _Use, helpers: set[str]) -> bool:

@@ -25,7 +25,7 @@ from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemo
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
+from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Project, Span, plan_module
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
 from codemods.config import ConfigError, Settings, load_settings
@@ -71,6 +71,8 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self.settings = settings
         #: Decides whether a blocking call is exempt (e.g. by a lint-ignore comment).
         self.suppressed = suppressed
+        #: The project around the module (``codemods.project``); alone by default.
+        self.project = Project()
         self.findings: list[Finding] = []
         #: Each finding with the call node (of the input tree) it is about.
         self.located: list[tuple[Finding, cst.Call]] = []
@@ -158,7 +160,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         return settings if self._native_sleep is None else replace(settings, native_sleep=self._native_sleep)
 
     def _make_plan(self, tree: cst.Module, python_tree: ast.Module, source: bytes) -> ModulePlan:
-        plan = plan_module(python_tree, source, self.settings)
+        plan = plan_module(python_tree, source, self.settings, project=self.project)
         if self.suppressed is not None and plan.findings:
             # The caller's exemptions are about nodes: find the calls of the findings.
             ranges = ranges_at(tree, {span[0] for _, span in plan.located})
@@ -169,7 +171,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
                 node = calls.get(span)
                 return node is not None and suppressed(node)
 
-            plan = plan_module(python_tree, source, self.settings, suppressed=exempt)
+            plan = plan_module(python_tree, source, self.settings, suppressed=exempt, project=self.project)
         lines = {span[0] for span in plan.calls} | {line for line, _ in plan.blocks} | {line for line, _ in plan.hoists}
         lines |= {span[0] for _, span in plan.located}
         self._planned_lines = sorted(lines)
@@ -406,6 +408,7 @@ def rewrite_module(
     findings_only: bool = False,
     source: bytes | None = None,
     kept: frozenset[str] = frozenset(),
+    project: Project | None = None,
 ) -> ModuleRewrite:
     """Rewrite a parsed module. The input tree is not modified; its nodes key the result.
 
@@ -417,6 +420,7 @@ def rewrite_module(
     command.refuse_uncompilable = False
     command.source = source
     command.kept_names = kept
+    command.project = project or Project()
     output = command.transform_module(module)
     assert command.calls_only is not None
     return ModuleRewrite(
