@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import astuple
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,22 @@ ENVIRONMENT_VARIABLE = "LOOPSAFE_CACHE_DIR"
 #: Files modified this close to the start of the run are not stored.
 RACY_SECONDS = 2.0
 
-#: (mtime in ns, size, findings, the error that stopped the file, if one did).
-_Entry = tuple[int, int, list[Finding], FileError | None]
+@dataclass(frozen=True)
+class Cached:
+    """What a file gave, stored: its findings, the error that stopped it if one did, and
+    for the project index (``codemods.project``) its summary (as JSON data) and the calls
+    it wants decided with other modules; ``again``: the findings of the second look with
+    those modules' summaries, under the digest of the summaries it was given."""
+
+    findings: list[Finding]
+    error: FileError | None = None
+    summary: Any = None
+    wanted: frozenset[str] = frozenset()
+    again: tuple[str, list[Finding]] | None = None
+
+
+#: (mtime in ns, size, what the file gave).
+_Entry = tuple[int, int, Cached]
 
 
 def default_cache_dir(root: Path) -> Path:
@@ -69,53 +83,100 @@ class FindingsCache:
         self._started = time.time()
         self._entries: dict[str, _Entry] = self._load()
         self._new: dict[str, _Entry] = {}
+        #: Summaries of modules read only for the project index: path -> (mtime, size, summary).
+        self._summaries: dict[str, tuple[int, int, Any]] = self._load_summaries()
+        self._new_summaries: dict[str, tuple[int, int, Any]] = {}
+
+    def _load_summaries(self) -> dict[str, tuple[int, int, Any]]:
+        try:
+            document = json.loads(self.path.with_suffix(".summaries.json").read_bytes())
+            return {path: (mtime, size, summary) for path, (mtime, size, summary) in document.items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def get_summary(self, path: Path, status: os.stat_result) -> tuple[bool, Any]:
+        """``(found, summary)`` for a module read only for the project index."""
+        entry = self._summaries.get(str(path))
+        if entry is None or entry[0] != status.st_mtime_ns or entry[1] != status.st_size:
+            return False, None
+        return True, entry[2]
+
+    def put_summary(self, path: Path, status: os.stat_result, summary: Any) -> None:
+        if status.st_mtime_ns / 1e9 > self._started - RACY_SECONDS:
+            return
+        entry = (status.st_mtime_ns, status.st_size, summary)
+        self._summaries[str(path)] = entry
+        self._new_summaries[str(path)] = entry
 
     def _load(self) -> dict[str, _Entry]:
         try:
             document = json.loads(self.path.read_bytes())
             return {
-                path: (mtime, size, [Finding(*finding) for finding in findings], FileError(*error) if error else None)
-                for path, (mtime, size, findings, error) in document["files"].items()
+                path: (mtime, size, Cached(
+                    [Finding(*finding) for finding in findings], FileError(*error) if error else None,
+                    summary, frozenset(wanted), (again[0], [Finding(*f) for f in again[1]]) if again else None,
+                ))
+                for path, (mtime, size, findings, error, summary, wanted, again) in document["files"].items()
             }
         except (OSError, ValueError, KeyError, TypeError):
             return {}  # no cache yet, or one this version cannot read: start afresh
 
-    def get(self, path: Path, status: os.stat_result) -> tuple[list[Finding], FileError | None] | None:
-        """The findings stored for ``path``, and the error that stopped it if one did
-        (a syntax error stays one while the file is unchanged), if it has not changed since."""
+    def get(self, path: Path, status: os.stat_result) -> Cached | None:
+        """What ``path`` gave (a syntax error stays one while the file is unchanged), if it
+        has not changed since."""
         entry = self._entries.get(str(path))
         if entry is None or entry[0] != status.st_mtime_ns or entry[1] != status.st_size:
             return None
-        return entry[2], entry[3]
+        return entry[2]
 
-    def put(self, path: Path, status: os.stat_result, findings: list[Finding], error: FileError | None = None) -> None:
+    def put(self, path: Path, status: os.stat_result, findings: list[Finding], error: FileError | None = None,
+            summary: Any = None, wanted: frozenset[str] = frozenset()) -> None:
         """Store what ``path`` gave as it was when ``status`` was taken (before reading it)."""
-        if status.st_mtime_ns / 1e9 > self._started - RACY_SECONDS or (error is not None and error.transient):
+        self._store(path, status, Cached(list(findings), error, summary, wanted))
+
+    def put_again(self, path: Path, status: os.stat_result, digest: str, findings: list[Finding]) -> None:
+        """Store the findings of the second look at ``path`` with the summaries of ``digest``."""
+        entry = self._entries.get(str(path))
+        if entry is not None and entry[0] == status.st_mtime_ns and entry[1] == status.st_size:
+            self._store(path, status, replace(entry[2], again=(digest, list(findings))))
+
+    def _store(self, path: Path, status: os.stat_result, cached: Cached) -> None:
+        if status.st_mtime_ns / 1e9 > self._started - RACY_SECONDS or (
+            cached.error is not None and cached.error.transient
+        ):
             return
-        entry = (status.st_mtime_ns, status.st_size, list(findings), error)
+        entry = (status.st_mtime_ns, status.st_size, cached)
         self._entries[str(path)] = entry
         self._new[str(path)] = entry
 
     def save(self) -> None:
         """Write the entries added by this run, merged with the cache as it is on disk now."""
+        if self._new_summaries:
+            merged_summaries = self._load_summaries()
+            merged_summaries.update(self._new_summaries)
+            self._write(self.path.with_suffix(".summaries.json"), {p: list(e) for p, e in merged_summaries.items()})
         if not self._new:
             return
+        merged = self._load()
+        merged.update(self._new)
+        self._write(self.path, {
+            "files": {
+                path: [mtime, size, [astuple(f) for f in c.findings], astuple(c.error) if c.error else None,
+                       c.summary, sorted(c.wanted),
+                       [c.again[0], [astuple(f) for f in c.again[1]]] if c.again else None]
+                for path, (mtime, size, c) in merged.items()
+            }
+        })
+
+    def _write(self, target: Path, document: Any) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _mark_cache_folder(self.folder)
-            merged = self._load()
-            merged.update(self._new)
-            document: dict[str, Any] = {
-                "files": {
-                    path: [mtime, size, [astuple(f) for f in findings], astuple(error) if error else None]
-                    for path, (mtime, size, findings, error) in merged.items()
-                }
-            }
             fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".findings-", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     json.dump(document, handle, separators=(",", ":"))
-                os.replace(temporary, self.path)
+                os.replace(temporary, target)
             except BaseException:
                 try:
                     os.unlink(temporary)

@@ -24,6 +24,7 @@ from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, 
 from codemods.catalog import normalize_code
 from codemods.config import ConfigError, Settings, SettingsTree, is_excluded, parse_version, relative_to
 from codemods.findings import FileError, Finding, TransformResult
+from codemods.project import run_project
 from codemods.runner import (
     ChangedOnDisk,
     ReadOnlyFile,
@@ -31,7 +32,6 @@ from codemods.runner import (
     SourceFile,
     default_jobs,
     discover,
-    run,
     skipped_by_default,
     unified_diff,
     write_atomically,
@@ -359,7 +359,10 @@ def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: T
         project.settings_of_file(file)  # a broken configuration stops the run here, not midway
     if tally.output.verbose:
         click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
-    outcomes = run(files, project.settings_of_file, jobs or default_jobs(), findings_only, project.cache_of)
+    outcomes = run_project(
+        files, project.settings_of_file, jobs or default_jobs(), findings_only, project.cache_of,
+        extra_roots=[project.cwd, project.cwd / "src"],
+    )
     return _saving(project, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
 
 

@@ -18,7 +18,7 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import libcst
     from libcst import ParserSyntaxError
 
-    from codemods.analysis.finder import Project
+    from codemods.analysis.finder import ProjectView
 
     from codemods.rewrite.apply import ModuleRewrite
 
@@ -100,7 +100,7 @@ def needs_transform(source: bytes) -> bool:
 
 def transform_source(
     source: bytes, settings: Settings | None = None, filename: str = "<stdin>", findings_only: bool = False,
-    project: Project | None = None,
+    project: ProjectView | None = None,
 ) -> TransformResult:
     """Rewrite ``source``; errors come back in ``TransformResult.error``, never raised.
 
@@ -118,11 +118,11 @@ def transform_source(
 
 
 def _transform_source(
-    source: bytes, settings: Settings, filename: str, findings_only: bool, project: Project | None
+    source: bytes, settings: Settings, filename: str, findings_only: bool, project: ProjectView | None
 ) -> TransformResult:
-    from codemods.analysis.finder import Project, encode_step
+    from codemods.analysis.finder import ProjectView, encode_step
 
-    project = project or Project()
+    project = project or ProjectView()
     tree = screen.parse(source)
     if tree is None:
         # What is found is decided on CPython's ``ast``, the grammar of the Python that
@@ -159,7 +159,7 @@ def _transform_source(
     return _with_what_is_left(replace(found, output=rewritten.output), settings, project)
 
 
-def _with_what_is_left(result: TransformResult, settings: Settings, project: Project) -> TransformResult:
+def _with_what_is_left(result: TransformResult, settings: Settings, project: ProjectView) -> TransformResult:
     """``result`` with the findings of its output: the calls left for review, at their line
     in the rewritten file (what ``check`` will list there)."""
     if not result.changed:
@@ -230,12 +230,12 @@ def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResu
 _LINES = re.compile(r"(\r\n|\r|\n)")
 
 
-def find_source(source: bytes, tree: ast.Module, settings: Settings, project: Project | None = None) -> TransformResult:
+def find_source(source: bytes, tree: ast.Module, settings: Settings, project: ProjectView | None = None) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    from codemods.analysis.finder import Project, plan_module
+    from codemods.analysis.finder import ProjectView, plan_module
 
     try:
-        plan = plan_module(tree, source, settings, project=project or Project())
+        plan = plan_module(tree, source, settings, project=project or ProjectView())
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
     return TransformResult(source, source, plan.findings, summary=plan.summary, wanted=frozenset(plan.wanted))
@@ -243,7 +243,7 @@ def find_source(source: bytes, tree: ast.Module, settings: Settings, project: Pr
 
 def _transform(
     source: bytes, settings: Settings, filename: str, findings_only: bool = False, kept: frozenset[str] = frozenset(),
-    project: Project | None = None,
+    project: ProjectView | None = None,
 ) -> TransformResult:
     """One parse and rewrite; ``kept``: names used elsewhere, whose imports must stay."""
     # libcst takes ~0.4 s to import: only processes that parse a file pay for it (not
@@ -276,7 +276,7 @@ def rewrite_checked(
     suppressed: Callable[[libcst.Call], bool] | None = None,
     findings_only: bool = False,
     kept: frozenset[str] = frozenset(),
-    project: Project | None = None,
+    project: ProjectView | None = None,
 ) -> tuple[ModuleRewrite | None, FileError | None]:
     """The one door into the rewrite for a parsed module (the CLI's engine and the fixit
     rule alike): the rewrite of ``module`` (parsed from ``source``), and why it must not
@@ -285,14 +285,14 @@ def rewrite_checked(
 
     Call it on a deep stack (``run_with_deep_stack``), as ``transform_source`` does.
     """
-    from codemods.analysis.finder import Project
+    from codemods.analysis.finder import ProjectView
     from codemods.rewrite.apply import rewrite_module
 
     from libcst.codemod import SkipFile
 
     try:
         command = rewrite_module(
-            module, settings, filename, suppressed, findings_only, source, kept, project or Project()
+            module, settings, filename, suppressed, findings_only, source, kept, project or ProjectView()
         )
     except RecursionError:
         return None, FileError("too deeply nested to analyse")
@@ -379,3 +379,32 @@ def _syntax_error(source: bytes, filename: str, error: ParserSyntaxError) -> Fil
 
 
 _LIBCST_PREFIX = re.compile(r"^(parser error: )?error at \d+:\d+: ")
+
+
+def summarise_source(source: bytes, settings: Settings, module_name: str, package: bool) -> Any:
+    """The project-index summary of a module (``codemods.analysis.helpers.ModuleSummary``),
+    ``None`` if CPython cannot parse it; for modules the run reads only because others
+    call their functions."""
+    return run_with_deep_stack(lambda: _summarise(source, settings, module_name, package))
+
+
+def _summarise(source: bytes, settings: Settings, module_name: str, package: bool) -> Any:
+    from codemods.analysis.bindings import ModuleScopes
+    from codemods.analysis.comments import Comments
+    from codemods.analysis.detector import Detector, SourceText
+    from codemods.analysis.helpers import ModuleFunctions, ModuleName
+    from importlib.util import decode_source
+
+    tree = screen.parse(source)
+    if tree is None:
+        return None
+    try:
+        text = SourceText(decode_source(source))
+        detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text)
+        functions = ModuleFunctions(
+            tree, ModuleScopes(tree), detector, Comments(source), ModuleName(module_name, package),
+            frozenset(settings.non_blocking),
+        )
+        return functions.summary()
+    except (RecursionError, UnicodeDecodeError, SyntaxError):
+        return None

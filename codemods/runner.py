@@ -24,7 +24,11 @@ from codemods.findings import FileError, TransformResult
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from codemods.analysis.finder import ProjectView
     from codemods.cache import FindingsCache
+
+#: The project around a file (``codemods.project``): ``None`` for a file on its own.
+ViewOf = Callable[["SourceFile"], "ProjectView | None"]
 
 # The engine (ast, libcst, the analyses) is imported on first use: a run answered from
 # the findings cache never loads it.
@@ -132,13 +136,15 @@ def read_source(path: Path) -> bytes | FileError:
         return FileError(f"cannot read: {error.strerror or error}", transient=True)
 
 
-def process_file(path: Path, settings: Settings, findings_only: bool = False) -> TransformResult:
+def process_file(
+    path: Path, settings: Settings, findings_only: bool = False, view: ProjectView | None = None
+) -> TransformResult:
     from codemods.engine import transform_source
 
     source = read_source(path)
     if isinstance(source, FileError):
         return TransformResult(b"", b"", error=source)
-    return transform_source(source, settings, str(path), findings_only)
+    return transform_source(source, settings, str(path), findings_only, view)
 
 
 #: Results kept waiting for a slow file ahead of them, at most (``run``).
@@ -148,6 +154,7 @@ MAX_WAITING = 256
 def run(
     files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings], jobs: int = 1,
     findings_only: bool = False, cache_of: Callable[[Settings], FindingsCache | None] = lambda settings: None,
+    view_of: ViewOf = lambda file: None,
 ) -> Iterator[FileOutcome]:
     """Transform ``files``, each with its own settings (``settings_of``: those of its
     nearest pyproject.toml); outcomes are streamed in the order of ``files``.
@@ -176,10 +183,18 @@ def run(
         except OSError:
             return None
         cached = cache.get(file.path, status)
-        if cached is not None:
-            findings, error = cached
+        view = view_of(file)
+        digest = view.digest if view is not None and view.others else None
+        if cached is not None and digest is not None:
+            # A second look with other modules' summaries: stored under their digest.
+            if cached.again is not None and cached.again[0] == digest:
+                findings = cached.again[1]
+                if findings_only or not any(f.fixable for f in findings):
+                    return TransformResult(b"", b"", list(findings))
+        elif cached is not None:
+            findings, error = cached.findings, cached.error
             if findings_only or error is not None or not any(f.fixable for f in findings):
-                return TransformResult(b"", b"", list(findings), error)
+                return TransformResult(b"", b"", list(findings), error, summary=cached.summary, wanted=cached.wanted)
         statuses[file.path] = status
         return None
 
@@ -187,14 +202,21 @@ def run(
         status = statuses.pop(file.path, None)
         cache = cache_of(settings_of(file)) if status is not None else None
         if cache is not None and status is not None:
-            cache.put(file.path, status, result.findings, result.error)
+            view = view_of(file)
+            if view is not None and view.others:
+                cache.put_again(file.path, status, view.digest, result.findings)
+            else:
+                summary = result.summary.to_json() if result.summary is not None else None
+                cache.put(file.path, status, result.findings, result.error, summary, result.wanted)
         return FileOutcome(file, result)
 
     if jobs <= 1:
         for file in files:
             cached = known(file)
             yield remember(
-                file, cached if cached is not None else process_file(file.path, settings_of(file), findings_only)
+                file,
+                cached if cached is not None
+                else process_file(file.path, settings_of(file), findings_only, view_of(file)),
             )
         return
     in_flight_limit = 16 * jobs
@@ -217,7 +239,7 @@ def run(
                     # The only file to parse: starting workers would cost more than it.
                     from codemods.engine import transform_source
 
-                    item = transform_source(source, settings_of(file), str(file.path), findings_only)
+                    item = transform_source(source, settings_of(file), str(file.path), findings_only, view_of(file))
                 else:
                     if pool is None:
                         from concurrent.futures import ProcessPoolExecutor
@@ -230,7 +252,10 @@ def run(
                         )
                     # The workers hold the settings of the first file; others travel with the file.
                     own = settings_of(file)
-                    item = pool.submit(_transform_in_worker, source, str(file.path), None if own is pool_settings else own)
+                    item = pool.submit(
+                        _transform_in_worker, source, str(file.path), None if own is pool_settings else own,
+                        view_of(file),
+                    )
                     in_flight += 1
             pending.append((file, item))
             while pending and (
@@ -278,12 +303,14 @@ def _warm_up(settings: Settings, findings_only: bool) -> None:
         import codemods.rewrite.apply  # noqa: F401
 
 
-def _transform_in_worker(source: bytes, path: str, settings: Settings | None = None) -> TransformResult:
+def _transform_in_worker(
+    source: bytes, path: str, settings: Settings | None = None, view: ProjectView | None = None
+) -> TransformResult:
     from codemods.engine import transform_source
 
     assert _worker_job is not None, "the worker was not started by run()"
     default, findings_only = _worker_job
-    return transform_source(source, settings or default, path, findings_only)
+    return transform_source(source, settings or default, path, findings_only, view)
 
 
 def default_jobs() -> int:

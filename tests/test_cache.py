@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codemods.cache import CACHE_DIR_NAME, FindingsCache
+from codemods.cache import Cached, CACHE_DIR_NAME, FindingsCache
 from codemods.cli import main
 from codemods.config import Settings
 from codemods.findings import FileError, Finding
@@ -102,7 +102,7 @@ def test_a_file_that_could_not_be_read_is_tried_again(tmp_path: Path) -> None:
     cache.put(path, path.stat(), [], FileError("cannot read: Permission denied", transient=True))
     assert cache.get(path, path.stat()) is None
     cache.put(path, path.stat(), [], FileError("cannot parse: invalid syntax", 1, 1))
-    assert cache.get(path, path.stat()) == ([], FileError("cannot parse: invalid syntax", 1, 1))
+    assert cache.get(path, path.stat()) == Cached([], FileError("cannot parse: invalid syntax", 1, 1))
 
 
 def test_a_changed_file_is_read_again(tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,8 +182,8 @@ def test_concurrent_runs_merge_and_never_leave_half_a_file(tmp_path: Path) -> No
     first.save()
     second.save()  # loaded before first saved: merges what is on disk now
     reloaded = FindingsCache(folder, Settings())
-    assert reloaded.get(files[0], files[0].stat()) == ([finding], None)
-    assert reloaded.get(files[1], files[1].stat()) == ([], None)
+    assert reloaded.get(files[0], files[0].stat()) == Cached([finding])
+    assert reloaded.get(files[1], files[1].stat()) == Cached([])
     assert not list(folder.glob("*.tmp"))
 
 

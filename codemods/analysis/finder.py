@@ -75,7 +75,7 @@ class ModulePlan:
     #: Calls of project functions whose answer needed a module the analysis did not have
     #: (``codemods.analysis.helpers.encode_step``): the runner asks again with it.
     wanted: set[str] = field(default_factory=set)
-    #: The module's summary, when it was asked for (``Project.summarise``).
+    #: The module's summary, when it was asked for (``ProjectView.summarise``).
     summary: ModuleSummary | None = None
 
     @property
@@ -88,7 +88,7 @@ Suppressor = Callable[[Span], bool]
 
 
 @dataclass(frozen=True)
-class Project:
+class ProjectView:
     """What a module's analysis knows of the project around it."""
 
     #: The module's own name (relative imports, keys of its functions).
@@ -98,11 +98,13 @@ class Project:
     others: Mapping[str, ModuleSummary] | None = None
     #: Whether the plan carries the module's summary (for other modules' analyses).
     summarise: bool = False
+    #: Names ``others`` (what the cache stores a second look under).
+    digest: str = ""
 
 
 def plan_module(
     tree: ast.Module, source: bytes, settings: Settings, comments: Comments | None = None,
-    suppressed: Suppressor | None = None, project: Project = Project(),
+    suppressed: Suppressor | None = None, project: ProjectView = ProjectView(),
 ) -> ModulePlan:
     """The findings of ``tree`` (parsed from ``source``) and the rewrite of each fixable
     one: the one door from a module's bytes to what loopsafe finds in it (``check``, the
@@ -199,7 +201,7 @@ class _Blocks:
 class _Finder:
     def __init__(
         self, tree: ast.Module, source: str, settings: Settings, comments: Comments, suppressed: Suppressor | None,
-        project: Project,
+        project: ProjectView,
     ) -> None:
         self.tree = tree
         self.suppressed = suppressed

@@ -345,6 +345,8 @@ class _Review:
                 self.generator = True
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 self._refuse(f"it declares `{node.names[0]}` {'global' if isinstance(node, ast.Global) else 'nonlocal'}")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._refuse("it imports a module, whose code would run in the worker thread")
             elif isinstance(node, _SCOPES) and node is not self.function:
                 self._refuse("it defines a function or class, whose code loopsafe does not follow")
             elif isinstance(node, ast.Raise) and _names_stop_iteration(node.exc):

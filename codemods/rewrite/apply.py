@@ -25,7 +25,7 @@ from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemo
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Project, Span, plan_module
+from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, ProjectView, Span, plan_module
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
 from codemods.config import ConfigError, Settings, load_settings
@@ -72,7 +72,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         #: Decides whether a blocking call is exempt (e.g. by a lint-ignore comment).
         self.suppressed = suppressed
         #: The project around the module (``codemods.project``); alone by default.
-        self.project = Project()
+        self.project = ProjectView()
         self.findings: list[Finding] = []
         #: Each finding with the call node (of the input tree) it is about.
         self.located: list[tuple[Finding, cst.Call]] = []
@@ -408,7 +408,7 @@ def rewrite_module(
     findings_only: bool = False,
     source: bytes | None = None,
     kept: frozenset[str] = frozenset(),
-    project: Project | None = None,
+    project: ProjectView | None = None,
 ) -> ModuleRewrite:
     """Rewrite a parsed module. The input tree is not modified; its nodes key the result.
 
@@ -420,7 +420,7 @@ def rewrite_module(
     command.refuse_uncompilable = False
     command.source = source
     command.kept_names = kept
-    command.project = project or Project()
+    command.project = project or ProjectView()
     output = command.transform_module(module)
     assert command.calls_only is not None
     return ModuleRewrite(

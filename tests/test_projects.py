@@ -1,0 +1,222 @@
+"""Fixture projects: small multi-module trees for LS301 across modules, run through the CLI.
+
+Each project ``tests/fixtures/projects/<case>/`` (layout in ``tests/fixtures/README.md``)
+holds ``input/`` (a project tree as a user wrote it), ``expected/`` (the same tree as
+``loopsafe fix`` must leave it, unchanged files included) and ``findings.txt`` (what
+``loopsafe check`` lists on ``input/``, one finding a line, sorted by path, line and
+column: ``relpath:LINE:COL CODE fix|report NAME``).
+
+For each project, on a copy of ``input/`` that is the current directory (so that a
+``pyproject.toml`` of the project applies), the CLI runs in process:
+
+- ``check --format json .`` lists exactly the findings of ``findings.txt``;
+- ``fix .`` leaves exactly the files of ``expected/``, byte for byte (none added, none
+  removed), each of which compiles;
+- ``fix .`` again changes nothing (a fixed point);
+- ``check .`` on the fixed tree lists exactly the ``report`` lines of ``findings.txt``
+  (by path, code and name: the fix moves lines).
+
+``LOOPSAFE_UPDATE_PROJECTS=1`` rewrites ``findings.txt`` and ``expected/`` from what the
+tool gives instead (review the change with ``git diff`` before keeping it); the files
+are hand-written, saying what the fix should be, so it is off by default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from codemods.cli import main
+
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
+UPDATE = os.environ.get("LOOPSAFE_UPDATE_PROJECTS") == "1"
+
+#: ``reports/handlers.py:20:12 LS301 fix save_report``
+FINDING_LINE = re.compile(r"(?P<path>\S+):(?P<line>\d+):(?P<column>\d+) (?P<code>LS\d{3}) (?P<kind>fix|report) (?P<name>\S+)")
+
+#: (path, line, column, code, "fix" or "report", name)
+Row = tuple[str, int, int, str, str, str]
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    folder: Path
+
+    @property
+    def input(self) -> Path:
+        return self.folder / "input"
+
+    @property
+    def expected(self) -> Path:
+        return self.folder / "expected"
+
+    @property
+    def findings_file(self) -> Path:
+        return self.folder / "findings.txt"
+
+    def findings(self) -> list[Row]:
+        rows: list[Row] = []
+        for text in self.findings_file.read_text().splitlines():
+            if not text.strip():
+                continue
+            match = FINDING_LINE.fullmatch(text.strip())
+            assert match, f"{self.findings_file}: not `relpath:LINE:COL CODE fix|report NAME`: {text!r}"
+            rows.append((match["path"], int(match["line"]), int(match["column"]), match["code"], match["kind"],
+                         match["name"]))
+        return rows
+
+
+def discover_projects(root: Path = PROJECTS) -> list[Project]:
+    """Every folder under ``root`` is a project (``test_each_project_is_complete`` checks it
+    has its three parts, so a half-made one fails rather than being skipped)."""
+    return sorted((Project(folder.name, folder) for folder in root.iterdir() if folder.is_dir()),
+                  key=lambda project: project.name)
+
+
+ALL = discover_projects()
+
+
+def snapshot(tree: Path, *, skip_caches: bool = False) -> dict[str, bytes]:
+    """Every file under ``tree`` by its path relative to it (forward slashes).
+    ``skip_caches``: leave out ``__pycache__`` (for the trees stored in the repository,
+    where a stray import may have left one)."""
+    files: dict[str, bytes] = {}
+    for path in sorted(tree.rglob("*")):
+        if path.is_dir() or (skip_caches and "__pycache__" in path.relative_to(tree).parts):
+            continue
+        files[path.relative_to(tree).as_posix()] = path.read_bytes()
+    return files
+
+
+def copy_tree(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def _readable(files: dict[str, bytes]) -> dict[str, str]:
+    """For the assertion's diff; equal exactly when the bytes are."""
+    return {name: data.decode("utf-8", "surrogateescape") for name, data in files.items()}
+
+
+def _invoke(runner: CliRunner, *args: str) -> Any:
+    result = runner.invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code in (0, 1), f"loopsafe {' '.join(args)} failed ({result.exit_code}):\n{result.stderr}"
+    return result
+
+
+def _check(runner: CliRunner, *options: str) -> tuple[list[Row], int]:
+    result = _invoke(runner, "check", "--no-cache", "--format", "json", *options, ".")
+    rows: list[Row] = []
+    for item in json.loads(result.stdout):
+        path = Path(item["path"]).as_posix()
+        rows.append((path.removeprefix("./"), item["line"], item["column"], item["code"],
+                     "fix" if item["fixable"] else "report", item["name"]))
+    return sorted(rows), result.exit_code
+
+
+def _fix(runner: CliRunner) -> int:
+    return _invoke(runner, "fix", "--no-cache", "-j", "1", ".").exit_code
+
+
+def _lines(rows: list[Row]) -> list[str]:
+    """As in ``findings.txt`` (for a readable assertion diff)."""
+    return [f"{path}:{line}:{col} {code} {kind} {name}" for path, line, col, code, kind, name in rows]
+
+
+def _write_findings(project: Project, rows: list[Row]) -> None:
+    project.findings_file.write_text("".join(f"{line}\n" for line in _lines(sorted(rows))))
+
+
+# -- the layout (hand-written files, no loopsafe) ------------------------------------------------
+
+
+def test_there_are_enough_projects() -> None:
+    assert len(ALL) >= 16, [project.name for project in ALL]
+
+
+@pytest.mark.parametrize("project", ALL, ids=[project.name for project in ALL])
+def test_each_project_is_complete(project: Project) -> None:
+    """``input/``, ``expected/`` and ``findings.txt``; the fix changes files, never adds or
+    removes one; the findings are well formed, sorted, and name files of the input."""
+    assert project.input.is_dir() and project.expected.is_dir() and project.findings_file.is_file(), project.folder
+    inputs = snapshot(project.input, skip_caches=True)
+    assert any(name.endswith(".py") for name in inputs)
+    # Module names the single-module fixture discovery (and tests/test_bindings.py) would take for its own.
+    assert not [name for name in inputs if Path(name).name in ("input.py", "expected.py")
+                or name.endswith((".input.py", ".expected.py"))]
+    assert sorted(snapshot(project.expected, skip_caches=True)) == sorted(inputs)
+    rows = project.findings()
+    assert rows == sorted(rows, key=lambda row: row[:3]), "findings.txt is sorted by path, line and column"
+    assert {row[0] for row in rows} <= set(inputs)
+    for name, data in {**inputs, **snapshot(project.expected, skip_caches=True)}.items():
+        if name.endswith(".py"):
+            compile(data, name, "exec", dont_inherit=True)
+
+
+def test_projects_are_not_fixture_cases() -> None:
+    """The single-module case discovery (``tests/fixture_cases.py``) does not pick up the
+    modules of the projects."""
+    from tests.fixture_cases import discover
+
+    assert not [case.name for case in discover() if PROJECTS in case.input.parents]
+
+
+# -- the projects through the CLI -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("project", ALL, ids=[project.name for project in ALL])
+def test_project(project: Project, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = copy_tree(project.input, tmp_path / "tree")
+    monkeypatch.chdir(tree)
+
+    found, status = _check(runner, "-j", "1")
+    if UPDATE:
+        _write_findings(project, found)
+    wanted = sorted(project.findings())
+    assert _lines(found) == _lines(wanted)
+    assert status == (1 if wanted else 0)
+
+    status = _fix(runner)
+    fixed = snapshot(tree)
+    if UPDATE:
+        shutil.rmtree(project.expected)
+        copy_tree(tree, project.expected)
+    assert _readable(fixed) == _readable(snapshot(project.expected, skip_caches=True))
+    assert status == (1 if any(row[4] == "report" for row in wanted) else 0), "fix exits 1 when calls are left"
+    for name, data in fixed.items():
+        if name.endswith(".py"):
+            compile(data, str(tree / name), "exec", dont_inherit=True)
+
+    # A fixed point: a second fix changes nothing.
+    _fix(runner)
+    assert _readable(snapshot(tree)) == _readable(fixed)
+
+    # What check lists afterwards is exactly what the fix left for review.
+    after, _ = _check(runner, "-j", "1")
+    assert _lines([row for row in after if row[4] != "report"]) == []
+    left = Counter((path, code, name) for path, _, _, code, kind, name in wanted if kind == "report")
+    assert Counter((path, code, name) for path, _, _, code, _, name in after) == left
+
+
+WITH_HELPERS = [project for project in ALL if project.findings_file.is_file()
+                and any(row[3] == "LS301" for row in project.findings())]
+
+
+@pytest.mark.parametrize("project", WITH_HELPERS, ids=[project.name for project in WITH_HELPERS])
+def test_workers_see_the_whole_project(
+    project: Project, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With worker processes (``-j 2``) each worker parses some of the modules; the helpers
+    of the others must still be followed."""
+    monkeypatch.chdir(copy_tree(project.input, tmp_path / "tree"))
+    assert _lines(_check(runner, "-j", "2")[0]) == _lines(sorted(project.findings()))
