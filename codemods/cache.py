@@ -49,6 +49,8 @@ class Cached:
     summary: Any = None
     wanted: frozenset[str] = frozenset()
     again: tuple[str, list[Finding]] | None = None
+    #: ``HelperCall.to_json()`` data.
+    pending: tuple[Any, ...] = ()
 
 
 #: (mtime in ns, size, what the file gave).
@@ -102,6 +104,8 @@ class FindingsCache:
         return True, entry[2]
 
     def put_summary(self, path: Path, status: os.stat_result, summary: Any) -> None:
+        """Store a module's summary: JSON data, or an object whose ``to_json()`` is called
+        when the cache is saved (it may learn more until then)."""
         if status.st_mtime_ns / 1e9 > self._started - RACY_SECONDS:
             return
         entry = (status.st_mtime_ns, status.st_size, summary)
@@ -115,8 +119,9 @@ class FindingsCache:
                 path: (mtime, size, Cached(
                     [Finding(*finding) for finding in findings], FileError(*error) if error else None,
                     summary, frozenset(wanted), (again[0], [Finding(*f) for f in again[1]]) if again else None,
+                    tuple(pending),
                 ))
-                for path, (mtime, size, findings, error, summary, wanted, again) in document["files"].items()
+                for path, (mtime, size, findings, error, summary, wanted, again, pending) in document["files"].items()
             }
         except (OSError, ValueError, KeyError, TypeError):
             return {}  # no cache yet, or one this version cannot read: start afresh
@@ -130,9 +135,9 @@ class FindingsCache:
         return entry[2]
 
     def put(self, path: Path, status: os.stat_result, findings: list[Finding], error: FileError | None = None,
-            summary: Any = None, wanted: frozenset[str] = frozenset()) -> None:
+            summary: Any = None, wanted: frozenset[str] = frozenset(), pending: tuple[Any, ...] = ()) -> None:
         """Store what ``path`` gave as it was when ``status`` was taken (before reading it)."""
-        self._store(path, status, Cached(list(findings), error, summary, wanted))
+        self._store(path, status, Cached(list(findings), error, summary, wanted, pending=pending))
 
     def put_again(self, path: Path, status: os.stat_result, digest: str, findings: list[Finding]) -> None:
         """Store the findings of the second look at ``path`` with the summaries of ``digest``."""
@@ -154,7 +159,10 @@ class FindingsCache:
         if self._new_summaries:
             merged_summaries = self._load_summaries()
             merged_summaries.update(self._new_summaries)
-            self._write(self.path.with_suffix(".summaries.json"), {p: list(e) for p, e in merged_summaries.items()})
+            self._write(self.path.with_suffix(".summaries.json"), {
+                p: [mtime, size, summary.to_json() if hasattr(summary, "to_json") else summary]
+                for p, (mtime, size, summary) in merged_summaries.items()
+            })
         if not self._new:
             return
         merged = self._load()
@@ -163,7 +171,7 @@ class FindingsCache:
             "files": {
                 path: [mtime, size, [astuple(f) for f in c.findings], astuple(c.error) if c.error else None,
                        c.summary, sorted(c.wanted),
-                       [c.again[0], [astuple(f) for f in c.again[1]]] if c.again else None]
+                       [c.again[0], [astuple(f) for f in c.again[1]]] if c.again else None, list(c.pending)]
                 for path, (mtime, size, c) in merged.items()
             }
         })

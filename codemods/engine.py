@@ -130,7 +130,7 @@ def _transform_source(
         return TransformResult(source, source, error=_python_error(source, filename))
     # A module asked about again with the project's summaries (``codemods.project``) is
     # one whose calls of project functions block: it is analysed whole.
-    again = project.others is not None and bool(project.others)
+    again = project.complete
     screened = screen.Screen(needed=True) if again else screen.screen(tree, settings.screen_names)
     if not screened.needed:
         wanted = frozenset(
@@ -238,7 +238,8 @@ def find_source(source: bytes, tree: ast.Module, settings: Settings, project: Pr
         plan = plan_module(tree, source, settings, project=project or ProjectView())
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
-    return TransformResult(source, source, plan.findings, summary=plan.summary, wanted=frozenset(plan.wanted))
+    summary = plan.summary.to_json() if plan.summary is not None else None  # for another process
+    return TransformResult(source, source, plan.findings, summary=summary, pending=tuple(plan.pending))
 
 
 def _transform(
@@ -402,7 +403,7 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
         text = SourceText(decode_source(source))
         detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text)
         functions = ModuleFunctions(
-            tree, ModuleScopes(tree), detector, Comments(source), ModuleName(module_name, package),
+            tree, ModuleScopes(tree), detector, lambda: Comments(source), ModuleName(module_name, package),
             frozenset(settings.non_blocking),
         )
         return functions.summary()

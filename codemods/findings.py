@@ -78,9 +78,12 @@ class TransformResult:
     #: The module's summary for the project index (``codemods.analysis.helpers.ModuleSummary``),
     #: when it was asked for.
     summary: Any = None
-    #: Calls of project functions that need other modules' summaries to be decided
-    #: (``codemods.project``).
+    #: For a module the screen passed over: calls through its imports, any of which may
+    #: be a project function that blocks (``codemods.project`` looks again if one does).
     wanted: frozenset[str] = frozenset()
+    #: Calls of project functions whose findings need other modules' summaries
+    #: (``codemods.analysis.helpers.HelperCall``; ``codemods.project`` finishes them).
+    pending: tuple[Any, ...] = ()
 
     @property
     def changed(self) -> bool:

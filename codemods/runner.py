@@ -16,7 +16,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
@@ -154,7 +154,7 @@ MAX_WAITING = 256
 def run(
     files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings], jobs: int = 1,
     findings_only: bool = False, cache_of: Callable[[Settings], FindingsCache | None] = lambda settings: None,
-    view_of: ViewOf = lambda file: None,
+    view_of: ViewOf = lambda file: None, pool: WorkerPool | None = None,
 ) -> Iterator[FileOutcome]:
     """Transform ``files``, each with its own settings (``settings_of``: those of its
     nearest pyproject.toml); outcomes are streamed in the order of ``files``.
@@ -184,7 +184,7 @@ def run(
             return None
         cached = cache.get(file.path, status)
         view = view_of(file)
-        digest = view.digest if view is not None and view.others else None
+        digest = view.digest if view is not None and view.complete else None
         if cached is not None and digest is not None:
             # A second look with other modules' summaries: stored under their digest.
             if cached.again is not None and cached.again[0] == digest:
@@ -194,7 +194,8 @@ def run(
         elif cached is not None:
             findings, error = cached.findings, cached.error
             if findings_only or error is not None or not any(f.fixable for f in findings):
-                return TransformResult(b"", b"", list(findings), error, summary=cached.summary, wanted=cached.wanted)
+                return TransformResult(b"", b"", list(findings), error, summary=cached.summary, wanted=cached.wanted,
+                                       pending=cached.pending)
         statuses[file.path] = status
         return None
 
@@ -203,11 +204,12 @@ def run(
         cache = cache_of(settings_of(file)) if status is not None else None
         if cache is not None and status is not None:
             view = view_of(file)
-            if view is not None and view.others:
+            if view is not None and view.complete:
                 cache.put_again(file.path, status, view.digest, result.findings)
             else:
-                summary = result.summary.to_json() if result.summary is not None else None
-                cache.put(file.path, status, result.findings, result.error, summary, result.wanted)
+                summary = result.summary
+                pending = tuple(call.to_json() if hasattr(call, "to_json") else call for call in result.pending)
+                cache.put(file.path, status, result.findings, result.error, summary, result.wanted, pending)
         return FileOutcome(file, result)
 
     if jobs <= 1:
@@ -222,7 +224,8 @@ def run(
     in_flight_limit = 16 * jobs
     in_flight = 0
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
-    pool: ProcessPoolExecutor | None = None
+    given = pool
+    executor: ProcessPoolExecutor | None = None
     pool_settings: Settings | None = None
     try:
         for position, file in enumerate(files):
@@ -235,24 +238,22 @@ def run(
                     item = TransformResult(b"", b"", error=source)
                 elif not needs_transform(source):
                     item = TransformResult(source, source)
-                elif pool is None and position == len(files) - 1:
+                elif executor is None and (given is None or not given.started) and position == len(files) - 1:
                     # The only file to parse: starting workers would cost more than it.
                     from codemods.engine import transform_source
 
                     item = transform_source(source, settings_of(file), str(file.path), findings_only, view_of(file))
                 else:
-                    if pool is None:
-                        from concurrent.futures import ProcessPoolExecutor
-
+                    if executor is None:
                         # No more workers than files left to look at.
-                        workers = min(jobs, len(files) - position)
                         pool_settings = settings_of(file)
-                        pool = ProcessPoolExecutor(
-                            max_workers=workers, initializer=_warm_up, initargs=(pool_settings, findings_only)
+                        executor = (given or WorkerPool(min(jobs, len(files) - position), findings_only)).start(
+                            pool_settings
                         )
+                        pool_settings = given.settings if given is not None else pool_settings
                     # The workers hold the settings of the first file; others travel with the file.
                     own = settings_of(file)
-                    item = pool.submit(
+                    item = executor.submit(
                         _transform_in_worker, source, str(file.path), None if own is pool_settings else own,
                         view_of(file),
                     )
@@ -268,8 +269,8 @@ def run(
             file_done, item_done = pending.popleft()
             yield remember(file_done, _result(item_done))
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if executor is not None and given is None:
+            executor.shutdown(cancel_futures=True)
 
 
 def _ready(item: TransformResult | Future[TransformResult]) -> bool:
@@ -278,6 +279,37 @@ def _ready(item: TransformResult | Future[TransformResult]) -> bool:
 
 def _result(item: TransformResult | Future[TransformResult]) -> TransformResult:
     return item.result() if isinstance(item, Future) else item
+
+
+class WorkerPool:
+    """Worker processes started on first use and kept for several ``run`` calls (the
+    project's second look, ``codemods.project``); the caller shuts them down."""
+
+    def __init__(self, jobs: int, findings_only: bool) -> None:
+        self.jobs = jobs
+        self.findings_only = findings_only
+        self.settings: Settings | None = None
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def start(self, settings: Settings) -> ProcessPoolExecutor:
+        """The workers, started with ``settings`` (what files without their own use) if not yet."""
+        if self._executor is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.settings = settings
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.jobs, initializer=_warm_up, initargs=(settings, self.findings_only)
+            )
+        return self._executor
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
 
 
 #: What every file of a run is processed with, in a worker (``_warm_up``): sent once, not
@@ -311,6 +343,21 @@ def _transform_in_worker(
     assert _worker_job is not None, "the worker was not started by run()"
     default, findings_only = _worker_job
     return transform_source(source, settings or default, path, findings_only, view)
+
+
+def _summarise_in_worker(
+    path: str, name: str, package: bool, wanted: list[str], settings: Settings | None = None
+) -> Any:
+    """A module's summary as JSON data for another process (``codemods.project``), with
+    the facts read of the functions ``wanted`` names and of those they call in it."""
+    from codemods.engine import summarise_source
+
+    assert _worker_job is not None, "the worker was not started by run()"
+    source = read_source(Path(path))
+    if isinstance(source, FileError) or b"\0" in source:
+        return None
+    summary = summarise_source(source, settings or _worker_job[0], name, package)
+    return None if summary is None else summary.read_for(wanted).to_json()
 
 
 def default_jobs() -> int:

@@ -935,3 +935,7 @@ class ModuleScopes:
     def scope_of(self, node: ast.AST) -> Scope:
         """The scope libcst's ``ScopeProvider`` gives the corresponding libcst node (KeyError if none)."""
         return self._analysis.scopes[node]
+
+    def scope_or(self, node: ast.AST, default: Scope) -> Scope:
+        """``scope_of(node)``, or ``default`` for a node that has none."""
+        return self._analysis.scopes.get(node, default)

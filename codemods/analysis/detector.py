@@ -314,6 +314,10 @@ class SourceText:
         parts.append(self._line(last)[:end])
         return b"".join(parts).decode("utf-8")
 
+    def lines(self, first: int, last: int) -> str:
+        """The text of lines ``first``..``last`` (1-based, inclusive)."""
+        return "".join(self._lines[first - 1:last])
+
     def column(self, line: int, offset: int) -> int:
         """The character column of byte ``offset`` on ``line`` (libcst counts characters)."""
         text = self._line(line)

@@ -29,7 +29,9 @@ from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_bl
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis.helpers import CODE as HELPER_CODE
-from codemods.analysis.helpers import MISSING, NO_MODULE, ModuleFunctions, ModuleName, ModuleSummary, ProjectIndex
+from codemods.analysis.helpers import (
+    MISSING, NO_MODULE, HelperCall, ModuleFunctions, ModuleName, ModuleSummary, ProjectIndex, helper_finding,
+)
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
@@ -42,6 +44,8 @@ from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
 MOVES_WITH_BLOCK = "it runs in a worker thread with the `with` block it is in"
+#: Stands for the project function a call reaches, where a catalog entry would be.
+_HELPER_ENTRY = BlockingCall("", "helper")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -72,9 +76,9 @@ class ModulePlan:
     #: Each finding with the line whose comment would suppress it (when the comments
     #: were read: ``Comments(source, always=True)``).
     comment_lines: list[tuple[Finding, int]] = field(default_factory=list)
-    #: Calls of project functions whose answer needed a module the analysis did not have
-    #: (``codemods.analysis.helpers.encode_step``): the runner asks again with it.
-    wanted: set[str] = field(default_factory=set)
+    #: Calls of project functions whose answer needs modules the analysis did not have:
+    #: the runner finishes their findings (``codemods.project``).
+    pending: list[HelperCall] = field(default_factory=list)
     #: The module's summary, when it was asked for (``ProjectView.summarise``).
     summary: ModuleSummary | None = None
 
@@ -100,6 +104,9 @@ class ProjectView:
     summarise: bool = False
     #: Names ``others`` (what the cache stores a second look under).
     digest: str = ""
+    #: Whether ``others`` holds every module of the project the answers need (a second
+    #: look): a module not in it is not the project's. Else one may be, unseen.
+    complete: bool = False
 
 
 def plan_module(
@@ -264,7 +271,7 @@ class _Finder:
         others = self.project.others
         if others is None:
             return None
-        return others.get(name, MISSING)
+        return others.get(name, None if self.project.complete else MISSING)
 
     @property
     def context(self) -> Context:
@@ -278,6 +285,8 @@ class _Finder:
         plan.located.sort(key=lambda pair: pair[0])
         plan.findings = [finding for finding, _ in plan.located]
         if self.project.summarise:
+            # Sent to another process as JSON data: the facts read so far; the rest are
+            # read there when asked for.
             plan.summary = self.functions.summary()
         return plan
 
@@ -817,32 +826,28 @@ class _Finder:
         index = self.index
         index.incomplete = False
         key = index.target(step)
-        chain = index.chain(key) if key is not None else None
-        if chain is None or key is None:
-            if index.incomplete:
-                self.plan.wanted.add(encode_step(step))
+        if (key is None or index.chain(key) is None) and not index.incomplete:
             return
-        facts = index.facts(key)
-        here = self.project.module.name
-        entry = BlockingCall(facts.name, "helper", reason=chain.describe(here))
-        if self._is_suppressed(node, entry):
+        if self._is_suppressed(node, _HELPER_ENTRY):
             return
-        refusal = index.refusal(key, here)
+        place = context.no_await_reason or self.framework_problem
+        fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
+        line, column = self._start(node)
+        call = HelperCall(line, column + 1, step, place, fix)
+        index.incomplete = False
+        finding = helper_finding(call, index, self.project.module.name)
         if index.incomplete:
-            self.plan.wanted.add(encode_step(step))
-            refusal = refusal or "the modules it reaches are not all known here"
-        reason = (
-            (f"not run in a thread: {refusal}" if refusal is not None else None)
-            or context.no_await_reason or self.framework_problem
-        )
-        if reason is not None:
-            self._record(node, entry, False, f"{chain.describe(here)}; {reason}", chain.steps(here))
+            self.plan.pending.append(call)  # decided where the project is at hand
             return
-        fixed = self._fix_text(node, Match(entry), scope)
-        self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"), chain.steps(here))
+        if finding is None:
+            return
+        if finding.fixable:
+            self._fix_text(node, Match(_HELPER_ENTRY), scope)
+        self._record_finding(node, finding)
 
-    def _fix_text(self, node: ast.Call, match: Match, scope: Scope) -> str:
-        """What the fix reads as, or ``!`` and why there is none."""
+    def _fix_text(self, node: ast.Call, match: Match, scope: Scope, register: bool = True) -> str:
+        """What the fix reads as, or ``!`` and why there is none; ``register``: the
+        rewrite will do it (else only the text is wanted)."""
         entry = match.entry
         func = node.func
         if (
@@ -854,7 +859,7 @@ class _Finder:
             ):
                 return "!its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
             spelled = self.speller.offload(f"lambda: {self.text(node)}", keywords=False, scope=scope)
-            if spelled is not None:
+            if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (CHAIN, entry, spelled)
             return f"!{NO_NAME}" if spelled is None else spelled.detail
         spelled = None
@@ -862,13 +867,13 @@ class _Finder:
         if native and (entry.category != "sleep" or self.settings.native_sleep):
             assert entry.native is not None
             spelled = self.speller.native(node, entry.native, scope)
-            if spelled is not None:
+            if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (NATIVE, entry, spelled)
                 if len(node.args) <= entry.native.positional:
                     self.rewrites[node] = (spelled.runner, True)
         if spelled is None:
             spelled = self.speller.offload(self._updated(func), keywords=bool(node.keywords), scope=scope)
-            if spelled is not None:
+            if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (OFFLOAD, entry, spelled)
                 if spelled.runner == spelled.detail[len("await "):].split("(")[0]:
                     self.rewrites[node] = (spelled.runner, False)
@@ -944,11 +949,12 @@ class _Finder:
         inline = self.comments.after_parenthesis(*opening) if opening is not None else None
         return suppressed_by_comment(inline, entry.code)
 
-    def _record(
-        self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str, chain: tuple[str, ...] = ()
-    ) -> None:
+    def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
         span = self._span(call)
-        finding = Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail, chain)
+        self._record_finding(call, Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail))
+
+    def _record_finding(self, call: ast.Call, finding: Finding) -> None:
+        span = self._span(call)
         self.plan.located.append((finding, span))
         if self.comments.tokenized and self.statements:
             line = self.comments.line_of(self.statements[-1])

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
 from codemods.analysis.block_analysis import DATA, LOGGER, PATH, ModuleConstants
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name
+from codemods.findings import Finding
 from codemods.catalog import (
     CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
 )
@@ -36,6 +38,8 @@ _BUILTINS = frozenset(dir(builtins))
 _THREAD_BOUND_MODULES = ("sqlite3.",)
 _THREAD_BOUND_METHODS = frozenset({"execute", "executemany", "executescript", "cursor", "commit", "rollback",
                                    "fetchone", "fetchall", "fetchmany"})
+#: A comment that may declare a function not blocking (``comments._MAY_SUPPRESS``, on text).
+_MAY_DECLARE = re.compile(r"#\s*(?:loopsafe|[nN][oO][qQ][aA])")
 #: Decorators that leave a method's body what a call runs.
 _METHOD_DECORATORS = frozenset({"classmethod", "staticmethod"})
 
@@ -94,30 +98,100 @@ class ClassFacts:
     members: frozenset[str]
 
 
+class FunctionTable(Mapping[str, FunctionFacts]):
+    """A module's functions by key (``"save"``, ``"Store.save"``); the facts of each are
+    read from its body the first time they are asked for (``compute``): answering a call
+    of one function must not cost a review of every function of the module."""
+
+    def __init__(
+        self, keys: Iterable[str], known: Mapping[str, FunctionFacts] | None = None,
+        compute: Callable[[str], FunctionFacts] | None = None,
+    ) -> None:
+        self._keys = frozenset(keys)
+        self.known: dict[str, FunctionFacts] = dict(known or {})
+        self._compute = compute
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __getitem__(self, key: str) -> FunctionFacts:
+        found = self.known.get(key)
+        if found is None:
+            if key not in self._keys or self._compute is None:
+                raise KeyError(key)
+            found = self.known[key] = self._compute(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._keys))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def answered(self) -> FunctionTable:
+        """Only the functions asked about so far, for another process: a worker asks of
+        them what was asked here (``codemods.project``)."""
+        return FunctionTable(self.known, self.known)
+
+
 @dataclass(frozen=True)
 class ModuleSummary:
     name: str
-    #: ``"save"``, ``"Store.save"``.
-    functions: Mapping[str, FunctionFacts] = field(default_factory=dict)
+    functions: FunctionTable = field(default_factory=lambda: FunctionTable(()))
     classes: Mapping[str, ClassFacts] = field(default_factory=dict)
     #: Module-level names bound once, by an import: their absolute dotted names (re-exports).
     aliases: Mapping[str, str] = field(default_factory=dict)
 
+    def complete(self) -> ModuleSummary:
+        """The summary with every function's facts read."""
+        for key in self.functions:
+            self.functions[key]
+        return self
+
+    def answered(self) -> ModuleSummary:
+        return ModuleSummary(self.name, self.functions.answered(), self.classes, self.aliases)
+
+    def read_for(self, paths: Iterable[str]) -> ModuleSummary:
+        """The summary with the facts read of the functions ``paths`` name (``"save"``,
+        ``"Store.load"``) and of those of this module they call: what answering calls of
+        them asks here, most likely (the rest is read when asked)."""
+        prefix = f"{self.name}."
+        pending = [path for path in paths if path in self.functions]
+        for path in paths:
+            first, _, rest = path.partition(".")
+            if rest and first in self.classes:
+                pending.extend(key for key in self.functions if key.endswith(f".{rest}"))
+        seen: set[str] = set()
+        while pending:
+            key = pending.pop()
+            if key in seen or key not in self.functions:
+                continue
+            seen.add(key)
+            for step in self.functions[key].steps:
+                if step[0] == "call" and step[1].startswith(prefix):
+                    pending.append(step[1][len(prefix):])
+                elif step[0] == "method" and step[1].startswith(prefix):
+                    pending.extend(k for k in self.functions if k.endswith(f".{step[2]}"))
+        return self
+
     def to_json(self) -> list[Any]:
+        """The keys, and the facts read so far (``from_json`` reads the rest again, given how)."""
         return [
             self.name,
-            {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal] for k, f in self.functions.items()},
+            sorted(self.functions),
+            {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal]
+             for k, f in self.functions.known.items()},
             {k: [list(c.bases), sorted(c.members)] for k, c in self.classes.items()},
             dict(self.aliases),
         ]
 
     @classmethod
-    def from_json(cls, data: list[Any]) -> ModuleSummary:
-        name, functions, classes, aliases = data
+    def from_json(cls, data: list[Any], compute: Callable[[str], FunctionFacts] | None = None) -> ModuleSummary:
+        name, keys, functions, classes, aliases = data
+        known = {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal)
+                 for k, (n, steps, followed, declared, refusal) in functions.items()}
         return cls(
-            name,
-            {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal)
-             for k, (n, steps, followed, declared, refusal) in functions.items()},
+            name, FunctionTable(keys, known, compute),
             {k: ClassFacts(tuple(bases), frozenset(members)) for k, (bases, members) in classes.items()},
             dict(aliases),
         )
@@ -131,17 +205,24 @@ class ModuleFunctions:
     resolved (``callee``) and the module's summary (``summary``)."""
 
     def __init__(
-        self, tree: ast.Module, scopes: ModuleScopes, detector: Detector, comments: Comments,
+        self, tree: ast.Module, scopes: ModuleScopes, detector: Detector, comments: Comments | Callable[[], Comments],
         module: ModuleName = NO_MODULE, declared: frozenset[str] = frozenset(),
     ) -> None:
+        """``comments``: the module's, or how to read them when first needed."""
         self.tree = tree
         self.scopes = scopes
         self.detector = detector
-        self.comments = comments
+        self._comments = comments
         self.module = module
         self.declared = declared
         self._constants: ModuleConstants | None = None
         self._summary: ModuleSummary | None = None
+
+    @property
+    def comments(self) -> Comments:
+        if not isinstance(self._comments, Comments):
+            self._comments = self._comments()
+        return self._comments
 
     @property
     def key_prefix(self) -> str:
@@ -224,7 +305,7 @@ class ModuleFunctions:
 
     def _summarise(self) -> ModuleSummary:
         module_scope = self.scopes.scope_of(self.tree)
-        functions: dict[str, FunctionFacts] = {}
+        functions: dict[str, tuple[ast.FunctionDef, ast.ClassDef | None]] = {}
         classes: dict[str, ClassFacts] = {}
         aliases: dict[str, str] = {}
         for name in module_scope.names():
@@ -234,19 +315,20 @@ class ModuleFunctions:
                 continue
             node = nodes.pop()
             if isinstance(node, ast.FunctionDef) and node.name == name:
-                functions[name] = self._facts(node, None)
+                functions[name] = (node, None)
             elif isinstance(node, ast.ClassDef) and node.name == name:
                 classes[name] = self._class_facts(node)
                 members = _members(node)
                 for member, definitions in members.items():
                     if len(definitions) == 1 and isinstance(definitions[0], ast.FunctionDef):
-                        functions[f"{name}.{member}"] = self._facts(definitions[0], node)
+                        functions[f"{name}.{member}"] = (definitions[0], node)
             elif bindings[0].is_import and "." not in name:
                 qualified = {q.name for q in bindings[0].qualified_names(name) if q.source is Source.IMPORT}
                 absolute = self.module.absolute(qualified.pop()) if len(qualified) == 1 else None
                 if absolute is not None:
                     aliases[name] = absolute
-        return ModuleSummary(self.module.name, functions, classes, aliases)
+        table = FunctionTable(functions, compute=lambda key: self._facts(*functions[key]))
+        return ModuleSummary(self.module.name, table, classes, aliases)
 
     def _class_facts(self, node: ast.ClassDef) -> ClassFacts:
         scope = self.scopes.scope_of(node)
@@ -270,7 +352,12 @@ class ModuleFunctions:
 
     def _facts(self, function: ast.FunctionDef, owner: ast.ClassDef | None) -> FunctionFacts:
         decorators = [_decorator_name(d) for d in function.decorator_list]
-        declared = function.name in self.declared or suppressed_by_comment(self.comments.of_statement(function), CODE)
+        declared = function.name in self.declared or (
+            # Most headers hold no comment that could say so: the module is tokenized only
+            # when one may.
+            _MAY_DECLARE.search(self.detector.source_of.lines(function.lineno, function.body[0].lineno)) is not None
+            and suppressed_by_comment(self.comments.of_statement(function), CODE)
+        )
         review = _Review(self, function, owner)
         followed = not review.generator and (owner is None or set(decorators) <= _METHOD_DECORATORS)
         refusal = review.refusal
@@ -329,7 +416,7 @@ class _Review:
         #: ``self`` / ``cls``: the instance or class, shared with the coroutines.
         self.receiver = arguments[0].arg if owner is not None and arguments and not static else None
         self.scope = functions.scopes.scope_of(function.body[0])
-        self.nodes = list(_own_nodes(function))
+        self.nodes = _own_nodes(function)
         self.call_funcs = {n.func for n in self.nodes if isinstance(n, ast.Call)}
         self.raised = {n.exc for n in self.nodes if isinstance(n, ast.Raise)}
         self._walk()
@@ -352,7 +439,7 @@ class _Review:
             elif isinstance(node, ast.Raise) and _names_stop_iteration(node.exc):
                 self._refuse("it raises StopIteration, which cannot cross into the awaiting task (it would hang)")
             elif isinstance(node, ast.Call):
-                scope = self.functions.scopes.scope_of(node.func) if _has_scope(self.functions, node.func) else self.scope
+                scope = self.functions.scopes.scope_or(node.func, self.scope)
                 match = detector.match(node, scope)
                 if match is not None:
                     if match.reason is None and match.entry.category != "process-start":
@@ -418,8 +505,9 @@ class _Review:
     def _name(self, node: ast.Name) -> None:
         if node.id == self.receiver:
             return  # checked at its attribute
-        scope = self.functions.scopes.scope_of(node) if _has_scope(self.functions, node) else self.scope
-        bindings = scope[node.id] if isinstance(node.ctx, ast.Load) else []
+        if not isinstance(node.ctx, ast.Load):
+            return
+        bindings = self.functions.scopes.scope_or(node, self.scope)[node.id]
         if not bindings:
             return
         if any(b.scope.kind == "module" for b in bindings):
@@ -443,7 +531,7 @@ class _Review:
             return
         if not writes:
             return
-        scope = self.functions.scopes.scope_of(root) if _has_scope(self.functions, root) else self.scope
+        scope = self.functions.scopes.scope_or(root, self.scope)
         if any(b.scope.kind == "module" for b in scope[root.id]):
             self._refuse(f"it changes the module variable `{root.id}`, which other tasks may use meanwhile")
 
@@ -451,17 +539,44 @@ class _Review:
         return node in self.call_funcs
 
 
-def _own_nodes(function: ast.FunctionDef) -> Iterator[ast.AST]:
-    """The nodes of the function's own body, in order (nested scopes: the node itself,
-    its decorators and defaults, not its body)."""
+def _own_nodes(function: ast.FunctionDef) -> list[ast.AST]:
+    """The nodes of the function's own body that matter to a review, in order (nested
+    scopes: the node itself, its decorators and defaults, not its body). Constants,
+    contexts and operators are left out: nothing is decided on them."""
+    found: list[ast.AST] = []
     pending: list[ast.AST] = list(reversed(function.body))
+    append, pop, extend = found.append, pending.pop, pending.extend
     while pending:
-        node = pending.pop()
-        yield node
-        if isinstance(node, _SCOPES):
-            pending.extend(reversed([*getattr(node, "decorator_list", ()), *_defaults(node)]))
+        node = pop()
+        kind = type(node)
+        if kind is ast.Constant:
             continue
-        pending.extend(reversed(list(ast.iter_child_nodes(node))))
+        append(node)
+        if kind is ast.Name:
+            continue
+        if kind in _SCOPE_TYPES:
+            extend(reversed([*getattr(node, "decorator_list", ()), *_defaults(node)]))
+            continue
+        fields = _FIELDS.get(kind)
+        if fields is None:
+            fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+        children: list[ast.AST] = []
+        for name in fields:
+            value = getattr(node, name)
+            if type(value) is list:
+                children.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                children.append(value)
+        children.reverse()
+        extend(children)
+    return found
+
+
+_SCOPE_TYPES = frozenset(_SCOPES)
+#: Fields that never hold a node worth visiting (contexts are read from their owner).
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level",
+                          "simple", "lineno", "tag", "name", "id", "attr", "arg", "module", "asname", "names"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _defaults(node: ast.AST) -> list[ast.expr]:
@@ -469,14 +584,6 @@ def _defaults(node: ast.AST) -> list[ast.expr]:
     if not isinstance(arguments, ast.arguments):
         return []
     return [d for d in [*arguments.defaults, *arguments.kw_defaults] if d is not None]
-
-
-def _has_scope(functions: ModuleFunctions, node: ast.AST) -> bool:
-    try:
-        functions.scopes.scope_of(node)
-    except KeyError:
-        return False
-    return True
 
 
 def _root(node: ast.expr) -> ast.Name | None:
@@ -513,6 +620,47 @@ def _thread_reason(qualname: str, call: ast.Call) -> str | None:
 # -- the project -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HelperCall:
+    """A call of a project function in a coroutine, with all its finding depends on but
+    the function: found in one process, decided where the project's summaries are."""
+
+    line: int
+    #: 1-based, as findings have it.
+    column: int
+    step: Step
+    #: Why no await may go where the call is, if none may.
+    place: str | None
+    #: The fix, as ``_fix_text`` gives it (``!`` and why there is none).
+    fix: str
+
+    def to_json(self) -> list[Any]:
+        return [self.line, self.column, list(self.step), self.place, self.fix]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> HelperCall:
+        line, column, step, place, fix = data
+        return cls(line, column, tuple(step), place, fix)
+
+
+def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding | None:
+    """The finding of a call of a project function, if the function blocks: fixed when it
+    is safe in a thread and an await may go there, else reported with the reason."""
+    key = index.target(call.step)
+    chain = index.chain(key) if key is not None else None
+    if chain is None or key is None:
+        return None
+    refusal = index.refusal(key, here)
+    if index.incomplete:
+        refusal = refusal or "the modules it reaches are not all known here"
+    reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
+    name = index.facts(key).name
+    if reason is not None:
+        return Finding(call.line, call.column, CODE, name, False, f"{chain.describe(here)}; {reason}", chain.steps(here))
+    return Finding(call.line, call.column, CODE, name, not call.fix.startswith("!"), call.fix.lstrip("!"),
+                   chain.steps(here))
+
+
 class _Missing:
     """A module that may be in the project but whose summary is not at hand (a worker's view)."""
 
@@ -544,6 +692,12 @@ class Chain:
         return f"through {' -> '.join(self.steps(here))}"
 
 
+#: Functions on a chain at most, the blocking call's caller included: a call deeper down
+#: is not looked for (reading the whole project to prove a "no" would cost more than the
+#: rare chain it finds).
+MAX_CHAIN = int(__import__("os").environ.get("LOOPSAFE_MAX_CHAIN", "99"))
+
+
 class ProjectIndex:
     """Resolves calls across the summaries of a project's modules (``load`` gives them).
 
@@ -558,8 +712,9 @@ class ProjectIndex:
         self._modules: dict[str, ModuleSummary | None | object] = {}
         self._chains: dict[str, tuple[Chain | None, bool]] = {}
         self._refusals: dict[str, tuple[str | None, bool]] = {}
-        self._mros: dict[str, list[str]] = {}
+        self._mros: dict[str, tuple[list[str], bool]] = {}
         self._visiting: set[str] = set()
+        self._truncated = False
         self.incomplete = False
         #: Modules whose summaries answers used.
         self.used: set[str] = set()
@@ -637,8 +792,11 @@ class ProjectIndex:
         """C3 linearisation over the project's classes; a class outside the project is an
         opaque ``?name`` entry (its own bases unknown)."""
         if key in self._mros:
-            return self._mros[key]
-        self._mros[key] = [key, "?cycle"]
+            found, incomplete = self._mros[key]
+            self.incomplete |= incomplete
+            return found
+        outer, self.incomplete = self.incomplete, False
+        self._mros[key] = ([key, "?cycle"], False)
         module, _, path = key.partition(":")
         summary = self._modules[module]
         assert isinstance(summary, ModuleSummary)
@@ -646,33 +804,41 @@ class ProjectIndex:
         for base in summary.classes[path].bases:
             if base == "builtins.object":
                 continue
-            found = self._find(base, depth + 1) if base is not None and not base.startswith("builtins.") else None
-            bases.append(found[1] if found is not None and found[0] == "class" else f"?{base}")
+            base_class = self._find(base, depth + 1) if base is not None and not base.startswith("builtins.") else None
+            bases.append(base_class[1] if base_class is not None and base_class[0] == "class" else f"?{base}")
         sequences = [self._mro(b, depth + 1) if not b.startswith("?") else [b] for b in bases] + [bases]
         merged = _c3_merge(sequences)
         result = [key, *merged] if merged is not None else [key, "?inconsistent"]
-        self._mros[key] = result
+        self._mros[key] = (result, self.incomplete)
+        self.incomplete |= outer
         return result
 
     # -- answers -----------------------------------------------------------------------
 
     def chain(self, key: str) -> Chain | None:
         """How the function blocks, if it does; ``None`` also while it is being looked at
-        (recursion adds nothing)."""
+        (recursion adds nothing), and past ``MAX_CHAIN`` functions."""
         if key in self._chains:
             found, incomplete = self._chains[key]
             self.incomplete |= incomplete
             return found
         if key in self._visiting:
             return None
+        if len(self._visiting) >= MAX_CHAIN:
+            self._truncated = True
+            return None
         outer, self.incomplete = self.incomplete, False
+        outer_truncated, self._truncated = self._truncated, False
         self._visiting.add(key)
         try:
             found = self._first_blocking(key)
         finally:
             self._visiting.discard(key)
-        self._chains[key] = (found, self.incomplete)
+        if found is not None or not self._truncated:
+            # A "no" cut short by the limit holds only at this depth: not kept.
+            self._chains[key] = (found, self.incomplete)
         self.incomplete |= outer
+        self._truncated |= outer_truncated
         return found
 
     def _first_blocking(self, key: str) -> Chain | None:

@@ -169,6 +169,8 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     module = _Body(tree, None, None, False)
     # Module-level names bound by any import -> what they stand for (relative: leading dots).
     module_imports: dict[str, list[str]] = {}
+    awaited: set[ast.AST] = set()
+    plain_calls: list[tuple[_Use, _Body]] = []
     # Each entry: a node, the body whose code it is, the bindings whose value it is in.
     stack: list[tuple[ast.AST, _Body, tuple[set[_Use], ...]]] = [(tree, module, ())]
     while stack:
@@ -186,10 +188,16 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 for mentioned in mentions:
                     mentioned.add(use)
                 continue
+        elif kind is ast.Await:
+            if type(node.value) is ast.Call:  # type: ignore[attr-defined]
+                awaited.add(node.value)  # type: ignore[attr-defined]
         elif kind is ast.Call:
             use = _chain(node.func)  # type: ignore[attr-defined]
             if use is not None and owner.is_coroutine:
                 coroutine_calls.append((use, owner))
+                if node not in awaited:
+                    # An awaited call makes a coroutine: not a sync helper of the project.
+                    plain_calls.append((use, owner))
             elif use is not None and type(owner.node) is ast.FunctionDef and (
                 owner.parent is None or type(owner.parent.node) is ast.ClassDef
             ):
@@ -285,7 +293,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     if not needed:
         if not names.helpers:
             return Screen(needed=False)
-        return Screen(needed=False, imported_calls=_imported_calls(coroutine_calls, module_imports))
+        return Screen(needed=False, imported_calls=_imported_calls(plain_calls, module_imports))
     return Screen(
         True, [_stub_of(unit.node) for unit in units if not unit.keep and (unit.parent is None or unit.parent.keep)]
     )
