@@ -403,7 +403,8 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
         text = SourceText(decode_source(source))
         detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text)
         functions = ModuleFunctions(
-            tree, ModuleScopes(tree), detector, lambda: Comments(source), ModuleName(module_name, package),
+            # Only the functions whose facts are asked for are walked.
+            tree, ModuleScopes(tree, lazy=True), detector, lambda: Comments(source), ModuleName(module_name, package),
             frozenset(settings.non_blocking),
         )
         return functions.summary()

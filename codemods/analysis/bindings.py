@@ -378,6 +378,9 @@ class _Walker:
         self.top_attr: Optional[ast.Attribute] = None
         self.deferred: List[_Deferred] = []
         self.dotted: Set[str] = set()
+        #: With ``ModuleScopes(lazy=True)``: bodies of module-level functions and methods,
+        #: walked when first asked for (``ModuleScopes.walk_function``).
+        self.lazy: Optional[Dict[ast.AST, Callable[[], None]]] = None
         self.factory_aliases = False
         self.stmt_handlers: Dict[type, Callable[[ast.AST], None]] = {
             ast.Expr: self._expr_stmt,
@@ -629,13 +632,25 @@ class _Walker:
         function = Scope("function", node, outer, self.analysis, node.name)
         self.scope = function
         self._parameters(node.args, function)
-        self.body(node.body)
+        if self.lazy is not None and outer.kind in ("module", "class"):
+            self.lazy[node] = lambda: self._walk_later(function, node.body)
+        else:
+            self.body(node.body)
         self.scope = outer
         for decorator in node.decorator_list:
             self.expr(decorator)
         self.opt(node.returns)
         self.scope = enclosing
         enclosing._count += 1
+
+    def _walk_later(self, function: Scope, statements: List[ast.stmt]) -> None:
+        saved = self.scope, self.top_attr
+        self.scope, self.top_attr = function, None
+        try:
+            self.body(statements)
+            self.infer_accesses()
+        finally:
+            self.scope, self.top_attr = saved
 
     def _parameters(self, arguments: ast.arguments, function: Scope) -> None:
         # libcst's visit_Param: the name binds in the function scope, the default then the annotation are
@@ -918,7 +933,10 @@ def _position(node: ast.AST) -> Tuple[int, int]:
 class ModuleScopes:
     """The scopes of one module, built in one walk of its ``ast`` tree."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, lazy: bool = False) -> None:
+        """``lazy``: the bodies of module-level functions and methods are walked when
+        ``walk_function`` asks (their names are then known only there: a ``global``
+        statement inside one rebinds a module name only once it is walked)."""
         analysis = _Analysis()
         builtin = Scope("builtin", None, None, analysis)
         module = Scope("module", tree, builtin, analysis)
@@ -928,9 +946,20 @@ class ModuleScopes:
         self.module = module
         self._analysis = analysis
         walker = _Walker(analysis, module)
+        if lazy:
+            walker.lazy = {}
+        self._walker = walker
         analysis.scopes[tree] = module
         walker.body(tree.body)
         walker.infer_accesses()
+
+    def walk_function(self, node: ast.AST) -> None:
+        """Walk the body of a module-level function or method, if that was left for later."""
+        lazy = self._walker.lazy
+        if lazy:
+            walk = lazy.pop(node, None)
+            if walk is not None:
+                walk()
 
     def scope_of(self, node: ast.AST) -> Scope:
         """The scope libcst's ``ScopeProvider`` gives the corresponding libcst node (KeyError if none)."""

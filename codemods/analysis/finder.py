@@ -285,9 +285,9 @@ class _Finder:
         plan.located.sort(key=lambda pair: pair[0])
         plan.findings = [finding for finding, _ in plan.located]
         if self.project.summarise:
-            # Sent to another process as JSON data: the facts read so far; the rest are
-            # read there when asked for.
-            plan.summary = self.functions.summary()
+            # Sent to another process as JSON data: every function's facts, read now while
+            # the module's scopes are at hand.
+            plan.summary = self.functions.summary().complete()
         return plan
 
     # -- the typed bindings, first (``command._BindingPass``) ---------------------------

@@ -19,7 +19,7 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
 from codemods.analysis.block_analysis import DATA, LOGGER, PATH, ModuleConstants
@@ -141,6 +141,15 @@ class ModuleSummary:
     classes: Mapping[str, ClassFacts] = field(default_factory=dict)
     #: Module-level names bound once, by an import: their absolute dotted names (re-exports).
     aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def may_bind(self, kind: str, name: str) -> bool:
+        """Whether the module may bind ``name`` by a ``def``, ``class`` or ``import``
+        (``kind``): a handle that has not read the module answers from its text."""
+        return True
+
+    def real(self) -> ModuleSummary:
+        """The summary itself (a handle reads the module for it)."""
+        return self
 
     def complete(self) -> ModuleSummary:
         """The summary with every function's facts read."""
@@ -415,6 +424,7 @@ class _Review:
         static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.decorator_list)
         #: ``self`` / ``cls``: the instance or class, shared with the coroutines.
         self.receiver = arguments[0].arg if owner is not None and arguments and not static else None
+        functions.scopes.walk_function(function)
         self.scope = functions.scopes.scope_of(function.body[0])
         self.nodes = _own_nodes(function)
         self.call_funcs = {n.func for n in self.nodes if isinstance(n, ast.Call)}
@@ -661,13 +671,24 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
                    chain.steps(here))
 
 
+class ModuleHandle(Protocol):
+    """A module as the index sees it: a ``ModuleSummary``, or a handle that reads the
+    module only when an answer needs more than its text tells (``codemods.summaries``)."""
+
+    name: str
+
+    def may_bind(self, kind: str, name: str) -> bool: ...
+
+    def real(self) -> ModuleSummary: ...
+
+
 class _Missing:
     """A module that may be in the project but whose summary is not at hand (a worker's view)."""
 
 
 MISSING = _Missing()
 #: Summaries by absolute module name: ``None`` for a module not in the project.
-Loader = Callable[[str], "ModuleSummary | None | object"]
+Loader = Callable[[str], "ModuleHandle | None | object"]
 
 
 @dataclass(frozen=True)
@@ -709,7 +730,7 @@ class ProjectIndex:
 
     def __init__(self, load: Loader) -> None:
         self._load = load
-        self._modules: dict[str, ModuleSummary | None | object] = {}
+        self._modules: dict[str, ModuleHandle | None | object] = {}
         self._chains: dict[str, tuple[Chain | None, bool]] = {}
         self._refusals: dict[str, tuple[str | None, bool]] = {}
         self._mros: dict[str, tuple[list[str], bool]] = {}
@@ -719,21 +740,27 @@ class ProjectIndex:
         #: Modules whose summaries answers used.
         self.used: set[str] = set()
 
-    def module(self, name: str) -> ModuleSummary | None | object:
+    def module(self, name: str) -> ModuleHandle | None:
+        """The module ``name``: its summary (or a handle that reads it when needed), ``None``
+        if it is not the project's or not at hand (``incomplete`` then says which)."""
         if name not in self._modules:
             self._modules[name] = self._load(name)
         found = self._modules[name]
         if found is MISSING:
             self.incomplete = True
-        elif found is not None:
+            return None
+        if found is not None:
             self.used.add(name)
-        return found
+        return cast("ModuleHandle | None", found)
+
+    def _summary(self, module: str) -> ModuleSummary:
+        found = self._modules[module]
+        assert found is not None and found is not MISSING
+        return cast("ModuleHandle", found).real()
 
     def facts(self, key: str) -> FunctionFacts:
         module, _, path = key.partition(":")
-        summary = self._modules[module]
-        assert isinstance(summary, ModuleSummary)
-        return summary.functions[path]
+        return self._summary(module).functions[path]
 
     # -- names -------------------------------------------------------------------------
 
@@ -742,32 +769,35 @@ class ProjectIndex:
         if step[0] == "method":
             return self._method(step[1], step[2], 0)
         if step[0] == "call":
-            found = self._find(step[1], 0)
+            found = self._find(step[1], 0, "function")
             return found[1] if found is not None and found[0] == "function" else None
         return None
 
-    def _find(self, dotted: str, depth: int) -> tuple[str, str] | None:
-        """``("function" | "class", "module:path")`` for what an absolute dotted name is."""
+    def _find(self, dotted: str, depth: int, want: str) -> tuple[str, str] | None:
+        """``(want, "module:path")`` when an absolute dotted name is a project function or
+        class (``want``), as far as that is asked (a module is read only as that needs)."""
         if depth > self._DEPTH:
             return None
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            summary = self.module(".".join(parts[:cut]))
-            if isinstance(summary, ModuleSummary):
-                return self._in_module(summary, parts[cut:], depth)
+            handle = self.module(".".join(parts[:cut]))
+            if handle is not None:
+                return self._in_module(handle, parts[cut:], depth, want)
         return None
 
-    def _in_module(self, summary: ModuleSummary, path: list[str], depth: int) -> tuple[str, str] | None:
+    def _in_module(self, handle: ModuleHandle, path: list[str], depth: int, want: str) -> tuple[str, str] | None:
         first = path[0]
-        if first in summary.aliases:
-            return self._find(".".join([summary.aliases[first], *path[1:]]), depth + 1)
-        key = f"{summary.name}:{'.'.join(path)}"
-        if len(path) == 1 and first in summary.functions:
-            return ("function", key)
-        if len(path) == 1 and first in summary.classes:
+        if handle.may_bind("import", first) and first in handle.real().aliases:
+            return self._find(".".join([handle.real().aliases[first], *path[1:]]), depth + 1, want)
+        key = f"{handle.name}:{'.'.join(path)}"
+        if len(path) == 1 and want == "function":
+            return ("function", key) if handle.may_bind("def", first) and first in handle.real().functions else None
+        if not handle.may_bind("class", first) or first not in handle.real().classes:
+            return None
+        if len(path) == 1:
             return ("class", key)
-        if len(path) == 2 and first in summary.classes:
-            method = self._method(f"{summary.name}.{first}", path[1], depth + 1)
+        if len(path) == 2:
+            method = self._method(f"{handle.name}.{first}", path[1], depth + 1)
             return None if method is None else ("function", method)
         return None
 
@@ -775,15 +805,14 @@ class ProjectIndex:
         """The key of the method ``name`` that an instance of the class runs, if it is certainly a
         project function: the first class of the MRO that binds the name must be the
         project's, and bind it to a plain sync method."""
-        found = self._find(class_name, depth)
+        found = self._find(class_name, depth, "class")
         if found is None or found[0] != "class":
             return None
         for klass in self._mro(found[1], depth):
             if klass.startswith("?"):
                 return None  # a class outside the project, which may define it
             module, _, path = klass.partition(":")
-            summary = self._modules[module]
-            assert isinstance(summary, ModuleSummary)
+            summary = self._summary(module)
             if name in summary.classes[path].members:
                 return f"{klass}.{name}" if f"{path}.{name}" in summary.functions else None
         return None
@@ -798,13 +827,14 @@ class ProjectIndex:
         outer, self.incomplete = self.incomplete, False
         self._mros[key] = ([key, "?cycle"], False)
         module, _, path = key.partition(":")
-        summary = self._modules[module]
-        assert isinstance(summary, ModuleSummary)
+        summary = self._summary(module)
         bases: list[str] = []
         for base in summary.classes[path].bases:
             if base == "builtins.object":
                 continue
-            base_class = self._find(base, depth + 1) if base is not None and not base.startswith("builtins.") else None
+            base_class = (
+                self._find(base, depth + 1, "class") if base is not None and not base.startswith("builtins.") else None
+            )
             bases.append(base_class[1] if base_class is not None and base_class[0] == "class" else f"?{base}")
         sequences = [self._mro(b, depth + 1) if not b.startswith("?") else [b] for b in bases] + [bases]
         merged = _c3_merge(sequences)

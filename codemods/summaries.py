@@ -1,0 +1,258 @@
+"""The summaries of a project's modules, read as the answers about its calls need them
+(``codemods.project``): the run's own results first, then each module's text (which
+tells most names apart without parsing: ``ModuleFile``), then its summary (prefetched in
+the worker processes for the modules the coroutines' calls name, else read here), and a
+function's facts only when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+from codemods.config import Settings
+from codemods.findings import Finding, TransformResult
+from codemods.runner import SourceFile, WorkerPool, read_source
+
+if TYPE_CHECKING:
+    from codemods.analysis.helpers import HelperCall, ModuleSummary
+    from codemods.cache import FindingsCache
+    from codemods.project import ModuleLocator
+
+_DEF = re.compile(rb"\bdef\s+(\w+)")
+_CLASS = re.compile(rb"\bclass\s+(\w+)")
+#: An import statement, with its continuation lines and parenthesised names.
+_IMPORT_STATEMENT = re.compile(rb"\bimport\b(?:\s*\([^)]*\)|(?:[^\n\\]|\\.)*)", re.DOTALL)
+_WORD = re.compile(rb"\w+")
+
+#: What the index is given for a module: its summary, or a file read when needed.
+Known = Union["ModuleSummary", "ModuleFile"]
+
+
+class Reread:
+    """A module's file, parsed the first time a function's facts are asked for."""
+
+    def __init__(self, path: Path, settings: Settings, name: str) -> None:
+        self.path = path
+        self.settings = settings
+        self.name = name
+        self._summary: ModuleSummary | None = None
+        self._read = False
+
+    def summary(self) -> ModuleSummary | None:
+        from codemods.engine import summarise_source
+
+        if not self._read:
+            self._read = True
+            source = read_source(self.path)
+            if isinstance(source, bytes) and b"\0" not in source:
+                self._summary = summary_of(
+                    summarise_source(source, self.settings, self.name, self.path.name == "__init__.py")
+                )
+        return self._summary
+
+    def __call__(self, key: str) -> Any:
+        summary = self.summary()
+        if summary is None or key not in summary.functions:
+            from codemods.analysis.helpers import FunctionFacts
+
+            return FunctionFacts(key.rpartition(".")[2], followed=False, refusal="its module changed")
+        return summary.functions[key]
+
+
+def summary_of(data: Any) -> ModuleSummary | None:
+    """A summary from a fresh analysis, or from the cache's JSON data."""
+    from codemods.analysis.helpers import ModuleSummary
+
+    if data is None or isinstance(data, ModuleSummary):
+        return data
+    return ModuleSummary.from_json(data)
+
+
+
+class ModuleFile:
+    """A project module, read no further than an answer needs: its bytes tell, without
+    parsing, that a name is none of its functions (no ``def`` of it), imports (no
+    ``import`` statement names it) or classes (no ``class`` of it), which is most of what
+    the calls of coroutines ask; only a name it may define gets the module summarised."""
+
+    def __init__(self, path: Path, settings: Settings, name: str, cache: FindingsCache | None) -> None:
+        self.path = path
+        self.settings = settings
+        self.name = name
+        self.cache = cache
+        self._bytes: bytes | None = None
+        #: ``def``, ``class``, ``import`` -> the names such statements of the text may bind.
+        self._names: dict[str, frozenset[bytes]] | None = None
+        self._real: ModuleSummary | None = None
+        self._read = False
+
+    @property
+    def source(self) -> bytes:
+        if self._bytes is None:
+            source = read_source(self.path)
+            self._bytes = source if isinstance(source, bytes) else b""
+        return self._bytes
+
+    def may_bind(self, kind: str, name: str) -> bool:
+        """Whether the module's text may bind ``name`` by a ``def``, ``class`` or ``import``
+        (``kind``); ``False`` is certain: no statement of that kind names it."""
+        if self._names is None:
+            source = self.source
+            imported: set[bytes] = set()
+            for statement in _IMPORT_STATEMENT.findall(source):
+                imported.update(_WORD.findall(statement))
+            self._names = {
+                "def": frozenset(_DEF.findall(source)),
+                "class": frozenset(_CLASS.findall(source)),
+                "import": frozenset(imported),
+            }
+        return name.encode() in self._names[kind]
+
+    def real(self) -> ModuleSummary:
+        """The module's summary (from the cache, or read now; functions' facts read when
+        asked for); an empty one if Python cannot parse the module."""
+        from codemods.analysis.helpers import ModuleSummary
+
+        if not self._read:
+            self._read = True
+            status = _status(self.path)
+            if self.cache is not None and status is not None:
+                found, data = self.cache.get_summary(self.path, status)
+                if found:
+                    self.set(data, store=False)
+            if self._real is None:
+                self.set(Reread(self.path, self.settings, self.name).summary())
+        return self._real if self._real is not None else ModuleSummary(self.name)
+
+    def set(self, data: Any, store: bool = True) -> None:
+        """The summary read elsewhere (a worker process, the cache), as JSON data or an object."""
+        from codemods.analysis.helpers import ModuleSummary
+
+        self._read = True
+        if data is not None and not isinstance(data, ModuleSummary):
+            data = ModuleSummary.from_json(data, compute=Reread(self.path, self.settings, self.name))
+        self._real = data
+        status = _status(self.path)
+        if self.cache is not None and status is not None and (store or data is not None):
+            self.cache.put_summary(self.path, status, data)  # what it learns this run is kept
+
+
+
+def _status(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+
+class ProjectSummaries:
+    """The project's module summaries, read on demand, and the answers over them."""
+
+    def __init__(
+        self, known: dict[str, Known], locator: ModuleLocator,
+        settings_of: Callable[[SourceFile], Settings], cache_of: Callable[[Settings], FindingsCache | None],
+    ) -> None:
+        self.known = known
+        self.locator = locator
+        self.settings_of = settings_of
+        self.cache_of = cache_of
+        self.absent: set[str] = set()
+        self.files: dict[str, ModuleFile] = {}
+
+    def load(self, name: str) -> Known | None:
+        if name in self.known:
+            return self.known[name]
+        if name in self.absent:
+            return None
+        module = self._file(name)
+        if module is None:
+            self.absent.add(name)
+            return None
+        self.known[name] = module
+        return module
+
+    def _file(self, name: str) -> ModuleFile | None:
+        """The project's module ``name``, if it is one."""
+        if name not in self.files:
+            path = self.locator.locate(name)
+            if path is None:
+                return None
+            settings = self.settings_of(SourceFile(str(path), path))
+            self.files[name] = ModuleFile(path, settings, name, self.cache_of(settings))
+        return self.files[name]
+
+    def prefetch(self, wanted: list[frozenset[str]], pool: WorkerPool) -> None:
+        """Read the modules the wanted calls name directly in the worker processes, at once
+        (deeper ones are read here, when an answer needs them)."""
+        from codemods.analysis.finder import decode_step
+        from codemods.runner import _summarise_in_worker
+
+        requested: dict[str, set[str]] = {}
+        for steps in wanted:
+            for encoded in steps:
+                step = decode_step(encoded)
+                if step[0] == "call":
+                    parts = step[1].split(".")
+                    for cut in range(1, len(parts)):
+                        requested.setdefault(".".join(parts[:cut]), set()).add(".".join(parts[cut:]))
+        jobs: dict[str, Any] = {}
+        for name in sorted(requested.keys() - self.known.keys() - self.absent):
+            module = self._file(name)
+            if module is None:
+                self.absent.add(name)
+                continue
+            # What the index asks of the module for a call (``ProjectIndex._in_module``).
+            paths = sorted(
+                path for path in requested[name]
+                if module.may_bind("import", path.split(".")[0])
+                or ("." not in path and module.may_bind("def", path))
+                or (path.count(".") == 1 and module.may_bind("class", path.split(".")[0]))
+            )
+            status = _status(module.path)
+            if not paths or status is None or (
+                module.cache is not None and module.cache.get_summary(module.path, status)[0]
+            ):
+                continue  # nothing it may define is asked; or the cache has it: read when asked
+            executor = pool.start(module.settings)
+            jobs[name] = executor.submit(
+                _summarise_in_worker, str(module.path), name, module.path.name == "__init__.py", paths,
+                None if module.settings is pool.settings else module.settings,
+            )
+        for name, future in jobs.items():
+            self.files[name].set(future.result())
+
+    def decide(self, module: str, result: TransformResult) -> tuple[list[Finding] | None, dict[str, ModuleSummary] | None]:
+        """For a held result: its findings with those of its pending calls finished (``None``:
+        unchanged), and the summaries a second look needs, if one would find something
+        (a call through an import that blocks)."""
+        from codemods.analysis.finder import decode_step
+        from codemods.analysis.helpers import ProjectIndex, helper_finding
+
+        index = ProjectIndex(self.load)
+        findings: list[Finding] | None = None
+        for data in result.pending:
+            finding = helper_finding(call_of(data), index, module)
+            if finding is not None:
+                findings = [*(findings if findings is not None else result.findings), finding]
+        blocks = findings is not None
+        for encoded in sorted(result.wanted):
+            key = index.target(decode_step(encoded))
+            if key is not None and index.chain(key) is not None:
+                blocks = True
+                index.refusal(key, module)  # the summaries its verdict reads go too
+        if findings is not None:
+            findings.sort()
+        if not blocks:
+            return findings, None
+        return findings, {name: self.known[name].real().answered() for name in index.used}
+
+
+def call_of(data: Any) -> HelperCall:
+    """A pending call, from a fresh result or from the cache's JSON data."""
+    from codemods.analysis.helpers import HelperCall
+
+    return data if isinstance(data, HelperCall) else HelperCall.from_json(data)
