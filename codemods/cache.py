@@ -38,19 +38,30 @@ ENVIRONMENT_VARIABLE = "LOOPSAFE_CACHE_DIR"
 RACY_SECONDS = 2.0
 
 @dataclass(frozen=True)
+class Decision:
+    """The findings of a file whose calls were decided with other modules' summaries
+    (``codemods.project``), and what they depend on: the files of those modules, and
+    the module names that were not the project's."""
+
+    depends: dict[str, tuple[int, int]]
+    absent: tuple[str, ...]
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
 class Cached:
     """What a file gave, stored: its findings, the error that stopped it if one did, and
-    for the project index (``codemods.project``) its summary (as JSON data) and the calls
-    it wants decided with other modules; ``again``: the findings of the second look with
-    those modules' summaries, under the digest of the summaries it was given."""
+    for the project index (``codemods.project``) the calls it wants decided with other
+    modules (``wanted``, ``pending``: ``HelperCall.to_json()`` data); ``again``: the
+    findings of a second look, under the digest of the summaries it was given;
+    ``decision``: the findings once decided, for ``check``."""
 
     findings: list[Finding]
     error: FileError | None = None
-    summary: Any = None
     wanted: frozenset[str] = frozenset()
     again: tuple[str, list[Finding]] | None = None
-    #: ``HelperCall.to_json()`` data.
     pending: tuple[Any, ...] = ()
+    decision: Decision | None = None
 
 
 #: (mtime in ns, size, what the file gave).
@@ -85,9 +96,16 @@ class FindingsCache:
         self._started = time.time()
         self._entries: dict[str, _Entry] = self._load()
         self._new: dict[str, _Entry] = {}
-        #: Summaries of modules read only for the project index: path -> (mtime, size, summary).
-        self._summaries: dict[str, tuple[int, int, Any]] = self._load_summaries()
+        #: Module summaries for the project index: path -> (mtime, size, summary); in a
+        #: file of their own, read only when a run needs one.
+        self._summaries_read: dict[str, tuple[int, int, Any]] | None = None
         self._new_summaries: dict[str, tuple[int, int, Any]] = {}
+
+    @property
+    def _summaries(self) -> dict[str, tuple[int, int, Any]]:
+        if self._summaries_read is None:
+            self._summaries_read = self._load_summaries()
+        return self._summaries_read
 
     def _load_summaries(self) -> dict[str, tuple[int, int, Any]]:
         try:
@@ -97,7 +115,7 @@ class FindingsCache:
             return {}
 
     def get_summary(self, path: Path, status: os.stat_result) -> tuple[bool, Any]:
-        """``(found, summary)`` for a module read only for the project index."""
+        """``(found, summary)``: a module's summary for the project index (JSON data)."""
         entry = self._summaries.get(str(path))
         if entry is None or entry[0] != status.st_mtime_ns or entry[1] != status.st_size:
             return False, None
@@ -118,10 +136,13 @@ class FindingsCache:
             return {
                 path: (mtime, size, Cached(
                     [Finding(*finding) for finding in findings], FileError(*error) if error else None,
-                    summary, frozenset(wanted), (again[0], [Finding(*f) for f in again[1]]) if again else None,
+                    frozenset(wanted), (again[0], [Finding(*f) for f in again[1]]) if again else None,
                     tuple(pending),
+                    Decision({p: (m, z) for p, (m, z) in decision[0].items()}, tuple(decision[1]),
+                             [Finding(*f) for f in decision[2]]) if decision else None,
                 ))
-                for path, (mtime, size, findings, error, summary, wanted, again, pending) in document["files"].items()
+                for path, (mtime, size, findings, error, wanted, again, pending, decision)
+                in document["files"].items()
             }
         except (OSError, ValueError, KeyError, TypeError):
             return {}  # no cache yet, or one this version cannot read: start afresh
@@ -135,9 +156,15 @@ class FindingsCache:
         return entry[2]
 
     def put(self, path: Path, status: os.stat_result, findings: list[Finding], error: FileError | None = None,
-            summary: Any = None, wanted: frozenset[str] = frozenset(), pending: tuple[Any, ...] = ()) -> None:
+            wanted: frozenset[str] = frozenset(), pending: tuple[Any, ...] = ()) -> None:
         """Store what ``path`` gave as it was when ``status`` was taken (before reading it)."""
-        self._store(path, status, Cached(list(findings), error, summary, wanted, pending=pending))
+        self._store(path, status, Cached(list(findings), error, wanted, pending=pending))
+
+    def put_decision(self, path: Path, decision: Decision) -> None:
+        """Store the decided findings of ``path``, if its entry is stored (as it is)."""
+        entry = self._entries.get(str(path))
+        if entry is not None:
+            self._store_entry(path, (entry[0], entry[1], replace(entry[2], decision=decision)))
 
     def put_again(self, path: Path, status: os.stat_result, digest: str, findings: list[Finding]) -> None:
         """Store the findings of the second look at ``path`` with the summaries of ``digest``."""
@@ -150,7 +177,9 @@ class FindingsCache:
             cached.error is not None and cached.error.transient
         ):
             return
-        entry = (status.st_mtime_ns, status.st_size, cached)
+        self._store_entry(path, (status.st_mtime_ns, status.st_size, cached))
+
+    def _store_entry(self, path: Path, entry: _Entry) -> None:
         self._entries[str(path)] = entry
         self._new[str(path)] = entry
 
@@ -170,8 +199,10 @@ class FindingsCache:
         self._write(self.path, {
             "files": {
                 path: [mtime, size, [astuple(f) for f in c.findings], astuple(c.error) if c.error else None,
-                       c.summary, sorted(c.wanted),
-                       [c.again[0], [astuple(f) for f in c.again[1]]] if c.again else None, list(c.pending)]
+                       sorted(c.wanted), [c.again[0], [astuple(f) for f in c.again[1]]] if c.again else None,
+                       list(c.pending),
+                       [c.decision.depends, list(c.decision.absent), [astuple(f) for f in c.decision.findings]]
+                       if c.decision else None]
                 for path, (mtime, size, c) in merged.items()
             }
         })

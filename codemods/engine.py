@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import libcst
     from libcst import ParserSyntaxError
 
-    from codemods.analysis.finder import ProjectView
+    from codemods.analysis.modules import ProjectView
 
     from codemods.rewrite.apply import ModuleRewrite
 
@@ -120,7 +120,8 @@ def transform_source(
 def _transform_source(
     source: bytes, settings: Settings, filename: str, findings_only: bool, project: ProjectView | None
 ) -> TransformResult:
-    from codemods.analysis.finder import ProjectView, encode_step
+    from codemods.analysis.finder import encode_step
+    from codemods.analysis.modules import ProjectView
 
     project = project or ProjectView()
     tree = screen.parse(source)
@@ -232,7 +233,8 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings, project: ProjectView | None = None) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    from codemods.analysis.finder import ProjectView, plan_module
+    from codemods.analysis.finder import plan_module
+    from codemods.analysis.modules import ProjectView
 
     try:
         plan = plan_module(tree, source, settings, project=project or ProjectView())
@@ -286,7 +288,7 @@ def rewrite_checked(
 
     Call it on a deep stack (``run_with_deep_stack``), as ``transform_source`` does.
     """
-    from codemods.analysis.finder import ProjectView
+    from codemods.analysis.modules import ProjectView
     from codemods.rewrite.apply import rewrite_module
 
     from libcst.codemod import SkipFile
@@ -393,7 +395,8 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
     from codemods.analysis.bindings import ModuleScopes
     from codemods.analysis.comments import Comments
     from codemods.analysis.detector import Detector, SourceText
-    from codemods.analysis.helpers import ModuleFunctions, ModuleName
+    from codemods.analysis.helpers import ModuleFunctions
+    from codemods.analysis.modules import ModuleName
     from importlib.util import decode_source
 
     tree = screen.parse(source)

@@ -24,26 +24,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
-from codemods.findings import TransformResult
+from codemods.findings import Finding, TransformResult
 from codemods.runner import FileOutcome, SourceFile, WorkerPool, run
 
 if TYPE_CHECKING:
-    from codemods.analysis.finder import ProjectView
+    from codemods.analysis.modules import ProjectView
     from codemods.analysis.helpers import HelperCall, ModuleSummary
     from codemods.cache import FindingsCache
-    from codemods.summaries import Known
+    from codemods.summaries import Decided, Known
 
 
-def module_name_of(path: Path) -> tuple[str, bool, Path]:
+def module_name_of(path: Path, folders: dict[Path, tuple[list[str], Path]] | None = None) -> tuple[str, bool, Path]:
     """The dotted module name of a ``.py`` file, whether it is a package's ``__init__``,
-    and the folder its top package is in (where ``import`` finds it)."""
+    and the folder its top package is in (where ``import`` finds it). ``folders``: the
+    answers for folders, kept across calls (a run asks for every file)."""
     package = path.name == "__init__.py"
-    parts = [] if package else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file():
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts), package, folder
+    parts, root = _package_of(path.parent, {} if folders is None else folders)
+    return ".".join(parts if package else [*parts, path.stem]), package, root
+
+
+def _package_of(folder: Path, folders: dict[Path, tuple[list[str], Path]]) -> tuple[list[str], Path]:
+    """The package a folder is (its dotted parts), and the folder its top package is in."""
+    found = folders.get(folder)
+    if found is None:
+        if (folder / "__init__.py").is_file() and folder.parent != folder:
+            parts, root = _package_of(folder.parent, folders)
+            found = ([*parts, folder.name], root)
+        else:
+            found = ([], folder)
+        folders[folder] = found
+    return found
 
 
 @dataclass
@@ -98,13 +108,14 @@ def run_project(
     """``runner.run`` over ``files``, with calls of project functions followed across
     modules. Outcomes come in the order of ``files``, except those that needed a second
     look, which come last."""
-    from codemods.analysis.finder import ProjectView
-    from codemods.analysis.helpers import ModuleName
+    from codemods.analysis.modules import ProjectView
+    from codemods.analysis.modules import ModuleName
 
     locator = ModuleLocator()
     names: dict[Path, tuple[str, bool]] = {}
+    folders: dict[Path, tuple[list[str], Path]] = {}
     for file in files:
-        name, package, root = module_name_of(file.path)
+        name, package, root = module_name_of(file.path, folders)
         names[file.path] = (name, package)
         locator.add_root(root)
     for root in extra_roots:
@@ -133,13 +144,14 @@ def _run_project(
 ) -> Iterator[FileOutcome]:
     import gc
 
-    from codemods.analysis.finder import ProjectView
-    from codemods.analysis.helpers import ModuleName, ModuleSummary
+    from codemods.analysis.modules import ModuleName, ProjectView
     from codemods.summaries import ProjectSummaries, Reread, call_of
 
     for outcome in run(files, settings_of, jobs, findings_only, cache_of, lambda file: first_views[file.path], pool):
         result = outcome.result
         if result.summary is not None:
+            from codemods.analysis.helpers import ModuleSummary
+
             name = names[outcome.file.path][0]
             summaries[name] = ModuleSummary.from_json(
                 result.summary, compute=Reread(outcome.file.path, settings_of(outcome.file), name)
@@ -150,33 +162,88 @@ def _run_project(
             yield outcome
     if not held:
         return
-    index = ProjectSummaries(summaries, locator, settings_of, cache_of)
+    undecided: list[FileOutcome] = []
+    for outcome in held:
+        stored = _stored_decision(outcome.file, settings_of, cache_of, locator) if findings_only else None
+        if stored is not None:
+            yield FileOutcome(outcome.file, replace(outcome.result, findings=stored))
+        else:
+            undecided.append(outcome)
+    if not undecided:
+        return
+    paths = {name: path for path, (name, _) in names.items()}
+    index = ProjectSummaries(summaries, locator, settings_of, cache_of, paths)
     # The trees read here are garbage at once: collections would only cost time.
     collecting = gc.isenabled()
     gc.disable()
     try:
         if pool is not None:
-            index.prefetch([_wanted(outcome.result, call_of) for outcome in held], pool)
-        decided = [(outcome, index.decide(names[outcome.file.path][0], outcome.result)) for outcome in held]
+            index.prefetch([_wanted(outcome.result, call_of) for outcome in undecided], pool)
+        decided = [(outcome, index.decide(names[outcome.file.path][0], outcome.result)) for outcome in undecided]
     finally:
         if collecting:
             gc.enable()
     second_views: dict[Path, ProjectView] = {}
     again: list[SourceFile] = []
-    for outcome, (findings, used) in decided:
+    decisions: dict[Path, Decided] = {}
+    for outcome, decision in decided:
         name, package = names[outcome.file.path]
-        if used is None or (findings_only and not outcome.result.wanted):
+        if decision.again is None or (findings_only and not outcome.result.wanted):
             # Nothing blocks through other modules, or (for findings only) the module's own
             # analysis left nothing to do but finish the findings of its calls.
-            yield FileOutcome(outcome.file, replace(outcome.result, findings=findings)) if findings is not None \
-                else outcome
+            result = outcome.result if decision.findings is None else replace(outcome.result, findings=decision.findings)
+            _store_decision(outcome.file, result.findings, decision, settings_of, cache_of, findings_only)
+            yield FileOutcome(outcome.file, result)
             continue
-        others = {module: summary for module, summary in used.items() if module != name}
+        others = {module: summary for module, summary in decision.again.items() if module != name}
         second_views[outcome.file.path] = ProjectView(
             ModuleName(name, package), others=others, digest=_digest(others), complete=True
         )
         again.append(outcome.file)
-    yield from run(again, settings_of, jobs, findings_only, cache_of, lambda file: second_views[file.path], pool)
+        decisions[outcome.file.path] = decision
+    for outcome in run(again, settings_of, jobs, findings_only, cache_of, lambda file: second_views[file.path], pool):
+        if outcome.result.error is None:
+            _store_decision(outcome.file, outcome.result.findings, decisions[outcome.file.path], settings_of,
+                            cache_of, findings_only)
+        yield outcome
+
+
+def _stored_decision(
+    file: SourceFile, settings_of: Callable[[SourceFile], Settings],
+    cache_of: Callable[[Settings], FindingsCache | None], locator: ModuleLocator,
+) -> list[Finding] | None:
+    """The findings decided for ``file`` by an earlier run, if nothing they depend on changed."""
+    cache = cache_of(settings_of(file))
+    status = _status(file.path)
+    cached = cache.get(file.path, status) if cache is not None and status is not None else None
+    decision = cached.decision if cached is not None else None
+    if decision is None:
+        return None
+    for path, (mtime, size) in decision.depends.items():
+        now = _status(Path(path))
+        if now is None or (now.st_mtime_ns, now.st_size) != (mtime, size):
+            return None
+    if any(locator.locate(name) is not None for name in decision.absent):
+        return None  # a module that was not the project's is now
+    return decision.findings
+
+
+def _store_decision(
+    file: SourceFile, findings: list[Finding], decided: Decided, settings_of: Callable[[SourceFile], Settings],
+    cache_of: Callable[[Settings], FindingsCache | None], findings_only: bool,
+) -> None:
+    from codemods.cache import Decision
+
+    cache = cache_of(settings_of(file))
+    if cache is not None and findings_only:
+        cache.put_decision(file.path, Decision(decided.depends, decided.absent, list(findings)))
+
+
+def _status(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _wanted(result: TransformResult, call_of: Callable[[Any], HelperCall]) -> frozenset[str]:

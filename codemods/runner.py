@@ -24,7 +24,7 @@ from codemods.findings import FileError, TransformResult
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-    from codemods.analysis.finder import ProjectView
+    from codemods.analysis.modules import ProjectView
     from codemods.cache import FindingsCache
 
 #: The project around a file (``codemods.project``): ``None`` for a file on its own.
@@ -194,8 +194,7 @@ def run(
         elif cached is not None:
             findings, error = cached.findings, cached.error
             if findings_only or error is not None or not any(f.fixable for f in findings):
-                return TransformResult(b"", b"", list(findings), error, summary=cached.summary, wanted=cached.wanted,
-                                       pending=cached.pending)
+                return TransformResult(b"", b"", list(findings), error, wanted=cached.wanted, pending=cached.pending)
         statuses[file.path] = status
         return None
 
@@ -207,9 +206,10 @@ def run(
             if view is not None and view.complete:
                 cache.put_again(file.path, status, view.digest, result.findings)
             else:
-                summary = result.summary
                 pending = tuple(call.to_json() if hasattr(call, "to_json") else call for call in result.pending)
-                cache.put(file.path, status, result.findings, result.error, summary, result.wanted, pending)
+                cache.put(file.path, status, result.findings, result.error, result.wanted, pending)
+                if result.summary is not None:
+                    cache.put_summary(file.path, status, result.summary)
         return FileOutcome(file, result)
 
     if jobs <= 1:

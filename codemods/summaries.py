@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Union
 
@@ -155,8 +156,11 @@ class ProjectSummaries:
     def __init__(
         self, known: dict[str, Known], locator: ModuleLocator,
         settings_of: Callable[[SourceFile], Settings], cache_of: Callable[[Settings], FindingsCache | None],
+        paths: dict[str, Path],
     ) -> None:
+        """``paths``: the files of the modules in ``known``."""
         self.known = known
+        self.paths = paths
         self.locator = locator
         self.settings_of = settings_of
         self.cache_of = cache_of
@@ -225,10 +229,8 @@ class ProjectSummaries:
         for name, future in jobs.items():
             self.files[name].set(future.result())
 
-    def decide(self, module: str, result: TransformResult) -> tuple[list[Finding] | None, dict[str, ModuleSummary] | None]:
-        """For a held result: its findings with those of its pending calls finished (``None``:
-        unchanged), and the summaries a second look needs, if one would find something
-        (a call through an import that blocks)."""
+    def decide(self, module: str, result: TransformResult) -> Decided:
+        """A held result (``codemods.project``), decided over the project's summaries."""
         from codemods.analysis.finder import decode_step
         from codemods.analysis.helpers import ProjectIndex, helper_finding
 
@@ -246,9 +248,27 @@ class ProjectSummaries:
                 index.refusal(key, module)  # the summaries its verdict reads go too
         if findings is not None:
             findings.sort()
-        if not blocks:
-            return findings, None
-        return findings, {name: self.known[name].real().answered() for name in index.used}
+        depends: dict[str, tuple[int, int]] = {}
+        for name in index.used:
+            path = self.paths.get(name) or self.files[name].path
+            status = _status(path)
+            if status is not None:
+                depends[str(path)] = (status.st_mtime_ns, status.st_size)
+        again = {name: self.known[name].real().answered() for name in index.used} if blocks else None
+        return Decided(findings, again, depends, tuple(sorted(index.absent)))
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A held result, decided: its findings with those of its pending calls finished
+    (``None``: unchanged); the summaries a second look needs, if one would find something
+    (a call through an import that blocks); the files and absent module names the
+    answers read (what a stored decision depends on)."""
+
+    findings: list[Finding] | None
+    again: dict[str, ModuleSummary] | None
+    depends: dict[str, tuple[int, int]]
+    absent: tuple[str, ...]
 
 
 def call_of(data: Any) -> HelperCall:

@@ -193,8 +193,10 @@ def test_a_corrupt_or_unwritable_cache_never_fails_a_run(tmp_path: Path, monkeyp
     expected = _check(project, "--no-cache")
     cold = _check(project)
     assert cold == expected
-    [stored] = (tmp_path / CACHE_DIR_NAME).glob("findings-*.json")
+    [stored] = (tmp_path / CACHE_DIR_NAME).glob("findings-*[0-9a-f].json")
     stored.write_text('{"files": {"x": [1, 2, [[1]]]')  # cut short
+    for summaries in (tmp_path / CACHE_DIR_NAME).glob("findings-*.summaries.json"):
+        summaries.write_text('{"x": [1, 2')
     assert _check(project) == expected
     json.loads(stored.read_text())  # rewritten whole
     blocker = tmp_path / "not-a-folder"
@@ -217,3 +219,80 @@ def test_the_code_of_every_subpackage_is_in_the_fingerprint(monkeypatch: pytest.
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     assert cache_module.fingerprint(Settings()) != before
+
+
+# -- calls of project functions across modules (codemods.project) -----------------------
+
+APP = '''\
+from app import storage
+
+
+async def handler(path):
+    return storage.load(path)
+'''
+BLOCKING_STORAGE = '''\
+def load(path):
+    with open(path) as fh:
+        return fh.read()
+'''
+PURE_STORAGE = '''\
+def load(path):
+    return path.upper()
+'''
+
+
+def _app(tmp_path: Path, storage: str | None) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.loopsafe]\n")
+    package = tmp_path / "app"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "handlers.py").write_text(APP)
+    if storage is not None:
+        (package / "storage.py").write_text(storage)
+    for path in package.iterdir():
+        os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
+    return package
+
+
+def _edit(path: Path, text: str | None, age: float) -> None:
+    if text is None:
+        path.unlink()
+        return
+    path.write_text(text)
+    os.utime(path, (age, age))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(BLOCKING_STORAGE, PURE_STORAGE), (PURE_STORAGE, BLOCKING_STORAGE), (None, BLOCKING_STORAGE),
+     (BLOCKING_STORAGE, None)],
+    ids=["helper-stops-blocking", "helper-starts-blocking", "module-appears", "module-goes"],
+)
+def test_a_warm_run_sees_a_change_in_the_module_a_call_reaches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str | None, after: str | None, jobs: int
+) -> None:
+    """The findings of ``handlers.py`` depend on ``storage.py``: a warm run must follow an
+    edit there although ``handlers.py`` itself did not change, and agree with a cold run."""
+    package = _app(tmp_path, before)
+    monkeypatch.chdir(tmp_path)
+    first = _check(package, jobs=jobs)
+    assert ("LS301" in first[1]) == (before == BLOCKING_STORAGE)
+    assert _check(package, jobs=jobs) == first  # warm, nothing changed
+    _edit(package / "storage.py", after, AN_HOUR_AGO + 60)
+    warm = _check(package, jobs=jobs)
+    assert warm == _check(package, "--no-cache", jobs=jobs)
+    assert ("LS301" in warm[1]) == (after == BLOCKING_STORAGE)
+
+
+def test_a_warm_run_decides_calls_across_modules_without_reading_them(
+    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = _app(tmp_path, BLOCKING_STORAGE)
+    monkeypatch.chdir(tmp_path)
+    cold = _check(package)
+    assert "handlers.py:5:12: LS301" in cold[1] and "storage.load() -> builtins.open()" in cold[1]
+    assert "storage.py" in reads  # read for its summary
+    reads.clear()
+    assert _check(package) == cold
+    assert reads == []  # the stored decision holds: storage.py is unchanged

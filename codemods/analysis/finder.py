@@ -16,7 +16,7 @@ import bisect
 import re
 from dataclasses import dataclass, field, replace
 from importlib.util import decode_source
-from typing import Callable, Iterable, Mapping, Sequence, cast
+from typing import Callable, Iterable, Sequence, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
@@ -29,9 +29,8 @@ from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_bl
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis.helpers import CODE as HELPER_CODE
-from codemods.analysis.helpers import (
-    MISSING, NO_MODULE, HelperCall, ModuleFunctions, ModuleName, ModuleSummary, ProjectIndex, helper_finding,
-)
+from codemods.analysis.helpers import MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding
+from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
@@ -91,33 +90,15 @@ class ModulePlan:
 Suppressor = Callable[[Span], bool]
 
 
-@dataclass(frozen=True)
-class ProjectView:
-    """What a module's analysis knows of the project around it."""
-
-    #: The module's own name (relative imports, keys of its functions).
-    module: ModuleName = NO_MODULE
-    #: Summaries of other modules of the project; ``None``: the module stands alone (the
-    #: fixit rule, standard input), so no other module is the project's.
-    others: Mapping[str, ModuleSummary] | None = None
-    #: Whether the plan carries the module's summary (for other modules' analyses).
-    summarise: bool = False
-    #: Names ``others`` (what the cache stores a second look under).
-    digest: str = ""
-    #: Whether ``others`` holds every module of the project the answers need (a second
-    #: look): a module not in it is not the project's. Else one may be, unseen.
-    complete: bool = False
-
-
 def plan_module(
     tree: ast.Module, source: bytes, settings: Settings, comments: Comments | None = None,
-    suppressed: Suppressor | None = None, project: ProjectView = ProjectView(),
+    suppressed: Suppressor | None = None, project: ProjectView | None = None,
 ) -> ModulePlan:
     """The findings of ``tree`` (parsed from ``source``) and the rewrite of each fixable
     one: the one door from a module's bytes to what loopsafe finds in it (``check``, the
     rewrite, ``--add-noqa``). ``comments``: the module's, if the caller reads them too."""
     text = decode_source(source)
-    return _Finder(tree, text, settings, comments or Comments(source), suppressed, project).run()
+    return _Finder(tree, text, settings, comments or Comments(source), suppressed, project or ProjectView()).run()
 
 
 #: Where an ``async def`` may start, in decoded text (newlines made ``\n``): the prefilter's pattern.

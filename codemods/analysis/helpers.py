@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
+from codemods.analysis.modules import NO_MODULE, ModuleName
 from codemods.analysis.block_analysis import DATA, LOGGER, PATH, ModuleConstants
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name
@@ -46,32 +47,6 @@ _METHOD_DECORATORS = frozenset({"classmethod", "staticmethod"})
 #: One call a function makes that matters: ``("block", qualname)`` (the catalog),
 #: ``("call", "pkg.reports.save")`` (by absolute dotted name), ``("method", "pkg.app.Bot", "save")``.
 Step = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ModuleName:
-    """A module's absolute dotted name, and whether it is a package's ``__init__``."""
-
-    name: str
-    package: bool = False
-
-    def absolute(self, qualified: str) -> str | None:
-        """``.reports.save`` (relative, as an import spells it) made absolute from this module."""
-        level = len(qualified) - len(qualified.lstrip("."))
-        if not level:
-            return qualified
-        parts = self.name.split(".") if self.name else []
-        base = parts if self.package else parts[:-1]
-        if level - 1 > len(base):
-            return None
-        base = base[: len(base) - (level - 1)]
-        rest = qualified[level:]
-        joined = ".".join([*base, rest] if rest else base)
-        return joined or None
-
-
-#: Stands for a file given on standard input or otherwise outside any project.
-NO_MODULE = ModuleName("__main__")
 
 
 @dataclass(frozen=True)
@@ -737,8 +712,9 @@ class ProjectIndex:
         self._visiting: set[str] = set()
         self._truncated = False
         self.incomplete = False
-        #: Modules whose summaries answers used.
+        #: Modules whose summaries answers used, and module names that were not the project's.
         self.used: set[str] = set()
+        self.absent: set[str] = set()
 
     def module(self, name: str) -> ModuleHandle | None:
         """The module ``name``: its summary (or a handle that reads it when needed), ``None``
@@ -751,6 +727,8 @@ class ProjectIndex:
             return None
         if found is not None:
             self.used.add(name)
+        else:
+            self.absent.add(name)
         return cast("ModuleHandle | None", found)
 
     def _summary(self, module: str) -> ModuleSummary:

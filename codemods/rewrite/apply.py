@@ -25,7 +25,8 @@ from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemo
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, ProjectView, Span, plan_module
+from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
+from codemods.analysis.modules import ProjectView
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
 from codemods.config import ConfigError, Settings, load_settings
