@@ -117,7 +117,7 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Leave these codes alone; adds to `ignore` in [tool.loopsafe].",
         ),
         click.option("--no-transitive", "no_transitive", is_flag=True, default=False,
-                     help="Do not follow the module's own functions (LS301); same as --ignore LS301."),
+                     help="Do not follow calls of the project's own functions (LS301); same as --ignore LS301."),
         click.option("-q", "--quiet", is_flag=True, default=False,
                      help="Print findings and errors only: no summary, hint or progress bar."),
         click.option("-v", "--verbose", is_flag=True, default=False,
@@ -466,7 +466,7 @@ def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa
                 tally.findings.append({
                     "path": display, "line": finding.line, "column": finding.column,
                     "code": finding.code, "name": finding.name, "fixable": finding.fixable,
-                    "message": finding.message,
+                    "message": finding.message, **({"chain": list(finding.chain)} if finding.chain else {}),
                 })
     if statistics:
         _print_statistics([finding for _, finding in found])

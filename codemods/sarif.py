@@ -40,7 +40,8 @@ def sarif_log(findings: Sequence[tuple[str, Finding]], errors: Sequence[tuple[st
                     "region": {"startLine": finding.line, "startColumn": finding.column},
                 },
             }],
-            "properties": {"fixable": finding.fixable, "callable": finding.name},
+            "properties": {"fixable": finding.fixable, "callable": finding.name,
+                           **({"chain": list(finding.chain)} if finding.chain else {})},
         }
         for path, finding in findings
     ]

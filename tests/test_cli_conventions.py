@@ -4,6 +4,7 @@ path, summaries that count errors and say what is fixable."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -390,3 +391,22 @@ def test_transitive_findings_and_how_to_turn_them_off(runner: CliRunner, tmp_pat
     code, out, _ = _run(runner, "check", *option)
     assert [line.split(": ", 1)[1] for line in out.splitlines()] == reported
     assert code == (1 if reported else 0)
+
+
+def test_json_and_sarif_carry_the_chain_of_a_call_across_modules(runner: CliRunner, project: Path) -> None:
+    (project / "worker.py").unlink()
+    package = project / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "storage.py").write_text("def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
+    (package / "handlers.py").write_text(
+        "from app.storage import load\n\n\nasync def handler(path):\n    return load(path)\n"
+    )
+    code, out, _ = _run(runner, "check", "--format", "json")
+    [finding] = json.loads(out)
+    assert (finding["path"], finding["line"], finding["code"], finding["fixable"]) == ("app/handlers.py", 5, "LS301", True)
+    assert finding["chain"] == ["app.storage.load()", "builtins.open()"]
+    assert "(through app.storage.load() -> builtins.open())" in finding["message"]
+    code, out, _ = _run(runner, "check", "--format", "sarif")
+    [result] = json.loads(out)["runs"][0]["results"]
+    assert result["properties"]["chain"] == ["app.storage.load()", "builtins.open()"]

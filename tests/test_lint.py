@@ -3,7 +3,9 @@ itself run end to end on a temporary project."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +205,29 @@ def test_fixit_goes_through_the_same_door_as_the_cli(project: Path) -> None:
     assert "LS260 os.listdir()" in done.stdout, done.stdout
     assert "(has autofix)" not in done.stdout
     assert transform_source(broken.encode()).error is not None  # the CLI refuses it too
+
+
+def test_the_rule_follows_other_modules_where_loopsafe_keeps_its_cache(project: Path) -> None:
+    """Same-module helpers are always followed; calls into other modules once the project
+    has loopsafe's cache (what `loopsafe check` leaves), whose summaries the rule reads."""
+    package = project / "src" / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "storage.py").write_text("def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
+    (package / "handlers.py").write_text("from app.storage import load\n\n\nasync def handler(path):\n    return load(path)\n")
+    an_hour_ago = time.time() - 3600
+    for module in package.iterdir():
+        os.utime(module, (an_hour_ago, an_hour_ago))  # the cache keeps no file edited just now
+    alone = _run(["lint", "src/app/handlers.py"], project)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    loopsafe = find_tool("loopsafe", "this project's console script")
+    checked = subprocess.run([loopsafe, "check", "src/app"], cwd=project, capture_output=True, text=True)
+    assert checked.returncode == 1 and "LS301" in checked.stdout, checked.stdout + checked.stderr
+    assert (project / ".loopsafe_cache").is_dir()
+    linted = _run(["lint", "src/app/handlers.py"], project)
+    assert linted.returncode == 1, linted.stdout + linted.stderr
+    assert "src/app/handlers.py@5:11" in linted.stdout
+    assert "LS301 load() blocks the event loop (through app.storage.load() -> builtins.open()); fix: " in linted.stdout
+    fixed = _run(["fix", "--automatic", "src/app/handlers.py"], project)
+    assert fixed.returncode in (0, 1), fixed.stdout + fixed.stderr
+    assert "return await asyncio.to_thread(load, path)" in (package / "handlers.py").read_text()

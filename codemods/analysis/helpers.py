@@ -34,6 +34,10 @@ from codemods.catalog import (
 CODE = CATEGORIES["helper"][0]
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _BUILTINS = frozenset(dir(builtins))
+#: Built-in exception classes: making one runs no code of interest.
+_EXCEPTIONS = frozenset(
+    name for name in _BUILTINS if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), BaseException)
+)
 #: Objects that belong to the thread that made them: made in a worker thread, they are of
 #: no use to the coroutine; made on the loop's thread, a worker cannot use them.
 _THREAD_BOUND_MODULES = ("sqlite3.",)
@@ -450,10 +454,11 @@ class _Review:
         if step is not None:
             dotted = step[1]
             reason = _thread_reason(dotted, call)
+            made = self.functions.detector.constructors.get(dotted)
             if reason is not None:
                 self._refuse(reason)
-            elif not _matches(dotted, THREAD_SAFE):
-                self.steps.append(step)
+            elif not _matches(dotted, THREAD_SAFE) and not (made is not None and made.name.startswith("pathlib.")):
+                self.steps.append(step)  # (a path is plain data: making one does nothing)
             return
         if not isinstance(func, (ast.Name, ast.Attribute)) or not is_dotted_name(func):
             if not isinstance(func, ast.Attribute):
@@ -468,7 +473,7 @@ class _Review:
                 reason = _thread_reason(f"builtins.{func.id}", call)
                 if reason is not None:
                     self._refuse(reason)
-                elif not _matches(f"builtins.{func.id}", THREAD_SAFE):
+                elif not _matches(f"builtins.{func.id}", THREAD_SAFE) and func.id not in _EXCEPTIONS:
                     self._refuse(f"it calls {func.id}()")
                 return
             if bindings and all(isinstance(b.node, ast.ClassDef) for b in bindings):
@@ -516,8 +521,11 @@ class _Review:
             return
         if not writes:
             return
-        scope = self.functions.scopes.scope_or(root, self.scope)
-        if any(b.scope.kind == "module" for b in scope[root.id]):
+        bindings = self.functions.scopes.scope_or(root, self.scope)[root.id]
+        if bindings and all(b.is_import for b in bindings):
+            target = ast.unparse(node) if isinstance(node, ast.Attribute) else ast.unparse(node.value)
+            self._refuse(f"it changes `{target}`, state of the whole process")
+        elif any(b.scope.kind == "module" for b in bindings):
             self._refuse(f"it changes the module variable `{root.id}`, which other tasks may use meanwhile")
 
     def _called(self, node: ast.Attribute) -> bool:
@@ -650,7 +658,8 @@ class ModuleHandle(Protocol):
     """A module as the index sees it: a ``ModuleSummary``, or a handle that reads the
     module only when an answer needs more than its text tells (``codemods.summaries``)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def may_bind(self, kind: str, name: str) -> bool: ...
 

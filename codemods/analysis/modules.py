@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
 if TYPE_CHECKING:
-    from codemods.analysis.helpers import ModuleSummary
+    from codemods.analysis.helpers import ModuleHandle
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class ProjectView:
     module: ModuleName = NO_MODULE
     #: Summaries of other modules of the project; ``None``: the module stands alone (the
     #: fixit rule, standard input), so no other module is the project's.
-    others: Mapping[str, ModuleSummary] | None = None
+    others: Mapping[str, ModuleHandle] | None = None
     #: Whether the plan carries the module's summary (for other modules' analyses).
     summarise: bool = False
     #: Names ``others`` (what the cache stores a second look under).
