@@ -108,9 +108,11 @@ def run_project(
     """``runner.run`` over ``files``, with calls of project functions followed across
     modules. Outcomes come in the order of ``files``, except those that needed a second
     look, which come last."""
-    from codemods.analysis.modules import ProjectView
-    from codemods.analysis.modules import ModuleName
+    from codemods.analysis.modules import ModuleName, ProjectView
 
+    if not any(settings_of(file).allows("LS301") for file in files):
+        yield from run(files, settings_of, jobs, findings_only, cache_of)  # nothing to follow
+        return
     locator = ModuleLocator()
     names: dict[Path, tuple[str, bool]] = {}
     folders: dict[Path, tuple[list[str], Path]] = {}
@@ -121,7 +123,8 @@ def run_project(
     for root in extra_roots:
         locator.add_root(root)
     first_views: dict[Path, ProjectView] = {
-        path: ProjectView(ModuleName(name, package), others={}, summarise=True) for path, (name, package) in names.items()
+        path: ProjectView(ModuleName(name, package), others={}, summarise=True)
+        for path, (name, package) in names.items()
     }
     summaries: dict[str, Known] = {}
     held: list[FileOutcome] = []

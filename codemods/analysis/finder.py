@@ -266,9 +266,9 @@ class _Finder:
         plan.located.sort(key=lambda pair: pair[0])
         plan.findings = [finding for finding, _ in plan.located]
         if self.project.summarise:
-            # Sent to another process as JSON data: every function's facts, read now while
-            # the module's scopes are at hand.
-            plan.summary = self.functions.summary().complete()
+            # Sent to another process as JSON data: the names, and the facts the analysis
+            # read; the rest are read there if an answer needs them.
+            plan.summary = self.functions.summary()
         return plan
 
     # -- the typed bindings, first (``command._BindingPass``) ---------------------------
