@@ -34,22 +34,24 @@ if TYPE_CHECKING:
     from codemods.summaries import Decided, Known
 
 
-def module_name_of(path: Path, folders: dict[Path, tuple[list[str], Path]] | None = None) -> tuple[str, bool, Path]:
+def module_name_of(path: Path, folders: dict[str, tuple[list[str], str]] | None = None) -> tuple[str, bool, Path]:
     """The dotted module name of a ``.py`` file, whether it is a package's ``__init__``,
     and the folder its top package is in (where ``import`` finds it). ``folders``: the
     answers for folders, kept across calls (a run asks for every file)."""
-    package = path.name == "__init__.py"
-    parts, root = _package_of(path.parent, {} if folders is None else folders)
-    return ".".join(parts if package else [*parts, path.stem]), package, root
+    folder, file_name = os.path.split(str(path))
+    package = file_name == "__init__.py"
+    parts, root = _package_of(folder, {} if folders is None else folders)
+    return ".".join(parts if package else [*parts, file_name[:-3]]), package, Path(root)
 
 
-def _package_of(folder: Path, folders: dict[Path, tuple[list[str], Path]]) -> tuple[list[str], Path]:
+def _package_of(folder: str, folders: dict[str, tuple[list[str], str]]) -> tuple[list[str], str]:
     """The package a folder is (its dotted parts), and the folder its top package is in."""
     found = folders.get(folder)
     if found is None:
-        if (folder / "__init__.py").is_file() and folder.parent != folder:
-            parts, root = _package_of(folder.parent, folders)
-            found = ([*parts, folder.name], root)
+        parent, name = os.path.split(folder)
+        if name and os.path.isfile(os.path.join(folder, "__init__.py")):
+            parts, root = _package_of(parent, folders)
+            found = ([*parts, name], root)
         else:
             found = ([], folder)
         folders[folder] = found
@@ -115,7 +117,7 @@ def run_project(
         return
     locator = ModuleLocator()
     names: dict[Path, tuple[str, bool]] = {}
-    folders: dict[Path, tuple[list[str], Path]] = {}
+    folders: dict[str, tuple[list[str], str]] = {}
     for file in files:
         name, package, root = module_name_of(file.path, folders)
         names[file.path] = (name, package)
@@ -166,8 +168,9 @@ def _run_project(
     if not held:
         return
     undecided: list[FileOutcome] = []
+    statuses: dict[str, tuple[int, int] | None] = {}
     for outcome in held:
-        stored = _stored_decision(outcome.file, settings_of, cache_of, locator) if findings_only else None
+        stored = _stored_decision(outcome.file, settings_of, cache_of, locator, statuses) if findings_only else None
         if stored is not None:
             yield FileOutcome(outcome.file, replace(outcome.result, findings=stored))
         else:
@@ -214,17 +217,24 @@ def _run_project(
 def _stored_decision(
     file: SourceFile, settings_of: Callable[[SourceFile], Settings],
     cache_of: Callable[[Settings], FindingsCache | None], locator: ModuleLocator,
+    statuses: dict[str, tuple[int, int] | None],
 ) -> list[Finding] | None:
-    """The findings decided for ``file`` by an earlier run, if nothing they depend on changed."""
+    """The findings decided for ``file`` by an earlier run, if nothing they depend on
+    changed (``statuses``: the files' stats, taken once for all held files)."""
     cache = cache_of(settings_of(file))
     status = _status(file.path)
     cached = cache.get(file.path, status) if cache is not None and status is not None else None
     decision = cached.decision if cached is not None else None
     if decision is None:
         return None
-    for path, (mtime, size) in decision.depends.items():
-        now = _status(Path(path))
-        if now is None or (now.st_mtime_ns, now.st_size) != (mtime, size):
+    for path, stored in decision.depends.items():
+        if path not in statuses:
+            try:
+                now = os.stat(path)
+                statuses[path] = (now.st_mtime_ns, now.st_size)
+            except OSError:
+                statuses[path] = None
+        if statuses[path] != tuple(stored):
             return None
     if any(locator.locate(name) is not None for name in decision.absent):
         return None  # a module that was not the project's is now
