@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     from codemods.cache import FindingsCache
     from codemods.project import ModuleLocator
 
-_DEF = re.compile(rb"\bdef\s+(\w+)")
-_CLASS = re.compile(rb"\bclass\s+(\w+)")
+# A module-level function or class is defined at the start of a line: one defined in an
+# indented block (``if``/``try``) is taken as not there, a rare miss, never a wrong answer
+# (such a name is mostly bound twice, and then not followed anyway). ``async def`` is not
+# a ``def``: calling a coroutine function runs nothing.
+_DEF = re.compile(rb"^def[ \t]+(\w+)", re.MULTILINE)
+_CLASS = re.compile(rb"^class[ \t]+(\w+)", re.MULTILINE)
 #: An import statement, with its continuation lines and parenthesised names.
 _IMPORT_STATEMENT = re.compile(rb"\bimport\b(?:\s*\([^)]*\)|(?:[^\n\\]|\\.)*)", re.DOTALL)
 _WORD = re.compile(rb"\w+")
@@ -200,9 +204,14 @@ class ProjectSummaries:
             for encoded in steps:
                 step = decode_step(encoded)
                 if step[0] == "call":
+                    # Where the index looks (``ProjectIndex._find``): the longest prefix
+                    # that is a module of the project.
                     parts = step[1].split(".")
-                    for cut in range(1, len(parts)):
-                        requested.setdefault(".".join(parts[:cut]), set()).add(".".join(parts[cut:]))
+                    for cut in range(len(parts) - 1, 0, -1):
+                        prefix = ".".join(parts[:cut])
+                        if prefix in self.known or self.locator.locate(prefix) is not None:
+                            requested.setdefault(prefix, set()).add(".".join(parts[cut:]))
+                            break
         jobs: dict[str, Any] = {}
         for name in sorted(requested.keys() - self.known.keys() - self.absent):
             module = self._file(name)
