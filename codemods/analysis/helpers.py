@@ -26,6 +26,7 @@ from codemods.analysis.modules import NO_MODULE, ModuleName
 from codemods.analysis.block_analysis import DATA, LOGGER, PATH, ModuleConstants
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name
+from codemods.analysis.flow import split_dotted
 from codemods.findings import Finding
 from codemods.catalog import (
     CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
@@ -235,15 +236,12 @@ class ModuleFunctions:
     def dotted_name(self, node: ast.Name | ast.Attribute, scope: Scope) -> str | None:
         """The absolute dotted name a dotted expression stands for, when its root is
         certainly one import or one definition of the module (not a parameter or local)."""
-        root: ast.expr = node
-        parts: list[str] = []
-        while isinstance(root, ast.Attribute):
-            parts.append(root.attr)
-            root = root.value
-        if not isinstance(root, ast.Name):
+        split = split_dotted(node)
+        if split is None:
             return None
-        parts.reverse()
-        bindings = scope[root.id]
+        root, suffix = split
+        parts = suffix.split(".")[1:]
+        bindings = scope[root]
         nodes = {binding.node for binding in bindings}
         if len(nodes) != 1:
             return None
@@ -256,9 +254,9 @@ class ModuleFunctions:
                 return None
             return self.module.absolute(names.pop())
         if isinstance(binding.node, ast.FunctionDef) and not parts:
-            return self.key_prefix + root.id
+            return self.key_prefix + root
         if isinstance(binding.node, ast.ClassDef) and len(parts) == 1:
-            return f"{self.key_prefix}{root.id}.{parts[0]}"
+            return f"{self.key_prefix}{root}.{parts[0]}"
         return None
 
     def _method_called(self, func: ast.Attribute, scope: Scope) -> Step | None:
