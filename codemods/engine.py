@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from codemods.config import Settings
-from codemods.findings import FileError, TransformResult
+from codemods.findings import FileError, Finding, TransformResult
 from codemods.analysis import screen
 from codemods.rewrite.focus import focus
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import libcst
     from libcst import ParserSyntaxError
 
+    from codemods.analysis.finder import Span
     from codemods.analysis.modules import ProjectView
 
     from codemods.rewrite.apply import ModuleRewrite
@@ -173,7 +174,10 @@ def _with_what_is_left(result: TransformResult, settings: Settings, project: Pro
     return result if left.error is not None else replace(result, left=left.findings)
 
 
-def add_noqa(source: bytes, settings: Settings | None = None, filename: str = "<stdin>") -> TransformResult:
+def add_noqa(
+    source: bytes, settings: Settings | None = None, filename: str = "<stdin>",
+    selected: Callable[[Finding], bool] | None = None,
+) -> TransformResult:
     """``source`` with a ``# noqa: LSxxx`` comment where each finding's suppression is
     read (the end of its statement, a compound statement's header line), as ``ruff
     --add-noqa`` does to adopt a tool on a large codebase. An existing ``# noqa: X`` gets
@@ -182,10 +186,12 @@ def add_noqa(source: bytes, settings: Settings | None = None, filename: str = "<
     settings = settings or Settings()
     if b"\0" in source or not has_coroutine(source):
         return TransformResult(source, source)
-    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename))
+    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename, selected))
 
 
-def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResult:
+def _add_noqa(
+    source: bytes, settings: Settings, filename: str, selected: Callable[[Finding], bool] | None
+) -> TransformResult:
     import tokenize
 
     from codemods.analysis.comments import SUPPRESSION, Comments
@@ -201,6 +207,8 @@ def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResu
         return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
     codes: dict[int, list[str]] = {}
     for finding, line in plan.comment_lines:
+        if selected is not None and not selected(finding):
+            continue
         if finding.code not in codes.setdefault(line, []):
             codes[line].append(finding.code)
     if not codes:
@@ -223,7 +231,8 @@ def _add_noqa(source: bytes, settings: Settings, filename: str) -> TransformResu
         elif at >= 0:
             lines[2 * (line - 1)] = f"{text.rstrip()}  # noqa: {', '.join(wanted)}"
     output = "".join(lines).encode(encoding)
-    found = [finding for finding, line in plan.comment_lines if line in codes]
+    found = [finding for finding, line in plan.comment_lines
+             if line in codes and (selected is None or selected(finding))]
     return TransformResult(source, output, found)
 
 
@@ -280,6 +289,7 @@ def rewrite_checked(
     findings_only: bool = False,
     kept: frozenset[str] = frozenset(),
     project: ProjectView | None = None,
+    only: Span | None = None,
 ) -> tuple[ModuleRewrite | None, FileError | None]:
     """The one door into the rewrite for a parsed module (the CLI's engine and the fixit
     rule alike): the rewrite of ``module`` (parsed from ``source``), and why it must not
@@ -295,7 +305,7 @@ def rewrite_checked(
 
     try:
         command = rewrite_module(
-            module, settings, filename, suppressed, findings_only, source, kept, project or ProjectView()
+            module, settings, filename, suppressed, findings_only, source, kept, project or ProjectView(), only
         )
     except RecursionError:
         return None, FileError("too deeply nested to analyse")
@@ -413,3 +423,53 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
         return functions.summary()
     except (RecursionError, UnicodeDecodeError, SyntaxError):
         return None
+
+
+# -- for an editor (codemods.server): findings with their spans, and one call's fix ----------
+
+
+def locate_findings(
+    source: bytes, settings: Settings, filename: str, project: ProjectView | None = None
+) -> tuple[list[tuple[Finding, Span]], FileError | None]:
+    """The findings of ``source`` with the span of each call (libcst's line and character
+    columns), or why there are none: the analysis ``check`` runs, without the screen (an
+    editor wants every finding of the document it shows)."""
+    if b"\0" in source:
+        return [], FileError("binary file (contains NUL bytes); not Python source")
+    if not has_coroutine(source):
+        return [], None
+    return run_with_deep_stack(lambda: _locate(source, settings, filename, project))
+
+
+def _locate(
+    source: bytes, settings: Settings, filename: str, project: ProjectView | None
+) -> tuple[list[tuple[Finding, Span]], FileError | None]:
+    from codemods.analysis.finder import plan_module
+
+    tree = screen.parse(source)
+    if tree is None:
+        return [], _python_error(source, filename)
+    try:
+        return plan_module(tree, source, settings, project=project).located, None
+    except RecursionError:
+        return [], FileError("too deeply nested to analyse")
+
+
+def fix_one(
+    source: bytes, settings: Settings, filename: str, span: Span, project: ProjectView | None = None
+) -> TransformResult:
+    """``source`` with only the call at ``span`` fixed (and the import that fix needs): an
+    editor's quick fix. Through the same door as every rewrite (``rewrite_checked``)."""
+    import libcst as cst
+
+    def fix() -> TransformResult:
+        try:
+            module = cst.parse_module(source)
+        except Exception as error:  # noqa: BLE001 - any parser failure: no fix, said why
+            return TransformResult(source, source, error=FileError(f"cannot parse: {error}"))
+        command, refused = rewrite_checked(module, source, settings, filename, project=project, only=span)
+        if command is None or refused is not None:
+            return TransformResult(source, source, error=refused)
+        return TransformResult(source, command.module.bytes, command.findings)
+
+    return run_with_deep_stack(fix)

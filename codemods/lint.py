@@ -25,18 +25,14 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import libcst as cst
 from fixit import Invalid, LintRule, Valid
 from libcst.metadata import FilePathProvider, PositionProvider
 
-from codemods.analysis.modules import ModuleName, ProjectView
-from codemods.cache import FindingsCache, default_cache_dir
 from codemods.config import ConfigError, Settings, load_settings, parse_version, read_toml
 from codemods.engine import rewrite_checked, run_with_deep_stack
-from codemods.project import ModuleLocator, module_name_of
-from codemods.summaries import ModuleFile
+from codemods.summaries import project_view
 
 
 @lru_cache(maxsize=None)
@@ -52,61 +48,6 @@ def _settings_for(folder: Path) -> Settings | ConfigError:
         return settings
     except ConfigError as error:
         return error  # reported on the module: never a silent fall back to defaults
-
-
-def _project_view(path: Path, settings: Settings) -> ProjectView:
-    """The project around the linted file: calls of its own module's functions are always
-    followed; those of other modules when the project has loopsafe's cache (a ``loopsafe
-    check`` ran there), whose module summaries it reads (a module it lacks or that changed
-    is read from its file, as far as the calls need)."""
-    name, package, root = module_name_of(path)
-    module = ModuleName(name, package)
-    # Where the CLI keeps it: beside the project's pyproject.toml, else the current directory.
-    folder = default_cache_dir(settings.source.parent.resolve() if settings.source is not None else Path.cwd())
-    if not folder.is_dir() or not settings.allows("LS301"):
-        return ProjectView(module)
-    return ProjectView(module, others=_modules_of(folder, root, settings), complete=True)
-
-
-def _modules_of(folder: Path, root: Path, settings: Settings) -> _ProjectModules:
-    # One per project and settings: fixit lints many files of one project in a process.
-    key = (folder, root, id(settings))
-    found = _PROJECTS.get(key)
-    if found is None:
-        locator = ModuleLocator()
-        for candidate in (root, *([settings.source.parent.resolve()] if settings.source else [])):
-            locator.add_root(candidate)
-            locator.add_root(candidate / "src")
-        found = _PROJECTS[key] = _ProjectModules(locator, settings, FindingsCache(folder, settings))
-    return found
-
-
-class _ProjectModules(Mapping[str, "ModuleFile"]):
-    """The project's modules by name, found and read as the analysis asks for them."""
-
-    def __init__(self, locator: ModuleLocator, settings: Settings, cache: FindingsCache) -> None:
-        self.locator = locator
-        self.settings = settings
-        self.cache = cache
-        self._files: dict[str, ModuleFile | None] = {}
-
-    def __getitem__(self, name: str) -> ModuleFile:
-        if name not in self._files:
-            path = self.locator.locate(name)
-            self._files[name] = None if path is None else ModuleFile(path, self.settings, name, self.cache)
-        found = self._files[name]
-        if found is None:
-            raise KeyError(name)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(name for name, found in self._files.items() if found is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for found in self._files.values() if found is not None)
-
-
-_PROJECTS: dict[tuple[Path, Path, int], _ProjectModules] = {}
 
 
 def _fixit_python_version(folder: Path) -> tuple[int, int] | None:
@@ -269,7 +210,7 @@ class BlockingCallInCoroutine(LintRule):
             return  # `exclude` in [tool.loopsafe] applies here as in the CLI
         # The same door as the CLI: deep trees on a deep stack, and no fix is offered if
         # the rewritten module would not compile.
-        view = _project_view(Path(path).resolve(), settings) if path is not None else None
+        view = project_view(Path(path).resolve(), settings) if path is not None else None
         rewrite, error = run_with_deep_stack(partial(
             rewrite_checked, original_node, original_node.bytes, settings, str(path or "<fixit>"), self.ignore_lint,
             project=view,

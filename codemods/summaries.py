@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Union
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
@@ -19,6 +19,7 @@ from codemods.runner import SourceFile, WorkerPool, read_source
 
 if TYPE_CHECKING:
     from codemods.analysis.helpers import HelperCall, ModuleSummary
+    from codemods.analysis.modules import ProjectView
     from codemods.cache import FindingsCache
     from codemods.project import ModuleLocator
 
@@ -278,6 +279,80 @@ class Decided:
     again: dict[str, ModuleSummary] | None
     depends: dict[str, tuple[int, int]]
     absent: tuple[str, ...]
+
+
+# -- the project around one file (fixit, the language server) -------------------------------
+
+
+def project_view(path: Path, settings: Settings, cached_only: bool = True) -> ProjectView:
+    """The project around a file an editor or fixit looks at alone: calls of its own
+    module's functions are always followed; those of other modules when the project has
+    loopsafe's cache (a ``loopsafe check`` ran there; ``cached_only``) or always (a language
+    server, which keeps running), with summaries read from that cache (a module it lacks
+    or that changed is read from its file, as far as the calls need)."""
+    from codemods.analysis.modules import ModuleName, ProjectView
+    from codemods.cache import default_cache_dir
+    from codemods.project import module_name_of
+
+    name, package, root = module_name_of(path)
+    module = ModuleName(name, package)
+    # Where the CLI keeps it: beside the project's pyproject.toml, else the current directory.
+    folder = default_cache_dir(settings.source.parent.resolve() if settings.source is not None else Path.cwd())
+    if (cached_only and not folder.is_dir()) or not settings.allows("LS301"):
+        return ProjectView(module)
+    if not cached_only:
+        # A long-lived process: modules are read afresh for each look (they change).
+        return ProjectView(module, others=_project_modules(root, settings, folder), complete=True)
+    return ProjectView(module, others=_modules_of(folder, root, settings), complete=True)
+
+
+def _modules_of(folder: Path, root: Path, settings: Settings) -> _ProjectModules:
+    # One per project and settings: fixit lints many files of one project in a process.
+    key = (folder, root, id(settings))
+    found = _PROJECTS.get(key)
+    if found is None:
+        found = _PROJECTS[key] = _project_modules(root, settings, folder)
+    return found
+
+
+def _project_modules(root: Path, settings: Settings, folder: Path) -> _ProjectModules:
+    from codemods.cache import FindingsCache
+    from codemods.project import ModuleLocator
+
+    locator = ModuleLocator()
+    for candidate in (root, *([settings.source.parent.resolve()] if settings.source else [])):
+        locator.add_root(candidate)
+        locator.add_root(candidate / "src")
+    return _ProjectModules(locator, settings, FindingsCache(folder, settings) if folder.is_dir() else None)
+
+
+class _ProjectModules(Mapping[str, "ModuleFile"]):
+    """The project's modules by name, found and read as the analysis asks for them."""
+
+    def __init__(self, locator: ModuleLocator, settings: Settings, cache: FindingsCache | None) -> None:
+        self.locator = locator
+        self.settings = settings
+        self.cache = cache
+        self._files: dict[str, ModuleFile | None] = {}
+
+    def __getitem__(self, name: str) -> ModuleFile:
+        if name not in self._files:
+            path = self.locator.locate(name)
+            self._files[name] = None if path is None else ModuleFile(path, self.settings, name, self.cache)
+        found = self._files[name]
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(name for name, found in self._files.items() if found is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for found in self._files.values() if found is not None)
+
+
+_PROJECTS: dict[tuple[Path, Path, int], _ProjectModules] = {}
+
 
 
 def call_of(data: Any) -> HelperCall:

@@ -72,6 +72,8 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self.settings = settings
         #: Decides whether a blocking call is exempt (e.g. by a lint-ignore comment).
         self.suppressed = suppressed
+        #: When set, only the call at this span is rewritten (an editor's quick fix).
+        self.only: Span | None = None
         #: The project around the module (``codemods.project``); alone by default.
         self.project = ProjectView()
         self.findings: list[Finding] = []
@@ -161,7 +163,9 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         return settings if self._native_sleep is None else replace(settings, native_sleep=self._native_sleep)
 
     def _make_plan(self, tree: cst.Module, python_tree: ast.Module, source: bytes) -> ModulePlan:
-        plan = plan_module(python_tree, source, self.settings, project=self.project)
+        only = self.only
+        plan = plan_module(python_tree, source, self.settings, project=self.project,
+                           suppressed=None if only is None else (lambda span: span != only))
         if self.suppressed is not None and plan.findings:
             # The caller's exemptions are about nodes: find the calls of the findings.
             ranges = ranges_at(tree, {span[0] for _, span in plan.located})
@@ -410,6 +414,7 @@ def rewrite_module(
     source: bytes | None = None,
     kept: frozenset[str] = frozenset(),
     project: ProjectView | None = None,
+    only: Span | None = None,
 ) -> ModuleRewrite:
     """Rewrite a parsed module. The input tree is not modified; its nodes key the result.
 
@@ -422,6 +427,7 @@ def rewrite_module(
     command.source = source
     command.kept_names = kept
     command.project = project or ProjectView()
+    command.only = only
     output = command.transform_module(module)
     assert command.calls_only is not None
     return ModuleRewrite(
