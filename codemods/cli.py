@@ -624,3 +624,20 @@ def fix(invocation: Invocation) -> None:
         tally.files_changed += 1
     tally.summarize(dry_run=False)
     _finish(tally, tally.calls_reported > 0)
+
+
+@main.command()
+def server() -> None:
+    """Run loopsafe as a language server (LSP) on stdin/stdout, for editors.
+
+    Diagnostics as you type (every finding, with its fix or the reason there is none),
+    a quick fix per call, `# noqa` suppression, and "fix all" (code action kind
+    `source.fixAll.loopsafe`, the same edit as `loopsafe fix`). Settings come from each
+    document's nearest pyproject.toml, as for `check`. See the README for VS Code,
+    Neovim and Helix.
+    """
+    try:
+        from codemods.server import main as serve
+    except ImportError as error:  # pygls/lsprotocol missing from an old installation
+        raise click.ClickException(f"the language server needs pygls and lsprotocol ({error})") from None
+    serve()

@@ -65,6 +65,10 @@ def run_with_deep_stack(function: Callable[[], T]) -> T:
     code elsewhere in the process keeps Python's usual protection.
     """
     global _deep_executor
+    if threading.current_thread().name.startswith("loopsafe-deep"):
+        # Already there (a module's analysis reading another module's summary): waiting
+        # for the one deep thread from itself would never end.
+        return function()
     with _deep_lock:
         if _deep_executor is None:
             previous = threading.stack_size(_DEEP_STACK_BYTES)

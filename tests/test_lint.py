@@ -84,7 +84,7 @@ def project(tmp_path: Path) -> Path:
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     fixit = find_tool("fixit", "a dependency of loopsafe")
-    return subprocess.run([fixit, *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([fixit, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_fixit_lint_fails_and_names_file_and_line(project: Path) -> None:
@@ -227,6 +227,10 @@ def test_the_rule_follows_other_modules_where_loopsafe_keeps_its_cache(project: 
     linted = _run(["lint", "src/app/handlers.py"], project)
     assert linted.returncode == 1, linted.stdout + linted.stderr
     assert "src/app/handlers.py@5:11" in linted.stdout
+    # A module changed since the check is read from its file (its cached summary is stale).
+    (package / "storage.py").write_text("def load(path):\n    with open(path, 'rb') as fh:\n        return fh.read()\n")
+    relinted = _run(["lint", "src/app/handlers.py"], project)
+    assert relinted.stdout == linted.stdout, relinted.stdout + relinted.stderr
     assert "LS301 load() blocks the event loop (through app.storage.load() -> builtins.open()); fix: " in linted.stdout
     fixed = _run(["fix", "--automatic", "src/app/handlers.py"], project)
     assert fixed.returncode in (0, 1), fixed.stdout + fixed.stderr
