@@ -64,9 +64,11 @@ class LoopsafeServer(LanguageServer):
         document = self._document(uri)
         if document is None:
             return
-        version, source = document.version, document.source
+        # A copy: the client's next change edits the document while this one is analysed.
+        snapshot = TextDocument(uri, document.source, document.version, position_codec=document.position_codec)
+        version = snapshot.version
         try:
-            located, problem = await asyncio.to_thread(_analyse, source, document.path)
+            diagnostics = await asyncio.to_thread(_diagnostics, snapshot)
         except Exception as error:  # noqa: BLE001 - a bug of ours must not take the editor's server down
             logger.exception("analysing %s", uri)
             self.window_log_message(types.LogMessageParams(
@@ -77,9 +79,6 @@ class LoopsafeServer(LanguageServer):
             return  # stale: a newer version is on its way
         if self._pending.get(uri) is asyncio.current_task():
             del self._pending[uri]
-        diagnostics = [_diagnostic(current, finding, span) for finding, span in located]
-        if problem is not None:
-            diagnostics.append(problem)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
@@ -132,8 +131,9 @@ async def code_action(ls: LoopsafeServer, params: types.CodeActionParams) -> lis
     document = ls._document(uri)
     if document is None:
         return None
-    # Computed on the text as it is now, in a worker thread: the edits must fit it.
-    return await asyncio.to_thread(_actions, document, params.range, params.context.only)
+    # Computed on the text as it is now (a copy), in a worker thread: the edits must fit it.
+    snapshot = TextDocument(uri, document.source, document.version, position_codec=document.position_codec)
+    return await asyncio.to_thread(_actions, snapshot, params.range, params.context.only)
 
 
 # -- the work, off the message loop ----------------------------------------------------------
@@ -166,6 +166,14 @@ def _analyse(source: str, path: str | None) -> tuple[list[tuple[Finding, tuple[i
     return located, None
 
 
+def _diagnostics(document: TextDocument) -> list[types.Diagnostic]:
+    """The diagnostics of a document (in a worker thread: analysing and locating the
+    definitions of LS301 chains read files)."""
+    located, problem = _analyse(document.source, document.path)
+    diagnostics = [_diagnostic(document, finding, span) for finding, span in located]
+    return [*diagnostics, problem] if problem is not None else diagnostics
+
+
 def _range(document: TextDocument, span: tuple[int, int, int, int]) -> types.Range:
     start_line, start_column, end_line, end_column = span
     in_points = types.Range(
@@ -183,7 +191,62 @@ def _diagnostic(document: TextDocument, finding: Finding, span: tuple[int, int, 
         code=finding.code,
         source=SOURCE,
         data={"fixable": finding.fixable, "name": finding.name, "chain": list(finding.chain)},
+        related_information=_chain_locations(document, finding.chain) or None,
     )
+
+
+def _chain_locations(document: TextDocument, chain: Sequence[str]) -> list[types.DiagnosticRelatedInformation]:
+    """Where each function of an LS301 chain is defined, with what it calls: the way to
+    the blocking call, one click at a time."""
+    if not chain or not document.path:
+        return []
+    from codemods.project import ModuleLocator, module_name_of
+
+    _, _, root = module_name_of(Path(document.path))
+    locator = ModuleLocator()
+    for folder in (root, Path.cwd(), Path.cwd() / "src"):
+        locator.add_root(folder)
+    found: list[types.DiagnosticRelatedInformation] = []
+    for step, called in zip(chain, chain[1:]):
+        parts = step.removesuffix("()").split(".")
+        where: tuple[str, str, list[str]] | None = None
+        for cut in range(len(parts) - 1, 0, -1):
+            path = locator.locate(".".join(parts[:cut]))
+            if path is not None:
+                where = (path.as_uri(), path.read_text(encoding="utf-8", errors="replace"), parts[cut:])
+                break
+        if where is None:  # a function of the document's own module
+            where = (document.uri, document.source, parts)
+        uri, text, names = where
+        line = _definition_line(text, names)
+        if line is not None:
+            position = types.Position(line=line - 1, character=0)
+            found.append(types.DiagnosticRelatedInformation(
+                location=types.Location(uri=uri, range=types.Range(start=position, end=position)),
+                message=f"{step} calls {called}",
+            ))
+    return found
+
+
+def _definition_line(text: str, names: list[str]) -> int | None:
+    """The line of the ``def`` that ``names`` (``["load"]``, ``["Store", "save"]``) is, at
+    module level or in a module-level class."""
+    import ast
+
+    try:
+        body: list[ast.stmt] = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    for index, name in enumerate(names):
+        last = index == len(names) - 1
+        kinds = (ast.FunctionDef,) if last else (ast.ClassDef,)
+        match = next((s for s in body if isinstance(s, kinds) and s.name == name), None)
+        if match is None:
+            return None
+        if last:
+            return match.lineno
+        body = match.body
+    return None
 
 
 def _actions(
