@@ -305,3 +305,24 @@ def test_a_chain_in_the_documents_own_module_points_at_each_definition(root: Pat
         (uri, 8, "Store.flush() calls Store.save()"),
         (uri, 4, "Store.save() calls builtins.open()"),
     ]
+
+
+def test_the_message_loop_answers_while_a_large_document_is_analysed(root: Path) -> None:
+    """Analysis runs off the message loop: a request made while a large document is being
+    analysed is answered before that analysis ends."""
+    large = "import time\n\n" + "".join(
+        f"async def handler_{n}(x):\n    time.sleep(x)\n    return [x for x in range({n})]\n\n" for n in range(3000)
+    )
+
+    async def test(editor: Editor) -> tuple[bool, int]:
+        uri = editor.open("large.py", large)
+        await asyncio.sleep(0.05)  # the analysis has started
+        answered = await editor.actions(editor.uri("elsewhere.py"), types.Range(
+            start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)))
+        before = uri not in editor.published
+        diagnostics = await editor.diagnostics(uri, 1)
+        return before and answered == [], len(diagnostics)
+
+    answered_first, found = run(test, root)
+    assert found == 3000
+    assert answered_first
