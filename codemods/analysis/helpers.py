@@ -131,12 +131,6 @@ class ModuleSummary:
         """The summary itself (a handle reads the module for it)."""
         return self
 
-    def complete(self) -> ModuleSummary:
-        """The summary with every function's facts read."""
-        for key in self.functions:
-            self.functions[key]
-        return self
-
     def answered(self) -> ModuleSummary:
         return ModuleSummary(self.name, self.functions.answered(), self.classes, self.aliases)
 
@@ -595,6 +589,8 @@ def _names_stop_iteration(node: ast.expr | None) -> bool:
 
 def _thread_reason(qualname: str, call: ast.Call) -> str | None:
     """Why a call of ``qualname`` may not run in a worker thread, if it may not."""
+    if qualname == "builtins.vars" and call.args:
+        return None  # ``vars(obj)`` reads an object, not the caller's frame
     if qualname in THREAD_BOUND:
         return f"it {THREAD_BOUND[qualname].split(', which')[0]}"
     if qualname in CURRENT_EXCEPTION:
@@ -603,8 +599,6 @@ def _thread_reason(qualname: str, call: ast.Call) -> str | None:
         return f"it calls {qualname}(), which belongs to the event loop's thread"
     if qualname == "builtins.next" and len(call.args) < 2:
         return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
-    if qualname == "builtins.vars" and call.args:
-        return None
     return None
 
 
