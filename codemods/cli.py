@@ -306,6 +306,7 @@ def main() -> None:
       check  list blocking calls, change nothing           (exit 1 if any)
       diff   print the rewrite as a unified diff, change nothing (exit 1 if any change)
       fix    rewrite files in place                        (exit 1 if calls need review)
+      server a language server for editors (LSP over stdin/stdout)
     Exit 2 means a file could not be processed or the configuration is wrong.
 
     Each file gets the settings of [tool.loopsafe] in its nearest pyproject.toml.
