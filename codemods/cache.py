@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from dataclasses import astuple, dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +95,21 @@ class FindingsCache:
         self.folder = folder
         self.path = folder / f"findings-{fingerprint(settings)}.json"
         self._started = time.time()
-        self._entries: dict[str, _Entry] = self._load()
         self._new: dict[str, _Entry] = {}
-        #: Module summaries for the project index: path -> (mtime, size, summary); in a
-        #: file of their own, read only when a run needs one.
-        self._summaries_read: dict[str, tuple[int, int, Any]] | None = None
         self._new_summaries: dict[str, tuple[int, int, Any]] = {}
 
-    @property
+    # Each file is read when first needed: the fixit rule and the language server ask only
+    # for summaries.
+
+    @cached_property
+    def _entries(self) -> dict[str, _Entry]:
+        return self._load()
+
+    @cached_property
     def _summaries(self) -> dict[str, tuple[int, int, Any]]:
-        if self._summaries_read is None:
-            self._summaries_read = self._load_summaries()
-        return self._summaries_read
+        """Module summaries for the project index: path -> (mtime, size, summary), in a
+        file of their own."""
+        return self._load_summaries()
 
     def _load_summaries(self) -> dict[str, tuple[int, int, Any]]:
         try:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import libcst
     from libcst import ParserSyntaxError
 
-    from codemods.analysis.finder import Span
+    from codemods.analysis.comments import Comments
+    from codemods.analysis.finder import ModulePlan, Span
     from codemods.analysis.modules import ProjectView
 
     from codemods.rewrite.apply import ModuleRewrite
@@ -199,16 +200,14 @@ def _add_noqa(
     import tokenize
 
     from codemods.analysis.comments import SUPPRESSION, Comments
-    from codemods.analysis.finder import plan_module
 
     tree = screen.parse(source)
     if tree is None:
         return TransformResult(source, source, error=_python_error(source, filename))
     comments = Comments(source, always=True)
-    try:
-        plan = plan_module(tree, source, settings, comments)
-    except RecursionError:
-        return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
+    plan = _plan(tree, source, settings, comments=comments)
+    if isinstance(plan, FileError):
+        return TransformResult(source, source, error=plan)
     codes: dict[int, list[str]] = {}
     for finding, line in plan.comment_lines:
         if selected is not None and not selected(finding):
@@ -246,22 +245,19 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings, project: ProjectView | None = None) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    from codemods.analysis.finder import plan_module
-    from codemods.analysis.modules import ProjectView
-
-    try:
-        plan = plan_module(tree, source, settings, project=project or ProjectView())
-    except RecursionError:
-        return TransformResult(source, source, error=FileError("too deeply nested to analyse"))
+    plan = _plan(tree, source, settings, project=project)
+    if isinstance(plan, FileError):
+        return TransformResult(source, source, error=plan)
     summary = plan.summary.to_json() if plan.summary is not None else None  # for another process
     return TransformResult(source, source, plan.findings, summary=summary, pending=tuple(plan.pending))
 
 
 def _transform(
     source: bytes, settings: Settings, filename: str, findings_only: bool = False, kept: frozenset[str] = frozenset(),
-    project: ProjectView | None = None,
+    project: ProjectView | None = None, only: Span | None = None,
 ) -> TransformResult:
-    """One parse and rewrite; ``kept``: names used elsewhere, whose imports must stay."""
+    """One parse and rewrite; ``kept``: names used elsewhere, whose imports must stay;
+    ``only``: the span of the one call to fix (an editor's quick fix)."""
     # libcst takes ~0.4 s to import: only processes that parse a file pay for it (not
     # the CLI's main process, nor runs over trees without coroutines).
     import libcst as cst
@@ -275,7 +271,7 @@ def _transform(
     except RecursionError:
         return TransformResult(source, source, error=FileError("too deeply nested to parse"))
     command, refused = rewrite_checked(
-        module, source, settings, filename, findings_only=findings_only, kept=kept, project=project
+        module, source, settings, filename, findings_only=findings_only, kept=kept, project=project, only=only
     )
     if command is None:
         return TransformResult(source, source, error=refused)
@@ -448,15 +444,24 @@ def locate_findings(
 def _locate(
     source: bytes, settings: Settings, filename: str, project: ProjectView | None
 ) -> tuple[list[tuple[Finding, Span]], FileError | None]:
-    from codemods.analysis.finder import plan_module
-
     tree = screen.parse(source)
     if tree is None:
         return [], _python_error(source, filename)
+    plan = _plan(tree, source, settings, project=project)
+    return ([], plan) if isinstance(plan, FileError) else (plan.located, None)
+
+
+def _plan(
+    tree: ast.Module, source: bytes, settings: Settings, comments: Comments | None = None,
+    project: ProjectView | None = None,
+) -> ModulePlan | FileError:
+    """``finder.plan_module``, or the error of a module too deep for it (on a deep stack)."""
+    from codemods.analysis.finder import plan_module
+
     try:
-        return plan_module(tree, source, settings, project=project).located, None
+        return plan_module(tree, source, settings, comments, project=project)
     except RecursionError:
-        return [], FileError("too deeply nested to analyse")
+        return FileError("too deeply nested to analyse")
 
 
 def fix_one(
@@ -464,16 +469,4 @@ def fix_one(
 ) -> TransformResult:
     """``source`` with only the call at ``span`` fixed (and the import that fix needs): an
     editor's quick fix. Through the same door as every rewrite (``rewrite_checked``)."""
-    import libcst as cst
-
-    def fix() -> TransformResult:
-        try:
-            module = cst.parse_module(source)
-        except Exception as error:  # noqa: BLE001 - any parser failure: no fix, said why
-            return TransformResult(source, source, error=FileError(f"cannot parse: {error}"))
-        command, refused = rewrite_checked(module, source, settings, filename, project=project, only=span)
-        if command is None or refused is not None:
-            return TransformResult(source, source, error=refused)
-        return TransformResult(source, command.module.bytes, command.findings)
-
-    return run_with_deep_stack(fix)
+    return run_with_deep_stack(lambda: _transform(source, settings, filename, project=project, only=span))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
-from codemods.runner import FileOutcome, SourceFile, WorkerPool, run
+from codemods.runner import FileOutcome, SourceFile, WorkerPool, run, stat_or_none
 
 if TYPE_CHECKING:
     from codemods.analysis.modules import ProjectView
@@ -110,8 +110,6 @@ def run_project(
     """``runner.run`` over ``files``, with calls of project functions followed across
     modules. Outcomes come in the order of ``files``, except those that needed a second
     look, which come last."""
-    from codemods.analysis.modules import ModuleName, ProjectView
-
     if not any(settings_of(file).allows("LS301") for file in files):
         yield from run(files, settings_of, jobs, findings_only, cache_of)  # nothing to follow
         return
@@ -124,18 +122,10 @@ def run_project(
         locator.add_root(root)
     for root in extra_roots:
         locator.add_root(root)
-    first_views: dict[Path, ProjectView] = {
-        path: ProjectView(ModuleName(name, package), others={}, summarise=True)
-        for path, (name, package) in names.items()
-    }
-    summaries: dict[str, Known] = {}
-    held: list[FileOutcome] = []
     # No more workers than files to look at.
     pool = WorkerPool(min(jobs, len(files)), findings_only) if jobs > 1 else None
     try:
-        yield from _run_project(
-            files, settings_of, jobs, findings_only, cache_of, locator, names, first_views, summaries, held, pool
-        )
+        yield from _run_project(files, settings_of, jobs, findings_only, cache_of, locator, names, pool)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -144,13 +134,19 @@ def run_project(
 def _run_project(
     files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings], jobs: int, findings_only: bool,
     cache_of: Callable[[Settings], FindingsCache | None], locator: ModuleLocator, names: dict[Path, tuple[str, bool]],
-    first_views: dict[Path, ProjectView], summaries: dict[str, Known], held: list[FileOutcome],
     pool: WorkerPool | None,
 ) -> Iterator[FileOutcome]:
     import gc
 
     from codemods.analysis.modules import ModuleName, ProjectView
     from codemods.summaries import ProjectSummaries, Reread, call_of
+
+    first_views = {
+        path: ProjectView(ModuleName(name, package), others={}, summarise=True)
+        for path, (name, package) in names.items()
+    }
+    summaries: dict[str, Known] = {}
+    held: list[FileOutcome] = []
 
     for outcome in run(files, settings_of, jobs, findings_only, cache_of, lambda file: first_views[file.path], pool):
         result = outcome.result
@@ -222,7 +218,7 @@ def _stored_decision(
     """The findings decided for ``file`` by an earlier run, if nothing they depend on
     changed (``statuses``: the files' stats, taken once for all held files)."""
     cache = cache_of(settings_of(file))
-    status = _status(file.path)
+    status = stat_or_none(file.path)
     cached = cache.get(file.path, status) if cache is not None and status is not None else None
     decision = cached.decision if cached is not None else None
     if decision is None:
@@ -250,13 +246,6 @@ def _store_decision(
     cache = cache_of(settings_of(file))
     if cache is not None and findings_only:
         cache.put_decision(file.path, Decision(decided.depends, decided.absent, list(findings)))
-
-
-def _status(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
 
 
 def _wanted(result: TransformResult, call_of: Callable[[Any], HelperCall]) -> frozenset[str]:

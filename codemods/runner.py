@@ -129,6 +129,14 @@ def discover(
     return sorted(found.values(), key=lambda f: f.display), errors
 
 
+def stat_or_none(path: Path) -> os.stat_result | None:
+    """The file's status, or ``None`` if it cannot be had."""
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
 def read_source(path: Path) -> bytes | FileError:
     try:
         return path.read_bytes()

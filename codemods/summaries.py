@@ -7,7 +7,6 @@ function's facts only when asked for.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Union
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
-from codemods.runner import SourceFile, WorkerPool, read_source
+from codemods.runner import SourceFile, WorkerPool, read_source, stat_or_none
 
 if TYPE_CHECKING:
     from codemods.analysis.helpers import HelperCall, ModuleSummary
@@ -38,12 +37,14 @@ Known = Union["ModuleSummary", "ModuleFile"]
 
 
 class Reread:
-    """A module's file, parsed the first time a function's facts are asked for."""
+    """A module's file, parsed the first time a function's facts are asked for
+    (``source``: its bytes, when the caller has read them already)."""
 
-    def __init__(self, path: Path, settings: Settings, name: str) -> None:
+    def __init__(self, path: Path, settings: Settings, name: str, source: bytes | None = None) -> None:
         self.path = path
         self.settings = settings
         self.name = name
+        self._source = source
         self._summary: ModuleSummary | None = None
         self._read = False
 
@@ -52,11 +53,9 @@ class Reread:
 
         if not self._read:
             self._read = True
-            source = read_source(self.path)
+            source = self._source if self._source is not None else read_source(self.path)
             if isinstance(source, bytes) and b"\0" not in source:
-                self._summary = summary_of(
-                    summarise_source(source, self.settings, self.name, self.path.name == "__init__.py")
-                )
+                self._summary = summarise_source(source, self.settings, self.name, self.path.name == "__init__.py")
         return self._summary
 
     def __call__(self, key: str) -> Any:
@@ -66,16 +65,6 @@ class Reread:
 
             return FunctionFacts(key.rpartition(".")[2], followed=False, refusal="its module changed")
         return summary.functions[key]
-
-
-def summary_of(data: Any) -> ModuleSummary | None:
-    """A summary from a fresh analysis, or from the cache's JSON data."""
-    from codemods.analysis.helpers import ModuleSummary
-
-    if data is None or isinstance(data, ModuleSummary):
-        return data
-    return ModuleSummary.from_json(data)
-
 
 
 class ModuleFile:
@@ -104,7 +93,8 @@ class ModuleFile:
 
     def may_bind(self, kind: str, name: str) -> bool:
         """Whether the module's text may bind ``name`` by a ``def``, ``class`` or ``import``
-        (``kind``); ``False`` is certain: no statement of that kind names it."""
+        (``kind``); ``False``: no such statement names it (for ``def`` and ``class``, none
+        at the start of a line: see ``_DEF``)."""
         if self._names is None:
             source = self.source
             imported: set[bytes] = set()
@@ -124,13 +114,14 @@ class ModuleFile:
 
         if not self._read:
             self._read = True
-            status = _status(self.path)
+            status = stat_or_none(self.path)
             if self.cache is not None and status is not None:
                 found, data = self.cache.get_summary(self.path, status)
                 if found:
                     self.set(data, store=False)
             if self._real is None:
-                self.set(Reread(self.path, self.settings, self.name).summary())
+                # Its bytes are read already (``may_bind``): parsed from them, not read again.
+                self.set(Reread(self.path, self.settings, self.name, self._bytes or None).summary())
         return self._real if self._real is not None else ModuleSummary(self.name)
 
     def set(self, data: Any, store: bool = True) -> None:
@@ -141,18 +132,9 @@ class ModuleFile:
         if data is not None and not isinstance(data, ModuleSummary):
             data = ModuleSummary.from_json(data, compute=Reread(self.path, self.settings, self.name))
         self._real = data
-        status = _status(self.path)
+        status = stat_or_none(self.path)
         if self.cache is not None and status is not None and (store or data is not None):
             self.cache.put_summary(self.path, status, data)  # what it learns this run is kept
-
-
-
-def _status(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
-
 
 
 class ProjectSummaries:
@@ -226,7 +208,7 @@ class ProjectSummaries:
                 or ("." not in path and module.may_bind("def", path))
                 or (path.count(".") == 1 and module.may_bind("class", path.split(".")[0]))
             )
-            status = _status(module.path)
+            status = stat_or_none(module.path)
             if not paths or status is None or (
                 module.cache is not None and module.cache.get_summary(module.path, status)[0]
             ):
@@ -261,7 +243,7 @@ class ProjectSummaries:
         depends: dict[str, tuple[int, int]] = {}
         for name in index.used:
             path = self.paths.get(name) or self.files[name].path
-            status = _status(path)
+            status = stat_or_none(path)
             if status is not None:
                 depends[str(path)] = (status.st_mtime_ns, status.st_size)
         again = {name: self.known[name].real().answered() for name in index.used} if blocks else None
@@ -352,7 +334,6 @@ class _ProjectModules(Mapping[str, "ModuleFile"]):
 
 
 _PROJECTS: dict[tuple[Path, Path, int], _ProjectModules] = {}
-
 
 
 def call_of(data: Any) -> HelperCall:

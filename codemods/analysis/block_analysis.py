@@ -61,7 +61,7 @@ from codemods.analysis.prior_fixes import HELPER_NAME
 
 
 _BUILTINS = frozenset(dir(builtins))
-_EXCEPTION_CLASSES = frozenset(
+EXCEPTION_CLASSES = frozenset(
     name for name in _BUILTINS if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), BaseException)
 )
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -119,7 +119,8 @@ class _Refusal(Exception):
         self.atomic = atomic
 
 
-def _matches(qualname: str, patterns: Iterable[str]) -> bool:
+def matches_any(qualname: str, patterns: Iterable[str]) -> bool:
+    """Whether ``qualname`` is one of ``patterns`` (``module.*``: every name under a module)."""
     return any(qualname == p or (p.endswith(".*") and qualname.startswith(p[:-1])) for p in patterns)
 
 
@@ -701,11 +702,11 @@ class _Review:
                 if kind_of is not None:
                     kinds.add(FILE if kind_of.name == "file" else PATH if kind_of.name == "pathlib.Path"
                               else THREAD_BOUND_OBJECT if kind_of.name.startswith("sqlite3") else None)
-                elif _matches(name, FILE_LIKE):
+                elif matches_any(name, FILE_LIKE):
                     kinds.add(FILE)
                 elif name == "logging.getLogger":
                     kinds.add(LOGGER)
-                elif _matches(name, THREAD_SAFE) or name in self.analysis.index:
+                elif matches_any(name, THREAD_SAFE) or name in self.analysis.index:
                     kinds.add(DATA)
                 else:
                     kinds.add(None)
@@ -912,7 +913,7 @@ class _Review:
                 raise _Refusal("it calls next() without a default: its StopIteration cannot cross from the "
                                "thread to the awaiting task, which would hang")
             return
-        if _matches(name, CURRENT_EXCEPTION) or any(k.arg == "exc_info" for k in call.keywords):
+        if matches_any(name, CURRENT_EXCEPTION) or any(k.arg == "exc_info" for k in call.keywords):
             if self._in_handler():
                 raise _Refusal(f"it is in an `except` handler and calls `{shown}()`, which uses the exception "
                                "being handled: a worker thread has none")
@@ -925,10 +926,10 @@ class _Review:
             if entry.strategy is Strategy.REPORT and entry.category == "user":
                 raise _Refusal(f"it calls `{shown}()`, configured as report-only")
             return
-        if name in self.analysis.constructors or _matches(name, THREAD_SAFE) or _matches(name, FILE_LIKE):
+        if name in self.analysis.constructors or matches_any(name, THREAD_SAFE) or matches_any(name, FILE_LIKE):
             return
         if name.startswith("builtins."):
-            if name[len("builtins."):] in _EXCEPTION_CLASSES:
+            if name[len("builtins."):] in EXCEPTION_CLASSES:
                 return
             raise _Refusal(f"it calls `{shown}()`, which loopsafe does not know to be safe in a worker thread")
         if name.startswith("<module>.") or name.startswith("."):
@@ -1036,7 +1037,7 @@ class _Review:
                 return False
             if isinstance(child, ast.Call):
                 names = self.analysis.qualnames(child.func, self.flow, self.local_imports)
-                pure = bool(names) and all(_matches(n, THREAD_SAFE) and n not in self.analysis.index for n in names)
+                pure = bool(names) and all(matches_any(n, THREAD_SAFE) and n not in self.analysis.index for n in names)
                 if not calls or not pure:
                     return False
         return True

@@ -21,7 +21,9 @@ from codemods.catalog import normalize_code
 SUPPRESSION = re.compile(
     r"#\s*(?:loopsafe:\s*ignore\b|(?i:noqa)\b(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?)"
 )
-_MAY_SUPPRESS = re.compile(rb"#\s*(?:loopsafe|[nN][oO][qQ][aA])")
+#: A comment that may suppress a finding (cheap to look for before tokenizing).
+MAY_SUPPRESS = r"#\s*(?:loopsafe|[nN][oO][qQ][aA])"
+_MAY_SUPPRESS = re.compile(MAY_SUPPRESS.encode())
 
 
 def suppressed_by_comment(comment: str | None, code: str) -> bool:

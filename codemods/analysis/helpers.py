@@ -16,17 +16,17 @@ workers that need them (``codemods.project``).
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
 from codemods.analysis.modules import NO_MODULE, ModuleName
-from codemods.analysis.block_analysis import DATA, LOGGER, PATH, ModuleConstants
-from codemods.analysis.comments import Comments, suppressed_by_comment
+from codemods.analysis.block_analysis import DATA, EXCEPTION_CLASSES, LOGGER, PATH, ModuleConstants, matches_any
+from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name
 from codemods.analysis.flow import split_dotted
+from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
 from codemods.catalog import (
     CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
@@ -34,18 +34,13 @@ from codemods.catalog import (
 
 CODE = CATEGORIES["helper"][0]
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_BUILTINS = frozenset(dir(builtins))
-#: Built-in exception classes: making one runs no code of interest.
-_EXCEPTIONS = frozenset(
-    name for name in _BUILTINS if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), BaseException)
-)
 #: Objects that belong to the thread that made them: made in a worker thread, they are of
 #: no use to the coroutine; made on the loop's thread, a worker cannot use them.
 _THREAD_BOUND_MODULES = ("sqlite3.",)
 _THREAD_BOUND_METHODS = frozenset({"execute", "executemany", "executescript", "cursor", "commit", "rollback",
                                    "fetchone", "fetchall", "fetchmany"})
-#: A comment that may declare a function not blocking (``comments._MAY_SUPPRESS``, on text).
-_MAY_DECLARE = re.compile(r"#\s*(?:loopsafe|[nN][oO][qQ][aA])")
+#: A comment that may declare a function not blocking (on decoded text).
+_MAY_DECLARE = re.compile(MAY_SUPPRESS)
 #: Decorators that leave a method's body what a call runs.
 _METHOD_DECORATORS = frozenset({"classmethod", "staticmethod"})
 
@@ -200,6 +195,7 @@ class ModuleFunctions:
         self.declared = declared
         self._constants: ModuleConstants | None = None
         self._summary: ModuleSummary | None = None
+        self._classes: set[ast.ClassDef] | None = None
 
     @property
     def comments(self) -> Comments:
@@ -281,7 +277,9 @@ class ModuleFunctions:
         return self._summary
 
     def _module_classes(self) -> set[ast.ClassDef]:
-        return {s for s in _module_level(self.tree.body) if isinstance(s, ast.ClassDef)}
+        if self._classes is None:
+            self._classes = {s for s in _module_level(self.tree.body) if isinstance(s, ast.ClassDef)}
+        return self._classes
 
     def _summarise(self) -> ModuleSummary:
         module_scope = self.scopes.scope_of(self.tree)
@@ -449,7 +447,7 @@ class _Review:
             made = self.functions.detector.constructors.get(dotted)
             if reason is not None:
                 self._refuse(reason)
-            elif not _matches(dotted, THREAD_SAFE) and not (made is not None and made.name.startswith("pathlib.")):
+            elif not matches_any(dotted, THREAD_SAFE) and not (made is not None and made.name.startswith("pathlib.")):
                 self.steps.append(step)  # (a path is plain data: making one does nothing)
             return
         if not isinstance(func, (ast.Name, ast.Attribute)) or not is_dotted_name(func):
@@ -465,7 +463,7 @@ class _Review:
                 reason = _thread_reason(f"builtins.{func.id}", call)
                 if reason is not None:
                     self._refuse(reason)
-                elif not _matches(f"builtins.{func.id}", THREAD_SAFE) and func.id not in _EXCEPTIONS:
+                elif not matches_any(f"builtins.{func.id}", THREAD_SAFE) and func.id not in EXCEPTION_CLASSES:
                     self._refuse(f"it calls {func.id}()")
                 return
             if bindings and all(isinstance(b.node, ast.ClassDef) for b in bindings):
@@ -542,11 +540,8 @@ def _own_nodes(function: ast.FunctionDef) -> list[ast.AST]:
         if kind in _SCOPE_TYPES:
             extend(reversed([*getattr(node, "decorator_list", ()), *_defaults(node)]))
             continue
-        fields = _FIELDS.get(kind)
-        if fields is None:
-            fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
         children: list[ast.AST] = []
-        for name in fields:
+        for name in child_fields(kind):
             value = getattr(node, name)
             if type(value) is list:
                 children.extend(v for v in value if isinstance(v, ast.AST))
@@ -558,10 +553,6 @@ def _own_nodes(function: ast.FunctionDef) -> list[ast.AST]:
 
 
 _SCOPE_TYPES = frozenset(_SCOPES)
-#: Fields that never hold a node worth visiting (contexts are read from their owner).
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level",
-                          "simple", "lineno", "tag", "name", "id", "attr", "arg", "module", "asname", "names"})
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _defaults(node: ast.AST) -> list[ast.expr]:
@@ -575,10 +566,6 @@ def _root(node: ast.expr) -> ast.Name | None:
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
     return node if isinstance(node, ast.Name) else None
-
-
-def _matches(qualname: str, patterns: tuple[str, ...] | frozenset[str]) -> bool:
-    return any(qualname == p or (p.endswith(".*") and qualname.startswith(p[:-1])) for p in patterns)
 
 
 def _names_stop_iteration(node: ast.expr | None) -> bool:
@@ -681,7 +668,7 @@ class Chain:
         shown = []
         for key in self.functions:
             module, _, path = key.partition(":")
-            shown.append(f"{path}()" if module == here or not module else f"{module}.{path}()")
+            shown.append(f"{path}()" if module == here else f"{module}.{path}()")
         return (*shown, f"{self.blocking}()")
 
     def describe(self, here: str) -> str:
@@ -692,7 +679,8 @@ class Chain:
 #: Functions on a chain at most, the blocking call's caller included: a call deeper down
 #: is not looked for (reading the whole project to prove a "no" would cost more than the
 #: rare chain it finds).
-MAX_CHAIN = int(__import__("os").environ.get("LOOPSAFE_MAX_CHAIN", "99"))
+#: (It also keeps the recursion of an answer within Python's default limit.)
+MAX_CHAIN = 99
 
 
 class ProjectIndex:

@@ -270,7 +270,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
         elif isinstance(node, _ESCAPES):
             owner.keep_unit()  # it rebinds names outside its own scope
             continue
-        for name in _child_fields(kind):
+        for name in child_fields(kind):
             value = getattr(node, name)
             if type(value) is list:
                 stack.extend((item, owner, mentions) for item in value if isinstance(item, ast.AST))
@@ -348,7 +348,8 @@ def _calls_helper(use: _Use, helpers: set[str]) -> bool:
     return name in ("self", "cls") and dotted.count(".") == 1 and dotted.split(".")[1] in helpers
 
 
-def _child_fields(kind: type) -> tuple[str, ...]:
+def child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes worth visiting (not contexts, operators, names)."""
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
         fields = _CHILD_FIELDS[kind] = tuple(
