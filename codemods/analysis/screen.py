@@ -332,8 +332,7 @@ def _imported_calls(calls: list[tuple[_Use, _Body]], imports: dict[str, list[str
             klass = owner.unit.parent.node if owner.unit is not None and owner.unit.parent is not None else None
             if isinstance(klass, ast.ClassDef):
                 for base in klass.bases:
-                    use = _dotted(base) if isinstance(base, ast.Attribute) else (
-                        (base.id, base.id) if isinstance(base, ast.Name) else None)
+                    use = _dotted(base)  # a name or a dotted name; else None
                     base_bound = imports.get(use[0]) if use is not None else None
                     if use is not None and base_bound is not None and len(base_bound) == 1:
                         found.add(base_bound[0] + use[1][len(use[0]):] + dotted[len(name):])
