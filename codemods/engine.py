@@ -120,7 +120,28 @@ def transform_source(
     if not has_coroutine(source):
         return TransformResult(source, source)
     # On a deep stack: a 3,000-term sum nests 3,000 levels, for CPython's parser too.
-    return run_with_deep_stack(lambda: _transform_source(source, settings, filename, findings_only, project))
+    return run_with_deep_stack(lambda: _never_raising(
+        source, filename, lambda: _transform_source(source, settings, filename, findings_only, project)))
+
+
+def _never_raising(source: bytes, filename: str, transform: Callable[[], TransformResult]) -> TransformResult:
+    """``transform()``, with a bug of loopsafe's turned into this file's error: the run
+    goes on with the other files, and the file is left as it was."""
+    try:
+        return transform()
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - any bug: the file's error, never a traceback ending the run
+        return TransformResult(source, source, error=internal_error(error, filename))
+
+
+def internal_error(error: BaseException, filename: str) -> FileError:
+    """A bug of loopsafe's met on ``filename``, as that file's one-line error."""
+    import traceback
+
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ is not None else None
+    at = f" at {os.path.basename(where.filename)}:{where.lineno}" if where is not None else ""
+    return FileError(f"internal error: {type(error).__name__}: {error}{at}; file left unchanged (a bug: please report it)")
 
 
 def _transform_source(
