@@ -281,7 +281,7 @@ def _actions(
                         diagnostics=[diagnostic], is_preferred=True,
                         edit=_workspace_edit(document, fixed.output.decode("utf-8")),
                     ))
-            commented = add_noqa(source, settings, filename, selected=_at(finding))
+            commented = add_noqa(source, settings, filename, selected=_at(finding), project=view)
             if commented.error is None and commented.changed:
                 actions.append(types.CodeAction(
                     title=f"loopsafe: suppress {finding.code} with `# noqa: {finding.code}`",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Union
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
@@ -286,6 +286,26 @@ def project_view(path: Path, settings: Settings, cached_only: bool = True) -> Pr
         # A long-lived process: modules are read afresh for each look (they change).
         return ProjectView(module, others=_project_modules(root, settings, folder), complete=True)
     return ProjectView(module, others=_modules_of(folder, root, settings), complete=True)
+
+
+def file_project_view(
+    path: Path, settings: Settings, cache: FindingsCache | None, roots: Iterable[Path] = ()
+) -> ProjectView:
+    """The project around a file whose text comes from elsewhere (standard input with
+    ``--stdin-filename``) or is analysed again (``check --add-noqa``), for the CLI: what a
+    check by path finds in it (``roots``: the run's other places modules are found; the
+    run's ``cache``, ``None`` with ``--no-cache``)."""
+    from codemods.analysis.modules import ModuleName, ProjectView
+    from codemods.project import ModuleLocator, module_name_of
+
+    name, package, root = module_name_of(path)
+    module = ModuleName(name, package)
+    if not settings.allows("LS301"):
+        return ProjectView(module)
+    locator = ModuleLocator()
+    for folder in (root, *roots):
+        locator.add_root(folder)
+    return ProjectView(module, others=_ProjectModules(locator, settings, cache), complete=True)
 
 
 def _modules_of(folder: Path, root: Path, settings: Settings) -> _ProjectModules:
