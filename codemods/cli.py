@@ -531,7 +531,8 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
         )
         if commented.error is not None:
             tally.error(display, commented.error)
-        elif commented.changed:
+            continue
+        if commented.changed:
             try:
                 write_atomically(file.path, commented.output, source)
             except (ChangedOnDisk, ReadOnlyFile, OSError) as error:
@@ -539,6 +540,11 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
                 continue
             added += len(commented.findings)
             files += 1
+        placed = _among(commented.findings)
+        for finding in findings:
+            if not placed(finding):  # never silently: `check` would still list it
+                click.echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
+                           "loopsafe found no line for its `# noqa` comment", err=True)
     tally.say(f"loopsafe: {_plural(added, 'finding')} suppressed with `# noqa` in {_plural(files, 'file')}"
               f"{tally.failed()}")
     _finish(tally, False)
