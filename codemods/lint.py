@@ -208,9 +208,7 @@ class BlockingCallInCoroutine(LintRule):
             return
         if path is not None and settings.excludes(str(Path(path).resolve()), str(Path.cwd().resolve())):
             return  # `exclude` in [tool.loopsafe] applies here as in the CLI
-        # Calls into other modules are followed as `loopsafe check` follows them (their
-        # summaries read from loopsafe's cache where a check left one, else from the files).
-        view = project_view(Path(path).resolve(), settings, cached_only=False) if path is not None else None
+        view = project_view(Path(path).resolve(), settings) if path is not None else None
         # The same door as the CLI: deep trees on a deep stack, and no fix is offered if
         # the rewritten module would not compile.
         rewrite, error = run_with_deep_stack(partial(

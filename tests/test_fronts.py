@@ -207,6 +207,14 @@ def test_stdin_with_its_filename_finds_what_a_check_by_path_finds(shop: Path) ->
         # With the cache the check by path left, too.
         check("shop")
         assert check("-", "--stdin-filename", name, input=source) == [found for found in expected if found[0] == name]
+    # And `fix -` rewrites what `fix` by path rewrites.
+    fixed_by_stdin = {
+        name: invoke("fix", "--no-cache", "-", "--stdin-filename", name, input=(shop / name).read_bytes()).stdout
+        for name in COROUTINE_MODULES
+    }
+    assert invoke("fix", "--no-cache", "shop").exit_code == 1  # calls left for review
+    assert fixed_by_stdin == {name: (shop / name).read_text() for name in COROUTINE_MODULES}
+    assert "await asyncio.to_thread(storage.load_config, path)" in fixed_by_stdin["shop/jobs.py"]
 
 
 SELECTIONS: list[tuple[list[str], Callable[[str], bool]]] = [
@@ -257,11 +265,11 @@ def test_add_noqa_suppresses_every_finding_check_lists(shop: Path) -> None:
     assert '    storage.save_report(path, "\\n".join(lines))  # noqa: LS301\n' in jobs  # as it was
 
 
-def test_the_fixit_rule_finds_what_check_finds(shop: Path) -> None:
+def test_the_fixit_rule_finds_what_check_finds(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fixit.engine import LintRunner
     from fixit.ftypes import Config
 
-    from codemods import lint
+    from codemods import lint, summaries
 
     def lint_all() -> list[Found]:
         found = []
@@ -275,8 +283,9 @@ def test_the_fixit_rule_finds_what_check_finds(shop: Path) -> None:
 
     expected = reference()
     assert lint_all() == expected
-    check("shop")  # the summaries in loopsafe's cache are read too
+    check("shop")  # the summaries in loopsafe's cache are read too (by a new fixit process)
     assert (shop / ".loopsafe_cache").is_dir()
+    monkeypatch.setattr(summaries, "_PROJECTS", {})
     assert lint_all() == expected
 
 
