@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 
 class Framework(enum.Enum):
@@ -317,15 +317,15 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
 
 
 def build_index(
-    extra: Iterable[BlockingCall] = (), ignore: Iterable[str] = (), allowed: Callable[[str], bool] = lambda code: True
+    extra: Iterable[BlockingCall] = (), ignore: Iterable[str] = ()
 ) -> dict[str, BlockingCall]:
-    """The catalog keyed by qualified name, with user entries added, and ignored names and
-    codes not ``allowed`` dropped."""
+    """The catalog keyed by qualified name, with user entries added and ignored names
+    dropped (codes are selected on findings: ``Settings.allows``)."""
     index = {entry.qualname: entry for entry in CATALOG}
     index.update({entry.qualname: entry for entry in extra})
     for name in ignore:
         index.pop(name, None)
-    return {name: entry for name, entry in index.items() if allowed(entry.code)}
+    return index
 
 
 #: ``ASYNC251`` -> ``LS251``: the flake8-async / ruff codes users may already write.

@@ -202,21 +202,24 @@ def _with_what_is_left(result: TransformResult, settings: Settings, project: Pro
 
 def add_noqa(
     source: bytes, settings: Settings | None = None, filename: str = "<stdin>",
-    selected: Callable[[Finding], bool] | None = None,
+    selected: Callable[[Finding], bool] | None = None, project: ProjectView | None = None,
 ) -> TransformResult:
     """``source`` with a ``# noqa: LSxxx`` comment where each finding's suppression is
     read (the end of its statement, a compound statement's header line), as ``ruff
     --add-noqa`` does to adopt a tool on a large codebase. An existing ``# noqa: X`` gets
     the codes added; another comment is kept, the ``noqa`` after it. ``findings`` are the
-    findings the comments now suppress; a second run changes nothing."""
+    findings the comments now suppress; a second run changes nothing. ``project``: the
+    project around the module, whose calls into other modules are findings too
+    (``codemods.summaries.file_project_view``); by default it stands alone."""
     settings = settings or Settings()
     if b"\0" in source or not has_coroutine(source):
         return TransformResult(source, source)
-    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename, selected))
+    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename, selected, project))
 
 
 def _add_noqa(
-    source: bytes, settings: Settings, filename: str, selected: Callable[[Finding], bool] | None
+    source: bytes, settings: Settings, filename: str, selected: Callable[[Finding], bool] | None,
+    project: ProjectView | None,
 ) -> TransformResult:
     import tokenize
 
@@ -226,7 +229,7 @@ def _add_noqa(
     if tree is None:
         return TransformResult(source, source, error=_python_error(source, filename))
     comments = Comments(source, always=True)
-    plan = _plan(tree, source, settings, comments=comments)
+    plan = _plan(tree, source, settings, comments=comments, project=project)
     if isinstance(plan, FileError):
         return TransformResult(source, source, error=plan)
     codes: dict[int, list[str]] = {}

@@ -919,6 +919,8 @@ class _Finder:
         return f"await {runner}({inner[: len(inner) - len(rest)]}{self._updated(func)}, {rest})"
 
     def _is_suppressed(self, call: ast.Call, entry: BlockingCall) -> bool:
+        if not self.settings.allows(entry.code):
+            return True  # a code not selected (``--select``, ``ignore``): neither reported nor fixed
         if self.suppressed is not None and self.suppressed(self._span(call)):
             return True
         if self.comments.empty:
