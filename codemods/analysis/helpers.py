@@ -37,8 +37,54 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 #: Objects that belong to the thread that made them: made in a worker thread, they are of
 #: no use to the coroutine; made on the loop's thread, a worker cannot use them.
 _THREAD_BOUND_MODULES = ("sqlite3.",)
-_THREAD_BOUND_METHODS = frozenset({"execute", "executemany", "executescript", "cursor", "commit", "rollback",
-                                   "fetchone", "fetchall", "fetchmany"})
+
+# -- what a helper run in a worker thread must not do (data; ``_Review`` applies it) ---------
+
+_AFFINE = ("an object bound to the thread that made it (a sqlite3 connection or cursor refuses other "
+           "threads), or to the event loop (a future, the loop, an asyncio queue or event: not thread-safe)")
+#: Methods of such objects, on whatever receiver (a parameter, a module variable, a value
+#: derived from them): the helper could be handed one.
+_THREAD_AFFINE_METHODS = frozenset({
+    "execute", "executemany", "executescript", "cursor", "commit", "rollback", "fetchone", "fetchall",
+    "fetchmany", "iterdump", "backup", "set_result", "set_exception", "add_done_callback",
+    "remove_done_callback", "call_soon", "call_later", "call_at", "create_task", "create_future",
+    "run_until_complete", "run_in_executor", "put_nowait", "get_nowait", "task_done",
+})
+#: Annotations of a parameter that say it is such an object (absolute names, ``module.*``).
+_THREAD_AFFINE_TYPES = ("sqlite3.*", "asyncio.*", "anyio.*", "trio.*", "concurrent.futures.Future")
+_LOCK = ("a lock another task or the loop's thread holds blocks the worker for good, and an RLock "
+         "the loop's thread holds deadlocks it (re-entrancy is per thread)")
+#: Names of locks: a parameter annotated so, or a call making one (absolute names).
+_LOCK_TYPES = ("threading.Lock", "threading.RLock", "threading.Condition", "threading.Semaphore",
+               "threading.BoundedSemaphore", "multiprocessing.Lock", "multiprocessing.RLock")
+_HANG = "its StopIteration cannot cross into the awaiting task (the await would hang)"
+_WINDOW = "while the thread runs, other tasks see the change (the window now overlaps them)"
+#: Calls that change state of the whole process (absolute names, ``module.*``), and what.
+_PROCESS_STATE: Mapping[str, str] = {
+    **dict.fromkeys(("logging.basicConfig", "logging.disable", "logging.captureWarnings", "logging.setLoggerClass",
+                     "logging.addLevelName", "logging.config.*", "logging.root.*"), "logging's configuration"),
+    **dict.fromkeys(("warnings.filterwarnings", "warnings.simplefilter", "warnings.resetwarnings",
+                     "warnings.catch_warnings"), "the warnings filters"),
+    **dict.fromkeys(("os.environ.update", "os.environ.pop", "os.environ.setdefault", "os.environ.clear",
+                     "os.environ.popitem", "os.environ.__setitem__", "os.environ.__delitem__", "os.putenv",
+                     "os.unsetenv"), "the environment (os.environ)"),
+    **dict.fromkeys(("sys.path.append", "sys.path.insert", "sys.path.extend", "sys.path.remove", "sys.path.pop",
+                     "sys.path.clear"), "the import path (sys.path)"),
+    **dict.fromkeys(("os.chdir", "os.fchdir", "contextlib.chdir"), "the working directory"),
+    "os.umask": "the file mode mask (umask)",
+    "locale.setlocale": "the locale",
+    **dict.fromkeys(("random.seed", "random.setstate"), "the state of the random generator every task shares"),
+    "sys.setrecursionlimit": "the recursion limit",
+    "sys.setswitchinterval": "the thread switch interval",
+    "socket.setdefaulttimeout": "the default timeout of new sockets",
+}
+#: Calls that work only in the main thread (absolute names, ``module.*``).
+_MAIN_THREAD_ONLY = ("signal.signal", "signal.set_wakeup_fd", "signal.siginterrupt", "signal.setitimer",
+                     "signal.alarm", "signal.pthread_sigmask")
+#: Methods that change a logger's configuration (loggers are shared by the whole process).
+_LOGGER_SETTERS = frozenset({"setLevel", "addHandler", "removeHandler", "addFilter", "removeFilter", "disable"})
+#: Attributes of a logger whose assignment changes it for the whole process.
+_LOGGER_ATTRIBUTES = frozenset({"level", "disabled", "propagate", "handlers", "filters"})
 #: A comment that may declare a function not blocking (on decoded text).
 _MAY_DECLARE = re.compile(MAY_SUPPRESS)
 #: Decorators that leave a method's body what a call runs.
@@ -398,7 +444,24 @@ class _Review:
         self.nodes = _own_nodes(function)
         self.call_funcs = {n.func for n in self.nodes if isinstance(n, ast.Call)}
         self.raised = {n.exc for n in self.nodes if isinstance(n, ast.Raise)}
+        self._parameters(function)
         self._walk()
+
+    def _parameters(self, function: ast.FunctionDef) -> None:
+        """A parameter annotated as a thread-bound object or a lock: the helper is given one."""
+        arguments = function.args
+        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            annotation = argument.annotation
+            if not isinstance(annotation, (ast.Name, ast.Attribute)) or not is_dotted_name(annotation):
+                continue
+            dotted = self.functions.dotted_name(annotation, self.functions.scopes.scope_of(function))
+            if dotted is None:
+                continue
+            shown = f"`{argument.arg}: {ast.unparse(annotation)}`"
+            if dotted in _LOCK_TYPES:
+                self._refuse(f"it takes {shown}, a lock: {_LOCK}")
+            elif matches_any(dotted, _THREAD_AFFINE_TYPES):
+                self._refuse(f"it takes {shown}, {_AFFINE}")
 
     def _refuse(self, reason: str) -> None:
         if self.refusal is None:
@@ -415,12 +478,20 @@ class _Review:
                 self._refuse("it imports a module, whose code would run in the worker thread")
             elif isinstance(node, _SCOPES) and node is not self.function:
                 self._refuse("it defines a function or class, whose code loopsafe does not follow")
+            elif isinstance(node, ast.With):
+                for item in node.items:
+                    if not isinstance(item.context_expr, ast.Call):
+                        shown = ast.unparse(item.context_expr)
+                        self._refuse(f"it enters `{shown}` in a `with`, which may take a lock: {_LOCK}")
             elif isinstance(node, ast.Raise) and _names_stop_iteration(node.exc):
                 self._refuse("it raises StopIteration, which cannot cross into the awaiting task (it would hang)")
             elif isinstance(node, ast.Call):
                 scope = self.functions.scopes.scope_or(node.func, self.scope)
                 match = detector.match(node, scope)
                 if match is not None:
+                    reason = _thread_reason(match.entry.qualname, node)
+                    if reason is not None:
+                        self._refuse(reason)
                     if match.reason is None and match.entry.category != "process-start":
                         self.steps.append(("block", match.entry.qualname))
                     made = detector.constructors.get(match.entry.qualname)
@@ -438,6 +509,11 @@ class _Review:
     def _call(self, call: ast.Call, scope: Scope) -> None:
         step = self.functions.callee(call, scope)
         func = call.func
+        if step is None and isinstance(func, ast.Attribute):
+            reason = _method_reason(func)
+            if reason is not None:
+                self._refuse(reason)
+                return
         if step is not None and step[0] == "method":
             self.steps.append(step)
             return
@@ -472,10 +548,8 @@ class _Review:
                 return
             self._refuse(f"it calls `{func.id}`, which may be any function")
             return
-        # ``x.method(...)``: a method of a value; the value is checked where it is read.
-        if func.attr in _THREAD_BOUND_METHODS and any(isinstance(b.node, ast.arg) for b in bindings):
-            self._refuse(f"it calls `{root.id}.{func.attr}()` on an object it was given, which may be a "
-                         "sqlite3 object, bound to the thread that made it")
+        # ``x.method(...)``: a method of a value; the value is checked where it is read
+        # (and the method by its name, above).
 
     def _raised(self, call: ast.Call) -> bool:
         return call in self.raised
@@ -584,8 +658,35 @@ def _thread_reason(qualname: str, call: ast.Call) -> str | None:
         return f"it calls {qualname}(), which reads the exception being handled: a worker thread has none"
     if qualname.split(".")[0] in EVENT_LOOP_MODULES or qualname.startswith("contextvars."):
         return f"it calls {qualname}(), which belongs to the event loop's thread"
-    if qualname == "builtins.next" and len(call.args) < 2:
-        return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
+    if qualname == "builtins.next":
+        if len(call.args) < 2:
+            return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
+        return ("it calls next(), which advances an iterator: one it was given (a generator) would run in the "
+                "worker thread while other tasks use what it reads")
+    if qualname.endswith(".__next__"):
+        return f"it calls {qualname}(): {_HANG}"
+    if qualname in _LOCK_TYPES or qualname.endswith(".acquire"):
+        return f"it calls {qualname}(), a lock: {_LOCK}"
+    for pattern, what in _PROCESS_STATE.items():
+        if matches_any(qualname, (pattern,)):
+            return f"it calls {qualname}(), which changes {what} for the whole process: {_WINDOW}"
+    if matches_any(qualname, _MAIN_THREAD_ONLY):
+        return f"it calls {qualname}(), which works only in the main thread (ValueError in a worker)"
+    return None
+
+
+def _method_reason(func: ast.Attribute) -> str | None:
+    """Why a call of method ``func.attr`` of some value may not run in a worker thread
+    (the value may be what the name says it is: nothing tells it apart)."""
+    shown = f"`{ast.unparse(func)}()`"
+    if func.attr == "__next__":
+        return f"it calls {shown}: {_HANG}"
+    if func.attr == "acquire":
+        return f"it takes a lock ({shown}): {_LOCK}"
+    if func.attr in _THREAD_AFFINE_METHODS:
+        return f"it calls {shown}, a method of {_AFFINE}"
+    if func.attr in _LOGGER_SETTERS:
+        return f"it calls {shown}, which changes a logger for the whole process: {_WINDOW}"
     return None
 
 
