@@ -784,6 +784,19 @@ class Chain:
 MAX_CHAIN = 99
 
 
+@dataclass
+class _Answers:
+    """Answers of one question (``ProjectIndex.chain``, ``refusal``) by function key."""
+
+    final: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    #: Those that hold only in the search under way (they met a function on its way).
+    provisional: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    #: The functions the search is in, outermost first.
+    on_way: list[str] = field(default_factory=list)
+    #: Whether the answer being found met a function on the way or the depth limit.
+    cyclic: bool = False
+
+
 class ProjectIndex:
     """Resolves calls across the summaries of a project's modules (``load`` gives them).
 
@@ -796,11 +809,9 @@ class ProjectIndex:
     def __init__(self, load: Loader) -> None:
         self._load = load
         self._modules: dict[str, ModuleHandle | None | object] = {}
-        self._chains: dict[str, tuple[Chain | None, bool]] = {}
-        self._refusals: dict[str, tuple[str | None, bool]] = {}
+        self._chains = _Answers()
+        self._refusals = _Answers()
         self._mros: dict[str, tuple[list[str], bool]] = {}
-        self._visiting: set[str] = set()
-        self._truncated = False
         self.incomplete = False
         #: Modules whose summaries answers used, and module names that were not the project's.
         self.used: set[str] = set()
@@ -914,29 +925,39 @@ class ProjectIndex:
     # -- answers -----------------------------------------------------------------------
 
     def chain(self, key: str) -> Chain | None:
-        """How the function blocks, if it does; ``None`` also while it is being looked at
-        (recursion adds nothing), and past ``MAX_CHAIN`` functions."""
-        if key in self._chains:
-            found, incomplete = self._chains[key]
+        """How the function blocks, if it does (``None`` also past ``MAX_CHAIN`` functions)."""
+        return cast("Chain | None", self._answer(self._chains, key, self._first_blocking))
+
+    def _answer(self, answers: _Answers, key: str, compute: Callable[[str], Any]) -> Any:
+        """The answer about ``key``, the same whichever question came first: a depth-first
+        search from ``key`` (a function already on the way adds nothing: ``None``). An
+        answer that met a function on the way (recursion) or the depth limit holds only in
+        the search that found it, so it is kept for that search alone; the others are kept
+        for good (a fresh search from them finds the same)."""
+        if key in answers.final:
+            found, incomplete = answers.final[key]
             self.incomplete |= incomplete
             return found
-        if key in self._visiting:
-            return None
-        if len(self._visiting) >= MAX_CHAIN:
-            self._truncated = True
+        if key in answers.provisional:
+            found, incomplete = answers.provisional[key]
+            self.incomplete |= incomplete
+            answers.cyclic = True
+            return found
+        if key in answers.on_way or len(answers.on_way) >= MAX_CHAIN:
+            answers.cyclic = True
             return None
         outer, self.incomplete = self.incomplete, False
-        outer_truncated, self._truncated = self._truncated, False
-        self._visiting.add(key)
+        outer_cyclic, answers.cyclic = answers.cyclic, False
+        answers.on_way.append(key)
         try:
-            found = self._first_blocking(key)
+            found = compute(key)
         finally:
-            self._visiting.discard(key)
-        if found is not None or not self._truncated:
-            # A "no" cut short by the limit holds only at this depth: not kept.
-            self._chains[key] = (found, self.incomplete)
+            answers.on_way.pop()
+        (answers.provisional if answers.cyclic else answers.final)[key] = (found, self.incomplete)
+        if not answers.on_way:
+            answers.provisional.clear()
         self.incomplete |= outer
-        self._truncated |= outer_truncated
+        answers.cyclic |= outer_cyclic
         return found
 
     def _first_blocking(self, key: str) -> Chain | None:
@@ -955,21 +976,7 @@ class ProjectIndex:
     def refusal(self, key: str, here: str) -> str | None:
         """Why the function may not run in a worker thread, through everything it calls
         (``None``: it touches only its arguments, its locals, constants and blocking I/O)."""
-        if key in self._refusals:
-            found, incomplete = self._refusals[key]
-            self.incomplete |= incomplete
-            return found
-        if key in self._visiting:
-            return None  # recursion: the function itself is being reviewed
-        outer, self.incomplete = self.incomplete, False
-        self._visiting.add(key)
-        try:
-            found = self._first_refusal(key, here)
-        finally:
-            self._visiting.discard(key)
-        self._refusals[key] = (found, self.incomplete)
-        self.incomplete |= outer
-        return found
+        return cast("str | None", self._answer(self._refusals, key, lambda k: self._first_refusal(k, here)))
 
     def _first_refusal(self, key: str, here: str) -> str | None:
         facts = self.facts(key)
