@@ -282,7 +282,8 @@ class ModuleFunctions:
         if len(nodes) != 1:
             return None
         binding = bindings[0]
-        if binding.node is None or binding.scope.kind != "module":
+        # An import names the same module wherever it is (``from .db import open_db`` in a coroutine).
+        if binding.node is None or (binding.scope.kind != "module" and not binding.is_import):
             return None
         if binding.is_import:
             names = {q.name for q in scope.qualified_names(node) if q.source is Source.IMPORT}
