@@ -4,7 +4,8 @@ Each project ``tests/fixtures/projects/<case>/`` (layout in ``tests/fixtures/REA
 holds ``input/`` (a project tree as a user wrote it), ``expected/`` (the same tree as
 ``loopsafe fix`` must leave it, unchanged files included) and ``findings.txt`` (what
 ``loopsafe check`` lists on ``input/``, one finding a line, sorted by path, line and
-column: ``relpath:LINE:COL CODE fix|report NAME``).
+column: ``relpath:LINE:COL CODE fix|report NAME``, optionally followed by `` -- `` and
+words the finding's message must hold: the reason of a report).
 
 For each project, on a copy of ``input/`` that is the current directory (so that a
 ``pyproject.toml`` of the project applies), the CLI runs in process:
@@ -41,7 +42,10 @@ PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 UPDATE = os.environ.get("LOOPSAFE_UPDATE_PROJECTS") == "1"
 
 #: ``reports/handlers.py:20:12 LS301 fix save_report``
-FINDING_LINE = re.compile(r"(?P<path>\S+):(?P<line>\d+):(?P<column>\d+) (?P<code>LS\d{3}) (?P<kind>fix|report) (?P<name>\S+)")
+FINDING_LINE = re.compile(
+    r"(?P<path>\S+):(?P<line>\d+):(?P<column>\d+) (?P<code>LS\d{3}) (?P<kind>fix|report) (?P<name>\S+)"
+    r"(?: -- (?P<reason>.+))?"
+)
 
 #: (path, line, column, code, "fix" or "report", name)
 Row = tuple[str, int, int, str, str, str]
@@ -74,6 +78,16 @@ class Project:
             rows.append((match["path"], int(match["line"]), int(match["column"]), match["code"], match["kind"],
                          match["name"]))
         return rows
+
+    def reasons(self) -> dict[Row, str]:
+        """The words each finding's message must hold, where ``findings.txt`` gives them."""
+        found: dict[Row, str] = {}
+        for text in self.findings_file.read_text().splitlines():
+            match = FINDING_LINE.fullmatch(text.strip())
+            if match and match["reason"]:
+                found[(match["path"], int(match["line"]), int(match["column"]), match["code"], match["kind"],
+                       match["name"])] = match["reason"]
+        return found
 
 
 def discover_projects(root: Path = PROJECTS) -> list[Project]:
@@ -114,13 +128,17 @@ def _invoke(runner: CliRunner, *args: str) -> Any:
     return result
 
 
-def _check(runner: CliRunner, *options: str) -> tuple[list[Row], int]:
+def _check(runner: CliRunner, *options: str, messages: dict[Row, str] | None = None) -> tuple[list[Row], int]:
+    """The findings of ``check``; ``messages``: filled with each one's message."""
     result = _invoke(runner, "check", "--no-cache", "--format", "json", *options, ".")
     rows: list[Row] = []
     for item in json.loads(result.stdout):
         path = Path(item["path"]).as_posix()
-        rows.append((path.removeprefix("./"), item["line"], item["column"], item["code"],
-                     "fix" if item["fixable"] else "report", item["name"]))
+        row = (path.removeprefix("./"), item["line"], item["column"], item["code"],
+               "fix" if item["fixable"] else "report", item["name"])
+        rows.append(row)
+        if messages is not None:
+            messages[row] = item["message"]
     return sorted(rows), result.exit_code
 
 
@@ -134,7 +152,10 @@ def _lines(rows: list[Row]) -> list[str]:
 
 
 def _write_findings(project: Project, rows: list[Row]) -> None:
-    project.findings_file.write_text("".join(f"{line}\n" for line in _lines(sorted(rows))))
+    reasons = project.reasons() if project.findings_file.is_file() else {}
+    lines = [f"{line} -- {reasons[row]}" if row in reasons else line
+             for row, line in zip(sorted(rows), _lines(sorted(rows)))]
+    project.findings_file.write_text("".join(f"{line}\n" for line in lines))
 
 
 # -- the layout (hand-written files, no loopsafe) ------------------------------------------------
@@ -179,11 +200,14 @@ def test_project(project: Project, runner: CliRunner, tmp_path: Path, monkeypatc
     tree = copy_tree(project.input, tmp_path / "tree")
     monkeypatch.chdir(tree)
 
-    found, status = _check(runner, "-j", "1")
+    messages: dict[Row, str] = {}
+    found, status = _check(runner, "-j", "1", messages=messages)
     if UPDATE:
         _write_findings(project, found)
     wanted = sorted(project.findings())
     assert _lines(found) == _lines(wanted)
+    for row, reason in project.reasons().items():
+        assert reason in messages[row], (row, messages[row])
     assert status == (1 if wanted else 0)
 
     status = _fix(runner)
