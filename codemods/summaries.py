@@ -247,7 +247,9 @@ class ProjectSummaries:
         if findings is not None:
             findings.sort()
         depends: dict[str, tuple[int, int]] = {}
-        for name in index.used:
+        # An answer read of the project's text depends on every module of the run (an
+        # override or an assignment may appear in any).
+        for name in index.used | (self.paths.keys() if index.scanned else set()):
             path = self.paths.get(name) or self.files[name].path
             status = stat_or_none(path)
             if status is not None:

@@ -908,7 +908,7 @@ class ProjectText:
             pattern = re.compile(
                 rb"^[ \t]*class[ \t]+\w+[ \t]*\([^)]*\b" + word + rb"\b" if kind == "subclass" else
                 rb"\bdef[ \t]+" + word + rb"\b|\b" + word + rb"[ \t]*(?::[^\n=]*)?=[^=]|(?:setattr|patch|object)\b[^\n]*\b"
-                + word + rb"\b|^[ \t]*from[ \t][^\n]*import[ \t]*\*",
+                + word + rb"\b",
                 re.MULTILINE,
             )
             found = self._answers[(kind, name)] = tuple(
