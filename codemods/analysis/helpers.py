@@ -820,7 +820,7 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
         return None
     key = keys[0]
     refusal = next((found for found in (index.refusal(k, here) for k in keys) if found is not None), None)
-    refusal = refusal or index.problem(call.step, here)
+    refusal = refusal or index.problem(call.step, here, here)
     if index.incomplete:
         refusal = refusal or "the modules it reaches are not all known here"
     reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
@@ -1036,30 +1036,48 @@ class ProjectIndex:
         self.incomplete |= outer
         return found
 
-    def problem(self, step: Step, here: str) -> str | None:
-        """Why a call of ``step`` may run something other than what it names: an override
-        loopsafe cannot follow, an instance attribute of the name, an assignment of the
-        function's name elsewhere in the project (monkeypatching)."""
+    def problem(self, step: Step, caller: str, here: str) -> str | None:
+        """Why a call of ``step`` made in module ``caller`` may run something other than
+        what it names: an override loopsafe cannot follow, or an assignment elsewhere in the
+        project (monkeypatching) of a name the call is looked up through (``_names_of``)."""
         key = self.target(step)
         if key is None:
             return None
-        module, _, path = key.partition(":")
-        name = path.rpartition(".")[2]
         shown = Chain((key,), "").steps(here)[0]
         if step[0] == "method" and None in self._overrides(step, key):
             return f"{shown} is overridden or shadowed in a subclass by something loopsafe cannot follow"
-        for other in self.scan("bind", name) or ():
-            handle = self.module(other)
-            if handle is None:
-                continue
-            for dotted in sorted(handle.real().assigned):
-                if dotted.rpartition(".")[2] != name:
+        names = self._names_of(step, key, caller)
+        for name in sorted({dotted.rpartition(".")[2] for dotted in names}):
+            for other in self.scan("bind", name) or ():
+                handle = self.module(other)
+                if handle is None:
                     continue
-                found = self._find(dotted, 0, "function")
-                if found is not None and found[1] == key:
+                for dotted in sorted(handle.real().assigned & names):
                     return (f"{shown} is assigned elsewhere (`{dotted}` in {other}): the function that runs "
                             "may not be this one")
         return None
+
+    def _names_of(self, step: Step, key: str, caller: str) -> frozenset[str]:
+        """The dotted names a call is looked up through at run time: the caller's own
+        import of it (``caller.save``), each re-export on the way (``pkg.save``), the
+        function's own (``pkg.store.save``); for ``self.m()``, the class's and the defining
+        class's attribute."""
+        module, _, path = key.partition(":")
+        names = {f"{module}.{path}"}
+        if step[0] == "method":
+            names.add(f"{step[1]}.{step[2]}")
+            return frozenset(names)
+        dotted = step[1]
+        names.add(dotted)
+        handle = self.module(caller)
+        if handle is not None:
+            for alias, target in handle.real().aliases.items():
+                if dotted == target or dotted.startswith(f"{target}."):
+                    names.add(f"{caller}.{alias}{dotted[len(target):]}")
+        trail: list[str] = []
+        self._find(dotted, 0, "function", trail=trail)
+        names.update(trail)
+        return frozenset(names)
 
     def _overrides(self, step: Step, key: str) -> list[str | None]:
         """What instances of the project's subclasses of the class of ``self.m()`` (``step``)
@@ -1106,11 +1124,15 @@ class ProjectIndex:
             return found[1] if found is not None and found[0] == "function" else None
         return None
 
-    def _find(self, dotted: str, depth: int, want: str, module_known: int = 0) -> tuple[str, str] | None:
+    def _find(
+        self, dotted: str, depth: int, want: str, module_known: int = 0, trail: list[str] | None = None
+    ) -> tuple[str, str] | None:
         """``(want, "module:path")`` when an absolute dotted name is a project function or
         class (``want``), as far as that is asked (a module is read only as that needs)."""
         if depth > self._DEPTH:
             return None
+        if trail is not None:
+            trail.append(dotted)  # a name the lookup goes through (``problem``)
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             handle = self.module(".".join(parts[:cut]))
@@ -1119,7 +1141,7 @@ class ProjectIndex:
                     # ``from .cache import cache`` in the package: ``pkg.cache`` is the
                     # function, not the module, where it is reached as an attribute.
                     return None
-                return self._in_module(handle, parts[cut:], depth, want)
+                return self._in_module(handle, parts[cut:], depth, want, trail)
         return None
 
     def _rebound(self, parts: list[str]) -> bool:
@@ -1136,17 +1158,19 @@ class ProjectIndex:
             package.may_bind("class", name) and name in package.real().classes
         )
 
-    def _in_module(self, handle: ModuleHandle, path: list[str], depth: int, want: str) -> tuple[str, str] | None:
+    def _in_module(
+        self, handle: ModuleHandle, path: list[str], depth: int, want: str, trail: list[str] | None = None
+    ) -> tuple[str, str] | None:
         first = path[0]
         if handle.may_bind("import", first) and first in handle.real().aliases:
             alias = handle.real().aliases[first]
             # The module an import names is found as a module (``sys.modules``), not as an attribute.
-            return self._find(".".join([alias, *path[1:]]), depth + 1, want, alias.count("."))
+            return self._find(".".join([alias, *path[1:]]), depth + 1, want, alias.count("."), trail)
         key = f"{handle.name}:{'.'.join(path)}"
         if len(path) == 1 and want == "function" and handle.may_bind("def", first) and first in handle.real().functions:
             return ("function", key)
         if not handle.may_bind("class", first) or first not in handle.real().classes:
-            return self._starred(handle, path, depth, want)
+            return self._starred(handle, path, depth, want, trail)
         if len(path) == 1 and want == "function":
             return None
         if len(path) == 1:
@@ -1156,13 +1180,15 @@ class ProjectIndex:
             return None if method is None else ("function", method)
         return None
 
-    def _starred(self, handle: ModuleHandle, path: list[str], depth: int, want: str) -> tuple[str, str] | None:
+    def _starred(
+        self, handle: ModuleHandle, path: list[str], depth: int, want: str, trail: list[str] | None = None
+    ) -> tuple[str, str] | None:
         """A name the module binds only through ``from x import *`` (the last one that
         binds it wins; a name with a leading underscore is not exported)."""
         if path[0].startswith("_") or not handle.may_bind("import", "*"):
             return None
         for star in reversed(handle.real().stars):
-            found = self._find(".".join([star, *path]), depth + 1, want, star.count(".") + 1)
+            found = self._find(".".join([star, *path]), depth + 1, want, star.count(".") + 1, trail)
             if found is not None:
                 return found
         return None
@@ -1180,12 +1206,12 @@ class ProjectIndex:
         """The method ``name`` an instance of the class of ``mro`` runs, if it is certainly
         a plain sync method of the project (not an instance attribute of that name)."""
         for klass in mro:
+            module, _, path = klass.partition(":")
+            if not klass.startswith("?") and name in self._summary(module).classes[path].instance_attributes:
+                return None  # ``self.record = sink``, wherever in the MRO: the attribute, not the method
+        for klass in mro:
             if klass.startswith("?"):
                 return None  # a class outside the project, which may define it
-            module, _, path = klass.partition(":")
-            if name in self._summary(module).classes[path].instance_attributes:
-                return None  # ``self.record = sink``: the attribute, not the method
-        for klass in mro:
             module, _, path = klass.partition(":")
             summary = self._summary(module)
             if name in summary.classes[path].members:
@@ -1292,7 +1318,7 @@ class ProjectIndex:
                 inner = self.refusal(callee, here)
                 if inner is not None:
                     return inner
-            problem = self.problem(step, here)
+            problem = self.problem(step, key.partition(":")[0], here)
             if problem is not None:
                 return problem
         return None
