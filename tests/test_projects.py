@@ -244,3 +244,88 @@ def test_workers_see_the_whole_project(
     of the others must still be followed."""
     monkeypatch.chdir(copy_tree(project.input, tmp_path / "tree"))
     assert _lines(_check(runner, "-j", "2")[0]) == _lines(sorted(project.findings()))
+
+
+# -- the index itself: answers independent of the order of the questions --------------------------
+
+RING = {
+    # visit -> walk -> visit; visit also calls note, which writes a module dict.
+    "ring.tree": b'''
+SEEN = {}
+
+
+def visit(path, depth):
+    if depth:
+        walk(path, depth - 1)
+    note(path)
+    with open(path) as fh:
+        return fh.read()
+
+
+def walk(path, depth):
+    return visit(path, depth)
+
+
+def note(path):
+    SEEN[path] = True
+
+
+def hop(path, depth):
+    return skip(path, depth)
+
+
+def skip(path, depth):
+    if depth:
+        return hop(path, depth - 1)
+    with open(path) as fh:
+        return fh.read()
+''',
+    # ``patches`` replaces the name ``tree.walk`` only in ``ring.alias``'s namespace.
+    "ring.alias": b"from ring.tree import visit as walk_alias\n",
+    "ring.patches": b"from ring import alias\n\nalias.walk_alias = print\n",
+}
+
+
+def _ring_index(scanned: bool = True) -> Any:
+    from codemods.analysis.helpers import ProjectIndex, ProjectText
+    from codemods.config import Settings
+    from codemods.engine import summarise_source
+
+    summaries = {name: summarise_source(text, Settings(), name, False) for name, text in RING.items()}
+    text = ProjectText({name: (lambda text=text: text) for name, text in RING.items()})
+    return ProjectIndex(summaries.get, text if scanned else None)
+
+
+@pytest.mark.parametrize("order", [("visit", "walk", "hop", "skip"), ("walk", "visit", "skip", "hop"),
+                                   ("skip", "hop", "walk", "visit")])
+def test_verdicts_do_not_depend_on_which_helper_is_asked_first(order: tuple[str, ...]) -> None:
+    index = _ring_index()
+    verdicts = {}
+    for name in order:
+        key = index.target(("call", f"ring.tree.{name}"))
+        chain = index.chain(key)
+        verdicts[name] = (chain.steps("ring.tree") if chain else None, index.refusal(key, "ring.tree"))
+    fresh = {}
+    for name in order:
+        alone = _ring_index()  # each asked first, in an index of its own
+        key = alone.target(("call", f"ring.tree.{name}"))
+        chain = alone.chain(key)
+        fresh[name] = (chain.steps("ring.tree") if chain else None, alone.refusal(key, "ring.tree"))
+    assert verdicts == fresh
+    # Both of a cycle reach note(), which writes SEEN; the other cycle touches nothing shared.
+    assert verdicts["walk"][1] == verdicts["visit"][1] == (
+        "note(): it changes the module variable `SEEN`, which other tasks may use meanwhile")
+    assert verdicts["hop"][1] is None and verdicts["skip"][1] is None
+    assert verdicts["hop"][0] == ("hop()", "skip()", "builtins.open()")
+
+
+def test_an_assignment_elsewhere_counts_for_the_names_a_call_goes_through() -> None:
+    index = _ring_index()
+    # ``alias.walk_alias = print`` rebinds the name in ring.alias: a call through it may run print.
+    through_alias = index.problem(("call", "ring.alias.walk_alias"), "ring.other", "ring.other")
+    assert through_alias is not None and "`ring.alias.walk_alias` in ring.patches" in through_alias
+    # A call of ring.tree.visit by its own name does not look the name up in ring.alias.
+    assert index.problem(("call", "ring.tree.visit"), "ring.other", "ring.other") is None
+    # Without the project's text (a first look) the answer waits: the index says it is incomplete.
+    waiting = _ring_index(scanned=False)
+    assert waiting.problem(("call", "ring.tree.visit"), "ring.other", "ring.other") is None and waiting.incomplete
