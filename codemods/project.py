@@ -233,7 +233,8 @@ def _run_project(
             continue
         others = {module: summary for module, summary in decision.again.items() if module != name}
         second_views[outcome.file.path] = ProjectView(
-            ModuleName(name, package), others=others, digest=_digest(others), complete=True
+            ModuleName(name, package), others=others, digest=_digest(others, decision.scanned), complete=True,
+            scanned=decision.scanned,
         )
         again.append(outcome.file)
         decisions[outcome.file.path] = decision
@@ -303,8 +304,9 @@ def _wanted(result: TransformResult, call_of: Callable[[Any], HelperCall]) -> fr
     return result.wanted | {encode_step(tuple(call_of(call).step)) for call in result.pending}
 
 
-def _digest(others: dict[str, ModuleSummary]) -> str:
-    document = json.dumps(sorted((name, summary.to_json()) for name, summary in others.items()), sort_keys=True)
+def _digest(others: dict[str, ModuleSummary], scanned: dict[str, tuple[str, ...]]) -> str:
+    document = json.dumps([sorted((name, summary.to_json()) for name, summary in others.items()), scanned],
+                          sort_keys=True)
     return hashlib.sha256(document.encode()).hexdigest()[:20]
 
 

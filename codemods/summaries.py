@@ -7,10 +7,11 @@ function's facts only when asked for.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Union, cast
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
@@ -100,6 +101,8 @@ class ModuleFile:
             imported: set[bytes] = set()
             for statement in _IMPORT_STATEMENT.findall(source):
                 imported.update(_WORD.findall(statement))
+                if b"*" in statement:
+                    imported.add(b"*")  # a star import (``may_bind("import", "*")``)
             self._names = {
                 "def": frozenset(_DEF.findall(source)),
                 "class": frozenset(_CLASS.findall(source)),
@@ -153,6 +156,10 @@ class ProjectSummaries:
         self.cache_of = cache_of
         self.absent: set[str] = set()
         self.files: dict[str, ModuleFile] = {}
+        from codemods.analysis.helpers import ProjectText
+
+        # The run's modules: where an override or a reassignment of a function is looked for.
+        self.text = ProjectText({name: _reader(path) for name, path in paths.items()})
 
     def load(self, name: str) -> Known | None:
         if name in self.known:
@@ -224,9 +231,9 @@ class ProjectSummaries:
     def decide(self, module: str, result: TransformResult) -> Decided:
         """A held result (``codemods.project``), decided over the project's summaries."""
         from codemods.analysis.finder import decode_step
-        from codemods.analysis.helpers import ProjectIndex, helper_finding
+        from codemods.analysis.helpers import HelperCall, ProjectIndex, helper_finding
 
-        index = ProjectIndex(self.load)
+        index = ProjectIndex(self.load, self.text)
         findings: list[Finding] | None = None
         for data in result.pending:
             finding = helper_finding(call_of(data), index, module)
@@ -234,20 +241,21 @@ class ProjectSummaries:
                 findings = [*(findings if findings is not None else result.findings), finding]
         blocks = findings is not None
         for encoded in sorted(result.wanted):
-            key = index.target(decode_step(encoded))
-            if key is not None and index.chain(key) is not None:
+            # Decided as a call would be: what its verdict reads goes to the second look too.
+            if helper_finding(HelperCall(0, 0, decode_step(encoded), None, ""), index, module) is not None:
                 blocks = True
-                index.refusal(key, module)  # the summaries its verdict reads go too
         if findings is not None:
             findings.sort()
         depends: dict[str, tuple[int, int]] = {}
-        for name in index.used:
+        # An answer read of the project's text depends on every module of the run (an
+        # override or an assignment may appear in any).
+        for name in index.used | (self.paths.keys() if index.scanned else set()):
             path = self.paths.get(name) or self.files[name].path
             status = stat_or_none(path)
             if status is not None:
                 depends[str(path)] = (status.st_mtime_ns, status.st_size)
         again = {name: self.known[name].real().answered() for name in index.used} if blocks else None
-        return Decided(findings, again, depends, tuple(sorted(index.absent)))
+        return Decided(findings, again, depends, tuple(sorted(index.absent)), dict(index.scanned))
 
 
 @dataclass(frozen=True)
@@ -261,6 +269,8 @@ class Decided:
     again: dict[str, ModuleSummary] | None
     depends: dict[str, tuple[int, int]]
     absent: tuple[str, ...]
+    #: What the answers read of the whole project's text (``ProjectIndex.scanned``).
+    scanned: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # -- the project around one file (fixit, the language server) -------------------------------
@@ -336,6 +346,27 @@ class _ProjectModules(Mapping[str, "ModuleFile"]):
         self.settings = settings
         self.cache = cache
         self._files: dict[str, ModuleFile | None] = {}
+        self._text: Any = None
+
+    def scan(self, kind: str, name: str) -> tuple[str, ...]:
+        """Which modules under the project's folders may bind ``name`` (``helpers.ProjectText``)."""
+        if self._text is None:
+            from codemods.analysis.helpers import ProjectText
+            from codemods.project import module_name_of
+
+            found: dict[str, Callable[[], bytes]] = {}
+            folders: dict[str, tuple[list[str], str]] = {}
+            for root in self.locator.roots:
+                for folder, dirs, files in os.walk(root):
+                    dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _NOT_PROJECT]
+                    for file in files:
+                        if file.endswith(".py"):
+                            path = Path(folder, file)
+                            module, _, top = module_name_of(path, folders)
+                            if str(top) == root and self.locator.locate(module) == path:
+                                found[module] = _reader(path)
+            self._text = ProjectText(found)
+        return cast("tuple[str, ...]", self._text(kind, name))
 
     def __getitem__(self, name: str) -> ModuleFile:
         if name not in self._files:
@@ -354,6 +385,15 @@ class _ProjectModules(Mapping[str, "ModuleFile"]):
 
 
 _PROJECTS: dict[tuple[Path, Path, int], _ProjectModules] = {}
+#: Folders under a project's root that hold no module of it.
+_NOT_PROJECT = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"})
+
+
+def _reader(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        source = read_source(path)
+        return source if isinstance(source, bytes) else b""
+    return read
 
 
 def call_of(data: Any) -> HelperCall:

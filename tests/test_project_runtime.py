@@ -200,3 +200,219 @@ def test_helper_raising_stop_iteration_offloaded_by_hand_hangs(tmp_path: Path) -
     # In a thread, asyncio cannot set StopIteration on the awaited future ("StopIteration
     # interacts badly with generators"): the task never wakes up.
     assert _run(naive, FIRST_LINE, tmp_path) == {"outcome": "hung"}
+
+
+# -- project-wide facts and thread-unsafe helpers, several programs in one interpreter ----------
+#
+# Each mechanism runs three trees: the original (``input/``), loopsafe's (``expected/``, which
+# ``tests/test_projects.py`` proves is what ``loopsafe fix`` writes) and a naive offload written
+# by hand. loopsafe's must behave as the original; the naive one must not. One interpreter runs
+# them all (a fresh import of the tree's package for each), with ~1 s timeouts for hangs.
+
+BATCH = """
+import asyncio
+import importlib
+import json
+import os
+import sys
+
+jobs = json.load(open(sys.argv[1]))
+results = {}
+for job in jobs:
+    for name in [m for m in sys.modules if m.split(".")[0] == job["package"]]:
+        del sys.modules[name]
+    sys.path.insert(0, job["tree"])
+    importlib.invalidate_caches()
+    os.chdir(job["work"])
+    namespace = {}
+    exec(compile(job["driver"], job["name"], "exec"), namespace)
+    try:
+        results[job["name"]] = asyncio.run(namespace["main"]())
+    except Exception as error:
+        results[job["name"]] = {"error": repr(error)}
+    sys.path.remove(job["tree"])
+print(json.dumps(results))
+"""
+
+
+def _offloaded_copy(tmp_path: Path, project: str, module: str, call: str, offloaded: str, name: str) -> Path:
+    """A copy of the input with one call offloaded by hand (``import asyncio`` added first)."""
+    tree = _tree(tmp_path, project, "input", name)
+    path = tree / module
+    source = path.read_text()
+    assert source.count(call) == 1, f"{module} should hold `{call}` once"
+    path.write_text("import asyncio\n" + source.replace(call, offloaded))
+    return tree
+
+
+def _batch(tmp_path: Path, jobs: list[tuple[str, Path, str, str]]) -> dict[str, Any]:
+    """Run each ``(name, tree, package, driver)`` in one interpreter; their results by name."""
+    specs = []
+    for name, tree, package, driver in jobs:
+        work = tmp_path / f"work-{name.replace('/', '-')}"
+        work.mkdir()
+        specs.append({"name": name, "tree": str(tree), "package": package, "work": str(work),
+                      "driver": textwrap.dedent(driver)})
+    listing = tmp_path / "jobs.json"
+    listing.write_text(json.dumps(specs))
+    script = tmp_path / "batch.py"
+    script.write_text(textwrap.dedent(BATCH))
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, str(script), str(listing)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
+#: JournalWriter overrides write_batch: it records the rows, then writes them. A watcher
+#: compares the journal with the file while two flushes run.
+OVERRIDE = """
+    import asyncio
+    from shop.journal import JournalWriter
+
+    async def main():
+        writer = JournalWriter()
+        open("out.txt", "w").close()
+        snapshots = []
+        done = False
+
+        async def watch():
+            while not done:
+                lines = len(open("out.txt").read().split())
+                snapshots.append(len(writer.journal) == lines)
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0)
+        await asyncio.gather(writer.flush("out.txt", ["a\\n"]), writer.flush("out.txt", ["b\\n"]))
+        done = True
+        await watcher
+        return {"consistent": all(snapshots), "journal": sorted(writer.journal)}
+"""
+
+#: shop.patches replaces store.save by a function counting orders (read, write the file, store).
+MONKEYPATCHED = """
+    import asyncio
+    import shop.patches
+    from shop.handlers import place
+
+    async def main():
+        await asyncio.gather(place("orders.txt", "tea"), place("orders.txt", "cake"))
+        return {"count": shop.patches.ORDERS["count"], "lines": len(open("orders.txt").read().split())}
+"""
+
+#: A task holds an RLock on the loop's thread and calls the handler under it.
+RLOCK_HELD = """
+    import asyncio
+    import threading
+    from work.handlers import append_line
+
+    async def main():
+        lock = threading.RLock()
+        with lock:
+            try:
+                await asyncio.wait_for(append_line("log.txt", "one", lock), 1)
+            except asyncio.TimeoutError:
+                return {"outcome": "deadlock"}
+        return {"outcome": "written", "text": open("log.txt").read()}
+"""
+
+#: ``records.__next__()`` on an exhausted iterator.
+EXHAUSTED = """
+    import asyncio
+    from work.handlers import take_record
+
+    async def main():
+        open("records.txt", "w").close()
+        try:
+            record = await asyncio.wait_for(take_record("records.txt", iter([])), 1)
+        except asyncio.TimeoutError:
+            return {"outcome": "hung"}
+        return {"outcome": "returned", "record": record}
+"""
+
+#: write_verbose sets the logger to DEBUG and back; another task logs at DEBUG meanwhile.
+LOG_WINDOW = """
+    import asyncio
+    import logging
+    from work.handlers import write_debug
+
+    async def main():
+        log = logging.getLogger("work")
+        log.setLevel(logging.INFO)
+        seen = []
+
+        class Keep(logging.Handler):
+            def emit(self, record):
+                seen.append(record.getMessage())
+
+        log.addHandler(Keep())
+        log.propagate = False
+        done = False
+
+        async def chatter():
+            while not done:
+                log.debug("other task")
+                await asyncio.sleep(0.005)
+
+        task = asyncio.create_task(chatter())
+        await asyncio.sleep(0)
+        await write_debug("verbose.txt", "text")
+        done = True
+        await task
+        return {"leaked": seen.count("other task"), "text": open("verbose.txt").read()}
+"""
+
+
+def test_project_wide_facts_and_unsafe_helpers_at_run_time(tmp_path: Path) -> None:
+    shop, work = "what_runs_is_decided_by_the_whole_project", "helpers_doing_thread_unsafe_things_are_reported"
+    trees = {
+        "shop": (_tree(tmp_path, shop, "input", "shop-input"), _tree(tmp_path, shop, "expected", "shop-expected")),
+        "work": (_tree(tmp_path, work, "input", "work-input"), _tree(tmp_path, work, "expected", "work-expected")),
+    }
+    naive = {
+        "override": ("shop", _offloaded_copy(
+            tmp_path, shop, "shop/writers.py", "self.write_batch(path, rows)",
+            "await asyncio.to_thread(self.write_batch, path, rows)", "override-naive")),
+        "monkeypatched": ("shop", _offloaded_copy(
+            tmp_path, shop, "shop/handlers.py", "store.save(path, order)",
+            "await asyncio.to_thread(store.save, path, order)", "monkeypatched-naive")),
+        "rlock": ("work", _offloaded_copy(
+            tmp_path, work, "work/handlers.py", "helpers.append_locked(path, text, lock)",
+            "await asyncio.to_thread(helpers.append_locked, path, text, lock)", "rlock-naive")),
+        "exhausted": ("work", _offloaded_copy(
+            tmp_path, work, "work/handlers.py", "return helpers.first_record(path, pending)",
+            "return await asyncio.to_thread(helpers.first_record, path, pending)", "exhausted-naive")),
+        "log-window": ("work", _offloaded_copy(
+            tmp_path, work, "work/handlers.py", "helpers.write_verbose(path, message)",
+            "await asyncio.to_thread(helpers.write_verbose, path, message)", "log-window-naive")),
+    }
+    drivers = {"override": OVERRIDE, "monkeypatched": MONKEYPATCHED, "rlock": RLOCK_HELD, "exhausted": EXHAUSTED,
+               "log-window": LOG_WINDOW}
+    jobs = []
+    for mechanism, (package, naive_tree) in naive.items():
+        original, loopsafe = trees[package]
+        for side, tree in (("original", original), ("loopsafe", loopsafe), ("naive", naive_tree)):
+            jobs.append((f"{mechanism}/{side}", tree, package, drivers[mechanism]))
+    results = _batch(tmp_path, jobs)
+
+    expected_originals = {
+        # The override runs on the loop: no other task sees the journal ahead of the file.
+        "override": {"consistent": True, "journal": ["a\n", "b\n"]},
+        "monkeypatched": {"count": 2, "lines": 2},
+        "rlock": {"outcome": "written", "text": "one\n"},
+        # On the loop, StopIteration reaches the handler, which catches it.
+        "exhausted": {"outcome": "returned", "record": None},
+        # The level is DEBUG only while no other task runs.
+        "log-window": {"leaked": 0, "text": "text"},
+    }
+    for mechanism, original in expected_originals.items():
+        assert results[f"{mechanism}/original"] == original, mechanism
+        assert results[f"{mechanism}/loopsafe"] == original, mechanism
+        assert results[f"{mechanism}/naive"] != original, (mechanism, results[f"{mechanism}/naive"])
+    # How the naive offloads fail, precisely:
+    assert results["override/naive"]["consistent"] is False  # the journal ran ahead of the file
+    assert results["monkeypatched/naive"] == {"count": 1, "lines": 2}  # an order lost from the count
+    assert results["rlock/naive"] == {"outcome": "deadlock"}  # re-entrancy is per thread
+    assert results["exhausted/naive"] == {"outcome": "hung"}  # StopIteration cannot cross the Future
+    assert results["log-window/naive"]["leaked"] > 0  # the other task logged at DEBUG meanwhile

@@ -4,7 +4,8 @@ Each project ``tests/fixtures/projects/<case>/`` (layout in ``tests/fixtures/REA
 holds ``input/`` (a project tree as a user wrote it), ``expected/`` (the same tree as
 ``loopsafe fix`` must leave it, unchanged files included) and ``findings.txt`` (what
 ``loopsafe check`` lists on ``input/``, one finding a line, sorted by path, line and
-column: ``relpath:LINE:COL CODE fix|report NAME``).
+column: ``relpath:LINE:COL CODE fix|report NAME``, optionally followed by `` -- `` and
+words the finding's message must hold: the reason of a report).
 
 For each project, on a copy of ``input/`` that is the current directory (so that a
 ``pyproject.toml`` of the project applies), the CLI runs in process:
@@ -41,7 +42,10 @@ PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 UPDATE = os.environ.get("LOOPSAFE_UPDATE_PROJECTS") == "1"
 
 #: ``reports/handlers.py:20:12 LS301 fix save_report``
-FINDING_LINE = re.compile(r"(?P<path>\S+):(?P<line>\d+):(?P<column>\d+) (?P<code>LS\d{3}) (?P<kind>fix|report) (?P<name>\S+)")
+FINDING_LINE = re.compile(
+    r"(?P<path>\S+):(?P<line>\d+):(?P<column>\d+) (?P<code>LS\d{3}) (?P<kind>fix|report) (?P<name>\S+)"
+    r"(?: -- (?P<reason>.+))?"
+)
 
 #: (path, line, column, code, "fix" or "report", name)
 Row = tuple[str, int, int, str, str, str]
@@ -74,6 +78,16 @@ class Project:
             rows.append((match["path"], int(match["line"]), int(match["column"]), match["code"], match["kind"],
                          match["name"]))
         return rows
+
+    def reasons(self) -> dict[Row, str]:
+        """The words each finding's message must hold, where ``findings.txt`` gives them."""
+        found: dict[Row, str] = {}
+        for text in self.findings_file.read_text().splitlines():
+            match = FINDING_LINE.fullmatch(text.strip())
+            if match and match["reason"]:
+                found[(match["path"], int(match["line"]), int(match["column"]), match["code"], match["kind"],
+                       match["name"])] = match["reason"]
+        return found
 
 
 def discover_projects(root: Path = PROJECTS) -> list[Project]:
@@ -114,13 +128,17 @@ def _invoke(runner: CliRunner, *args: str) -> Any:
     return result
 
 
-def _check(runner: CliRunner, *options: str) -> tuple[list[Row], int]:
+def _check(runner: CliRunner, *options: str, messages: dict[Row, str] | None = None) -> tuple[list[Row], int]:
+    """The findings of ``check``; ``messages``: filled with each one's message."""
     result = _invoke(runner, "check", "--no-cache", "--format", "json", *options, ".")
     rows: list[Row] = []
     for item in json.loads(result.stdout):
         path = Path(item["path"]).as_posix()
-        rows.append((path.removeprefix("./"), item["line"], item["column"], item["code"],
-                     "fix" if item["fixable"] else "report", item["name"]))
+        row = (path.removeprefix("./"), item["line"], item["column"], item["code"],
+               "fix" if item["fixable"] else "report", item["name"])
+        rows.append(row)
+        if messages is not None:
+            messages[row] = item["message"]
     return sorted(rows), result.exit_code
 
 
@@ -134,7 +152,10 @@ def _lines(rows: list[Row]) -> list[str]:
 
 
 def _write_findings(project: Project, rows: list[Row]) -> None:
-    project.findings_file.write_text("".join(f"{line}\n" for line in _lines(sorted(rows))))
+    reasons = project.reasons() if project.findings_file.is_file() else {}
+    lines = [f"{line} -- {reasons[row]}" if row in reasons else line
+             for row, line in zip(sorted(rows), _lines(sorted(rows)))]
+    project.findings_file.write_text("".join(f"{line}\n" for line in lines))
 
 
 # -- the layout (hand-written files, no loopsafe) ------------------------------------------------
@@ -179,11 +200,14 @@ def test_project(project: Project, runner: CliRunner, tmp_path: Path, monkeypatc
     tree = copy_tree(project.input, tmp_path / "tree")
     monkeypatch.chdir(tree)
 
-    found, status = _check(runner, "-j", "1")
+    messages: dict[Row, str] = {}
+    found, status = _check(runner, "-j", "1", messages=messages)
     if UPDATE:
         _write_findings(project, found)
     wanted = sorted(project.findings())
     assert _lines(found) == _lines(wanted)
+    for row, reason in project.reasons().items():
+        assert reason in messages[row], (row, messages[row])
     assert status == (1 if wanted else 0)
 
     status = _fix(runner)
@@ -220,3 +244,88 @@ def test_workers_see_the_whole_project(
     of the others must still be followed."""
     monkeypatch.chdir(copy_tree(project.input, tmp_path / "tree"))
     assert _lines(_check(runner, "-j", "2")[0]) == _lines(sorted(project.findings()))
+
+
+# -- the index itself: answers independent of the order of the questions --------------------------
+
+RING = {
+    # visit -> walk -> visit; visit also calls note, which writes a module dict.
+    "ring.tree": b'''
+SEEN = {}
+
+
+def visit(path, depth):
+    if depth:
+        walk(path, depth - 1)
+    note(path)
+    with open(path) as fh:
+        return fh.read()
+
+
+def walk(path, depth):
+    return visit(path, depth)
+
+
+def note(path):
+    SEEN[path] = True
+
+
+def hop(path, depth):
+    return skip(path, depth)
+
+
+def skip(path, depth):
+    if depth:
+        return hop(path, depth - 1)
+    with open(path) as fh:
+        return fh.read()
+''',
+    # ``patches`` replaces the name ``tree.walk`` only in ``ring.alias``'s namespace.
+    "ring.alias": b"from ring.tree import visit as walk_alias\n",
+    "ring.patches": b"from ring import alias\n\nalias.walk_alias = print\n",
+}
+
+
+def _ring_index(scanned: bool = True) -> Any:
+    from codemods.analysis.helpers import ProjectIndex, ProjectText
+    from codemods.config import Settings
+    from codemods.engine import summarise_source
+
+    summaries = {name: summarise_source(text, Settings(), name, False) for name, text in RING.items()}
+    text = ProjectText({name: (lambda text=text: text) for name, text in RING.items()})
+    return ProjectIndex(summaries.get, text if scanned else None)
+
+
+@pytest.mark.parametrize("order", [("visit", "walk", "hop", "skip"), ("walk", "visit", "skip", "hop"),
+                                   ("skip", "hop", "walk", "visit")])
+def test_verdicts_do_not_depend_on_which_helper_is_asked_first(order: tuple[str, ...]) -> None:
+    index = _ring_index()
+    verdicts = {}
+    for name in order:
+        key = index.target(("call", f"ring.tree.{name}"))
+        chain = index.chain(key)
+        verdicts[name] = (chain.steps("ring.tree") if chain else None, index.refusal(key, "ring.tree"))
+    fresh = {}
+    for name in order:
+        alone = _ring_index()  # each asked first, in an index of its own
+        key = alone.target(("call", f"ring.tree.{name}"))
+        chain = alone.chain(key)
+        fresh[name] = (chain.steps("ring.tree") if chain else None, alone.refusal(key, "ring.tree"))
+    assert verdicts == fresh
+    # Both of a cycle reach note(), which writes SEEN; the other cycle touches nothing shared.
+    assert verdicts["walk"][1] == verdicts["visit"][1] == (
+        "note(): it changes the module variable `SEEN`, which other tasks may use meanwhile")
+    assert verdicts["hop"][1] is None and verdicts["skip"][1] is None
+    assert verdicts["hop"][0] == ("hop()", "skip()", "builtins.open()")
+
+
+def test_an_assignment_elsewhere_counts_for_the_names_a_call_goes_through() -> None:
+    index = _ring_index()
+    # ``alias.walk_alias = print`` rebinds the name in ring.alias: a call through it may run print.
+    through_alias = index.problem(("call", "ring.alias.walk_alias"), "ring.other", "ring.other")
+    assert through_alias is not None and "`ring.alias.walk_alias` in ring.patches" in through_alias
+    # A call of ring.tree.visit by its own name does not look the name up in ring.alias.
+    assert index.problem(("call", "ring.tree.visit"), "ring.other", "ring.other") is None
+    # Without the project's text (a first look) the answer waits: the index says it is incomplete.
+    waiting = _ring_index(scanned=False)
+    assert waiting.problem(("call", "ring.tree.visit"), "ring.other", "ring.other") is None and waiting.incomplete

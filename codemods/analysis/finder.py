@@ -29,7 +29,9 @@ from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_bl
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis.helpers import CODE as HELPER_CODE
-from codemods.analysis.helpers import MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding
+from codemods.analysis.helpers import (
+    MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan,
+)
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
@@ -212,7 +214,7 @@ class _Finder:
         self.functions = ModuleFunctions(
             tree, self.scopes, self.detector, comments, project.module, frozenset(settings.non_blocking)
         )
-        self.index = ProjectIndex(self._load)
+        self.index = ProjectIndex(self._load, project_scan(project))
         if HELPER_NAME in source:
             self._note_moved_blocks()
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
@@ -806,8 +808,7 @@ class _Finder:
             return
         index = self.index
         index.incomplete = False
-        key = index.target(step)
-        if (key is None or index.chain(key) is None) and not index.incomplete:
+        if all(index.chain(key) is None for key in index.runs(step)) and not index.incomplete:
             return
         if self._is_suppressed(node, _HELPER_ENTRY):
             return
@@ -817,7 +818,7 @@ class _Finder:
         call = HelperCall(line, column + 1, step, place, fix)
         index.incomplete = False
         finding = helper_finding(call, index, self.project.module.name)
-        if index.incomplete:
+        if index.incomplete and not self.project.complete:
             self.plan.pending.append(call)  # decided where the project is at hand
             return
         if finding is None:

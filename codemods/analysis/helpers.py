@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
-from codemods.analysis.modules import NO_MODULE, ModuleName
+from codemods.analysis.modules import NO_MODULE, ModuleName, ProjectView
 from codemods.analysis.block_analysis import DATA, EXCEPTION_CLASSES, LOGGER, PATH, ModuleConstants, matches_any
 from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name
@@ -37,8 +37,54 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 #: Objects that belong to the thread that made them: made in a worker thread, they are of
 #: no use to the coroutine; made on the loop's thread, a worker cannot use them.
 _THREAD_BOUND_MODULES = ("sqlite3.",)
-_THREAD_BOUND_METHODS = frozenset({"execute", "executemany", "executescript", "cursor", "commit", "rollback",
-                                   "fetchone", "fetchall", "fetchmany"})
+
+# -- what a helper run in a worker thread must not do (data; ``_Review`` applies it) ---------
+
+_AFFINE = ("an object bound to the thread that made it (a sqlite3 connection or cursor refuses other "
+           "threads), or to the event loop (a future, the loop, an asyncio queue or event: not thread-safe)")
+#: Methods of such objects, on whatever receiver (a parameter, a module variable, a value
+#: derived from them): the helper could be handed one.
+_THREAD_AFFINE_METHODS = frozenset({
+    "execute", "executemany", "executescript", "cursor", "commit", "rollback", "fetchone", "fetchall",
+    "fetchmany", "iterdump", "backup", "set_result", "set_exception", "add_done_callback",
+    "remove_done_callback", "call_soon", "call_later", "call_at", "create_task", "create_future",
+    "run_until_complete", "run_in_executor", "put_nowait", "get_nowait", "task_done",
+})
+#: Annotations of a parameter that say it is such an object (absolute names, ``module.*``).
+_THREAD_AFFINE_TYPES = ("sqlite3.*", "asyncio.*", "anyio.*", "trio.*", "concurrent.futures.Future")
+_LOCK = ("a lock another task or the loop's thread holds blocks the worker for good, and an RLock "
+         "the loop's thread holds deadlocks it (re-entrancy is per thread)")
+#: Names of locks: a parameter annotated so, or a call making one (absolute names).
+_LOCK_TYPES = ("threading.Lock", "threading.RLock", "threading.Condition", "threading.Semaphore",
+               "threading.BoundedSemaphore", "multiprocessing.Lock", "multiprocessing.RLock")
+_HANG = "its StopIteration cannot cross into the awaiting task (the await would hang)"
+_WINDOW = "while the thread runs, other tasks see the change (the window now overlaps them)"
+#: Calls that change state of the whole process (absolute names, ``module.*``), and what.
+_PROCESS_STATE: Mapping[str, str] = {
+    **dict.fromkeys(("logging.basicConfig", "logging.disable", "logging.captureWarnings", "logging.setLoggerClass",
+                     "logging.addLevelName", "logging.config.*", "logging.root.*"), "logging's configuration"),
+    **dict.fromkeys(("warnings.filterwarnings", "warnings.simplefilter", "warnings.resetwarnings",
+                     "warnings.catch_warnings"), "the warnings filters"),
+    **dict.fromkeys(("os.environ.update", "os.environ.pop", "os.environ.setdefault", "os.environ.clear",
+                     "os.environ.popitem", "os.environ.__setitem__", "os.environ.__delitem__", "os.putenv",
+                     "os.unsetenv"), "the environment (os.environ)"),
+    **dict.fromkeys(("sys.path.append", "sys.path.insert", "sys.path.extend", "sys.path.remove", "sys.path.pop",
+                     "sys.path.clear"), "the import path (sys.path)"),
+    **dict.fromkeys(("os.chdir", "os.fchdir", "contextlib.chdir"), "the working directory"),
+    "os.umask": "the file mode mask (umask)",
+    "locale.setlocale": "the locale",
+    **dict.fromkeys(("random.seed", "random.setstate"), "the state of the random generator every task shares"),
+    "sys.setrecursionlimit": "the recursion limit",
+    "sys.setswitchinterval": "the thread switch interval",
+    "socket.setdefaulttimeout": "the default timeout of new sockets",
+}
+#: Calls that work only in the main thread (absolute names, ``module.*``).
+_MAIN_THREAD_ONLY = ("signal.signal", "signal.set_wakeup_fd", "signal.siginterrupt", "signal.setitimer",
+                     "signal.alarm", "signal.pthread_sigmask")
+#: Methods that change a logger's configuration (loggers are shared by the whole process).
+_LOGGER_SETTERS = frozenset({"setLevel", "addHandler", "removeHandler", "addFilter", "removeFilter", "disable"})
+#: Attributes of a logger whose assignment changes it for the whole process.
+_LOGGER_ATTRIBUTES = frozenset({"level", "disabled", "propagate", "handlers", "filters"})
 #: A comment that may declare a function not blocking (on decoded text).
 _MAY_DECLARE = re.compile(MAY_SUPPRESS)
 #: Decorators that leave a method's body what a call runs.
@@ -71,6 +117,8 @@ class ClassFacts:
     bases: tuple[str | None, ...]
     #: Every name the class body binds (a method, or anything else that shadows one).
     members: frozenset[str]
+    #: Names its methods bind on the instance (``self.record = sink``): they shadow methods.
+    instance_attributes: frozenset[str] = frozenset()
 
 
 class FunctionTable(Mapping[str, FunctionFacts]):
@@ -116,6 +164,11 @@ class ModuleSummary:
     classes: Mapping[str, ClassFacts] = field(default_factory=dict)
     #: Module-level names bound once, by an import: their absolute dotted names (re-exports).
     aliases: Mapping[str, str] = field(default_factory=dict)
+    #: Absolute dotted names of attributes of other modules and of classes the module
+    #: assigns (``store.save = fake``, ``setattr(store, "save", fake)``, ``patch("app.store.save")``).
+    assigned: frozenset[str] = frozenset()
+    #: Modules it re-exports with ``from x import *`` (absolute names).
+    stars: tuple[str, ...] = ()
 
     def may_bind(self, kind: str, name: str) -> bool:
         """Whether the module may bind ``name`` by a ``def``, ``class`` or ``import``
@@ -127,7 +180,8 @@ class ModuleSummary:
         return self
 
     def answered(self) -> ModuleSummary:
-        return ModuleSummary(self.name, self.functions.answered(), self.classes, self.aliases)
+        return ModuleSummary(self.name, self.functions.answered(), self.classes, self.aliases, self.assigned,
+                             self.stars)
 
     def read_for(self, paths: Iterable[str]) -> ModuleSummary:
         """The summary with the facts read of the functions ``paths`` name (``"save"``,
@@ -159,19 +213,22 @@ class ModuleSummary:
             sorted(self.functions),
             {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal]
              for k, f in self.functions.known.items()},
-            {k: [list(c.bases), sorted(c.members)] for k, c in self.classes.items()},
+            {k: [list(c.bases), sorted(c.members), sorted(c.instance_attributes)] for k, c in self.classes.items()},
             dict(self.aliases),
+            sorted(self.assigned),
+            list(self.stars),
         ]
 
     @classmethod
     def from_json(cls, data: list[Any], compute: Callable[[str], FunctionFacts] | None = None) -> ModuleSummary:
-        name, keys, functions, classes, aliases = data
+        name, keys, functions, classes, aliases, assigned, stars = data
         known = {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal)
                  for k, (n, steps, followed, declared, refusal) in functions.items()}
         return cls(
             name, FunctionTable(keys, known, compute),
-            {k: ClassFacts(tuple(bases), frozenset(members)) for k, (bases, members) in classes.items()},
-            dict(aliases),
+            {k: ClassFacts(tuple(bases), frozenset(members), frozenset(attributes))
+             for k, (bases, members, attributes) in classes.items()},
+            dict(aliases), frozenset(assigned), tuple(stars),
         )
 
 
@@ -236,7 +293,8 @@ class ModuleFunctions:
         if len(nodes) != 1:
             return None
         binding = bindings[0]
-        if binding.node is None or binding.scope.kind != "module":
+        # An import names the same module wherever it is (``from .db import open_db`` in a coroutine).
+        if binding.node is None or (binding.scope.kind != "module" and not binding.is_import):
             return None
         if binding.is_import:
             names = {q.name for q in scope.qualified_names(node) if q.source is Source.IMPORT}
@@ -306,7 +364,68 @@ class ModuleFunctions:
                 if absolute is not None:
                     aliases[name] = absolute
         table = FunctionTable(functions, compute=lambda key: self._facts(*functions[key]))
-        return ModuleSummary(self.module.name, table, classes, aliases)
+        stars = tuple(
+            absolute for statement in _module_level(self.tree.body)
+            if isinstance(statement, ast.ImportFrom) and any(alias.name == "*" for alias in statement.names)
+            for absolute in [self.module.absolute("." * statement.level + (statement.module or ""))]
+            if absolute is not None
+        )
+        return ModuleSummary(self.module.name, table, classes, aliases, self._assigned(module_scope), stars)
+
+    def _assigned(self, module_scope: Scope) -> frozenset[str]:
+        """What the module assigns of other modules and of classes, anywhere in it: roots
+        resolved at module level (a local of the same name makes a name too many, never
+        one too few)."""
+        found: set[str] = set()
+        for node in ast.walk(self.tree):
+            targets: list[ast.expr] = []
+            if isinstance(node, (ast.Assign, ast.Delete)):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            elif isinstance(node, ast.Call):
+                found.update(self._patched(node, module_scope))
+            for target in targets:
+                for part in ast.walk(target):
+                    if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)):
+                        owner = self._resolved(part.value, module_scope)
+                        if owner is not None:
+                            found.add(f"{owner}.{part.attr}")
+        return frozenset(found)
+
+    def _resolved(self, node: ast.expr, module_scope: Scope) -> str | None:
+        if not isinstance(node, (ast.Name, ast.Attribute)) or not is_dotted_name(node):
+            return None
+        split = split_dotted(node)
+        if split is None:
+            return None
+        root, suffix = split
+        bindings = module_scope.bindings_of(root)
+        if len({b.node for b in bindings}) != 1:
+            return None
+        binding = bindings[0]
+        if binding.is_import:
+            names = {q.name for q in binding.qualified_names(root) if q.source is Source.IMPORT}
+            absolute = self.module.absolute(names.pop()) if len(names) == 1 else None
+            return None if absolute is None else absolute + suffix[len(root):]
+        if isinstance(binding.node, ast.ClassDef) and suffix == root:
+            return self.key_prefix + root
+        return None
+
+    def _patched(self, call: ast.Call, module_scope: Scope) -> Iterator[str]:
+        """``setattr(x, "name", v)``, ``monkeypatch.setattr(x, "name", v)``,
+        ``patch.object(x, "name")``; ``monkeypatch.setattr("a.b.name", v)``, ``patch("a.b.name")``."""
+        func = call.func
+        called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if called not in ("setattr", "object", "patch", "delattr") or not call.args:
+            return
+        first = call.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str) and "." in first.value:
+            yield first.value
+        elif len(call.args) > 1 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str):
+            owner = self._resolved(first, module_scope)
+            if owner is not None:
+                yield f"{owner}.{call.args[1].value}"
 
     def _class_facts(self, node: ast.ClassDef) -> ClassFacts:
         scope = self.scopes.scope_of(node)
@@ -316,7 +435,7 @@ class ModuleFunctions:
                 bases.append(self._base_name(base, scope))
             else:
                 bases.append(None)
-        return ClassFacts(tuple(bases), frozenset(_members(node)))
+        return ClassFacts(tuple(bases), frozenset(_members(node)), _instance_attributes(node))
 
     def _base_name(self, base: ast.Name | ast.Attribute, scope: Scope) -> str | None:
         if isinstance(base, ast.Name):
@@ -374,6 +493,28 @@ def _members(node: ast.ClassDef) -> dict[str, list[ast.AST]]:
     return members
 
 
+def _instance_attributes(node: ast.ClassDef) -> frozenset[str]:
+    """Names the class's methods bind on their instance: ``self.name = ...`` (any method's
+    first parameter), ``setattr(self, "name", ...)``."""
+    found: set[str] = set()
+    for statement in _module_level(node.body):
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        arguments = [*statement.args.posonlyargs, *statement.args.args]
+        if not arguments:
+            continue
+        receiver = arguments[0].arg
+        for part in ast.walk(statement):
+            if (isinstance(part, ast.Attribute) and isinstance(part.ctx, ast.Store)
+                    and isinstance(part.value, ast.Name) and part.value.id == receiver):
+                found.add(part.attr)
+            elif (isinstance(part, ast.Call) and isinstance(part.func, ast.Name) and part.func.id == "setattr"
+                    and len(part.args) > 1 and isinstance(part.args[0], ast.Name) and part.args[0].id == receiver
+                    and isinstance(part.args[1], ast.Constant) and isinstance(part.args[1].value, str)):
+                found.add(part.args[1].value)
+    return frozenset(found)
+
+
 def _decorator_name(node: ast.expr) -> str:
     return node.id if isinstance(node, ast.Name) else ast.dump(node)
 
@@ -398,7 +539,24 @@ class _Review:
         self.nodes = _own_nodes(function)
         self.call_funcs = {n.func for n in self.nodes if isinstance(n, ast.Call)}
         self.raised = {n.exc for n in self.nodes if isinstance(n, ast.Raise)}
+        self._parameters(function)
         self._walk()
+
+    def _parameters(self, function: ast.FunctionDef) -> None:
+        """A parameter annotated as a thread-bound object or a lock: the helper is given one."""
+        arguments = function.args
+        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            annotation = argument.annotation
+            if not isinstance(annotation, (ast.Name, ast.Attribute)) or not is_dotted_name(annotation):
+                continue
+            dotted = self.functions.dotted_name(annotation, self.functions.scopes.scope_of(function))
+            if dotted is None:
+                continue
+            shown = f"`{argument.arg}: {ast.unparse(annotation)}`"
+            if dotted in _LOCK_TYPES:
+                self._refuse(f"it takes {shown}, a lock: {_LOCK}")
+            elif matches_any(dotted, _THREAD_AFFINE_TYPES):
+                self._refuse(f"it takes {shown}, {_AFFINE}")
 
     def _refuse(self, reason: str) -> None:
         if self.refusal is None:
@@ -415,12 +573,20 @@ class _Review:
                 self._refuse("it imports a module, whose code would run in the worker thread")
             elif isinstance(node, _SCOPES) and node is not self.function:
                 self._refuse("it defines a function or class, whose code loopsafe does not follow")
+            elif isinstance(node, ast.With):
+                for item in node.items:
+                    if not isinstance(item.context_expr, ast.Call):
+                        shown = ast.unparse(item.context_expr)
+                        self._refuse(f"it enters `{shown}` in a `with`, which may take a lock: {_LOCK}")
             elif isinstance(node, ast.Raise) and _names_stop_iteration(node.exc):
                 self._refuse("it raises StopIteration, which cannot cross into the awaiting task (it would hang)")
             elif isinstance(node, ast.Call):
                 scope = self.functions.scopes.scope_or(node.func, self.scope)
                 match = detector.match(node, scope)
                 if match is not None:
+                    reason = _thread_reason(match.entry.qualname, node)
+                    if reason is not None:
+                        self._refuse(reason)
                     if match.reason is None and match.entry.category != "process-start":
                         self.steps.append(("block", match.entry.qualname))
                     made = detector.constructors.get(match.entry.qualname)
@@ -438,6 +604,11 @@ class _Review:
     def _call(self, call: ast.Call, scope: Scope) -> None:
         step = self.functions.callee(call, scope)
         func = call.func
+        if step is None and isinstance(func, ast.Attribute):
+            reason = _method_reason(func)
+            if reason is not None:
+                self._refuse(reason)
+                return
         if step is not None and step[0] == "method":
             self.steps.append(step)
             return
@@ -472,10 +643,8 @@ class _Review:
                 return
             self._refuse(f"it calls `{func.id}`, which may be any function")
             return
-        # ``x.method(...)``: a method of a value; the value is checked where it is read.
-        if func.attr in _THREAD_BOUND_METHODS and any(isinstance(b.node, ast.arg) for b in bindings):
-            self._refuse(f"it calls `{root.id}.{func.attr}()` on an object it was given, which may be a "
-                         "sqlite3 object, bound to the thread that made it")
+        # ``x.method(...)``: a method of a value; the value is checked where it is read
+        # (and the method by its name, above).
 
     def _raised(self, call: ast.Call) -> bool:
         return call in self.raised
@@ -584,8 +753,35 @@ def _thread_reason(qualname: str, call: ast.Call) -> str | None:
         return f"it calls {qualname}(), which reads the exception being handled: a worker thread has none"
     if qualname.split(".")[0] in EVENT_LOOP_MODULES or qualname.startswith("contextvars."):
         return f"it calls {qualname}(), which belongs to the event loop's thread"
-    if qualname == "builtins.next" and len(call.args) < 2:
-        return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
+    if qualname == "builtins.next":
+        if len(call.args) < 2:
+            return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
+        return ("it calls next(), which advances an iterator: one it was given (a generator) would run in the "
+                "worker thread while other tasks use what it reads")
+    if qualname.endswith(".__next__"):
+        return f"it calls {qualname}(): {_HANG}"
+    if qualname in _LOCK_TYPES or qualname.endswith(".acquire"):
+        return f"it calls {qualname}(), a lock: {_LOCK}"
+    for pattern, what in _PROCESS_STATE.items():
+        if matches_any(qualname, (pattern,)):
+            return f"it calls {qualname}(), which changes {what} for the whole process: {_WINDOW}"
+    if matches_any(qualname, _MAIN_THREAD_ONLY):
+        return f"it calls {qualname}(), which works only in the main thread (ValueError in a worker)"
+    return None
+
+
+def _method_reason(func: ast.Attribute) -> str | None:
+    """Why a call of method ``func.attr`` of some value may not run in a worker thread
+    (the value may be what the name says it is: nothing tells it apart)."""
+    shown = f"`{ast.unparse(func)}()`"
+    if func.attr == "__next__":
+        return f"it calls {shown}: {_HANG}"
+    if func.attr == "acquire":
+        return f"it takes a lock ({shown}): {_LOCK}"
+    if func.attr in _THREAD_AFFINE_METHODS:
+        return f"it calls {shown}, a method of {_AFFINE}"
+    if func.attr in _LOGGER_SETTERS:
+        return f"it calls {shown}, which changes a logger for the whole process: {_WINDOW}"
     return None
 
 
@@ -618,11 +814,13 @@ class HelperCall:
 def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding | None:
     """The finding of a call of a project function, if the function blocks: fixed when it
     is safe in a thread and an await may go there, else reported with the reason."""
-    key = index.target(call.step)
-    chain = index.chain(key) if key is not None else None
-    if chain is None or key is None:
+    keys = index.runs(call.step)
+    chain = next((found for found in map(index.chain, keys) if found is not None), None)
+    if chain is None:
         return None
-    refusal = index.refusal(key, here)
+    key = keys[0]
+    refusal = next((found for found in (index.refusal(k, here) for k in keys) if found is not None), None)
+    refusal = refusal or index.problem(call.step, here, here)
     if index.incomplete:
         refusal = refusal or "the modules it reaches are not all known here"
     reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
@@ -683,6 +881,79 @@ class Chain:
 MAX_CHAIN = 99
 
 
+#: Which of the project's modules may bind a name, by the whole project's text
+#: (``ProjectText``): ``scan("bind", "save")``, ``scan("subclass", "Store")``; ``None``:
+#: the project's text is not at hand here.
+Scan = Callable[[str, str], "tuple[str, ...] | None"]
+
+
+class ProjectText:
+    """The text of every module of the project (``sources``: name -> how to read its
+    bytes), for what only the whole project tells: which modules may assign a function's
+    name (``bind``: a ``def``, an assignment, ``setattr``/``patch``) or define a subclass of a
+    class (``subclass``: a ``class`` statement naming it among its bases). Over-approximate
+    (the summaries of the modules found decide); each file is read once."""
+
+    _WORDS = re.compile(rb"\w+")
+
+    def __init__(self, sources: Mapping[str, Callable[[], bytes]]) -> None:
+        self.sources = sources
+        self._words: dict[str, tuple[bytes, frozenset[bytes]]] = {}
+        self._answers: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def __call__(self, kind: str, name: str) -> tuple[str, ...]:
+        found = self._answers.get((kind, name))
+        if found is None:
+            word = re.escape(name.encode())
+            pattern = re.compile(
+                rb"^[ \t]*class[ \t]+\w+[ \t]*\([^)]*\b" + word + rb"\b" if kind == "subclass" else
+                rb"\bdef[ \t]+" + word + rb"\b|\b" + word + rb"[ \t]*(?::[^\n=]*)?=[^=]|(?:setattr|patch|object)\b[^\n]*\b"
+                + word + rb"\b",
+                re.MULTILINE,
+            )
+            found = self._answers[(kind, name)] = tuple(
+                module for module in sorted(self.sources)
+                if name.encode() in self._text(module)[1] and pattern.search(self._text(module)[0])
+            )
+        return found
+
+    def _text(self, module: str) -> tuple[bytes, frozenset[bytes]]:
+        found = self._words.get(module)
+        if found is None:
+            source = self.sources[module]()
+            found = self._words[module] = (source, frozenset(self._WORDS.findall(source)))
+        return found
+
+
+def project_scan(view: ProjectView) -> Scan | None:
+    """What a module's analysis knows of the project's text: all of it when the module
+    stands alone (``others`` is ``None``); the answers a decision read (``scanned``, a
+    second look), or those of a live project (``others.scan``); else nothing (a first look:
+    what needs the text waits for the decision, ``codemods.project``)."""
+    if view.others is None:
+        return lambda kind, name: (view.module.name,)
+    live = getattr(view.others, "scan", None)
+    if callable(live):
+        return cast(Scan, live)
+    if view.scanned is not None:
+        scanned = view.scanned
+        return lambda kind, name: scanned.get(f"{kind}:{name}")
+    return None
+
+
+@dataclass
+class _Answers:
+    """Answers of one question (``ProjectIndex.chain``, ``refusal``) by function key."""
+
+    final: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    #: Those that hold only in the search under way (they met a function on its way).
+    provisional: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    #: The functions the search is in, outermost first.
+    on_way: list[str] = field(default_factory=list)
+    #: Whether the answer being found met a function on the way or the depth limit.
+    cyclic: bool = False
+
+
 class ProjectIndex:
     """Resolves calls across the summaries of a project's modules (``load`` gives them).
 
@@ -692,14 +963,18 @@ class ProjectIndex:
 
     _DEPTH = 24
 
-    def __init__(self, load: Loader) -> None:
+    def __init__(self, load: Loader, scan: Scan | None = None) -> None:
+        """``scan``: the project's text (``ProjectText``), or the answers a decision read of it."""
         self._load = load
+        self._scan = scan
+        #: The answers of ``scan`` used (what a second look is given instead of the text).
+        self.scanned: dict[str, tuple[str, ...]] = {}
+        self._runs: dict[Step, tuple[list[str], bool]] = {}
+        self._overridden: dict[tuple[str, str], tuple[list[str | None], bool]] = {}
         self._modules: dict[str, ModuleHandle | None | object] = {}
-        self._chains: dict[str, tuple[Chain | None, bool]] = {}
-        self._refusals: dict[str, tuple[str | None, bool]] = {}
+        self._chains = _Answers()
+        self._refusals = _Answers()
         self._mros: dict[str, tuple[list[str], bool]] = {}
-        self._visiting: set[str] = set()
-        self._truncated = False
         self.incomplete = False
         #: Modules whose summaries answers used, and module names that were not the project's.
         self.used: set[str] = set()
@@ -729,6 +1004,115 @@ class ProjectIndex:
         module, _, path = key.partition(":")
         return self._summary(module).functions[path]
 
+    def scan(self, kind: str, name: str) -> tuple[str, ...] | None:
+        """The modules whose text may bind ``name`` so (``Scan``); ``None``: not known here
+        (``incomplete``)."""
+        key = f"{kind}:{name}"
+        found = self.scanned.get(key)
+        if found is None:
+            found = self._scan(kind, name) if self._scan is not None else None
+            if found is None:
+                self.incomplete = True
+                return None
+            self.scanned[key] = found
+        return found
+
+    def runs(self, step: Step) -> list[str]:
+        """The functions a call may run: the one it names, then for ``self.m()`` the
+        overrides of ``m`` in the project's subclasses (one loopsafe cannot follow is named
+        by ``problem``)."""
+        if step in self._runs:
+            found, incomplete = self._runs[step]
+            self.incomplete |= incomplete
+            return found
+        outer, self.incomplete = self.incomplete, False
+        key = self.target(step)
+        found = [] if key is None else [key]
+        if key is not None and step[0] == "method":
+            for override in self._overrides(step, key):
+                if override is not None and override not in found:
+                    found.append(override)
+        self._runs[step] = (found, self.incomplete)
+        self.incomplete |= outer
+        return found
+
+    def problem(self, step: Step, caller: str, here: str) -> str | None:
+        """Why a call of ``step`` made in module ``caller`` may run something other than
+        what it names: an override loopsafe cannot follow, or an assignment elsewhere in the
+        project (monkeypatching) of a name the call is looked up through (``_names_of``)."""
+        key = self.target(step)
+        if key is None:
+            return None
+        shown = Chain((key,), "").steps(here)[0]
+        if step[0] == "method" and None in self._overrides(step, key):
+            return f"{shown} is overridden or shadowed in a subclass by something loopsafe cannot follow"
+        names = self._names_of(step, key, caller)
+        for name in sorted({dotted.rpartition(".")[2] for dotted in names}):
+            for other in self.scan("bind", name) or ():
+                handle = self.module(other)
+                if handle is None:
+                    continue
+                for dotted in sorted(handle.real().assigned & names):
+                    return (f"{shown} is assigned elsewhere (`{dotted}` in {other}): the function that runs "
+                            "may not be this one")
+        return None
+
+    def _names_of(self, step: Step, key: str, caller: str) -> frozenset[str]:
+        """The dotted names a call is looked up through at run time: the caller's own
+        import of it (``caller.save``), each re-export on the way (``pkg.save``), the
+        function's own (``pkg.store.save``); for ``self.m()``, the class's and the defining
+        class's attribute."""
+        module, _, path = key.partition(":")
+        names = {f"{module}.{path}"}
+        if step[0] == "method":
+            names.add(f"{step[1]}.{step[2]}")
+            return frozenset(names)
+        dotted = step[1]
+        names.add(dotted)
+        handle = self.module(caller)
+        if handle is not None:
+            for alias, target in handle.real().aliases.items():
+                if dotted == target or dotted.startswith(f"{target}."):
+                    names.add(f"{caller}.{alias}{dotted[len(target):]}")
+        trail: list[str] = []
+        self._find(dotted, 0, "function", trail=trail)
+        names.update(trail)
+        return frozenset(names)
+
+    def _overrides(self, step: Step, key: str) -> list[str | None]:
+        """What instances of the project's subclasses of the class of ``self.m()`` (``step``)
+        run for ``m`` where that is not ``key``, what the class runs (``None``: something
+        loopsafe cannot follow)."""
+        name = step[2]
+        if (key, step[1]) in self._overridden:
+            known, incomplete = self._overridden[(key, step[1])]
+            self.incomplete |= incomplete
+            return known
+        outer, self.incomplete = self.incomplete, False
+        owner = self._find(step[1], 0, "class")
+        class_key = owner[1] if owner is not None else key.rpartition(".")[0]
+        found: list[str | None] = []
+        seen = {class_key}
+        pending = [class_key]
+        while pending:
+            base = pending.pop()
+            for module in self.scan("subclass", base.rpartition(":")[2].rpartition(".")[2]) or ():
+                handle = self.module(module)
+                if handle is None:
+                    continue
+                for path in sorted(handle.real().classes):
+                    subclass = f"{module}:{path}"
+                    if subclass in seen or base not in self._mro(subclass, 0):
+                        continue
+                    seen.add(subclass)
+                    pending.append(subclass)
+                    runs = self._method_of(self._mro(subclass, 0), name)
+                    if runs != key:
+                        found.append(runs)
+        self._overridden[(key, step[1])] = (found, self.incomplete)
+        self.incomplete |= outer
+        return found
+
     # -- names -------------------------------------------------------------------------
 
     def target(self, step: Step) -> str | None:
@@ -740,32 +1124,73 @@ class ProjectIndex:
             return found[1] if found is not None and found[0] == "function" else None
         return None
 
-    def _find(self, dotted: str, depth: int, want: str) -> tuple[str, str] | None:
+    def _find(
+        self, dotted: str, depth: int, want: str, module_known: int = 0, trail: list[str] | None = None
+    ) -> tuple[str, str] | None:
         """``(want, "module:path")`` when an absolute dotted name is a project function or
         class (``want``), as far as that is asked (a module is read only as that needs)."""
         if depth > self._DEPTH:
             return None
+        if trail is not None:
+            trail.append(dotted)  # a name the lookup goes through (``problem``)
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             handle = self.module(".".join(parts[:cut]))
             if handle is not None:
-                return self._in_module(handle, parts[cut:], depth, want)
+                if cut > module_known and self._rebound(parts[:cut]):
+                    # ``from .cache import cache`` in the package: ``pkg.cache`` is the
+                    # function, not the module, where it is reached as an attribute.
+                    return None
+                return self._in_module(handle, parts[cut:], depth, want, trail)
         return None
 
-    def _in_module(self, handle: ModuleHandle, path: list[str], depth: int, want: str) -> tuple[str, str] | None:
+    def _rebound(self, parts: list[str]) -> bool:
+        """Whether the package of module ``parts`` binds the module's name to something else."""
+        if len(parts) < 2:
+            return False
+        package = self.module(".".join(parts[:-1]))
+        name = parts[-1]
+        if package is None:
+            return False
+        if package.may_bind("import", name) and package.real().aliases.get(name, ".".join(parts)) != ".".join(parts):
+            return True
+        return (package.may_bind("def", name) and name in package.real().functions) or (
+            package.may_bind("class", name) and name in package.real().classes
+        )
+
+    def _in_module(
+        self, handle: ModuleHandle, path: list[str], depth: int, want: str, trail: list[str] | None = None
+    ) -> tuple[str, str] | None:
         first = path[0]
         if handle.may_bind("import", first) and first in handle.real().aliases:
-            return self._find(".".join([handle.real().aliases[first], *path[1:]]), depth + 1, want)
+            alias = handle.real().aliases[first]
+            # The module an import names is found as a module (``sys.modules``), not as an attribute.
+            return self._find(".".join([alias, *path[1:]]), depth + 1, want, alias.count("."), trail)
         key = f"{handle.name}:{'.'.join(path)}"
-        if len(path) == 1 and want == "function":
-            return ("function", key) if handle.may_bind("def", first) and first in handle.real().functions else None
+        if len(path) == 1 and want == "function" and handle.may_bind("def", first) and first in handle.real().functions:
+            return ("function", key)
         if not handle.may_bind("class", first) or first not in handle.real().classes:
+            return self._starred(handle, path, depth, want, trail)
+        if len(path) == 1 and want == "function":
             return None
         if len(path) == 1:
             return ("class", key)
         if len(path) == 2:
             method = self._method(f"{handle.name}.{first}", path[1], depth + 1)
             return None if method is None else ("function", method)
+        return None
+
+    def _starred(
+        self, handle: ModuleHandle, path: list[str], depth: int, want: str, trail: list[str] | None = None
+    ) -> tuple[str, str] | None:
+        """A name the module binds only through ``from x import *`` (the last one that
+        binds it wins; a name with a leading underscore is not exported)."""
+        if path[0].startswith("_") or not handle.may_bind("import", "*"):
+            return None
+        for star in reversed(handle.real().stars):
+            found = self._find(".".join([star, *path]), depth + 1, want, star.count(".") + 1, trail)
+            if found is not None:
+                return found
         return None
 
     def _method(self, class_name: str, name: str, depth: int) -> str | None:
@@ -775,7 +1200,16 @@ class ProjectIndex:
         found = self._find(class_name, depth, "class")
         if found is None or found[0] != "class":
             return None
-        for klass in self._mro(found[1], depth):
+        return self._method_of(self._mro(found[1], depth), name)
+
+    def _method_of(self, mro: list[str], name: str) -> str | None:
+        """The method ``name`` an instance of the class of ``mro`` runs, if it is certainly
+        a plain sync method of the project (not an instance attribute of that name)."""
+        for klass in mro:
+            module, _, path = klass.partition(":")
+            if not klass.startswith("?") and name in self._summary(module).classes[path].instance_attributes:
+                return None  # ``self.record = sink``, wherever in the MRO: the attribute, not the method
+        for klass in mro:
             if klass.startswith("?"):
                 return None  # a class outside the project, which may define it
             module, _, path = klass.partition(":")
@@ -813,29 +1247,39 @@ class ProjectIndex:
     # -- answers -----------------------------------------------------------------------
 
     def chain(self, key: str) -> Chain | None:
-        """How the function blocks, if it does; ``None`` also while it is being looked at
-        (recursion adds nothing), and past ``MAX_CHAIN`` functions."""
-        if key in self._chains:
-            found, incomplete = self._chains[key]
+        """How the function blocks, if it does (``None`` also past ``MAX_CHAIN`` functions)."""
+        return cast("Chain | None", self._answer(self._chains, key, self._first_blocking))
+
+    def _answer(self, answers: _Answers, key: str, compute: Callable[[str], Any]) -> Any:
+        """The answer about ``key``, the same whichever question came first: a depth-first
+        search from ``key`` (a function already on the way adds nothing: ``None``). An
+        answer that met a function on the way (recursion) or the depth limit holds only in
+        the search that found it, so it is kept for that search alone; the others are kept
+        for good (a fresh search from them finds the same)."""
+        if key in answers.final:
+            found, incomplete = answers.final[key]
             self.incomplete |= incomplete
             return found
-        if key in self._visiting:
-            return None
-        if len(self._visiting) >= MAX_CHAIN:
-            self._truncated = True
+        if key in answers.provisional:
+            found, incomplete = answers.provisional[key]
+            self.incomplete |= incomplete
+            answers.cyclic = True
+            return found
+        if key in answers.on_way or len(answers.on_way) >= MAX_CHAIN:
+            answers.cyclic = True
             return None
         outer, self.incomplete = self.incomplete, False
-        outer_truncated, self._truncated = self._truncated, False
-        self._visiting.add(key)
+        outer_cyclic, answers.cyclic = answers.cyclic, False
+        answers.on_way.append(key)
         try:
-            found = self._first_blocking(key)
+            found = compute(key)
         finally:
-            self._visiting.discard(key)
-        if found is not None or not self._truncated:
-            # A "no" cut short by the limit holds only at this depth: not kept.
-            self._chains[key] = (found, self.incomplete)
+            answers.on_way.pop()
+        (answers.provisional if answers.cyclic else answers.final)[key] = (found, self.incomplete)
+        if not answers.on_way:
+            answers.provisional.clear()
         self.incomplete |= outer
-        self._truncated |= outer_truncated
+        answers.cyclic |= outer_cyclic
         return found
 
     def _first_blocking(self, key: str) -> Chain | None:
@@ -845,30 +1289,16 @@ class ProjectIndex:
         for step in facts.steps:
             if step[0] == "block":
                 return Chain((key,), step[1])
-            callee = self.target(step)
-            inner = self.chain(callee) if callee is not None else None
-            if inner is not None:
-                return Chain((key, *inner.functions), inner.blocking)
+            for callee in self.runs(step):
+                inner = self.chain(callee)
+                if inner is not None:
+                    return Chain((key, *inner.functions), inner.blocking)
         return None
 
     def refusal(self, key: str, here: str) -> str | None:
         """Why the function may not run in a worker thread, through everything it calls
         (``None``: it touches only its arguments, its locals, constants and blocking I/O)."""
-        if key in self._refusals:
-            found, incomplete = self._refusals[key]
-            self.incomplete |= incomplete
-            return found
-        if key in self._visiting:
-            return None  # recursion: the function itself is being reviewed
-        outer, self.incomplete = self.incomplete, False
-        self._visiting.add(key)
-        try:
-            found = self._first_refusal(key, here)
-        finally:
-            self._visiting.discard(key)
-        self._refusals[key] = (found, self.incomplete)
-        self.incomplete |= outer
-        return found
+        return cast("str | None", self._answer(self._refusals, key, lambda k: self._first_refusal(k, here)))
 
     def _first_refusal(self, key: str, here: str) -> str | None:
         facts = self.facts(key)
@@ -880,13 +1310,17 @@ class ProjectIndex:
         for step in facts.steps:
             if step[0] == "block":
                 continue
-            callee = self.target(step)
-            if callee is None:
+            callees = self.runs(step)
+            if not callees:
                 what = step[1] if step[0] == "call" else f"{step[1]}.{step[2]}"
                 return f"{shown} calls {what}(), which loopsafe cannot see into"
-            inner = self.refusal(callee, here)
-            if inner is not None:
-                return inner
+            for callee in callees:
+                inner = self.refusal(callee, here)
+                if inner is not None:
+                    return inner
+            problem = self.problem(step, key.partition(":")[0], here)
+            if problem is not None:
+                return problem
         return None
 
 

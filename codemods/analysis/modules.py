@@ -56,5 +56,8 @@ class ProjectView:
     #: Whether ``others`` holds every module of the project the answers need (a second
     #: look): a module not in it is not the project's. Else one may be, unseen.
     complete: bool = False
+    #: What a decision read of the whole project's text (``helpers.ProjectIndex.scanned``),
+    #: for a second look: which modules may bind a name.
+    scanned: Mapping[str, tuple[str, ...]] | None = None
 
 

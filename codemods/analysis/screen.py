@@ -242,7 +242,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 _bind(bindings, bound_by_target(node.optional_vars)).update(_made_by(node.context_expr))  # type: ignore[attr-defined]
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
-                if owner is module:
+                if owner is module or owner.is_coroutine:  # (a helper imported where it is called)
                     bound = alias.asname or alias.name.split(".")[0]
                     module_imports.setdefault(bound, []).append(alias.name if alias.asname else bound)
                 root = alias.name.split(".")[0]
@@ -253,7 +253,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                     imported.setdefault(alias.asname or root, set()).add(alias.name if alias.asname else root)
             continue
         elif kind is ast.ImportFrom:
-            if owner is module:
+            if owner is module or owner.is_coroutine:
                 source = "." * node.level + (node.module or "")  # type: ignore[attr-defined]
                 for alias in node.names:  # type: ignore[attr-defined]
                     qualified = f"{source}.{alias.name}" if node.module else f"{source}{alias.name}"  # type: ignore[attr-defined]
