@@ -447,10 +447,10 @@ HOLDS_PROCESS_STATE: frozenset[str] = frozenset({
     "decimal.localcontext", "warnings.catch_warnings", "unittest.mock.patch", "unittest.mock.patch.object",
 })
 
-#: Exceptions whose handlers (or ``contextlib.suppress``) also catch a task's cancellation.
+#: Exceptions whose handlers (or ``contextlib.suppress``) also catch a task's cancellation
+#: (``concurrent.futures.CancelledError`` is an ``Exception`` apart from asyncio's since 3.8).
 CANCELLATION: frozenset[str] = frozenset({
-    "builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError",
-    "concurrent.futures.CancelledError",
+    "builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError", "trio.Cancelled",
 })
 
 #: Context managers known to hold nothing an await could disturb: files and clients of the

@@ -22,7 +22,8 @@ from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.contexts import (
     COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
-    IN_LOOP_OVER_SHARED, MOVING_BLOCK, NOT_COROUTINE, Context,
+    IN_LOOP_OVER_SHARED, IN_RAISING_HANDLER, MOVING_BLOCK, NOT_COROUTINE, SWALLOWS_CANCELLATION, Cancellation,
+    Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
 from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
@@ -234,6 +235,9 @@ class _Finder:
         self.rewrites: dict[ast.Call, tuple[str, bool]] = {}
         #: Statements of one-line suites (``if x: f()``).
         self.inline_statements: set[ast.stmt] = set()
+        self.cancellation = Cancellation(tree, self.scopes)
+        #: The ``raise`` statements (and loops holding them) of the handlers being walked.
+        self.raising_handlers: list[tuple[list[ast.Raise], list[ast.stmt]]] = []
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -353,7 +357,14 @@ class _Finder:
     def _statements(self, statements: Sequence[ast.stmt]) -> None:
         for index, statement in enumerate(statements):
             self.siblings[statement] = (statements, index)
-            self._statement(statement)
+            if self.raising_handlers and self.context.rewritable:
+                # In a handler, no await before a raise: cancelled there, it would lose the exception.
+                raised = raise_after(statement, self.raising_handlers)
+                self._push_no_await(None if raised is None else IN_RAISING_HANDLER.format(raised))
+                self._statement(statement)
+                self._pop()
+            else:
+                self._statement(statement)
 
     def _statement(self, statement: ast.stmt) -> None:
         compound = isinstance(statement, COMPOUND_STATEMENTS)
@@ -442,15 +453,21 @@ class _Finder:
         elif isinstance(statement, TRY_STATEMENTS):
             star = not isinstance(statement, ast.Try)
             statement = cast(ast.Try, statement)
+            swallower = self.cancellation.swallower(statement.handlers) if self.context.rewritable else None
+            caught = "except" if swallower is None or swallower.type is None else f"except {self.text(swallower.type)}"
+            self._push_no_await(None if swallower is None else SWALLOWS_CANCELLATION.format(caught))
             self._statements(statement.body)
+            self._pop()
             for handler in statement.handlers:
                 if handler.type is not None:
                     self._expression(handler.type)
                 if star:
                     self._push(self.context)
                 else:
-                    self._push_no_await(IN_CANCELLATION_HANDLER if self._catches_cancellation(handler) else None)
+                    self._push_no_await(IN_CANCELLATION_HANDLER if self.cancellation.catches(handler) else None)
+                self.raising_handlers.append(raises_in(handler))
                 self._statements(handler.body)
+                self.raising_handlers.pop()
                 self._pop()
             self._statements(statement.orelse)
             self._push_no_await(IN_FINALLY)
@@ -548,7 +565,9 @@ class _Finder:
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
-            plan = Refusal(f"it is {context.no_await_reason}", atomic=isinstance(plan, Refusal) and plan.atomic)
+            # Its own reason, when it has one, says more about the block (a bare ``raise`` in it).
+            own = f"; and {plan.reason}" if isinstance(plan, Refusal) else ""
+            plan = Refusal(f"it is {context.no_await_reason}{own}", atomic=isinstance(plan, Refusal) and plan.atomic)
         spelled = None
         if isinstance(plan, BlockPlan):
             spelled = self.speller.offload(plan.helper, keywords=False, scope=scope)
@@ -588,7 +607,7 @@ class _Finder:
                 return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
                         "here would let other tasks run inside it (a lock held across it deadlocks them)")
             if isinstance(expression, ast.Call) and names == {"contextlib.suppress"}:
-                caught = {name for arg in arguments_of(expression) for name in resolve(arg.value, scope)}
+                caught = {name for arg in arguments_of(expression) for name in self.cancellation.names(arg.value, scope)}
                 if caught & CANCELLATION:
                     return (f"inside `with {spelled}:`, which would swallow the cancellation an await here "
                             "can raise")
@@ -651,14 +670,6 @@ class _Finder:
             isinstance(node.value, ast.Call) and node not in self.inline_statements
             and len(self._same_line(node)) == 1 and _reads_plainly(node.target)
         )
-
-    def _catches_cancellation(self, handler: ast.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        scope = self.scopes.scope_of(handler)
-        caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        names = {name for element in caught for name in resolve(element, scope)}
-        return bool(names & CANCELLATION)
 
     # -- expressions ------------------------------------------------------------------------
 
