@@ -56,7 +56,7 @@ SWALLOWS_CANCELLATION = (
     "(`except asyncio.CancelledError: raise` before that handler) to have the call fixed"
 )
 IN_RAISING_HANDLER = (
-    "inside an `except` handler that raises afterwards (line {}): if the task is cancelled at a new "
+    "inside an `except` handler that raises afterwards: if the task is cancelled at a new "
     "await there, the exception being handled is discarded and CancelledError propagates instead "
     "(flake8-async ASYNC120); keep the call blocking, or move it out of the handler"
 )

@@ -360,7 +360,7 @@ class _Finder:
             if self.raising_handlers and self.context.rewritable:
                 # In a handler, no await before a raise: cancelled there, it would lose the exception.
                 raised = raise_after(statement, self.raising_handlers)
-                self._push_no_await(None if raised is None else IN_RAISING_HANDLER.format(raised))
+                self._push_no_await(None if raised is None else IN_RAISING_HANDLER)
                 self._statement(statement)
                 self._pop()
             else:
