@@ -60,6 +60,10 @@ IN_RAISING_HANDLER = (
     "await there, the exception being handled is discarded and CancelledError propagates instead "
     "(flake8-async ASYNC120); keep the call blocking, or move it out of the handler"
 )
+GENERATOR_ARGUMENT = (
+    "its argument `{}` is a generator expression, which would run lazily in the worker thread, reading "
+    "what it iterates over while other tasks may change it; pass a list (`[... for ...]`) to have it fixed"
+)
 IN_CLASS_BODY = (
     "in a class body, which runs on the event loop when the coroutine defines the class "
     "but cannot hold an await; compute the value before the class statement"

@@ -22,7 +22,7 @@ from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.contexts import (
     COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
-    IN_LOOP_OVER_SHARED, IN_RAISING_HANDLER, MOVING_BLOCK, NOT_COROUTINE, SWALLOWS_CANCELLATION, Cancellation,
+    GENERATOR_ARGUMENT, IN_LOOP_OVER_SHARED, IN_RAISING_HANDLER, MOVING_BLOCK, NOT_COROUTINE, SWALLOWS_CANCELLATION, Cancellation,
     Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
@@ -800,6 +800,8 @@ class _Finder:
             or context.no_await_reason
             or self.framework_problem
         )
+        if reason is None:
+            reason = self._generator_argument(node)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
@@ -822,7 +824,7 @@ class _Finder:
             return
         if self._is_suppressed(node, _HELPER_ENTRY):
             return
-        place = context.no_await_reason or self.framework_problem
+        place = context.no_await_reason or self.framework_problem or self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
         call = HelperCall(line, column + 1, step, place, fix)
@@ -836,6 +838,13 @@ class _Finder:
         if finding.fixable:
             self._fix_text(node, Match(_HELPER_ENTRY), scope)
         self._record_finding(node, finding)
+
+    def _generator_argument(self, node: ast.Call) -> str | None:
+        """Why the call may not go to a thread with its arguments: one is a generator expression."""
+        for argument in arguments_of(node):
+            if isinstance(argument.value, ast.GeneratorExp):
+                return GENERATOR_ARGUMENT.format(self.text(argument.value))
+        return None
 
     def _fix_text(self, node: ast.Call, match: Match, scope: Scope, register: bool = True) -> str:
         """What the fix reads as, or ``!`` and why there is none; ``register``: the
