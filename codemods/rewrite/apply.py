@@ -255,7 +255,14 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         where = self._ranges.get(statement)
         if where is None:
             return False
-        at = bisect.bisect_left(self._planned_lines, where.start.line)
+        first = where.start.line
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            # libcst's range of a def or class starts at its ``def``/``class`` line, below
+            # its decorators, which run where the statement is (``@retry(wait=f())``).
+            opening = self._ranges.get(decorators[0])
+            first = min(first, opening.start.line) if opening is not None else first
+        at = bisect.bisect_left(self._planned_lines, first)
         return at < len(self._planned_lines) and self._planned_lines[at] <= where.end.line
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
