@@ -453,6 +453,15 @@ CANCELLATION: frozenset[str] = frozenset({
     "builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError", "trio.Cancelled",
 })
 
+#: Functions that call the functions they are given on the spot, in the caller's thread:
+#: a blocking function passed to one in a coroutine (``max(paths, key=os.path.getmtime)``)
+#: blocks the loop (reported). A ``.sort(key=...)`` method is taken as ``list.sort``.
+CALLS_ITS_CALLBACKS: frozenset[str] = frozenset({
+    "builtins.max", "builtins.min", "builtins.sorted", "builtins.map", "builtins.filter", "functools.reduce",
+    "itertools.filterfalse", "itertools.takewhile", "itertools.dropwhile", "itertools.groupby",
+    "itertools.starmap", "itertools.accumulate", "heapq.nlargest", "heapq.nsmallest",
+})
+
 #: Context managers known to hold nothing an await could disturb: files and clients of the
 #: catalog (their constructors), and these.
 SAFE_CONTEXT_MANAGERS: tuple[str, ...] = (

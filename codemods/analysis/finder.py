@@ -35,7 +35,7 @@ from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
-    CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
+    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
@@ -783,6 +783,8 @@ class _Finder:
         if not context.in_coroutine or node in self.awaited or node in self.chain_heads or node in self.block_openers:
             return
         scope = self.scopes.scope_of(node.func)
+        if not context.moving and (node.args or node.keywords):
+            self._callbacks(node, scope)
         match = self.detector.match(node, scope)
         if match is None:
             self._leave_helper_call(node, scope)
@@ -807,6 +809,25 @@ class _Finder:
             return
         fixed = self._fix_text(node, match, scope)
         self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"))
+
+    def _callbacks(self, node: ast.Call, scope: Scope) -> None:
+        """Blocking functions handed to a function that calls them at once, on the loop
+        (``max(paths, key=os.path.getmtime)``): reported, as the call they are made in."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "sort":
+            given = [k.value for k in node.keywords if k.arg == "key"]
+        elif resolve(func, scope) & CALLS_ITS_CALLBACKS:
+            given = [argument.value for argument in arguments_of(node)]
+        else:
+            return
+        for function in given:
+            if not isinstance(function, (ast.Name, ast.Attribute)):
+                continue
+            reference = ast.copy_location(ast.Call(func=function, args=[], keywords=[]), function)
+            match = self.detector.match(reference, scope)
+            if match is None or self._is_suppressed(reference, match.entry):
+                continue
+            self._record(function, match.entry, False, f"called by `{self.text(func)}` on the event loop")
 
     def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
         """A call of a project function that blocks through its body (LS301): run in a
@@ -950,11 +971,11 @@ class _Finder:
         inline = self.comments.after_parenthesis(*opening) if opening is not None else None
         return suppressed_by_comment(inline, entry.code)
 
-    def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
+    def _record(self, call: ast.expr, entry: BlockingCall, fixable: bool, detail: str) -> None:
         span = self._span(call)
         self._record_finding(call, Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail))
 
-    def _record_finding(self, call: ast.Call, finding: Finding) -> None:
+    def _record_finding(self, call: ast.expr, finding: Finding) -> None:
         span = self._span(call)
         self.plan.located.append((finding, span))
         if self.comments.tokenized and self.statements:
