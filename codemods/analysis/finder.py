@@ -489,7 +489,10 @@ class _Finder:
         header_line = function.body[0].lineno if function.body else 0
         if function.body and header_line > _colon_line(function):
             self.function_statements.update(function.body)
+        # The handlers around the def do not hold its body: it runs when it is called.
+        handlers, self.raising_handlers = self.raising_handlers, []
         self._statements(function.body)
+        self.raising_handlers = handlers
         self._pop()
 
     def _parameters(self, arguments: ast.arguments) -> None:
