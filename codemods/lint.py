@@ -230,7 +230,7 @@ class BlockingCallInCoroutine(LintRule):
                 position = self.get_metadata(PositionProvider, call)
                 self.report(original_node, message, position=position, replacement=whole_module)
                 whole_module = None  # the rest is in there already
-            elif fixes and finding.fixable and not needs_whole_module:
+            elif fixes and finding.fixable and not needs_whole_module and isinstance(call, cst.Call):
                 self.report(call, message, replacement=rewrite.replacements[call])
             else:
                 self.report(call, message)

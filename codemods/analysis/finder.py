@@ -22,7 +22,8 @@ from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.contexts import (
     COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
-    IN_LOOP_OVER_SHARED, MOVING_BLOCK, NOT_COROUTINE, Context,
+    GENERATOR_ARGUMENT, IN_LOOP_OVER_SHARED, IN_RAISING_HANDLER, MOVING_BLOCK, NOT_COROUTINE, SWALLOWS_CANCELLATION, Cancellation,
+    Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
 from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
@@ -36,7 +37,7 @@ from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
 from codemods.catalog import (
-    CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
+    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
@@ -236,6 +237,9 @@ class _Finder:
         self.rewrites: dict[ast.Call, tuple[str, bool]] = {}
         #: Statements of one-line suites (``if x: f()``).
         self.inline_statements: set[ast.stmt] = set()
+        self.cancellation = Cancellation(tree, self.scopes)
+        #: The ``raise`` statements (and loops holding them) of the handlers being walked.
+        self.raising_handlers: list[tuple[list[ast.Raise], list[ast.stmt]]] = []
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -355,7 +359,14 @@ class _Finder:
     def _statements(self, statements: Sequence[ast.stmt]) -> None:
         for index, statement in enumerate(statements):
             self.siblings[statement] = (statements, index)
-            self._statement(statement)
+            if self.raising_handlers and self.context.rewritable:
+                # In a handler, no await before a raise: cancelled there, it would lose the exception.
+                raised = raise_after(statement, self.raising_handlers)
+                self._push_no_await(None if raised is None else IN_RAISING_HANDLER)
+                self._statement(statement)
+                self._pop()
+            else:
+                self._statement(statement)
 
     def _statement(self, statement: ast.stmt) -> None:
         compound = isinstance(statement, COMPOUND_STATEMENTS)
@@ -444,15 +455,21 @@ class _Finder:
         elif isinstance(statement, TRY_STATEMENTS):
             star = not isinstance(statement, ast.Try)
             statement = cast(ast.Try, statement)
+            swallower = self.cancellation.swallower(statement.handlers) if self.context.rewritable else None
+            caught = "except" if swallower is None or swallower.type is None else f"except {self.text(swallower.type)}"
+            self._push_no_await(None if swallower is None else SWALLOWS_CANCELLATION.format(caught))
             self._statements(statement.body)
+            self._pop()
             for handler in statement.handlers:
                 if handler.type is not None:
                     self._expression(handler.type)
                 if star:
                     self._push(self.context)
                 else:
-                    self._push_no_await(IN_CANCELLATION_HANDLER if self._catches_cancellation(handler) else None)
+                    self._push_no_await(IN_CANCELLATION_HANDLER if self.cancellation.catches(handler) else None)
+                self.raising_handlers.append(raises_in(handler))
                 self._statements(handler.body)
+                self.raising_handlers.pop()
                 self._pop()
             self._statements(statement.orelse)
             self._push_no_await(IN_FINALLY)
@@ -474,7 +491,10 @@ class _Finder:
         header_line = function.body[0].lineno if function.body else 0
         if function.body and header_line > _colon_line(function):
             self.function_statements.update(function.body)
+        # The handlers around the def do not hold its body: it runs when it is called.
+        handlers, self.raising_handlers = self.raising_handlers, []
         self._statements(function.body)
+        self.raising_handlers = handlers
         self._pop()
 
     def _parameters(self, arguments: ast.arguments) -> None:
@@ -550,7 +570,9 @@ class _Finder:
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
-            plan = Refusal(f"it is {context.no_await_reason}", atomic=isinstance(plan, Refusal) and plan.atomic)
+            # Its own reason, when it has one, says more about the block (a bare ``raise`` in it).
+            own = f"; and {plan.reason}" if isinstance(plan, Refusal) else ""
+            plan = Refusal(f"it is {context.no_await_reason}{own}", atomic=isinstance(plan, Refusal) and plan.atomic)
         spelled = None
         if isinstance(plan, BlockPlan):
             spelled = self.speller.offload(plan.helper, keywords=False, scope=scope)
@@ -590,7 +612,7 @@ class _Finder:
                 return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
                         "here would let other tasks run inside it (a lock held across it deadlocks them)")
             if isinstance(expression, ast.Call) and names == {"contextlib.suppress"}:
-                caught = {name for arg in arguments_of(expression) for name in resolve(arg.value, scope)}
+                caught = {name for arg in arguments_of(expression) for name in self.cancellation.names(arg.value, scope)}
                 if caught & CANCELLATION:
                     return (f"inside `with {spelled}:`, which would swallow the cancellation an await here "
                             "can raise")
@@ -653,14 +675,6 @@ class _Finder:
             isinstance(node.value, ast.Call) and node not in self.inline_statements
             and len(self._same_line(node)) == 1 and _reads_plainly(node.target)
         )
-
-    def _catches_cancellation(self, handler: ast.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        scope = self.scopes.scope_of(handler)
-        caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        names = {name for element in caught for name in resolve(element, scope)}
-        return bool(names & CANCELLATION)
 
     # -- expressions ------------------------------------------------------------------------
 
@@ -774,6 +788,8 @@ class _Finder:
         if not context.in_coroutine or node in self.awaited or node in self.chain_heads or node in self.block_openers:
             return
         scope = self.scopes.scope_of(node.func)
+        if not context.moving and (node.args or node.keywords):
+            self._callbacks(node, scope)
         match = self.detector.match(node, scope)
         if match is None:
             self._leave_helper_call(node, scope)
@@ -791,11 +807,32 @@ class _Finder:
             or context.no_await_reason
             or self.framework_problem
         )
+        if reason is None:
+            reason = self._generator_argument(node)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
         fixed = self._fix_text(node, match, scope)
         self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"))
+
+    def _callbacks(self, node: ast.Call, scope: Scope) -> None:
+        """Blocking functions handed to a function that calls them at once, on the loop
+        (``max(paths, key=os.path.getmtime)``): reported, as the call they are made in."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "sort":
+            given = [k.value for k in node.keywords if k.arg == "key"]
+        elif resolve(func, scope) & CALLS_ITS_CALLBACKS:
+            given = [argument.value for argument in arguments_of(node)]
+        else:
+            return
+        for function in given:
+            if not isinstance(function, (ast.Name, ast.Attribute)):
+                continue
+            reference = ast.copy_location(ast.Call(func=function, args=[], keywords=[]), function)
+            match = self.detector.match(reference, scope)
+            if match is None or self._is_suppressed(reference, match.entry):
+                continue
+            self._record(function, match.entry, False, f"called by `{self.text(func)}` on the event loop")
 
     def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
         """A call of a project function that blocks through its body (LS301): run in a
@@ -812,7 +849,7 @@ class _Finder:
             return
         if self._is_suppressed(node, _HELPER_ENTRY):
             return
-        place = context.no_await_reason or self.framework_problem
+        place = context.no_await_reason or self.framework_problem or self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
         call = HelperCall(line, column + 1, step, place, fix)
@@ -826,6 +863,13 @@ class _Finder:
         if finding.fixable:
             self._fix_text(node, Match(_HELPER_ENTRY), scope)
         self._record_finding(node, finding)
+
+    def _generator_argument(self, node: ast.Call) -> str | None:
+        """Why the call may not go to a thread with its arguments: one is a generator expression."""
+        for argument in arguments_of(node):
+            if isinstance(argument.value, ast.GeneratorExp):
+                return GENERATOR_ARGUMENT.format(self.text(argument.value))
+        return None
 
     def _fix_text(self, node: ast.Call, match: Match, scope: Scope, register: bool = True) -> str:
         """What the fix reads as, or ``!`` and why there is none; ``register``: the
@@ -933,11 +977,11 @@ class _Finder:
         inline = self.comments.after_parenthesis(*opening) if opening is not None else None
         return suppressed_by_comment(inline, entry.code)
 
-    def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
+    def _record(self, call: ast.expr, entry: BlockingCall, fixable: bool, detail: str) -> None:
         span = self._span(call)
         self._record_finding(call, Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail))
 
-    def _record_finding(self, call: ast.Call, finding: Finding) -> None:
+    def _record_finding(self, call: ast.expr, finding: Finding) -> None:
         span = self._span(call)
         self.plan.located.append((finding, span))
         if self.comments.tokenized and self.statements:

@@ -77,8 +77,9 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         #: The project around the module (``codemods.project``); alone by default.
         self.project = ProjectView()
         self.findings: list[Finding] = []
-        #: Each finding with the call node (of the input tree) it is about.
-        self.located: list[tuple[Finding, cst.Call]] = []
+        #: Each finding with the call node (of the input tree) it is about (for a blocking
+        #: function handed to another, ``max(ps, key=os.path.getmtime)``, the function's name).
+        self.located: list[tuple[Finding, cst.BaseExpression]] = []
         #: Input call node -> its replacement (which includes rewrites of nested calls).
         self.replacements: dict[cst.Call, cst.Await] = {}
         #: The tree with calls rewritten, before imports are added or removed.
@@ -185,9 +186,12 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
 
     def _record_findings(self) -> None:
         calls = {_span(where): node for node, where in self._ranges.items() if isinstance(node, cst.Call)}
+        references = {
+            _span(where): node for node, where in self._ranges.items() if isinstance(node, (cst.Name, cst.Attribute))
+        }
         for finding, span in self._plan.located:
             self.findings.append(finding)
-            node = calls.get(span)
+            node: cst.BaseExpression | None = calls.get(span) or references.get(span)
             if node is not None:
                 self.located.append((finding, node))
             if not finding.fixable:
@@ -255,7 +259,14 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         where = self._ranges.get(statement)
         if where is None:
             return False
-        at = bisect.bisect_left(self._planned_lines, where.start.line)
+        first = where.start.line
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            # libcst's range of a def or class starts at its ``def``/``class`` line, below
+            # its decorators, which run where the statement is (``@retry(wait=f())``).
+            opening = self._ranges.get(decorators[0])
+            first = min(first, opening.start.line) if opening is not None else first
+        at = bisect.bisect_left(self._planned_lines, first)
         return at < len(self._planned_lines) and self._planned_lines[at] <= where.end.line
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
@@ -397,8 +408,8 @@ class ModuleRewrite:
     #: ``module`` before imports were added or removed.
     calls_only: cst.Module
     findings: list[Finding]
-    #: Each finding with the input call node it is about.
-    located: list[tuple[Finding, cst.Call]]
+    #: Each finding with the input call node it is about (or the name of a function handed to another).
+    located: list[tuple[Finding, cst.BaseExpression]]
     #: Input call node -> replacement; a replacement includes its nested rewrites.
     replacements: dict[cst.Call, cst.Await]
     #: Why ``module`` must not be used (it does not compile), if so.
