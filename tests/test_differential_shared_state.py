@@ -1,0 +1,77 @@
+r"""Direct rewrites and the state other tasks share across the await they add.
+
+Each test runs three versions of a small program (``tests/differential.py``) with
+concurrent tasks: the original; a naive rewrite written by hand (the await added where
+a careless codemod would add it), which must behave differently (a lost update,
+``dictionary changed size during iteration``, a global rebound by another task read
+late, a context variable read as its default); and loopsafe's output, which must behave
+like the original, whether loopsafe fixed the call or only reported it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codemods.config import Settings
+from tests.differential import assert_same_behaviour, observe
+from tests.test_differential import program
+
+
+def _differs(naive: str, original: str, tmp_path: Path) -> str:
+    """Run both; the naive rewrite must behave differently. Returns its result."""
+    before = observe(original, tmp_path / "original-for-naive")
+    after = observe(naive, tmp_path / "naive")
+    assert before != after, f"the naive rewrite behaves like the original: {after}"
+    return after.result or str(after.error)
+
+
+# -- a with block reading a module-level ContextVar --------------------------------------
+
+_CONTEXT = program(
+    r'''
+    import contextvars
+
+    REQUEST_ID = contextvars.ContextVar("request_id", default="-")
+
+
+    async def log_line(tmp, name, text):
+        with open(os.path.join(tmp, name + ".log"), "a") as log:
+            log.write(f"{REQUEST_ID.get()} {text}\n")
+
+
+    async def handle(tmp, name):
+        REQUEST_ID.set(name)
+        for i in range(3):
+            await log_line(tmp, name, f"line {i}")
+            await asyncio.sleep(0)
+
+
+    async def main(tmp):
+        await asyncio.gather(*(handle(tmp, f"req-{n}") for n in range(4)))
+    '''
+)
+
+
+def test_block_reading_a_context_variable_moves(tmp_path: Path) -> None:
+    """``REQUEST_ID.get()`` in a moved block reads the task's value: ``to_thread`` and the
+    3.8 strategy run the helper in a copy of the task's context. A bare
+    ``run_in_executor`` (no copy) would write the default."""
+    naive = _CONTEXT.replace(
+        '    with open(os.path.join(tmp, name + ".log"), "a") as log:\n'
+        '        log.write(f"{REQUEST_ID.get()} {text}\\n")\n',
+        "    def _blocking_io(tmp, name, text):\n"
+        '        with open(os.path.join(tmp, name + ".log"), "a") as log:\n'
+        '            log.write(f"{REQUEST_ID.get()} {text}\\n")\n'
+        "    await asyncio.get_running_loop().run_in_executor(None, _blocking_io, tmp, name, text)\n",
+    )
+    assert naive != _CONTEXT
+    _differs(naive, _CONTEXT, tmp_path)
+    assert observe(naive, tmp_path / "naive-files").files["req-1.log"] == b"- line 0\n- line 1\n- line 2\n"
+    for settings in (None, Settings(target_version=(3, 8))):
+        rewritten, findings = assert_same_behaviour(_CONTEXT, tmp_path / str(settings is None), settings=settings)
+        assert "def _blocking_io(" in rewritten, rewritten
+        assert all(finding.fixable for finding in findings), findings
+        if settings is not None:
+            assert "copy_context().run, _blocking_io" in rewritten, rewritten
+    files = observe(_CONTEXT, tmp_path / "files").files
+    assert files["req-1.log"] == b"req-1 line 0\nreq-1 line 1\nreq-1 line 2\n"
