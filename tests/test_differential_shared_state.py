@@ -75,3 +75,65 @@ def test_block_reading_a_context_variable_moves(tmp_path: Path) -> None:
             assert "copy_context().run, _blocking_io" in rewritten, rewritten
     files = observe(_CONTEXT, tmp_path / "files").files
     assert files["req-1.log"] == b"req-1 line 0\nreq-1 line 1\nreq-1 line 2\n"
+
+
+# -- loops over lazy views of shared containers ------------------------------------------
+
+_LAZY_LOOP = program(
+    r'''
+    SESSIONS = {f"s{i}": f"s{i}.txt" for i in range(5)}
+
+
+    async def sweep(tmp, log):
+        for i, (sid, name) in enumerate(SESSIONS.items()):
+            log.append((i, sid, os.path.getsize(os.path.join(tmp, name))))
+
+
+    async def sizes(tmp):
+        return [os.path.getsize(os.path.join(tmp, name)) for name in map(str, SESSIONS.values())]
+
+
+    async def joiner():
+        await asyncio.sleep(0)
+        SESSIONS["late"] = "late.txt"
+
+
+    async def main(tmp):
+        await asyncio.to_thread(seed, tmp, {f"s{i}.txt": "x" * i for i in range(5)} | {"late.txt": ""})
+        log = []
+        try:
+            await asyncio.gather(sweep(tmp, log), joiner())
+            found, _ = await asyncio.gather(sizes(tmp), joiner())
+        except RuntimeError as error:
+            log.append(str(error))
+            found = None
+        return log, found
+    '''
+)
+
+
+def test_loops_over_lazy_views_of_a_shared_dict_are_reported(tmp_path: Path) -> None:
+    """``enumerate(SESSIONS.items())`` and ``map(str, SESSIONS.values())`` read the dict as
+    the loop goes: an await in the body (or the comprehension's element) lets the joiner add
+    a key, and the next step raises ``dictionary changed size during iteration``. loopsafe
+    reports both calls and leaves the program as it was."""
+    naive = _LAZY_LOOP.replace(
+        "os.path.getsize(os.path.join(tmp, name))))",
+        "await asyncio.to_thread(os.path.getsize, os.path.join(tmp, name))))",
+    ).replace(
+        "[os.path.getsize(os.path.join(tmp, name)) for",
+        "[await asyncio.to_thread(os.path.getsize, os.path.join(tmp, name)) for",
+    )
+    assert naive.count("await asyncio.to_thread(os.path.getsize") == 2
+    assert "dictionary changed size during iteration" in _differs(naive, _LAZY_LOOP, tmp_path)
+    rewritten, findings = assert_same_behaviour(_LAZY_LOOP, tmp_path)
+    reported = [f for f in findings if f.name == "os.path.getsize"]
+    assert len(reported) == 2 and all(
+        not f.fixable and "inside a loop over `SESSIONS`" in f.detail for f in reported
+    ), reported
+    assert "os.path.getsize(os.path.join(tmp, name))))" in rewritten
+    copy = _LAZY_LOOP.replace("enumerate(SESSIONS.items())", "enumerate(list(SESSIONS.items()))")
+    fixed, findings = assert_same_behaviour(copy, tmp_path / "copy")
+    line = next(n for n, text in enumerate(copy.splitlines(), 1) if "log.append((i, sid" in text)
+    assert [f.fixable for f in findings if f.line == line] == [True], findings
+    assert "await asyncio.to_thread(os.path.getsize" in fixed

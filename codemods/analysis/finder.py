@@ -609,8 +609,23 @@ class _Finder:
         return None if shared is None else IN_LOOP_OVER_SHARED.format(shared)
 
     def _shared_iterable(self, expression: ast.expr, scope: Scope) -> str | None:
-        """``SHARED``, ``self.items``, ``d.items()`` on those: containers other tasks may change."""
+        """``SHARED``, ``self.items``, ``d.items()`` on those: containers other tasks may change;
+        also through lazy views of them (``enumerate(self.pending)``, ``zip``, ``map``, a
+        generator expression), which read the container as the loop goes."""
         target = expression
+        if isinstance(target, ast.GeneratorExp):
+            return self._shared_iterable(target.generators[0].iter, scope)
+        names = resolve(target.func, scope) if isinstance(target, ast.Call) else set()
+        if names and names <= _LAZY_VIEWS.keys():
+            assert isinstance(target, ast.Call)
+            if names == {"builtins.iter"} and len(target.args) == 2:
+                return None
+            for start, stop in {_LAZY_VIEWS[name] for name in names}:
+                for argument in target.args[start:stop]:
+                    shared = self._shared_iterable(argument.value if isinstance(argument, ast.Starred) else argument, scope)
+                    if shared is not None:
+                        return shared
+            return None
         if (
             isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
             and target.func.attr in ("items", "keys", "values") and not target.args and not target.keywords
@@ -1010,6 +1025,15 @@ def _is_plain(node: ast.expr) -> bool:
     if isinstance(node, ast.JoinedStr):
         return all(_is_plain(part.value) for part in node.values if isinstance(part, ast.FormattedValue))
     return False
+
+
+#: Callables that return a lazy view of their iterable arguments: which arguments (a slice).
+_LAZY_VIEWS: dict[str, tuple[int, int | None]] = {
+    "builtins.enumerate": (0, 1), "builtins.zip": (0, None), "builtins.map": (1, None), "builtins.filter": (1, 2),
+    "builtins.reversed": (0, 1), "itertools.chain": (0, None), "itertools.islice": (0, 1),
+    "itertools.zip_longest": (0, None), "itertools.starmap": (1, 2),
+    "builtins.iter": (0, 1),  # ``iter(f, sentinel)`` calls f instead: not a view
+}
 
 
 _OPERATORS = {
