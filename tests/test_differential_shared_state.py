@@ -137,3 +137,64 @@ def test_loops_over_lazy_views_of_a_shared_dict_are_reported(tmp_path: Path) -> 
     line = next(n for n, text in enumerate(copy.splitlines(), 1) if "log.append((i, sid" in text)
     assert [f.fixable for f in findings if f.line == line] == [True], findings
     assert "await asyncio.to_thread(os.path.getsize" in fixed
+
+
+# -- read-modify-write of a shared target across the added await --------------------------
+
+_READ_MODIFY_WRITE = program(
+    r'''
+    class Stats:
+        def __init__(self):
+            self.total = 0
+            self.files = 0
+            self.twice = 0
+
+
+    TOTAL = 0
+    COUNTS = {}
+
+
+    async def add(stats, tmp, key):
+        global TOTAL
+        path = os.path.join(tmp, "a.txt")
+        stats.total = stats.total + os.path.getsize(path)
+        COUNTS[key] = COUNTS.get(key, 0) + os.path.getsize(path)
+        TOTAL = TOTAL + os.path.getsize(path)
+        stats.files += len(os.listdir(tmp))
+        stats.twice = stats.twice + os.path.getsize(path) + os.path.getsize(path)
+
+
+    async def main(tmp):
+        await asyncio.to_thread(seed, tmp, {"a.txt": "x" * 100, "b.txt": ""})
+        stats = Stats()
+        await asyncio.gather(*(add(stats, tmp, "a") for _ in range(5)))
+        return stats.total, COUNTS, TOTAL, stats.files, stats.twice
+    '''
+)
+
+
+def test_read_modify_write_of_a_shared_target_is_hoisted_or_reported(tmp_path: Path) -> None:
+    """``x = x + f()`` reads x before the await the fix adds and writes it after: five
+    concurrent adds of 100 give 100 instead of 500 when the await is added in place (as
+    ``self.files += len(await ...)`` did). loopsafe evaluates the call first, then reads
+    and writes the target with no await between (attribute, ``d.get(k, 0)`` and global
+    forms, ``+=`` with a call around the blocking one), and reports the call when the
+    value reads the target before more than one part (``x = x + f() + g()``)."""
+    naive = _READ_MODIFY_WRITE
+    for call in ("os.path.getsize(path)", "os.listdir(tmp)"):
+        function, argument = call[:-1].split("(")
+        naive = naive.replace(call, f"await asyncio.to_thread({function}, {argument})")
+    # Updates are lost in each statement (how many depends on when the threads finish).
+    assert _differs(naive, _READ_MODIFY_WRITE, tmp_path).startswith("(100, ")
+    assert observe(_READ_MODIFY_WRITE, tmp_path / "original").result == "(500, {'a': 500}, 500, 10, 1000)"
+    rewritten, findings = assert_same_behaviour(_READ_MODIFY_WRITE, tmp_path)
+    for hoisted in (
+        "_result = await asyncio.to_thread(os.path.getsize, path)\n    stats.total = stats.total + _result\n",
+        "_result_2 = await asyncio.to_thread(os.path.getsize, path)\n    COUNTS[key] = COUNTS.get(key, 0) + _result_2\n",
+        "_result_3 = await asyncio.to_thread(os.path.getsize, path)\n    TOTAL = TOTAL + _result_3\n",
+        "_result_4 = len(await asyncio.to_thread(os.listdir, tmp))\n    stats.files += _result_4\n",
+        "stats.twice = stats.twice + os.path.getsize(path) + os.path.getsize(path)\n",
+    ):
+        assert hoisted in rewritten, rewritten
+    reported = [f for f in findings if not f.fixable]
+    assert len(reported) == 2 and all("after it reads `stats.twice`" in f.detail for f in reported), findings

@@ -32,9 +32,9 @@ from codemods.analysis.helpers import CODE as HELPER_CODE
 from codemods.analysis.helpers import MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
-from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
+from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements, matches_any
 from codemods.catalog import (
-    CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
+    CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, THREAD_SAFE, BlockingCall, Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
@@ -70,7 +70,8 @@ class ModulePlan:
     calls: dict[Span, tuple[str, BlockingCall, Spelling]] = field(default_factory=dict)
     #: The ``with`` blocks that move into a function run in a thread, by (line, column).
     blocks: dict[tuple[int, int], tuple[BlockPlan, Spelling]] = field(default_factory=dict)
-    #: Augmented assignments whose call is hoisted above them, by (line, column).
+    #: Assignments that read and write a shared target (``self.total += f(p)``,
+    #: ``x = x + f(p)``) whose awaited part is hoisted above them, by (line, column).
     hoists: set[tuple[int, int]] = field(default_factory=set)
     #: Each finding with the line whose comment would suppress it (when the comments
     #: were read: ``Comments(source, always=True)``).
@@ -234,6 +235,9 @@ class _Finder:
         self.rewrites: dict[ast.Call, tuple[str, bool]] = {}
         #: Statements of one-line suites (``if x: f()``).
         self.inline_statements: set[ast.stmt] = set()
+        #: Calls evaluated after a read of the shared target their assignment writes
+        #: (``x = x + f()``) -> why no await may go there.
+        self.late_calls: dict[ast.Call, str] = {}
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -378,6 +382,7 @@ class _Finder:
         if isinstance(statement, ast.Assign):
             self._bind_assign(statement)
             self._expressions(statement.targets)
+            self._assignment_hazard(statement)
             self._expression(statement.value)
         elif isinstance(statement, ast.AnnAssign):
             self._bind_annotated(statement)
@@ -662,10 +667,69 @@ class _Finder:
         )
 
     def _hoistable(self, node: ast.AugAssign) -> bool:
-        return (
-            isinstance(node.value, ast.Call) and node not in self.inline_statements
-            and len(self._same_line(node)) == 1 and _reads_plainly(node.target)
+        return self._hoistable_statement(node, node.target) and self._hoistable_part(node.value, node.target)
+
+    def _hoistable_statement(self, node: ast.stmt, target: ast.expr) -> bool:
+        return node not in self.inline_statements and len(self._same_line(node)) == 1 and _reads_plainly(target)
+
+    def _hoistable_part(self, part: ast.expr, target: ast.expr) -> bool:
+        """Whether ``part`` of an assignment's value may be evaluated before the target is
+        read: it reads nothing of the target and holds no await, and no call in it can
+        change the target (blocking calls of the catalog and pure functions; or one call
+        of anything, whose arguments call only pure functions, so that it is what the fix
+        awaits if anything is). A plain read of the target has no effect, so only a read
+        that fails (an attribute never set) tells the orders apart: the call has run."""
+        scope = self.scopes.scope_of(part)
+        if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in ast.walk(part)):
+            return False
+        if isinstance(part, ast.Call) and all(
+            self._is_pure(n, scope) for a in arguments_of(part) for n in ast.walk(a.value) if isinstance(n, ast.Call)
+        ):
+            return True
+        return all(
+            self._is_pure(n, scope) or self.detector.match(n, scope) is not None
+            for n in ast.walk(part) if isinstance(n, ast.Call)
         )
+
+    def _is_pure(self, call: ast.Call, scope: Scope) -> bool:
+        """A function of the standard library that cannot change the coroutine's state (``len``, ``os.path.join``)."""
+        names = resolve(call.func, scope)
+        return bool(names) and all(matches_any(name, THREAD_SAFE) for name in names) and self.detector.match(
+            call, scope) is None
+
+    def _assignment_hazard(self, node: ast.Assign) -> None:
+        """``x = x + f()``, ``d[k] = d.get(k, 0) + f()`` on a shared target: the value reads
+        the target before the call, and the write comes after the await the fix adds, so
+        updates other tasks make meanwhile would be lost. Hoisted as ``+=`` is when the
+        value is the read, an operator, and a part that may go first; else the calls after
+        the read are reported."""
+        target = node.targets[0]
+        if len(node.targets) != 1 or not self.context.rewritable or not (
+            isinstance(target, (ast.Attribute, ast.Subscript))
+            or (isinstance(target, ast.Name) and _is_nonlocal_name(target, self.scopes.scope_of(node)))
+        ):
+            return
+        order = _in_evaluation_order(node.value)
+        first = next((at for at, n in enumerate(order) if _reads_target(n, target)), None)
+        if first is None:
+            return
+        value = node.value
+        if (
+            isinstance(value, ast.BinOp) and _reads_only(value.left) and self._hoistable_statement(node, target)
+            and self._hoistable_part(value.right, target) and not any(
+                isinstance(n, ast.Call) and self.detector.match(n, self.scopes.scope_of(n)) for n in ast.walk(value.left))
+        ):
+            # ``self.n = self.n + f(p)`` -> ``_result = await ...`` then ``self.n = self.n + _result``.
+            self.plan.hoists.add(self._start(node))
+            return
+        reason = (
+            f"on the right of `{self.text(target)} = ...`, after it reads `{self.text(target)}`: the target is read "
+            "before the await and written after it, so updates other tasks make meanwhile would be lost; assign the "
+            "call's result to a local first"
+        )
+        for later in order[first + 1 :]:
+            if isinstance(later, ast.Call):
+                self.late_calls[later] = reason
 
     def _catches_cancellation(self, handler: ast.ExceptHandler) -> bool:
         if handler.type is None:
@@ -802,6 +866,7 @@ class _Finder:
             match.reason
             or (entry.reason or "no safe automatic rewrite" if entry.strategy is Strategy.REPORT else None)
             or context.no_await_reason
+            or self.late_calls.get(node)
             or self.framework_problem
         )
         if reason is not None:
@@ -826,7 +891,7 @@ class _Finder:
             return
         if self._is_suppressed(node, _HELPER_ENTRY):
             return
-        place = context.no_await_reason or self.framework_problem
+        place = context.no_await_reason or self.late_calls.get(node) or self.framework_problem
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
         call = HelperCall(line, column + 1, step, place, fix)
@@ -1014,6 +1079,51 @@ def _reads_plainly(target: ast.expr) -> bool:
             and _reads_plainly(target.value)
         )
     return False
+
+
+def _reads_target(node: ast.AST, target: ast.expr) -> bool:
+    """Whether ``node`` reads the value ``target`` holds: the same expression, or
+    ``d.get(k, ...)`` for ``d[k]``."""
+    if isinstance(node, type(target)) and isinstance(getattr(node, "ctx", None), ast.Load):
+        return ast.unparse(node) == ast.unparse(target)
+    if (
+        isinstance(target, ast.Subscript) and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get" and node.args and not isinstance(node.args[0], ast.Starred)
+    ):
+        return ast.unparse(node.func.value) == ast.unparse(target.value) and (
+            ast.unparse(node.args[0]) == ast.unparse(target.slice)
+        )
+    return False
+
+
+def _reads_only(node: ast.expr) -> bool:
+    """Names, attributes, subscripts, literals and operators, and ``d.get(k, default)``:
+    evaluating it changes nothing."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            if not (isinstance(child.func, ast.Attribute) and child.func.attr == "get" and not child.keywords
+                    and 1 <= len(child.args) <= 2):
+                return False
+        elif isinstance(child, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, ast.Starred,
+                                *_COMPREHENSIONS)):
+            return False
+    return True
+
+
+def _in_evaluation_order(node: ast.expr) -> list[ast.AST]:
+    """The nodes of an expression, each after the ones evaluated before it (operands
+    before their operator or call); not into lambdas, whose bodies run later."""
+    found: list[ast.AST] = []
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            found.append(current)
+            continue
+        stack.append((current, True))
+        if not isinstance(current, ast.Lambda):
+            stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
+    return found
 
 
 def _is_plain(node: ast.expr) -> bool:

@@ -98,7 +98,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._plan = ModulePlan()
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
         self._planned_lines: list[int] = []
-        self._hoists: set[cst.AugAssign] = set()
+        self._hoists: set[cst.AugAssign | cst.Assign] = set()
         self._helper_names: dict[Scope, set[str]] = {}
         # Callees that a native rewrite removed from the code (``time.sleep``): their
         # imports go too when nothing else uses them.
@@ -267,7 +267,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         cst.CSTTransformer.on_leave_attribute(self, original_node, attribute)
 
-    # -- augmented assignments whose call is hoisted ------------------------------------
+    # -- read-modify-write assignments whose awaited part is hoisted ----------------------
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if self._start(node) in self._plan.hoists:
@@ -275,15 +275,25 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
             # the target is then read after the await, in one step with the write.
             self._hoists.add(node)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._start(node) in self._plan.hoists:
+            self._hoists.add(node)  # ``x = x + f(p)``: the right operand goes first
+
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         statement = original_node.body[0] if original_node.body else None
         updated = updated_node.body[0] if updated_node.body else None
-        if statement not in self._hoists or not isinstance(updated, cst.AugAssign):
+        if statement not in self._hoists or not isinstance(updated, (cst.AugAssign, cst.Assign)):
             return updated_node
-        if not isinstance(updated.value, cst.Await):
-            return updated_node  # the call was not rewritten: nothing to hoist
+        assert isinstance(statement, (cst.AugAssign, cst.Assign))
+        if isinstance(updated, cst.Assign):
+            assert isinstance(updated.value, cst.BinaryOperation) and isinstance(statement.value, cst.BinaryOperation)
+            hoisted, original_part = updated.value.right, statement.value.right
+        else:
+            hoisted, original_part = updated.value, statement.value
+        if not _holds_await(hoisted):
+            return updated_node  # no call was rewritten: nothing to hoist
         scope = self._scope(original_node)
         taken = self._helper_names.setdefault(scope, set()) if scope is not None else set()
         name = "_result"
@@ -292,16 +302,19 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
             counter += 1
             name = f"_result_{counter}"
         taken.add(name)
-        # Not a call replacement any more (the fixit rule then carries the whole module).
-        assert isinstance(statement, cst.AugAssign) and isinstance(statement.value, cst.Call)
-        self.replacements.pop(statement.value, None)
+        # Not call replacements any more (the fixit rule then carries the whole module).
+        for call in _calls_in(original_part):
+            self.replacements.pop(call, None)
         first = updated_node.with_changes(
-            body=[cst.Assign([cst.AssignTarget(cst.Name(name))], updated.value.with_changes(lpar=[], rpar=[]))],
+            body=[cst.Assign([cst.AssignTarget(cst.Name(name))], hoisted.with_changes(lpar=[], rpar=[]))],
             trailing_whitespace=cst.TrailingWhitespace(),
         )
-        second = cst.SimpleStatementLine(
-            [updated.with_changes(value=cst.Name(name))], trailing_whitespace=updated_node.trailing_whitespace
+        rest = (
+            updated.with_changes(value=updated.value.with_changes(right=cst.Name(name)))
+            if isinstance(updated, cst.Assign) and isinstance(updated.value, cst.BinaryOperation)
+            else updated.with_changes(value=cst.Name(name))
         )
+        second = cst.SimpleStatementLine([rest], trailing_whitespace=updated_node.trailing_whitespace)
         return cst.FlattenSentinel([first, second])
 
     # -- with open(...) blocks moved to a thread --------------------------------------
@@ -379,6 +392,30 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
 
 def _span(where: CodeRange) -> Span:
     return (where.start.line, where.start.column, where.end.line, where.end.column)
+
+
+def _holds_await(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    calls: list[cst.Call] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            calls.append(node)
+
+    node.visit(Collector())
+    return calls
 
 
 def _root_of(node: cst.BaseExpression) -> cst.Name:
