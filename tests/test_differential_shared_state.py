@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codemods.config import Settings
-from tests.differential import assert_same_behaviour, observe
+from tests.differential import assert_same_behaviour, observe, rewrite
 from tests.test_differential import program
 
 
@@ -198,3 +198,88 @@ def test_read_modify_write_of_a_shared_target_is_hoisted_or_reported(tmp_path: P
         assert hoisted in rewritten, rewritten
     reported = [f for f in findings if not f.fixable]
     assert len(reported) == 2 and all("after it reads `stats.twice`" in f.detail for f in reported), findings
+
+
+# -- chains run by a lambda: arguments bound when the lambda is made ----------------------
+
+_CHAIN = program(
+    r'''
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    CURRENT = None
+
+
+    class Reader:
+        def __init__(self, path):
+            self.path = path
+
+        async def read(self):
+            return open(self.path).read()
+
+
+    async def read_current():
+        return open(CURRENT).read()
+
+
+    async def switch(tmp, reader, gate):
+        global CURRENT
+        await asyncio.sleep(0)
+        CURRENT = os.path.join(tmp, "b.txt")
+        reader.path = os.path.join(tmp, "b.txt")
+        gate.set()
+
+
+    async def main(tmp):
+        global CURRENT
+        await asyncio.to_thread(seed, tmp, {"a.txt": "alpha", "b.txt": "beta"})
+        CURRENT = os.path.join(tmp, "a.txt")
+        reader = Reader(os.path.join(tmp, "a.txt"))
+        # One worker, busy until the switch: a thread reads what it reads after it.
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        gate = threading.Event()
+        busy = loop.run_in_executor(None, gate.wait)
+        found = await asyncio.gather(read_current(), reader.read(), switch(tmp, reader, gate))
+        await busy
+        return found
+    '''
+)
+
+
+def test_chain_arguments_are_bound_when_the_lambda_is_made(tmp_path: Path) -> None:
+    """``open(CURRENT).read()`` and ``open(self.path).read()`` read the path at once; in
+    ``lambda: open(CURRENT).read()`` the thread reads it when it runs, after another task
+    rebound the global and changed the attribute: it opens the other file. loopsafe binds
+    them as the lambda is made (``lambda current=CURRENT: ...``), as the original
+    evaluates them, before the thread starts."""
+    naive = _CHAIN.replace(
+        "return open(self.path).read()", "return await asyncio.to_thread(lambda: open(self.path).read())"
+    ).replace("return open(CURRENT).read()", "return await asyncio.to_thread(lambda: open(CURRENT).read())")
+    assert _differs(naive, _CHAIN, tmp_path) == "['beta', 'beta', None]"
+    assert observe(_CHAIN, tmp_path / "original").result == "['alpha', 'alpha', None]"
+    rewritten, findings = assert_same_behaviour(_CHAIN, tmp_path)
+    assert "await asyncio.to_thread(lambda path=self.path: open(path).read())" in rewritten, rewritten
+    assert "await asyncio.to_thread(lambda current=CURRENT: open(current).read())" in rewritten, rewritten
+    assert all(f.fixable for f in findings), findings
+
+
+def test_a_second_run_sees_the_bound_lambda_as_the_earlier_fix() -> None:
+    """After the fix, a block kept on the loop holds ``await asyncio.to_thread(lambda
+    path=cfg["path"]: open(path).read())``; judged again, it is the chain it replaced
+    (``codemods.analysis.prior_fixes``), so the block keeps its reason and nothing changes."""
+    source = (
+        "async def load(path):\n"
+        '    cfg = {"path": path}\n'
+        "    with open(path) as f:\n"
+        '        text = open(cfg["path"]).read()\n'
+        "        if not text:\n"
+        "            return None\n"
+        "        return text + f.read()\n"
+    )
+    fixed, first = rewrite(source)
+    assert 'await asyncio.to_thread(lambda path=cfg["path"]: open(path).read())' in fixed, fixed
+    again, second = rewrite(fixed)
+    assert again == fixed
+    reasons = [[f.detail for f in findings if not f.fixable] for findings in (first, second)]
+    assert reasons[0] == reasons[1] == ["the with block cannot move to a thread: it contains a return"], reasons

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
+import keyword
 import re
 from dataclasses import dataclass, field, replace
 from importlib.util import decode_source
@@ -32,7 +34,9 @@ from codemods.analysis.helpers import CODE as HELPER_CODE
 from codemods.analysis.helpers import MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
-from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements, matches_any
+from codemods.analysis.block_analysis import (
+    BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any,
+)
 from codemods.catalog import (
     CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, THREAD_SAFE, BlockingCall, Framework, Strategy,
 )
@@ -40,6 +44,7 @@ from codemods.config import Settings
 from codemods.findings import Finding
 from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
 
+_CALLS_LATER = "its arguments call functions: a lambda would call them later, in the thread"
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
 MOVES_WITH_BLOCK = "it runs in a worker thread with the `with` block it is in"
@@ -70,6 +75,10 @@ class ModulePlan:
     calls: dict[Span, tuple[str, BlockingCall, Spelling]] = field(default_factory=dict)
     #: The ``with`` blocks that move into a function run in a thread, by (line, column).
     blocks: dict[tuple[int, int], tuple[BlockPlan, Spelling]] = field(default_factory=dict)
+    #: Chains run by a lambda (``CHAIN``), by span: the lambda's parameters, each with the
+    #: span of the argument it binds when the lambda is made (``lambda path=self.path:
+    #: open(path).read()``), as the original evaluates it, before the thread starts.
+    chain_parameters: dict[Span, tuple[tuple[str, Span], ...]] = field(default_factory=dict)
     #: Assignments that read and write a shared target (``self.total += f(p)``,
     #: ``x = x + f(p)``) whose awaited part is hoisted above them, by (line, column).
     hoists: set[tuple[int, int]] = field(default_factory=set)
@@ -238,6 +247,7 @@ class _Finder:
         #: Calls evaluated after a read of the shared target their assignment writes
         #: (``x = x + f()``) -> why no await may go there.
         self.late_calls: dict[ast.Call, str] = {}
+        self._constants: ModuleConstants | None = None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -915,13 +925,16 @@ class _Finder:
             match.receiver is not None and isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Call) and func.value in self.chain_heads
         ):
-            if not all(_is_plain(a.value) for a in arguments_of(node)) or not all(
-                _is_plain(a.value) for a in arguments_of(func.value)
-            ):
-                return "!its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
-            spelled = self.speller.offload(f"lambda: {self.text(node)}", keywords=False, scope=scope)
+            parameters = self._chain_parameters(node, func.value, scope)
+            if isinstance(parameters, str):
+                return f"!{parameters}"
+            spelled = self.speller.offload(self._chain_lambda(node, parameters), keywords=False, scope=scope)
             if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (CHAIN, entry, spelled)
+                if parameters:
+                    self.plan.chain_parameters[self._span(node)] = tuple(
+                        (name, self._span(argument)) for name, argument in parameters
+                    )
             return f"!{NO_NAME}" if spelled is None else spelled.detail
         spelled = None
         native = entry.strategy is Strategy.NATIVE and entry.native is not None
@@ -939,6 +952,85 @@ class _Finder:
                 if spelled.runner == spelled.detail[len("await "):].split("(")[0]:
                     self.rewrites[node] = (spelled.runner, False)
         return f"!{NO_NAME}" if spelled is None else spelled.detail
+
+    def _chain_parameters(
+        self, node: ast.Call, inner: ast.Call, scope: Scope
+    ) -> list[tuple[str, ast.expr]] | str:
+        """The arguments of ``open(a).read(b)`` a lambda must bind when it is made, with the
+        names of its parameters; or why the chain cannot go to the thread in a lambda.
+
+        A lambda reads its body's names when it runs, in the thread, later: literals and
+        the coroutine's own variables (no other task can rebind them) may stay; another
+        task may change an attribute, a subscript or a module variable meanwhile, so the
+        inner call's arguments that read those are bound first, which is when the
+        original evaluates them (before anything else). The outer call's are evaluated
+        after the file is opened: binding them first would change the order."""
+        bound: list[ast.expr] = []
+        for argument in arguments_of(inner):
+            if self._same_later(argument.value, scope):
+                continue
+            if argument.star or not _reads_only(argument.value, calls=False):
+                return _CALLS_LATER
+            bound.append(argument.value)
+        for argument in arguments_of(node):
+            if not self._same_later(argument.value, scope):
+                return _CALLS_LATER if not _reads_only(argument.value, calls=False) else (
+                    f"`{self.text(argument.value)}` is read after the file is opened: a lambda would read it later, in "
+                    "the thread, where another task may have changed it")
+        taken = {
+            n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and not any(n is m for value in bound for m in ast.walk(value))
+        }
+        parameters: list[tuple[str, ast.expr]] = []
+        for value in bound:
+            base = value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else ""
+            base = base.lower().strip("_") or next(
+                (a.keyword for a in arguments_of(inner) if a.value is value and a.keyword), None
+            ) or ("path" if inner.args and value is inner.args[0] else "value")
+            name, counter = base, 1
+            while name in taken or keyword.iskeyword(name) or hasattr(builtins, name):
+                counter += 1
+                name = f"{base}_{counter}"
+            taken.add(name)
+            parameters.append((name, value))
+        return parameters
+
+    def _same_later(self, value: ast.expr, scope: Scope) -> bool:
+        """Evaluating ``value`` later, in the thread, gives what it gives now: literals,
+        the coroutine's own variables, builtins, module constants."""
+        if isinstance(value, ast.Constant):
+            return not isinstance(value.value, complex)
+        if isinstance(value, ast.JoinedStr):
+            return all(
+                self._same_later(part.value, scope) and (part.format_spec is None or self._same_later(part.format_spec, scope))
+                for part in value.values if isinstance(part, ast.FormattedValue)
+            )
+        if not isinstance(value, ast.Name):
+            return False
+        own = [scope]
+        while own[-1].kind == "comprehension":
+            own.append(own[-1].parent)
+        bindings = scope[value.id]
+        if bindings and all(b.scope.kind == "builtin" for b in bindings):
+            return True
+        if bindings and all(b.scope.kind == "module" for b in bindings):
+            if self._constants is None:
+                self._constants = ModuleConstants(self.tree, self.settings.constructors)
+            return self._constants.module_kind(value.id) is not None
+        return bool(bindings) and own[-1].kind == "function" and all(any(b.scope is s for s in own) for b in bindings)
+
+    def _chain_lambda(self, node: ast.Call, parameters: list[tuple[str, ast.expr]]) -> str:
+        """``lambda path=self.path: open(path).read()``, as the rewrite prints it."""
+        if not parameters:
+            return f"lambda: {self.text(node)}"
+        body, at = [], self.text.offset(node.lineno, node.col_offset)
+        for name, value in sorted(parameters, key=lambda pair: (pair[1].lineno, pair[1].col_offset)):
+            start = self.text.offset(value.lineno, value.col_offset)
+            body += [self.text.between(at, start), name]
+            at = self.text.offset(value.end_lineno or value.lineno, value.end_col_offset or 0)
+        body.append(self.text.between(at, self.text.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)))
+        defaults = ", ".join(f"{name}={self.text(value)}" for name, value in parameters)
+        return f"lambda {defaults}: {''.join(body)}"
 
     # The text of a callee holding calls that are rewritten too, as the rewrite prints it
     # (``Path(p).expanduser().absolute()``: the inner call is offloaded first).
@@ -1096,12 +1188,12 @@ def _reads_target(node: ast.AST, target: ast.expr) -> bool:
     return False
 
 
-def _reads_only(node: ast.expr) -> bool:
-    """Names, attributes, subscripts, literals and operators, and ``d.get(k, default)``:
-    evaluating it changes nothing."""
+def _reads_only(node: ast.expr, calls: bool = True) -> bool:
+    """Names, attributes, subscripts, literals and operators, and (with ``calls``)
+    ``d.get(k, default)``: evaluating it changes nothing."""
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
-            if not (isinstance(child.func, ast.Attribute) and child.func.attr == "get" and not child.keywords
+            if not (calls and isinstance(child.func, ast.Attribute) and child.func.attr == "get" and not child.keywords
                     and 1 <= len(child.args) <= 2):
                 return False
         elif isinstance(child, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, ast.Starred,
@@ -1124,17 +1216,6 @@ def _in_evaluation_order(node: ast.expr) -> list[ast.AST]:
         if not isinstance(current, ast.Lambda):
             stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
     return found
-
-
-def _is_plain(node: ast.expr) -> bool:
-    """Evaluating it later, in another thread, gives the same value: names and literals."""
-    if isinstance(node, ast.Name):
-        return True
-    if isinstance(node, ast.Constant):
-        return not isinstance(node.value, complex)
-    if isinstance(node, ast.JoinedStr):
-        return all(_is_plain(part.value) for part in node.values if isinstance(part, ast.FormattedValue))
-    return False
 
 
 #: Callables that return a lazy view of their iterable arguments: which arguments (a slice).

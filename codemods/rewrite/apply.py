@@ -99,6 +99,9 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
         self._planned_lines: list[int] = []
         self._hoists: set[cst.AugAssign | cst.Assign] = set()
+        #: Arguments of chains that their lambda binds when it is made -> the parameter's name.
+        self._bound_arguments: dict[cst.CSTNode, str] = {}
+        self._bound_at: dict[Span, cst.BaseExpression] = {}
         self._helper_names: dict[Scope, set[str]] = {}
         # Callees that a native rewrite removed from the code (``time.sleep``): their
         # imports go too when nothing else uses them.
@@ -181,6 +184,12 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         lines |= {span[0] for _, span in plan.located}
         self._planned_lines = sorted(lines)
         self._ranges = ranges_at(tree, lines)
+        bound = {span: name for spans in plan.chain_parameters.values() for name, span in spans}
+        if bound:
+            for node, where in self._ranges.items():
+                if isinstance(node, cst.BaseExpression) and _span(where) in bound:
+                    self._bound_arguments[node] = bound[_span(where)]
+                    self._bound_at[_span(where)] = node
         return plan
 
     def _record_findings(self) -> None:
@@ -259,6 +268,10 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         return at < len(self._planned_lines) and self._planned_lines[at] <= where.end.line
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        if self._bound_arguments:
+            name = self._bound_arguments.get(original_node)
+            if name is not None:
+                return cst.Name(name)  # the chain's lambda binds it when it is made
         return cst.CSTTransformer.on_leave(self, original_node, updated_node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -370,8 +383,15 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
     ) -> cst.Await:
         if how == CHAIN:
             # ``open(p).read()`` -> ``await asyncio.to_thread(lambda: open(p).read())``: both
-            # steps block; the plan checked that the arguments can be evaluated later.
-            thunk = cst.Lambda(cst.Parameters(), updated.with_changes(lpar=[], rpar=[]))
+            # steps block; arguments another task may change are bound when the lambda is
+            # made (``lambda path=self.path: open(path).read()``), the others read later.
+            where = self._ranges.get(original)
+            no_space = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+            parameters = [
+                cst.Param(cst.Name(name), default=self._bound_at[span], equal=no_space)
+                for name, span in (self._plan.chain_parameters.get(_span(where), ()) if where is not None else ())
+            ]
+            thunk = cst.Lambda(cst.Parameters(params=parameters), updated.with_changes(lpar=[], rpar=[]))
             replacement = offloaded(cst.Call(thunk), spelling)
         elif how == NATIVE:
             assert entry.native is not None
