@@ -969,8 +969,9 @@ class _Finder:
         for argument in arguments_of(inner):
             if self._same_later(argument.value, scope):
                 continue
-            if argument.star or not _reads_only(argument.value, calls=False):
-                return _CALLS_LATER
+            if argument.star or not self._bindable(argument.value):
+                return ("its arguments hold a blocking call fixed on its own, a lambda, a comprehension or `:=`: "
+                        "a lambda would evaluate them later, in the thread")
             bound.append(argument.value)
         for argument in arguments_of(node):
             if not self._same_later(argument.value, scope):
@@ -994,6 +995,20 @@ class _Finder:
             taken.add(name)
             parameters.append((name, value))
         return parameters
+
+    def _bindable(self, value: ast.expr) -> bool:
+        """An argument the lambda may evaluate when it is made, in the coroutine, on the
+        loop, as the original does (``os.path.join(self.folder, name)``): not when a call
+        in it is rewritten itself (or may be: a project function still to be decided)."""
+        pending = {(call.line, call.column) for call in self.plan.pending}
+        for node in ast.walk(value):
+            if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, *_COMPREHENSIONS)):
+                return False
+            if isinstance(node, ast.Call) and (
+                self._span(node) in self.plan.calls or (self._start(node)[0], self._start(node)[1] + 1) in pending
+            ):
+                return False
+        return True
 
     def _same_later(self, value: ast.expr, scope: Scope) -> bool:
         """Evaluating ``value`` later, in the thread, gives what it gives now: literals,
