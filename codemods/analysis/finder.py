@@ -692,6 +692,8 @@ class _Finder:
         scope = self.scopes.scope_of(part)
         if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in ast.walk(part)):
             return False
+        if not any(isinstance(n, ast.Call) for n in ast.walk(part)):
+            return False  # nothing the fix could await
         if isinstance(part, ast.Call) and all(
             self._is_pure(n, scope) for a in arguments_of(part) for n in ast.walk(a.value) if isinstance(n, ast.Call)
         ):
