@@ -646,6 +646,8 @@ class _Finder:
             and target.func.attr in ("items", "keys", "values") and not target.args and not target.keywords
         ):
             target = target.func.value
+        if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice):
+            return None  # ``items[:n]``: a copy (of a list, tuple or string)
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             return self.text(target)
         if isinstance(target, ast.Name):
