@@ -26,6 +26,8 @@ def _seen(source: str) -> tuple[str, int]:
         ("x = await asyncio.get_running_loop().run_in_executor(None, functools.partial("
          "contextvars.copy_context().run, f, a, k=1))", "x = f(a, k=1)"),
         ("x = await asyncio.to_thread(lambda: open(p).read())", "x = open(p).read()"),
+        ("x = await asyncio.to_thread(lambda path=self.path, mode=m: open(path, mode).read())",
+         "x = open(self.path, m).read()"),
         ("x = await asyncio.to_thread((await asyncio.to_thread(Path(p).expanduser)).resolve)",
          "x = Path(p).expanduser().resolve()"),
         ("await asyncio.sleep(d)", "(d,)"),

@@ -793,7 +793,7 @@ class _Review:
                 if isinstance(node, ast.comprehension) and node.is_async:
                     raise _Refusal("it contains an async comprehension")
             callees = {id(node.func) for node in ast.walk(expression) if isinstance(node, ast.Call)}
-            for node in _walk_in_order(expression):
+            for node in walk_in_order(expression):
                 if id(node) not in callees:  # a callee is reviewed with its call
                     self._review_node(node)
 
@@ -1067,9 +1067,10 @@ def _parameter_name(argument: ast.expr, used: set[str]) -> str:
     return name
 
 
-def _walk_in_order(node: ast.AST) -> list[ast.AST]:
+def walk_in_order(node: ast.AST, lambdas: bool = True) -> list[ast.AST]:
     """Nodes of an expression in evaluation order: operands before the call that uses
-    them, so the first problem found is the innermost (``super()`` in ``super().x()``)."""
+    them, so the first problem found is the innermost (``super()`` in ``super().x()``).
+    Without ``lambdas``, not into the bodies of lambdas (they run later)."""
     found: list[ast.AST] = []
     stack: list[tuple[ast.AST, bool]] = [(node, False)]
     while stack:
@@ -1078,7 +1079,8 @@ def _walk_in_order(node: ast.AST) -> list[ast.AST]:
             found.append(current)
             continue
         stack.append((current, True))
-        stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
+        if lambdas or not isinstance(current, ast.Lambda):
+            stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
     return found
 
 
@@ -1101,4 +1103,4 @@ def all_with_statements(module: ast.Module) -> list[ast.With | ast.AsyncWith]:
     return [s for s in walk_statements(module.body, scopes=True) if isinstance(s, (ast.With, ast.AsyncWith))]
 
 
-__all__ = ["BlockAnalysis", "BlockPlan", "Hoisted", "HELPER_NAME", "Refusal", "all_with_statements"]
+__all__ = ["BlockAnalysis", "BlockPlan", "Hoisted", "HELPER_NAME", "Refusal", "all_with_statements", "walk_in_order"]

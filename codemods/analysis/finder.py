@@ -38,7 +38,7 @@ from codemods.analysis.helpers import (
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
-    BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any,
+    BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
 from codemods.catalog import (
     CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, THREAD_SAFE, BlockingCall,
@@ -671,6 +671,8 @@ class _Finder:
             and target.func.attr in ("items", "keys", "values") and not target.args and not target.keywords
         ):
             target = target.func.value
+        if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice):
+            return None  # ``items[:n]``: a copy (of a list, tuple or string)
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             return self.text(target)
         if isinstance(target, ast.Name):
@@ -746,7 +748,7 @@ class _Finder:
             or (isinstance(target, ast.Name) and _is_nonlocal_name(target, self.scopes.scope_of(node)))
         ):
             return
-        order = _in_evaluation_order(node.value)
+        order = walk_in_order(node.value, lambdas=False)
         first = next((at for at, n in enumerate(order) if _reads_target(n, target)), None)
         if first is None:
             return
@@ -1268,22 +1270,6 @@ def _reads_only(node: ast.expr, calls: bool = True) -> bool:
                                 *_COMPREHENSIONS)):
             return False
     return True
-
-
-def _in_evaluation_order(node: ast.expr) -> list[ast.AST]:
-    """The nodes of an expression, each after the ones evaluated before it (operands
-    before their operator or call); not into lambdas, whose bodies run later."""
-    found: list[ast.AST] = []
-    stack: list[tuple[ast.AST, bool]] = [(node, False)]
-    while stack:
-        current, expanded = stack.pop()
-        if expanded:
-            found.append(current)
-            continue
-        stack.append((current, True))
-        if not isinstance(current, ast.Lambda):
-            stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
-    return found
 
 
 #: Callables that return a lazy view of their iterable arguments: which arguments (a slice).
