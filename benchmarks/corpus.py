@@ -7,12 +7,17 @@
     python benchmarks/corpus.py --rev 21cbbde          # loopsafe as committed there, not the work tree
 
 For each project pinned in `benchmarks/corpus.toml` (a wheel from PyPI, checked against
-its sha256 and unpacked once into the cache):
-  1. its `*.py` files are copied twice into a temporary work folder, `before/` and `after/`;
-  2. `python -m codemods fix` (this repository's code, run by this Python: the work tree,
-     or with `--rev` the `codemods/` of that commit, exported with `git archive`) rewrites
-     `after/`; its summary, exit status, the calls it left for review and its errors
-     (above all "internal error" lines; a crash counts as one) are recorded;
+its sha256 and unpacked once into the cache; or an application at a git commit, `git =`,
+cloned from `--mirrors DIR/OWNER+NAME/repo` when given, else from its repository):
+  1. its `*.py` files are copied twice into a temporary work folder, `before/` and `after/`,
+     dated an hour back (files newer than two seconds are never cached: a gate on fresh
+     copies would only ever run cold);
+  2. what a user runs in one working copy, `python -m codemods` (this repository's code,
+     run by this Python: the work tree, or with `--rev` the `codemods/` of that commit,
+     exported with `git archive`) on `after/`: `check` cold, `check` warm (the same
+     findings in the same order, else "warm differs"), then `fix` on the warm cache; its
+     summary, exit status, the calls it left for review and its errors (above all
+     "internal error" lines and tracebacks; a crash counts as one) are recorded;
   3. ruff (`F821` undefined name, `F811` redefinition of an unused name, `F823` local
      referenced before assignment) runs on both trees, and pylint (`used-before-assignment`,
      `possibly-used-before-assignment`, `undefined-variable`, `function-redefined`) on the
@@ -28,8 +33,10 @@ its sha256 and unpacked once into the cache):
   6. recall against ruff: every line ruff's ASYNC2 rules (`ASYNC210`..`ASYNC251`) flag
      in the original tree must have a loopsafe finding (fixed or reported); the run fails
      below 97% over the corpus;
-  7. `check --format json` runs on both trees: after the fix it must list exactly the
-     calls the fix left for review, with the same reasons (none fixable, none new, none
+  7. flake8-async (`ASYNC1xx`: awaits in handlers that re-raise, in `finally`...) on the
+     changed files, in both trees: the fix must add none;
+  8. `check --format json` after the fix must list exactly the calls the fix left for
+     review, with the same reasons as the check before it (none fixable, none new, none
      lost), and a second `fix` must change nothing.
 
 A diagnostic is keyed by (file, code, message with line numbers stripped): a rewrite
@@ -48,11 +55,12 @@ changes, loopsafe's internal errors and all its file errors, seconds.
 
 Nothing of the projects is imported or run: wheels only (no build step), ruff and pylint
 read code without importing it, and `compile()` does not execute. Needs network access to
-PyPI on the first run only, and ruff and pylint installed next to this Python.
+PyPI on the first run only, and ruff, pylint and flake8-async installed next to this Python.
 
-Exit status: 0 all clean; 1 some project has new diagnostics, a changed file that no
-longer compiles, an await added in a hazardous place, unexplained findings after the fix,
-a file a second fix changes, or an "internal error" from loopsafe, or the recall against
+Exit status: 0 all clean; 1 some project has new diagnostics (ruff, pylint, flake8-async),
+a changed file that no longer compiles, an await added in a hazardous place, unexplained
+findings after the fix, a file a second fix changes, cold and warm checks that differ, or
+an "internal error" or a traceback from loopsafe, or the recall against
 ruff is below 97% (usable as a regression gate);
 2 the corpus could not be set up (a download failed, a hash differs, a tool is missing).
 """
@@ -106,6 +114,8 @@ SUMMARY = re.compile(
     r"loopsafe: (\d+) files? changed, (\d+) calls? rewritten, (\d+) calls? left for manual review"
 )
 REPORTED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>LS\d+) (?P<message>.*)$")
+#: A line of flake8-async's output: ``path:line:column: CODE message``.
+FLAKE8_LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<code>ASYNC\d+) (?P<message>.*)$")
 ERROR = re.compile(r"^(?P<where>.+?): error: (?P<message>.*)$")
 #: The functions loopsafe moves `with open(...)` blocks into (`_blocking_io`, `_blocking_io_2`...).
 HELPER = re.compile(rb"^[ \t]*def _blocking_io\w*\(", re.MULTILINE)
@@ -120,6 +130,9 @@ class Project:
     version: str
     sha256: str
     why: str
+    #: A repository to take the project from at commit ``version`` (an application that
+    #: ships no wheel), instead of PyPI: ``https://github.com/OWNER/NAME``.
+    git: str = ""
 
     @property
     def label(self) -> str:
@@ -130,7 +143,7 @@ def load_corpus(path: Path) -> list[Project]:
     with path.open("rb") as handle:
         document = tomllib.load(handle)
     return [
-        Project(entry["name"], entry["version"], entry.get("sha256", ""), entry.get("why", ""))
+        Project(entry["name"], entry["version"], entry.get("sha256", ""), entry.get("why", ""), entry.get("git", ""))
         for entry in document.get("project", [])
     ]
 
@@ -139,11 +152,15 @@ class SetupError(Exception):
     """The corpus could not be set up: exit status 2."""
 
 
-def fetch(project: Project, cache: Path) -> Path:
-    """The unpacked wheel of ``project`` in the cache, downloaded and checked the first time."""
+def fetch(project: Project, cache: Path, mirrors: Path | None = None) -> Path:
+    """The unpacked wheel of ``project`` in the cache, downloaded and checked the first time
+    (for a ``git`` project: its files at the commit, cloned from ``mirrors/OWNER+NAME/repo``
+    when that exists, else from the repository)."""
     tree = cache / "src" / project.label
     if (tree / ".unpacked").is_file():
         return tree
+    if project.git:
+        return _fetch_git(project, tree, mirrors)
     wheels = cache / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     wheel = _find_wheel(wheels, project)
@@ -164,6 +181,30 @@ def fetch(project: Project, cache: Path) -> Path:
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(tree)
     (tree / ".unpacked").write_text(f"{wheel.name} {digest}\n", encoding="utf-8")
+    return tree
+
+
+def _fetch_git(project: Project, tree: Path, mirrors: Path | None) -> Path:
+    owner, name = project.git.rstrip("/").removesuffix(".git").split("/")[-2:]
+    mirror = mirrors / f"{owner}+{name}" / "repo" if mirrors is not None else None
+    origin = str(mirror) if mirror is not None and mirror.is_dir() else project.git
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "--git-dir", origin, "archive", "--format=tar", project.version],
+                             capture_output=True, check=False) if origin != project.git else None
+    if archive is None or archive.returncode != 0:
+        with tempfile.TemporaryDirectory() as clone:
+            done = subprocess.run(["git", "clone", "-q", "--no-checkout", "--filter=blob:none", origin, clone],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SetupError(f"{project.label}: git clone {origin} failed:\n{done.stderr.strip()}")
+            archive = subprocess.run(["git", "-C", clone, "archive", "--format=tar", project.version],
+                                     capture_output=True, check=False)
+            if archive.returncode != 0:
+                raise SetupError(f"{project.label}: no commit {project.version} in {origin}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    (tree / ".unpacked").write_text(f"{project.git} {project.version}\n", encoding="utf-8")
     return tree
 
 
@@ -315,6 +356,8 @@ def run_fix(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path)
         for line in lines if ERROR.match(line) and not REPORTED.match(line)
     ]
     internal = [line for line in errors if "internal error" in line]
+    if "Traceback (most recent call last)" in done.stderr:
+        internal.append(f"internal error: a traceback: {done.stderr.strip().splitlines()[-1]}")
     if match is None:
         # No summary: loopsafe crashed (files done before the crash may be rewritten).
         last = next((line for line in reversed(lines) if line.strip()), "no output")
@@ -333,22 +376,62 @@ def run_fix(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path)
     )
 
 
-def run_check(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path) -> list[dict[str, Any]]:
-    """``loopsafe check --format json``: every finding, as fix would see it."""
+def run_check(work: Path, tree_name: str, config: Path, jobs: int, loopsafe: Path,
+              problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """``loopsafe check --format json``: every finding, as fix would see it. A crash or an
+    internal error is added to ``problems`` (with the findings it printed, if any)."""
     done = run_loopsafe(work, loopsafe, "check", "--format", "json", "--config", str(config), "-j", str(jobs),
                         tree_name)
     # Exit 2 for files the running Python cannot parse (newer syntax) is the project's
     # limit, not loopsafe's: those files are left out, as fix leaves them.
     unparsable = [line for line in done.stderr.splitlines() if ERROR.match(line)]
-    if done.returncode not in (0, 1) and not (
+    crashed = "Traceback (most recent call last)" in done.stderr
+    internal = [line for line in unparsable if "internal error" in line]
+    if (crashed or internal) and problems is not None:
+        problems.extend(internal or [f"internal error: check crashed: {done.stderr.strip().splitlines()[-1]}"])
+    elif done.returncode not in (0, 1) and not (
         done.returncode == 2 and unparsable and all(": error: cannot parse: " in line for line in unparsable)
     ):
         raise SetupError(f"loopsafe check {tree_name} failed (exit {done.returncode}): {done.stderr[-500:]}")
-    findings: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    try:
+        findings: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        findings = []
     prefix = tree_name + "/"
     for finding in findings:
         finding["path"] = str(finding["path"]).removeprefix(prefix)
     return findings
+
+
+def run_flake8_async(tree: Path, files: Sequence[str]) -> list[Diagnostic]:
+    """flake8-async's ASYNC1xx rules (what an added await may break: awaits in handlers
+    that re-raise, in `finally`, cancel scopes...) on ``files`` of ``tree`` (the files the
+    fix changed: the others are the same in both trees, and flake8-async takes half a
+    minute on a 4,000-line module)."""
+    if not files:
+        return []
+    # --asyncio in both trees: flake8-async turns some rules on (ASYNC109) only where it sees
+    # `import asyncio`, which a fix may add; those would look new without being so.
+    command = [sys.executable, "-m", "flake8_async", "--asyncio", *files]
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+    found = []
+    for line in done.stdout.splitlines():
+        match = FLAKE8_LINE.match(line)
+        if match and match["code"].startswith("ASYNC1"):
+            found.append(Diagnostic("flake8-async", match["path"], int(match["line"]), int(match["column"]),
+                                    match["code"], match["message"]))
+    if done.returncode not in (0, 1) or (done.returncode == 1 and not done.stdout.strip()):
+        raise SetupError(f"flake8-async failed ({done.returncode}) in {tree}:\n{done.stderr.strip()[-2000:]}")
+    return found
+
+
+def age(tree: Path, seconds: float = 3600) -> None:
+    """Date every file of ``tree`` ``seconds`` back, as in a checkout made earlier: files
+    newer than two seconds are never cached, so a gate on fresh copies runs cold only."""
+    past = time.time() - seconds
+    for path in tree.rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
 
 
 def _finding_key(finding: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -506,6 +589,14 @@ class Result:
     lost: list[str] = field(default_factory=list)
     #: Files a second ``fix`` changes (the fix is not idempotent on them).
     refixed: list[str] = field(default_factory=list)
+    #: Where the cold and the warm ``check`` of the same tree differ (they must not).
+    warm_differs: list[str] = field(default_factory=list)
+    #: Crashes and internal errors of ``check`` (cold, warm, after the fix).
+    check_errors: list[str] = field(default_factory=list)
+    #: flake8-async ASYNC1xx diagnostics before and after the fix, and the new ones.
+    flake8_async_before: int = 0
+    flake8_async_after: int = 0
+    flake8_async_new: list[str] = field(default_factory=list)
     #: Awaits the fix added in places where an await changes behaviour: "file: place".
     hazardous_awaits: list[str] = field(default_factory=list)
     #: Lines ruff's ASYNC2 rules flag in the original, and those loopsafe has no finding on.
@@ -518,7 +609,8 @@ class Result:
     def failed(self) -> bool:
         internal = bool(self.fix and self.fix.internal_errors)
         return bool(self.ruff_new or self.pylint_new or self.compile_failures or internal
-                    or self.unexplained or self.refixed or self.hazardous_awaits)
+                    or self.unexplained or self.refixed or self.hazardous_awaits or self.warm_differs
+                    or self.check_errors or self.flake8_async_new)
 
 
 def check_project(project: Project, source: Path, work: Path, options: argparse.Namespace,
@@ -531,6 +623,21 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
     before, after = work / "before", work / "after"
     copy_files(source, before, files)
     copy_files(source, after, files)
+    # One working copy, as a user has it: files older than two seconds (so the cache keeps
+    # them), checked cold, then warm (the same findings, in the same order), then fixed on
+    # the warm cache, then fixed again (no change).
+    age(before)
+    age(after)
+    step = time.perf_counter()
+    checked_before = run_check(work, after.name, config, options.jobs, loopsafe, result.check_errors)
+    result.timings["check cold"] = time.perf_counter() - step
+    step = time.perf_counter()
+    checked_warm = run_check(work, after.name, config, options.jobs, loopsafe, result.check_errors)
+    result.timings["check warm"] = time.perf_counter() - step
+    if checked_warm != checked_before:
+        cold_lines = [json.dumps(f, sort_keys=True) for f in checked_before]
+        warm_lines = [json.dumps(f, sort_keys=True) for f in checked_warm]
+        result.warm_differs = list(difflib.unified_diff(cold_lines, warm_lines, "cold", "warm", lineterm="", n=0))[:40]
 
     result.fix = run_fix(work, after.name, config, options.jobs, loopsafe)
     result.timings["fix"] = result.fix.seconds
@@ -570,8 +677,14 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
                                for _ in range(count)]
 
     step = time.perf_counter()
-    checked_before = run_check(work, before.name, config, options.jobs, loopsafe)
-    checked_after = run_check(work, after.name, config, options.jobs, loopsafe)
+    flake8_before = run_flake8_async(before, result.changed_files)
+    flake8_after = run_flake8_async(after, result.changed_files)
+    result.flake8_async_before, result.flake8_async_after = len(flake8_before), len(flake8_after)
+    result.flake8_async_new = [d.format() for d in new_diagnostics(flake8_before, flake8_after)[0]]
+    result.timings["flake8-async"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    checked_after = run_check(work, after.name, config, options.jobs, loopsafe, result.check_errors)
     result.unexplained, result.lost = unexplained_after_fix(checked_before, checked_after)
     flagged = {(d.path, d.line): d for d in run_ruff(before, RECALL_SELECT) if d.code.startswith("ASYNC")}
     found = {(f["path"], f["line"]) for f in checked_before}
@@ -579,7 +692,8 @@ def check_project(project: Project, source: Path, work: Path, options: argparse.
     result.ruff_async_missed = [f"{path}:{line}: {flagged[path, line].code} {flagged[path, line].message}"
                                 for path, line in sorted(flagged) if (path, line) not in found]
     fixed_once = {f: (after / f).read_bytes() for f in result.changed_files}
-    run_fix(work, after.name, config, options.jobs, loopsafe)
+    refix = run_fix(work, after.name, config, options.jobs, loopsafe)
+    result.check_errors.extend(f"second fix: {line}" for line in refix.internal_errors)
     result.refixed = [f for f in files if (after / f).read_bytes() != fixed_once.get(f, (before / f).read_bytes())]
     result.timings["check"] = time.perf_counter() - step
     result.seconds = time.perf_counter() - start
@@ -610,30 +724,33 @@ def snippet(path: Path, line: int, context: int) -> str:
 
 def print_table(results: Sequence[Result]) -> None:
     header = ("project", "files", "async", "fixed", "reported", "changed", "blocks", "fix rc",
-              "ruff new", "pylint new", "no compile", "bad await", "unexpl.", "refixed", "recall", "int. err",
-              "errors", "s")
+              "ruff new", "pylint new", "f8-async new", "no compile", "bad await", "unexpl.", "refixed",
+              "warm differs", "recall", "int. err", "errors", "s")
     rows: list[tuple[object, ...]] = []
     for r in results:
         fix = r.fix
         assert fix is not None
         rows.append((
             f"{r.name} {r.version}", r.files, r.coroutine_files, fix.calls_fixed, fix.calls_reported,
-            len(r.changed_files), r.blocks_moved, fix.exit_code, r.ruff_new, r.pylint_new, len(r.compile_failures),
-            len(r.hazardous_awaits), len(r.unexplained), len(r.refixed),
+            len(r.changed_files), r.blocks_moved, fix.exit_code, r.ruff_new, r.pylint_new,
+            len(r.flake8_async_new), len(r.compile_failures),
+            len(r.hazardous_awaits), len(r.unexplained), len(r.refixed), "yes" if r.warm_differs else "no",
             f"{r.ruff_async_lines - len(r.ruff_async_missed)}/{r.ruff_async_lines}",
-            len(fix.internal_errors), len(fix.errors), f"{r.seconds:.1f}",
+            len(fix.internal_errors) + len(r.check_errors), len(fix.errors), f"{r.seconds:.1f}",
         ))
     rows.append((
         "total", sum(r.files for r in results), sum(r.coroutine_files for r in results),
         sum(r.fix.calls_fixed for r in results if r.fix), sum(r.fix.calls_reported for r in results if r.fix),
         sum(len(r.changed_files) for r in results), sum(r.blocks_moved for r in results), "",
         sum(r.ruff_new for r in results),
-        sum(r.pylint_new for r in results), sum(len(r.compile_failures) for r in results),
+        sum(r.pylint_new for r in results), sum(len(r.flake8_async_new) for r in results),
+        sum(len(r.compile_failures) for r in results),
         sum(len(r.hazardous_awaits) for r in results),
         sum(len(r.unexplained) for r in results), sum(len(r.refixed) for r in results),
+        sum(1 for r in results if r.warm_differs),
         f"{sum(r.ruff_async_lines - len(r.ruff_async_missed) for r in results)}/"
         f"{sum(r.ruff_async_lines for r in results)}",
-        sum(len(r.fix.internal_errors) for r in results if r.fix),
+        sum(len(r.fix.internal_errors) + len(r.check_errors) for r in results if r.fix),
         sum(len(r.fix.errors) for r in results if r.fix), f"{sum(r.seconds for r in results):.1f}",
     ))
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
@@ -656,6 +773,9 @@ def print_details(results: Sequence[Result], show: bool) -> None:
             ("check after the fix lists what the fix did not report", r.unexplained),
             ("reported by the fix, not listed by check after it", r.lost),
             ("a second fix changes", r.refixed),
+            ("cold and warm check differ", r.warm_differs),
+            ("check", r.check_errors),
+            ("flake8-async flags after the fix, not before", r.flake8_async_new),
         ]
         for what, items in problems:
             for item in items:
@@ -678,6 +798,13 @@ def plural(count: int, word: str) -> str:
 
 
 def tool_version(module: str) -> str:
+    if module == "flake8_async":  # its command has no --version
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"flake8-async {version('flake8-async')}"
+        except PackageNotFoundError as error:
+            raise SetupError(f"flake8-async is not installed for {sys.executable}") from error
     done = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SetupError(f"{module} is not installed for {sys.executable}: {done.stderr.strip()}")
@@ -733,6 +860,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-pylint", action="store_true", help="ruff only (much faster)")
     parser.add_argument("--rev", metavar="REV",
                         help="run loopsafe's codemods/ as committed in this git revision (default: the work tree)")
+    parser.add_argument("--mirrors", type=Path, metavar="DIR",
+                        help="for projects taken from git: clone from DIR/OWNER+NAME/repo when it exists")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work in DIR (before/ and after/ per project) and keep it, instead of a temporary folder")
     return parser.parse_args(argv)
@@ -747,9 +876,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             raise SetupError(f"not in {options.corpus}: {', '.join(sorted(unknown))}")
         projects = [p for p in projects if not options.only or p.name in options.only]
-        versions = {"ruff": tool_version("ruff"), "pylint": "" if options.no_pylint else tool_version("pylint")}
+        versions = {"ruff": tool_version("ruff"), "flake8-async": tool_version("flake8_async"),
+                    "pylint": "" if options.no_pylint else tool_version("pylint")}
         version = loopsafe_version(options.rev)
-        sources = [(project, fetch(project, options.cache.expanduser())) for project in projects]
+        sources = [(project, fetch(project, options.cache.expanduser(), options.mirrors)) for project in projects]
     except SetupError as error:
         print(f"corpus: {error}", file=sys.stderr)
         return 2
@@ -790,7 +920,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed.append(f"recall {recall:.1%}")
     print(f"\nloopsafe {version}: {plural(len(results), 'project')} in {total:.0f} s; "
           + (f"FAILED: {', '.join(failed)}" if failed else
-             "no new diagnostics, no internal errors, check after fix lists only what fix reported"))
+             "no new diagnostics, no internal errors, cold and warm check agree, check after fix lists only what fix "
+             "reported"))
     if options.json:
         document = {
             "date": datetime.date.today().isoformat(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 
 class Framework(enum.Enum):
@@ -317,15 +317,15 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
 
 
 def build_index(
-    extra: Iterable[BlockingCall] = (), ignore: Iterable[str] = (), allowed: Callable[[str], bool] = lambda code: True
+    extra: Iterable[BlockingCall] = (), ignore: Iterable[str] = ()
 ) -> dict[str, BlockingCall]:
-    """The catalog keyed by qualified name, with user entries added, and ignored names and
-    codes not ``allowed`` dropped."""
+    """The catalog keyed by qualified name, with user entries added and ignored names
+    dropped (codes are selected on findings: ``Settings.allows``)."""
     index = {entry.qualname: entry for entry in CATALOG}
     index.update({entry.qualname: entry for entry in extra})
     for name in ignore:
         index.pop(name, None)
-    return {name: entry for name, entry in index.items() if allowed(entry.code)}
+    return index
 
 
 #: ``ASYNC251`` -> ``LS251``: the flake8-async / ruff codes users may already write.
@@ -447,10 +447,19 @@ HOLDS_PROCESS_STATE: frozenset[str] = frozenset({
     "decimal.localcontext", "warnings.catch_warnings", "unittest.mock.patch", "unittest.mock.patch.object",
 })
 
-#: Exceptions whose handlers (or ``contextlib.suppress``) also catch a task's cancellation.
+#: Exceptions whose handlers (or ``contextlib.suppress``) also catch a task's cancellation
+#: (``concurrent.futures.CancelledError`` is an ``Exception`` apart from asyncio's since 3.8).
 CANCELLATION: frozenset[str] = frozenset({
-    "builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError",
-    "concurrent.futures.CancelledError",
+    "builtins.BaseException", "asyncio.CancelledError", "asyncio.exceptions.CancelledError", "trio.Cancelled",
+})
+
+#: Functions that call the functions they are given on the spot, in the caller's thread:
+#: a blocking function passed to one in a coroutine (``max(paths, key=os.path.getmtime)``)
+#: blocks the loop (reported). A ``.sort(key=...)`` method is taken as ``list.sort``.
+CALLS_ITS_CALLBACKS: frozenset[str] = frozenset({
+    "builtins.max", "builtins.min", "builtins.sorted", "builtins.map", "builtins.filter", "functools.reduce",
+    "itertools.filterfalse", "itertools.takewhile", "itertools.dropwhile", "itertools.groupby",
+    "itertools.starmap", "itertools.accumulate", "heapq.nlargest", "heapq.nsmallest",
 })
 
 #: Context managers known to hold nothing an await could disturb: files and clients of the

@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import click
 
@@ -39,6 +39,8 @@ from codemods.runner import (
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
+
+    from codemods.analysis.modules import ProjectView
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 STDIN = "-"
@@ -285,6 +287,17 @@ class Project:
             cache = self._caches[id(settings)] = FindingsCache(self.cache_dir, settings)
         return cache
 
+    def view_of(self, path: Path, settings: Settings, roots: Iterable[Path] = ()) -> ProjectView:
+        """The project around the file ``path`` as a run sees it (``roots``: the folders
+        the run's files' top packages are in), for a file analysed on its own."""
+        from codemods.summaries import file_project_view
+
+        return file_project_view(path, settings, self.cache_of(settings), [*roots, *self.extra_roots()])
+
+    def extra_roots(self) -> list[Path]:
+        """Where a run finds modules besides the folders of its files' top packages."""
+        return [self.cwd, self.cwd / "src"]
+
     def save_caches(self) -> None:
         for cache in self._caches.values():
             cache.save()
@@ -362,7 +375,7 @@ def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: T
         click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
     outcomes = run_project(
         files, project.settings_of_file, jobs or default_jobs(), findings_only, project.cache_of,
-        extra_roots=[project.cwd, project.cwd / "src"],
+        extra_roots=project.extra_roots(),
     )
     return _saving(project, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
 
@@ -402,7 +415,10 @@ def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformRe
     if invocation.stdin_filename is not None and project.skipped(name, False):
         return source, TransformResult(source, source)
     settings = project.settings_for(Path(name), folder=False)
-    return source, transform_source(source, settings, invocation.stdin_name)
+    # Named, it is that module of its project: calls into the other modules are followed
+    # as a check of the file by path follows them.
+    view = project.view_of(Path(name).resolve(), settings) if invocation.stdin_filename is not None else None
+    return source, transform_source(source, settings, invocation.stdin_name, project=view)
 
 
 def _with_stdin(invocation: Invocation, project: Project,
@@ -488,32 +504,56 @@ def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:
-    """``check --add-noqa``: suppression comments on the lines of the current findings."""
+    """``check --add-noqa``: suppression comments on the lines of the findings ``check``
+    lists (those of calls into other modules too: each file is seen in its project)."""
     from codemods.engine import add_noqa
+    from codemods.project import module_name_of
 
-    added = files = 0
+    # Every file's findings first (not its bytes): where modules are found depends on all files.
+    found: list[tuple[SourceFile, list[Finding]]] = []
     for outcome in invocation.outcomes(project, tally, findings_only=True):
-        result, display = outcome.result, outcome.file.display
-        if result.error is not None:
-            tally.error(display, result.error)
+        if outcome.result.error is not None:
+            tally.error(outcome.file.display, outcome.result.error)
+        else:
+            found.append((outcome.file, outcome.result.findings))
+    folders: dict[str, tuple[list[str], str]] = {}
+    roots = sorted({module_name_of(file.path, folders)[2] for file, _ in found})
+    added = files = 0
+    for file, findings in found:
+        if not findings:
             continue
-        if not result.findings:
-            continue
-        source = outcome.file.path.read_bytes()
-        commented = add_noqa(source, project.settings_of_file(outcome.file), str(outcome.file.path))
+        display = file.display
+        source = file.path.read_bytes()
+        settings = project.settings_of_file(file)
+        commented = add_noqa(
+            source, settings, str(file.path), selected=_among(findings),
+            project=project.view_of(file.path, settings, roots),
+        )
         if commented.error is not None:
             tally.error(display, commented.error)
-        elif commented.changed:
+            continue
+        if commented.changed:
             try:
-                write_atomically(outcome.file.path, commented.output, source)
+                write_atomically(file.path, commented.output, source)
             except (ChangedOnDisk, ReadOnlyFile, OSError) as error:
                 tally.error(display, FileError(f"not written: {error}"))
                 continue
             added += len(commented.findings)
             files += 1
+        placed = _among(commented.findings)
+        for finding in findings:
+            if not placed(finding):  # never silently: `check` would still list it
+                click.echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
+                           "loopsafe found no line for its `# noqa` comment", err=True)
     tally.say(f"loopsafe: {_plural(added, 'finding')} suppressed with `# noqa` in {_plural(files, 'file')}"
               f"{tally.failed()}")
     _finish(tally, False)
+
+
+def _among(findings: Sequence[Finding]) -> Callable[[Finding], bool]:
+    """Whether a finding is one of ``findings`` (the same call and code)."""
+    places = {(finding.line, finding.column, finding.code) for finding in findings}
+    return lambda finding: (finding.line, finding.column, finding.code) in places
 
 
 def _print_statistics(findings: Sequence[Finding]) -> None:

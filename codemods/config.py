@@ -81,7 +81,9 @@ class Settings:
         return frozenset(code for code in map(normalize_code, self.ignore) if code is not None)
 
     def allows(self, code: str) -> bool:
-        """Whether findings with ``code`` are wanted (``ignore``, ``--select``)."""
+        """Whether findings with ``code`` are wanted (``ignore``, ``--select``): a finding's
+        own code (an LS301 finding is LS301, whatever its chain ends in). Which calls block
+        does not depend on it (``index``): an LS301 chain may end in a code not selected."""
         return code not in self.ignored_codes and (not self.select or code in self.select)
 
     def excludes(self, absolute: str, cwd: str) -> bool:
@@ -93,12 +95,14 @@ class Settings:
         return is_excluded(relative_to(absolute, folder), self.exclude)
 
     def allows_entry(self, entry: BlockingCall) -> bool:
-        """Whether calls of ``entry`` are wanted: its name not ignored, its code allowed."""
-        return entry.qualname not in self.ignore and self.allows(entry.code)
+        """Whether calls of ``entry`` block: its name not ignored (``ignore = ["os.listdir"]``).
+        Codes are selected on findings (``allows``), not here."""
+        return entry.qualname not in self.ignore
 
     @cached_property
     def index(self) -> dict[str, BlockingCall]:
-        return build_index(self.extra, self.ignore, self.allows)
+        """The blocking callables, by name: the catalog and ``blocking``, less the names ``ignore`` lists."""
+        return build_index(self.extra, self.ignore)
 
     @cached_property
     def constructors(self) -> dict[str, BlockingType]:

@@ -120,7 +120,28 @@ def transform_source(
     if not has_coroutine(source):
         return TransformResult(source, source)
     # On a deep stack: a 3,000-term sum nests 3,000 levels, for CPython's parser too.
-    return run_with_deep_stack(lambda: _transform_source(source, settings, filename, findings_only, project))
+    return run_with_deep_stack(lambda: _never_raising(
+        source, filename, lambda: _transform_source(source, settings, filename, findings_only, project)))
+
+
+def _never_raising(source: bytes, filename: str, transform: Callable[[], TransformResult]) -> TransformResult:
+    """``transform()``, with a bug of loopsafe's turned into this file's error: the run
+    goes on with the other files, and the file is left as it was."""
+    try:
+        return transform()
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - any bug: the file's error, never a traceback ending the run
+        return TransformResult(source, source, error=internal_error(error, filename))
+
+
+def internal_error(error: BaseException, filename: str) -> FileError:
+    """A bug of loopsafe's met on ``filename``, as that file's one-line error."""
+    import traceback
+
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ is not None else None
+    at = f" at {os.path.basename(where.filename)}:{where.lineno}" if where is not None else ""
+    return FileError(f"internal error: {type(error).__name__}: {error}{at}; file left unchanged (a bug: please report it)")
 
 
 def _transform_source(
@@ -181,21 +202,24 @@ def _with_what_is_left(result: TransformResult, settings: Settings, project: Pro
 
 def add_noqa(
     source: bytes, settings: Settings | None = None, filename: str = "<stdin>",
-    selected: Callable[[Finding], bool] | None = None,
+    selected: Callable[[Finding], bool] | None = None, project: ProjectView | None = None,
 ) -> TransformResult:
     """``source`` with a ``# noqa: LSxxx`` comment where each finding's suppression is
     read (the end of its statement, a compound statement's header line), as ``ruff
     --add-noqa`` does to adopt a tool on a large codebase. An existing ``# noqa: X`` gets
     the codes added; another comment is kept, the ``noqa`` after it. ``findings`` are the
-    findings the comments now suppress; a second run changes nothing."""
+    findings the comments now suppress; a second run changes nothing. ``project``: the
+    project around the module, whose calls into other modules are findings too
+    (``codemods.summaries.file_project_view``); by default it stands alone."""
     settings = settings or Settings()
     if b"\0" in source or not has_coroutine(source):
         return TransformResult(source, source)
-    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename, selected))
+    return run_with_deep_stack(lambda: _add_noqa(source, settings, filename, selected, project))
 
 
 def _add_noqa(
-    source: bytes, settings: Settings, filename: str, selected: Callable[[Finding], bool] | None
+    source: bytes, settings: Settings, filename: str, selected: Callable[[Finding], bool] | None,
+    project: ProjectView | None,
 ) -> TransformResult:
     import tokenize
 
@@ -205,7 +229,7 @@ def _add_noqa(
     if tree is None:
         return TransformResult(source, source, error=_python_error(source, filename))
     comments = Comments(source, always=True)
-    plan = _plan(tree, source, settings, comments=comments)
+    plan = _plan(tree, source, settings, comments=comments, project=project)
     if isinstance(plan, FileError):
         return TransformResult(source, source, error=plan)
     codes: dict[int, list[str]] = {}

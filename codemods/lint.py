@@ -208,9 +208,9 @@ class BlockingCallInCoroutine(LintRule):
             return
         if path is not None and settings.excludes(str(Path(path).resolve()), str(Path.cwd().resolve())):
             return  # `exclude` in [tool.loopsafe] applies here as in the CLI
+        view = project_view(Path(path).resolve(), settings) if path is not None else None
         # The same door as the CLI: deep trees on a deep stack, and no fix is offered if
         # the rewritten module would not compile.
-        view = project_view(Path(path).resolve(), settings) if path is not None else None
         rewrite, error = run_with_deep_stack(partial(
             rewrite_checked, original_node, original_node.bytes, settings, str(path or "<fixit>"), self.ignore_lint,
             project=view,
@@ -230,7 +230,7 @@ class BlockingCallInCoroutine(LintRule):
                 position = self.get_metadata(PositionProvider, call)
                 self.report(original_node, message, position=position, replacement=whole_module)
                 whole_module = None  # the rest is in there already
-            elif fixes and finding.fixable and not needs_whole_module:
+            elif fixes and finding.fixable and not needs_whole_module and isinstance(call, cst.Call):
                 self.report(call, message, replacement=rewrite.replacements[call])
             else:
                 self.report(call, message)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from codemods.analysis.modules import ProjectView
     from codemods.analysis.helpers import HelperCall, ModuleSummary
     from codemods.cache import FindingsCache
-    from codemods.summaries import Decided, Known
+    from codemods.summaries import Decided, Known, ProjectSummaries
 
 
 def module_name_of(path: Path, folders: dict[str, tuple[list[str], str]] | None = None) -> tuple[str, bool, Path]:
@@ -45,15 +45,20 @@ def module_name_of(path: Path, folders: dict[str, tuple[list[str], str]] | None 
 
 
 def _package_of(folder: str, folders: dict[str, tuple[list[str], str]]) -> tuple[list[str], str]:
-    """The package a folder is (its dotted parts), and the folder its top package is in."""
+    """The package a folder is (its dotted parts), and the folder its top package is in.
+
+    A folder without ``__init__.py`` inside a package is a namespace portion of it (PEP
+    420): ``import pkg.utils.media`` finds ``pkg/utils/media.py`` when ``pkg`` is a
+    package, so its modules are named under the package, never also as top-level
+    modules (one file, one name). Elsewhere such a folder is where imports start."""
     found = folders.get(folder)
     if found is None:
         parent, name = os.path.split(folder)
-        if name and os.path.isfile(os.path.join(folder, "__init__.py")):
+        found = ([], folder)
+        if name and name.isidentifier():
             parts, root = _package_of(parent, folders)
-            found = ([*parts, name], root)
-        else:
-            found = ([], folder)
+            if os.path.isfile(os.path.join(folder, "__init__.py")) or parts:
+                found = ([*parts, name], root)
         folders[folder] = found
     return found
 
@@ -67,6 +72,8 @@ class ModuleLocator:
     _found: dict[str, Path | None] = field(default_factory=dict)
     #: Each root's entries, read once: most names asked for are not the project's.
     _entries: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: ``_package_of``'s answers, shared with the run's naming of its files.
+    folders: dict[str, tuple[list[str], str]] = field(default_factory=dict)
 
     def add_root(self, root: Path) -> None:
         text = str(root)
@@ -74,7 +81,9 @@ class ModuleLocator:
             self.roots.append(text)
 
     def locate(self, name: str) -> Path | None:
-        """The file of module ``name``; ``None`` if no root has it or two roots do."""
+        """The file of module ``name``; ``None`` if no root has it or two roots do, or if
+        the file's own name is another (``utils.media`` for ``pkg/utils/media.py`` inside
+        package ``pkg``, or ``src.pkg.mod``): a file is one module, under one name."""
         if name not in self._found:
             parts = name.split(".")
             found = set()
@@ -83,7 +92,7 @@ class ModuleLocator:
                     continue
                 base = os.path.join(root, *parts)
                 for candidate in (base + ".py", os.path.join(base, "__init__.py")):
-                    if os.path.isfile(candidate):
+                    if os.path.isfile(candidate) and module_name_of(Path(candidate), self.folders)[0] == name:
                         found.add(candidate)
             self._found[name] = Path(found.pop()) if len(found) == 1 else None
         return self._found[name]
@@ -115,9 +124,8 @@ def run_project(
         return
     locator = ModuleLocator()
     names: dict[Path, tuple[str, bool]] = {}
-    folders: dict[str, tuple[list[str], str]] = {}
     for file in files:
-        name, package, root = module_name_of(file.path, folders)
+        name, package, root = module_name_of(file.path, locator.folders)
         names[file.path] = (name, package)
         locator.add_root(root)
     for root in extra_roots:
@@ -125,10 +133,33 @@ def run_project(
     # No more workers than files to look at.
     pool = WorkerPool(min(jobs, len(files)), findings_only) if jobs > 1 else None
     try:
-        yield from _run_project(files, settings_of, jobs, findings_only, cache_of, locator, names, pool)
+        yield from _in_order(files, _run_project(files, settings_of, jobs, findings_only, cache_of, locator, names,
+                                                 pool))
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+def _in_order(files: Sequence[SourceFile], outcomes: Iterable[FileOutcome]) -> Iterator[FileOutcome]:
+    """``outcomes`` in the order of ``files``, each as soon as those before it are out:
+    which files are held for other modules differs between a cold and a warm run, and
+    the output must not."""
+    position: dict[Path, int] = {}
+    for file in files:
+        position.setdefault(file.path, len(position))
+    waiting: dict[int, FileOutcome] = {}
+    next_out = 0
+    for outcome in outcomes:
+        index = position.get(outcome.file.path)
+        if index is None or index < next_out or index in waiting:
+            yield outcome  # not one of the files (or given twice): nothing to wait for
+            continue
+        waiting[index] = outcome
+        while next_out in waiting:
+            yield waiting.pop(next_out)
+            next_out += 1
+    for index in sorted(waiting):
+        yield waiting[index]
 
 
 def _run_project(
@@ -181,7 +212,7 @@ def _run_project(
     try:
         if pool is not None:
             index.prefetch([_wanted(outcome.result, call_of) for outcome in undecided], pool)
-        decided = [(outcome, index.decide(names[outcome.file.path][0], outcome.result)) for outcome in undecided]
+        decided = [(outcome, _decide(index, names[outcome.file.path][0], outcome)) for outcome in undecided]
     finally:
         if collecting:
             gc.enable()
@@ -189,6 +220,9 @@ def _run_project(
     again: list[SourceFile] = []
     decisions: dict[Path, Decided] = {}
     for outcome, decision in decided:
+        if isinstance(decision, FileOutcome):
+            yield decision
+            continue
         name, package = names[outcome.file.path]
         if decision.again is None or (findings_only and not outcome.result.wanted):
             # Nothing blocks through other modules, or (for findings only) the module's own
@@ -209,6 +243,20 @@ def _run_project(
             _store_decision(outcome.file, outcome.result.findings, decisions[outcome.file.path], settings_of,
                             cache_of, findings_only)
         yield outcome
+
+
+def _decide(index: ProjectSummaries, name: str, outcome: FileOutcome) -> Decided | FileOutcome:
+    """The held ``outcome`` decided over the project's summaries; a bug of loopsafe's met
+    there is the file's error (the run goes on), not a traceback."""
+    from codemods.engine import internal_error
+
+    try:
+        return index.decide(name, outcome.result)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        source = outcome.result.source
+        return FileOutcome(outcome.file, TransformResult(source, source, error=internal_error(error, str(outcome.file.path))))
 
 
 def _stored_decision(

@@ -159,7 +159,7 @@ def _analyse(source: str, path: str | None) -> tuple[list[tuple[Finding, tuple[i
             range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
             message=f"loopsafe cannot run: {settings}", severity=types.DiagnosticSeverity.Error, source=SOURCE,
         )
-    view = project_view(Path(path).resolve(), settings, cached_only=False) if path else None
+    view = project_view(Path(path).resolve(), settings, fresh=True) if path else None
     located, error = locate_findings(source.encode("utf-8"), settings, path or "<editor>", view)
     if error is not None:
         logger.info("%s: %s", path, error.message)
@@ -261,7 +261,7 @@ def _actions(
         return []
     source = document.source.encode("utf-8")
     filename = path or "<editor>"
-    view = project_view(Path(path).resolve(), settings, cached_only=False) if path else None
+    view = project_view(Path(path).resolve(), settings, fresh=True) if path else None
     located, error = locate_findings(source, settings, filename, view)
     if error is not None or not located:
         return []
@@ -281,7 +281,7 @@ def _actions(
                         diagnostics=[diagnostic], is_preferred=True,
                         edit=_workspace_edit(document, fixed.output.decode("utf-8")),
                     ))
-            commented = add_noqa(source, settings, filename, selected=_at(finding))
+            commented = add_noqa(source, settings, filename, selected=_at(finding), project=view)
             if commented.error is None and commented.changed:
                 actions.append(types.CodeAction(
                     title=f"loopsafe: suppress {finding.code} with `# noqa: {finding.code}`",

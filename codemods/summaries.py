@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Union, cast
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
@@ -276,12 +276,13 @@ class Decided:
 # -- the project around one file (fixit, the language server) -------------------------------
 
 
-def project_view(path: Path, settings: Settings, cached_only: bool = True) -> ProjectView:
+def project_view(path: Path, settings: Settings, fresh: bool = False) -> ProjectView:
     """The project around a file an editor or fixit looks at alone: calls of its own
-    module's functions are always followed; those of other modules when the project has
-    loopsafe's cache (a ``loopsafe check`` ran there; ``cached_only``) or always (a language
-    server, which keeps running), with summaries read from that cache (a module it lacks
-    or that changed is read from its file, as far as the calls need)."""
+    module's functions and of other modules' are followed, as ``loopsafe check`` follows
+    them, with summaries read from loopsafe's cache where a check left one (a module it
+    lacks or that changed is read from its file, as far as the calls need). ``fresh``:
+    modules are read afresh for each look (a language server, which keeps running while
+    they change); else once per process (fixit lints many files of a project in one)."""
     from codemods.analysis.modules import ModuleName, ProjectView
     from codemods.cache import default_cache_dir
     from codemods.project import module_name_of
@@ -290,12 +291,31 @@ def project_view(path: Path, settings: Settings, cached_only: bool = True) -> Pr
     module = ModuleName(name, package)
     # Where the CLI keeps it: beside the project's pyproject.toml, else the current directory.
     folder = default_cache_dir(settings.source.parent.resolve() if settings.source is not None else Path.cwd())
-    if (cached_only and not folder.is_dir()) or not settings.allows("LS301"):
+    if not settings.allows("LS301"):
         return ProjectView(module)
-    if not cached_only:
-        # A long-lived process: modules are read afresh for each look (they change).
+    if fresh:
         return ProjectView(module, others=_project_modules(root, settings, folder), complete=True)
     return ProjectView(module, others=_modules_of(folder, root, settings), complete=True)
+
+
+def file_project_view(
+    path: Path, settings: Settings, cache: FindingsCache | None, roots: Iterable[Path] = ()
+) -> ProjectView:
+    """The project around a file whose text comes from elsewhere (standard input with
+    ``--stdin-filename``) or is analysed again (``check --add-noqa``), for the CLI: what a
+    check by path finds in it (``roots``: the run's other places modules are found; the
+    run's ``cache``, ``None`` with ``--no-cache``)."""
+    from codemods.analysis.modules import ModuleName, ProjectView
+    from codemods.project import ModuleLocator, module_name_of
+
+    name, package, root = module_name_of(path)
+    module = ModuleName(name, package)
+    if not settings.allows("LS301"):
+        return ProjectView(module)
+    locator = ModuleLocator()
+    for folder in (root, *roots):
+        locator.add_root(folder)
+    return ProjectView(module, others=_ProjectModules(locator, settings, cache), complete=True)
 
 
 def _modules_of(folder: Path, root: Path, settings: Settings) -> _ProjectModules:

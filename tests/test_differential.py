@@ -1958,6 +1958,167 @@ REPORT_CASES = [
         """,
         code="LS240",
     ),
+    report(
+        "r30_call_in_try_whose_handler_swallows_cancellation",
+        "an await in a try under `except BaseException: pass`: the cancel() is swallowed and the loop goes on",
+        r"""
+        import time
+
+
+        async def poll(log):
+            for _ in range(3):
+                try:
+                    time.sleep(0.01)  # hazard
+                except BaseException:
+                    log.append("swallowed")
+                await asyncio.sleep(0)  # where the original is cancelled
+            log.append("finished")
+
+
+        async def main(tmp):
+            log = []
+            task = asyncio.create_task(poll(log))
+            await asyncio.sleep(0)  # the poller starts
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                log.append("cancelled")
+            return log
+        """,
+        r"""
+        import time
+
+
+        async def poll(log):
+            for _ in range(3):
+                try:
+                    await asyncio.sleep(0.01)
+                except BaseException:
+                    log.append("swallowed")
+                await asyncio.sleep(0)  # where the original is cancelled
+            log.append("finished")
+
+
+        async def main(tmp):
+            log = []
+            task = asyncio.create_task(poll(log))
+            await asyncio.sleep(0)  # the poller starts
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                log.append("cancelled")
+            return log
+        """,
+        code="LS251",
+    ),
+    report(
+        "r31_call_under_suppress_of_a_constant_tuple",
+        "`suppress(*CANCELS)` with CancelledError in the module constant: a `while True` poller never ends",
+        r"""
+        import contextlib
+
+        CANCELS = (asyncio.CancelledError, OSError)
+
+
+        async def poll(tmp, log, stop):
+            while not stop:
+                with contextlib.suppress(*CANCELS):
+                    log.append(os.path.exists(os.path.join(tmp, "ready")))  # hazard
+                await asyncio.sleep(0)  # where the original is cancelled
+
+
+        async def main(tmp):
+            log = []
+            stop = []
+            task = asyncio.create_task(poll(tmp, log, stop))
+            await asyncio.sleep(0)  # the poller starts
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=0.3)
+            stop.append(True)  # ends the poller that cancel() did not
+            await asyncio.wait({task})
+            return "cancelled" if done and task.cancelled() else "still running after cancel()"
+        """,
+        r"""
+        import contextlib
+
+        CANCELS = (asyncio.CancelledError, OSError)
+
+
+        async def poll(tmp, log, stop):
+            while not stop:
+                with contextlib.suppress(*CANCELS):
+                    log.append(await asyncio.to_thread(os.path.exists, os.path.join(tmp, "ready")))
+                await asyncio.sleep(0)  # where the original is cancelled
+
+
+        async def main(tmp):
+            log = []
+            stop = []
+            task = asyncio.create_task(poll(tmp, log, stop))
+            await asyncio.sleep(0)  # the poller starts
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=0.3)
+            stop.append(True)  # ends the poller that cancel() did not
+            await asyncio.wait({task})
+            return "cancelled" if done and task.cancelled() else "still running after cancel()"
+        """,
+        code="LS240",
+    ),
+    report(
+        "r32_call_in_handler_before_raise",
+        "an await in a handler that re-raises: cancelled there, CancelledError replaces the error (ASYNC120)",
+        r"""
+        import time
+
+
+        async def fetch(log):
+            try:
+                raise ConnectionError("refused")
+            except ConnectionError:
+                time.sleep(0.01)  # hazard
+                log.append("backed off")
+                raise
+
+
+        async def main(tmp):
+            log = []
+            task = asyncio.create_task(fetch(log))
+            await asyncio.sleep(0)  # fetch starts
+            task.cancel()
+            try:
+                await task
+            except BaseException as error:  # noqa: BLE001 - which one is the point
+                log.append(type(error).__name__)
+            return log
+        """,
+        r"""
+        import time
+
+
+        async def fetch(log):
+            try:
+                raise ConnectionError("refused")
+            except ConnectionError:
+                await asyncio.sleep(0.01)
+                log.append("backed off")
+                raise
+
+
+        async def main(tmp):
+            log = []
+            task = asyncio.create_task(fetch(log))
+            await asyncio.sleep(0)  # fetch starts
+            task.cancel()
+            try:
+                await task
+            except BaseException as error:  # noqa: BLE001 - which one is the point
+                log.append(type(error).__name__)
+            return log
+        """,
+        code="LS251",
+    ),
 ]
 
 CASES = MOVE_CASES + REPORT_CASES
@@ -2056,6 +2217,9 @@ REASONS: dict[str, str] = {
     "r24_call_in_bare_except_swallows_cancellation": "inside a handler that catches cancellation",
     "r28_call_in_class_body_inside_coroutine": "in a class body",
     "r29_comprehension_over_shared_dict": "inside a loop over `SESSIONS`",
+    "r30_call_in_try_whose_handler_swallows_cancellation": "whose `except BaseException` handler catches the cancellation",
+    "r31_call_under_suppress_of_a_constant_tuple": "which would swallow the cancellation",
+    "r32_call_in_handler_before_raise": "inside an `except` handler that raises afterwards:",
 }
 
 
@@ -2188,3 +2352,44 @@ def test_sleep_under_a_thread_lock_is_not_made_an_await() -> None:
     assert rewritten == _LOCKED.lstrip("\n") or rewritten == _LOCKED
     [finding] = findings
     assert not finding.fixable and "which holds process-wide state" in finding.detail
+
+
+_CANCELLATION_RERAISED = program(
+    r"""
+    import time
+
+
+    async def poll(log):
+        for _ in range(3):
+            try:
+                time.sleep(0.01)
+            except asyncio.CancelledError:
+                raise
+            except BaseException:
+                log.append("swallowed")
+            await asyncio.sleep(0)
+        log.append("finished")
+
+
+    async def main(tmp):
+        log = []
+        task = asyncio.create_task(poll(log))
+        await asyncio.sleep(0)  # the poller starts
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            log.append("cancelled")
+        return log
+    """
+)
+
+
+def test_try_whose_handler_reraises_cancellation_is_fixed(tmp_path: Path) -> None:
+    """The case r30 with `except asyncio.CancelledError: raise` before the broad handler:
+    the cancellation the new await can raise goes on, so the call is fixed, and the task
+    is cancelled as the original is."""
+    rewritten, findings = assert_same_behaviour(_CANCELLATION_RERAISED, tmp_path)
+    assert "await asyncio.sleep(0.01)" in rewritten
+    assert [f.fixable for f in findings] == [True]
+    assert observe(rewritten, tmp_path / "again").result == "['cancelled']"

@@ -207,9 +207,9 @@ def test_fixit_goes_through_the_same_door_as_the_cli(project: Path) -> None:
     assert transform_source(broken.encode()).error is not None  # the CLI refuses it too
 
 
-def test_the_rule_follows_other_modules_where_loopsafe_keeps_its_cache(project: Path) -> None:
-    """Same-module helpers are always followed; calls into other modules once the project
-    has loopsafe's cache (what `loopsafe check` leaves), whose summaries the rule reads."""
+def test_the_rule_follows_other_modules_as_check_does(project: Path) -> None:
+    """Calls into other modules are followed, from the modules' files, and from the
+    summaries in loopsafe's cache once a `loopsafe check` left it."""
     package = project / "src" / "app"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -219,13 +219,14 @@ def test_the_rule_follows_other_modules_where_loopsafe_keeps_its_cache(project: 
     for module in package.iterdir():
         os.utime(module, (an_hour_ago, an_hour_ago))  # the cache keeps no file edited just now
     alone = _run(["lint", "src/app/handlers.py"], project)
-    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert alone.returncode == 1, alone.stdout + alone.stderr
     loopsafe = find_tool("loopsafe", "this project's console script")
     checked = subprocess.run([loopsafe, "check", "src/app"], cwd=project, capture_output=True, text=True)
     assert checked.returncode == 1 and "LS301" in checked.stdout, checked.stdout + checked.stderr
     assert (project / ".loopsafe_cache").is_dir()
     linted = _run(["lint", "src/app/handlers.py"], project)
     assert linted.returncode == 1, linted.stdout + linted.stderr
+    assert linted.stdout == alone.stdout
     assert "src/app/handlers.py@5:11" in linted.stdout
     # A module changed since the check is read from its file (its cached summary is stale).
     (package / "storage.py").write_text("def load(path):\n    with open(path, 'rb') as fh:\n        return fh.read()\n")

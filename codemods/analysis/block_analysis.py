@@ -73,6 +73,9 @@ PATH = "path"
 LOGGER = "logger"
 THREAD_BOUND_OBJECT = "thread-bound"
 FUNCTION = "function"  # a def or lambda of the coroutine: code that would run in the thread
+#: A module-level ``contextvars.ContextVar``: every offload strategy runs the thread in a copy
+#: of the task's context, so ``get()`` there reads what the task would have read.
+CONTEXT_VAR = "context-var"
 _SAFE_KINDS = (DATA, FILE, PATH)
 
 
@@ -316,6 +319,8 @@ def _immutable_kind(value: ast.expr | None, analysis: ModuleConstants) -> str | 
             return PATH
         if names and all(q == "logging.getLogger" for q in names):
             return LOGGER
+        if names and all(q == "contextvars.ContextVar" for q in names):
+            return CONTEXT_VAR
         if names and all(q in ("os.getenv", "os.environ.get", "os.path.join", "os.path.dirname", "os.path.abspath",
                                "os.path.expanduser", "builtins.str", "builtins.int", "builtins.float")
                          for q in names):
@@ -870,6 +875,11 @@ class _Review:
                 return
             if receiver in _SAFE_KINDS:  # a method of a plain value, a file or a path
                 return
+            if receiver == CONTEXT_VAR:
+                if func.attr == "get":
+                    return
+                raise _Refusal(f"it calls `{shown}()`: in the worker thread it would change a copy of the task's "
+                               "context, which the coroutine would not see")
         names = self.analysis.qualnames(func, self.flow, self.local_imports)
         if names:
             for name in sorted(names):

@@ -94,7 +94,7 @@ class Detector:
         self.index = index
         self.constructors = constructors
         self.annotations = annotations
-        #: Whether a method found on a typed object is wanted (``ignore``, ``--select``).
+        #: Whether a method found on a typed object blocks (not a name ``ignore`` lists).
         self.allowed = allowed
         self.source_of = source_of
         #: Binding node (``Name`` target or ``arg``) -> the type bound there.

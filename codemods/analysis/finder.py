@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
+import keyword
 import re
 from dataclasses import dataclass, field, replace
 from importlib.util import decode_source
@@ -22,7 +24,8 @@ from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.contexts import (
     COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
-    IN_LOOP_OVER_SHARED, MOVING_BLOCK, NOT_COROUTINE, Context,
+    GENERATOR_ARGUMENT, IN_LOOP_OVER_SHARED, IN_RAISING_HANDLER, MOVING_BLOCK, NOT_COROUTINE, SWALLOWS_CANCELLATION, Cancellation,
+    Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
 from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
@@ -34,14 +37,18 @@ from codemods.analysis.helpers import (
 )
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.spelling import Speller, Spelling
-from codemods.analysis.block_analysis import BlockAnalysis, BlockPlan, Refusal, all_with_statements
+from codemods.analysis.block_analysis import (
+    BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any,
+)
 from codemods.catalog import (
-    CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, BlockingCall, Framework, Strategy,
+    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, THREAD_SAFE, BlockingCall,
+    Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
 from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
 
+_CALLS_LATER = "its arguments call functions: a lambda would call them later, in the thread"
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
 MOVES_WITH_BLOCK = "it runs in a worker thread with the `with` block it is in"
@@ -72,7 +79,12 @@ class ModulePlan:
     calls: dict[Span, tuple[str, BlockingCall, Spelling]] = field(default_factory=dict)
     #: The ``with`` blocks that move into a function run in a thread, by (line, column).
     blocks: dict[tuple[int, int], tuple[BlockPlan, Spelling]] = field(default_factory=dict)
-    #: Augmented assignments whose call is hoisted above them, by (line, column).
+    #: Chains run by a lambda (``CHAIN``), by span: the lambda's parameters, each with the
+    #: span of the argument it binds when the lambda is made (``lambda path=self.path:
+    #: open(path).read()``), as the original evaluates it, before the thread starts.
+    chain_parameters: dict[Span, tuple[tuple[str, Span], ...]] = field(default_factory=dict)
+    #: Assignments that read and write a shared target (``self.total += f(p)``,
+    #: ``x = x + f(p)``) whose awaited part is hoisted above them, by (line, column).
     hoists: set[tuple[int, int]] = field(default_factory=set)
     #: Each finding with the line whose comment would suppress it (when the comments
     #: were read: ``Comments(source, always=True)``).
@@ -236,6 +248,13 @@ class _Finder:
         self.rewrites: dict[ast.Call, tuple[str, bool]] = {}
         #: Statements of one-line suites (``if x: f()``).
         self.inline_statements: set[ast.stmt] = set()
+        self.cancellation = Cancellation(tree, self.scopes)
+        #: The ``raise`` statements (and loops holding them) of the handlers being walked.
+        self.raising_handlers: list[tuple[list[ast.Raise], list[ast.stmt]]] = []
+        #: Calls evaluated after a read of the shared target their assignment writes
+        #: (``x = x + f()``) -> why no await may go there.
+        self.late_calls: dict[ast.Call, str] = {}
+        self._constants: ModuleConstants | None = None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -355,7 +374,14 @@ class _Finder:
     def _statements(self, statements: Sequence[ast.stmt]) -> None:
         for index, statement in enumerate(statements):
             self.siblings[statement] = (statements, index)
-            self._statement(statement)
+            if self.raising_handlers and self.context.rewritable:
+                # In a handler, no await before a raise: cancelled there, it would lose the exception.
+                raised = raise_after(statement, self.raising_handlers)
+                self._push_no_await(None if raised is None else IN_RAISING_HANDLER)
+                self._statement(statement)
+                self._pop()
+            else:
+                self._statement(statement)
 
     def _statement(self, statement: ast.stmt) -> None:
         compound = isinstance(statement, COMPOUND_STATEMENTS)
@@ -380,6 +406,7 @@ class _Finder:
         if isinstance(statement, ast.Assign):
             self._bind_assign(statement)
             self._expressions(statement.targets)
+            self._assignment_hazard(statement)
             self._expression(statement.value)
         elif isinstance(statement, ast.AnnAssign):
             self._bind_annotated(statement)
@@ -444,15 +471,21 @@ class _Finder:
         elif isinstance(statement, TRY_STATEMENTS):
             star = not isinstance(statement, ast.Try)
             statement = cast(ast.Try, statement)
+            swallower = self.cancellation.swallower(statement.handlers) if self.context.rewritable else None
+            caught = "except" if swallower is None or swallower.type is None else f"except {self.text(swallower.type)}"
+            self._push_no_await(None if swallower is None else SWALLOWS_CANCELLATION.format(caught))
             self._statements(statement.body)
+            self._pop()
             for handler in statement.handlers:
                 if handler.type is not None:
                     self._expression(handler.type)
                 if star:
                     self._push(self.context)
                 else:
-                    self._push_no_await(IN_CANCELLATION_HANDLER if self._catches_cancellation(handler) else None)
+                    self._push_no_await(IN_CANCELLATION_HANDLER if self.cancellation.catches(handler) else None)
+                self.raising_handlers.append(raises_in(handler))
                 self._statements(handler.body)
+                self.raising_handlers.pop()
                 self._pop()
             self._statements(statement.orelse)
             self._push_no_await(IN_FINALLY)
@@ -474,7 +507,10 @@ class _Finder:
         header_line = function.body[0].lineno if function.body else 0
         if function.body and header_line > _colon_line(function):
             self.function_statements.update(function.body)
+        # The handlers around the def do not hold its body: it runs when it is called.
+        handlers, self.raising_handlers = self.raising_handlers, []
         self._statements(function.body)
+        self.raising_handlers = handlers
         self._pop()
 
     def _parameters(self, arguments: ast.arguments) -> None:
@@ -550,7 +586,9 @@ class _Finder:
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
-            plan = Refusal(f"it is {context.no_await_reason}", atomic=isinstance(plan, Refusal) and plan.atomic)
+            # Its own reason, when it has one, says more about the block (a bare ``raise`` in it).
+            own = f"; and {plan.reason}" if isinstance(plan, Refusal) else ""
+            plan = Refusal(f"it is {context.no_await_reason}{own}", atomic=isinstance(plan, Refusal) and plan.atomic)
         spelled = None
         if isinstance(plan, BlockPlan):
             spelled = self.speller.offload(plan.helper, keywords=False, scope=scope)
@@ -590,7 +628,7 @@ class _Finder:
                 return (f"inside `with {spelled}:`, which holds process-wide state while its block runs: an await "
                         "here would let other tasks run inside it (a lock held across it deadlocks them)")
             if isinstance(expression, ast.Call) and names == {"contextlib.suppress"}:
-                caught = {name for arg in arguments_of(expression) for name in resolve(arg.value, scope)}
+                caught = {name for arg in arguments_of(expression) for name in self.cancellation.names(arg.value, scope)}
                 if caught & CANCELLATION:
                     return (f"inside `with {spelled}:`, which would swallow the cancellation an await here "
                             "can raise")
@@ -611,8 +649,23 @@ class _Finder:
         return None if shared is None else IN_LOOP_OVER_SHARED.format(shared)
 
     def _shared_iterable(self, expression: ast.expr, scope: Scope) -> str | None:
-        """``SHARED``, ``self.items``, ``d.items()`` on those: containers other tasks may change."""
+        """``SHARED``, ``self.items``, ``d.items()`` on those: containers other tasks may change;
+        also through lazy views of them (``enumerate(self.pending)``, ``zip``, ``map``, a
+        generator expression), which read the container as the loop goes."""
         target = expression
+        if isinstance(target, ast.GeneratorExp):
+            return self._shared_iterable(target.generators[0].iter, scope)
+        names = resolve(target.func, scope) if isinstance(target, ast.Call) else set()
+        if names and names <= _LAZY_VIEWS.keys():
+            assert isinstance(target, ast.Call)
+            if names == {"builtins.iter"} and len(target.args) == 2:
+                return None
+            for start, stop in {_LAZY_VIEWS[name] for name in names}:
+                for argument in target.args[start:stop]:
+                    shared = self._shared_iterable(argument.value if isinstance(argument, ast.Starred) else argument, scope)
+                    if shared is not None:
+                        return shared
+            return None
         if (
             isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
             and target.func.attr in ("items", "keys", "values") and not target.args and not target.keywords
@@ -649,18 +702,71 @@ class _Finder:
         )
 
     def _hoistable(self, node: ast.AugAssign) -> bool:
-        return (
-            isinstance(node.value, ast.Call) and node not in self.inline_statements
-            and len(self._same_line(node)) == 1 and _reads_plainly(node.target)
+        return self._hoistable_statement(node, node.target) and self._hoistable_part(node.value, node.target)
+
+    def _hoistable_statement(self, node: ast.stmt, target: ast.expr) -> bool:
+        return node not in self.inline_statements and len(self._same_line(node)) == 1 and _reads_plainly(target)
+
+    def _hoistable_part(self, part: ast.expr, target: ast.expr) -> bool:
+        """Whether ``part`` of an assignment's value may be evaluated before the target is
+        read: it reads nothing of the target and holds no await, and no call in it can
+        change the target (blocking calls of the catalog and pure functions; or one call
+        of anything, whose arguments call only pure functions, so that it is what the fix
+        awaits if anything is). A plain read of the target has no effect, so only a read
+        that fails (an attribute never set) tells the orders apart: the call has run."""
+        scope = self.scopes.scope_of(part)
+        if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in ast.walk(part)):
+            return False
+        if not any(isinstance(n, ast.Call) for n in ast.walk(part)):
+            return False  # nothing the fix could await
+        if isinstance(part, ast.Call) and all(
+            self._is_pure(n, scope) for a in arguments_of(part) for n in ast.walk(a.value) if isinstance(n, ast.Call)
+        ):
+            return True
+        return all(
+            self._is_pure(n, scope) or self.detector.match(n, scope) is not None
+            for n in ast.walk(part) if isinstance(n, ast.Call)
         )
 
-    def _catches_cancellation(self, handler: ast.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        scope = self.scopes.scope_of(handler)
-        caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        names = {name for element in caught for name in resolve(element, scope)}
-        return bool(names & CANCELLATION)
+    def _is_pure(self, call: ast.Call, scope: Scope) -> bool:
+        """A function of the standard library that cannot change the coroutine's state (``len``, ``os.path.join``)."""
+        names = resolve(call.func, scope)
+        return bool(names) and all(matches_any(name, THREAD_SAFE) for name in names) and self.detector.match(
+            call, scope) is None
+
+    def _assignment_hazard(self, node: ast.Assign) -> None:
+        """``x = x + f()``, ``d[k] = d.get(k, 0) + f()`` on a shared target: the value reads
+        the target before the call, and the write comes after the await the fix adds, so
+        updates other tasks make meanwhile would be lost. Hoisted as ``+=`` is when the
+        value is the read, an operator, and a part that may go first; else the calls after
+        the read are reported."""
+        target = node.targets[0]
+        if len(node.targets) != 1 or not self.context.rewritable or not (
+            isinstance(target, (ast.Attribute, ast.Subscript))
+            or (isinstance(target, ast.Name) and _is_nonlocal_name(target, self.scopes.scope_of(node)))
+        ):
+            return
+        order = _in_evaluation_order(node.value)
+        first = next((at for at, n in enumerate(order) if _reads_target(n, target)), None)
+        if first is None:
+            return
+        value = node.value
+        if (
+            isinstance(value, ast.BinOp) and _reads_only(value.left) and self._hoistable_statement(node, target)
+            and self._hoistable_part(value.right, target) and not any(
+                isinstance(n, ast.Call) and self.detector.match(n, self.scopes.scope_of(n)) for n in ast.walk(value.left))
+        ):
+            # ``self.n = self.n + f(p)`` -> ``_result = await ...`` then ``self.n = self.n + _result``.
+            self.plan.hoists.add(self._start(node))
+            return
+        reason = (
+            f"on the right of `{self.text(target)} = ...`, after it reads `{self.text(target)}`: the target is read "
+            "before the await and written after it, so updates other tasks make meanwhile would be lost; assign the "
+            "call's result to a local first"
+        )
+        for later in order[first + 1 :]:
+            if isinstance(later, ast.Call):
+                self.late_calls[later] = reason
 
     # -- expressions ------------------------------------------------------------------------
 
@@ -774,6 +880,8 @@ class _Finder:
         if not context.in_coroutine or node in self.awaited or node in self.chain_heads or node in self.block_openers:
             return
         scope = self.scopes.scope_of(node.func)
+        if not context.moving and (node.args or node.keywords):
+            self._callbacks(node, scope)
         match = self.detector.match(node, scope)
         if match is None:
             self._leave_helper_call(node, scope)
@@ -789,13 +897,35 @@ class _Finder:
             match.reason
             or (entry.reason or "no safe automatic rewrite" if entry.strategy is Strategy.REPORT else None)
             or context.no_await_reason
+            or self.late_calls.get(node)
             or self.framework_problem
         )
+        if reason is None:
+            reason = self._generator_argument(node)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
         fixed = self._fix_text(node, match, scope)
         self._record(node, entry, not fixed.startswith("!"), fixed.lstrip("!"))
+
+    def _callbacks(self, node: ast.Call, scope: Scope) -> None:
+        """Blocking functions handed to a function that calls them at once, on the loop
+        (``max(paths, key=os.path.getmtime)``): reported, as the call they are made in."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "sort":
+            given = [k.value for k in node.keywords if k.arg == "key"]
+        elif resolve(func, scope) & CALLS_ITS_CALLBACKS:
+            given = [argument.value for argument in arguments_of(node)]
+        else:
+            return
+        for function in given:
+            if not isinstance(function, (ast.Name, ast.Attribute)):
+                continue
+            reference = ast.copy_location(ast.Call(func=function, args=[], keywords=[]), function)
+            match = self.detector.match(reference, scope)
+            if match is None or self._is_suppressed(reference, match.entry):
+                continue
+            self._record(function, match.entry, False, f"called by `{self.text(func)}` on the event loop")
 
     def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
         """A call of a project function that blocks through its body (LS301): run in a
@@ -812,7 +942,10 @@ class _Finder:
             return
         if self._is_suppressed(node, _HELPER_ENTRY):
             return
-        place = context.no_await_reason or self.framework_problem
+        place = (
+            context.no_await_reason or self.late_calls.get(node) or self.framework_problem
+            or self._generator_argument(node)
+        )
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
         call = HelperCall(line, column + 1, step, place, fix)
@@ -827,6 +960,13 @@ class _Finder:
             self._fix_text(node, Match(_HELPER_ENTRY), scope)
         self._record_finding(node, finding)
 
+    def _generator_argument(self, node: ast.Call) -> str | None:
+        """Why the call may not go to a thread with its arguments: one is a generator expression."""
+        for argument in arguments_of(node):
+            if isinstance(argument.value, ast.GeneratorExp):
+                return GENERATOR_ARGUMENT.format(self.text(argument.value))
+        return None
+
     def _fix_text(self, node: ast.Call, match: Match, scope: Scope, register: bool = True) -> str:
         """What the fix reads as, or ``!`` and why there is none; ``register``: the
         rewrite will do it (else only the text is wanted)."""
@@ -836,13 +976,16 @@ class _Finder:
             match.receiver is not None and isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Call) and func.value in self.chain_heads
         ):
-            if not all(_is_plain(a.value) for a in arguments_of(node)) or not all(
-                _is_plain(a.value) for a in arguments_of(func.value)
-            ):
-                return "!its arguments are not plain names or literals: a lambda would evaluate them later, in the thread"
-            spelled = self.speller.offload(f"lambda: {self.text(node)}", keywords=False, scope=scope)
+            parameters = self._chain_parameters(node, func.value, scope)
+            if isinstance(parameters, str):
+                return f"!{parameters}"
+            spelled = self.speller.offload(self._chain_lambda(node, parameters), keywords=False, scope=scope)
             if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (CHAIN, entry, spelled)
+                if parameters:
+                    self.plan.chain_parameters[self._span(node)] = tuple(
+                        (name, self._span(argument)) for name, argument in parameters
+                    )
             return f"!{NO_NAME}" if spelled is None else spelled.detail
         spelled = None
         native = entry.strategy is Strategy.NATIVE and entry.native is not None
@@ -860,6 +1003,100 @@ class _Finder:
                 if spelled.runner == spelled.detail[len("await "):].split("(")[0]:
                     self.rewrites[node] = (spelled.runner, False)
         return f"!{NO_NAME}" if spelled is None else spelled.detail
+
+    def _chain_parameters(
+        self, node: ast.Call, inner: ast.Call, scope: Scope
+    ) -> list[tuple[str, ast.expr]] | str:
+        """The arguments of ``open(a).read(b)`` a lambda must bind when it is made, with the
+        names of its parameters; or why the chain cannot go to the thread in a lambda.
+
+        A lambda reads its body's names when it runs, in the thread, later: literals and
+        the coroutine's own variables (no other task can rebind them) may stay; another
+        task may change an attribute, a subscript or a module variable meanwhile, so the
+        inner call's arguments that read those are bound first, which is when the
+        original evaluates them (before anything else). The outer call's are evaluated
+        after the file is opened: binding them first would change the order."""
+        bound: list[ast.expr] = []
+        for argument in arguments_of(inner):
+            if self._same_later(argument.value, scope):
+                continue
+            if argument.star or not self._bindable(argument.value):
+                return ("its arguments hold a blocking call fixed on its own, a lambda, a comprehension or `:=`: "
+                        "a lambda would evaluate them later, in the thread")
+            bound.append(argument.value)
+        for argument in arguments_of(node):
+            if not self._same_later(argument.value, scope):
+                return _CALLS_LATER if not _reads_only(argument.value, calls=False) else (
+                    f"`{self.text(argument.value)}` is read after the file is opened: a lambda would read it later, in "
+                    "the thread, where another task may have changed it")
+        taken = {
+            n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and not any(n is m for value in bound for m in ast.walk(value))
+        }
+        parameters: list[tuple[str, ast.expr]] = []
+        for value in bound:
+            base = value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else ""
+            base = base.lower().strip("_") or next(
+                (a.keyword for a in arguments_of(inner) if a.value is value and a.keyword), None
+            ) or ("path" if inner.args and value is inner.args[0] else "value")
+            name, counter = base, 1
+            while name in taken or keyword.iskeyword(name) or hasattr(builtins, name):
+                counter += 1
+                name = f"{base}_{counter}"
+            taken.add(name)
+            parameters.append((name, value))
+        return parameters
+
+    def _bindable(self, value: ast.expr) -> bool:
+        """An argument the lambda may evaluate when it is made, in the coroutine, on the
+        loop, as the original does (``os.path.join(self.folder, name)``): not when a call
+        in it is rewritten itself (or may be: a project function still to be decided)."""
+        pending = {(call.line, call.column) for call in self.plan.pending}
+        for node in ast.walk(value):
+            if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, *_COMPREHENSIONS)):
+                return False
+            if isinstance(node, ast.Call) and (
+                self._span(node) in self.plan.calls or (self._start(node)[0], self._start(node)[1] + 1) in pending
+            ):
+                return False
+        return True
+
+    def _same_later(self, value: ast.expr, scope: Scope) -> bool:
+        """Evaluating ``value`` later, in the thread, gives what it gives now: literals,
+        the coroutine's own variables, builtins, module constants."""
+        if isinstance(value, ast.Constant):
+            return not isinstance(value.value, complex)
+        if isinstance(value, ast.JoinedStr):
+            return all(
+                self._same_later(part.value, scope) and (part.format_spec is None or self._same_later(part.format_spec, scope))
+                for part in value.values if isinstance(part, ast.FormattedValue)
+            )
+        if not isinstance(value, ast.Name):
+            return False
+        own = [scope]
+        while own[-1].kind == "comprehension":
+            own.append(own[-1].parent)
+        bindings = scope[value.id]
+        if bindings and all(b.scope.kind == "builtin" for b in bindings):
+            return True
+        if bindings and all(b.scope.kind == "module" for b in bindings):
+            if self._constants is None:
+                self._constants = ModuleConstants(self.tree, self.settings.constructors)
+            return self._constants.module_kind(value.id) is not None
+        return bool(bindings) and own[-1].kind == "function" and all(any(b.scope is s for s in own) for b in bindings)
+
+    def _chain_lambda(self, node: ast.Call, parameters: list[tuple[str, ast.expr]]) -> str:
+        """``lambda path=self.path: open(path).read()``, as the rewrite prints it."""
+        if not parameters:
+            return f"lambda: {self.text(node)}"
+        body, at = [], self.text.offset(node.lineno, node.col_offset)
+        for name, value in sorted(parameters, key=lambda pair: (pair[1].lineno, pair[1].col_offset)):
+            start = self.text.offset(value.lineno, value.col_offset)
+            body += [self.text.between(at, start), name]
+            at = self.text.offset(value.end_lineno or value.lineno, value.end_col_offset or 0)
+        body.append(self.text.between(at, self.text.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)))
+        defaults = ", ".join(f"{name}={self.text(value)}" for name, value in parameters)
+        return f"lambda {defaults}: {''.join(body)}"
 
     # The text of a callee holding calls that are rewritten too, as the rewrite prints it
     # (``Path(p).expanduser().absolute()``: the inner call is offloaded first).
@@ -920,6 +1157,8 @@ class _Finder:
         return f"await {runner}({inner[: len(inner) - len(rest)]}{self._updated(func)}, {rest})"
 
     def _is_suppressed(self, call: ast.Call, entry: BlockingCall) -> bool:
+        if not self.settings.allows(entry.code):
+            return True  # a code not selected (``--select``, ``ignore``): neither reported nor fixed
         if self.suppressed is not None and self.suppressed(self._span(call)):
             return True
         if self.comments.empty:
@@ -931,11 +1170,11 @@ class _Finder:
         inline = self.comments.after_parenthesis(*opening) if opening is not None else None
         return suppressed_by_comment(inline, entry.code)
 
-    def _record(self, call: ast.Call, entry: BlockingCall, fixable: bool, detail: str) -> None:
+    def _record(self, call: ast.expr, entry: BlockingCall, fixable: bool, detail: str) -> None:
         span = self._span(call)
         self._record_finding(call, Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail))
 
-    def _record_finding(self, call: ast.Call, finding: Finding) -> None:
+    def _record_finding(self, call: ast.expr, finding: Finding) -> None:
         span = self._span(call)
         self.plan.located.append((finding, span))
         if self.comments.tokenized and self.statements:
@@ -1002,15 +1241,58 @@ def _reads_plainly(target: ast.expr) -> bool:
     return False
 
 
-def _is_plain(node: ast.expr) -> bool:
-    """Evaluating it later, in another thread, gives the same value: names and literals."""
-    if isinstance(node, ast.Name):
-        return True
-    if isinstance(node, ast.Constant):
-        return not isinstance(node.value, complex)
-    if isinstance(node, ast.JoinedStr):
-        return all(_is_plain(part.value) for part in node.values if isinstance(part, ast.FormattedValue))
+def _reads_target(node: ast.AST, target: ast.expr) -> bool:
+    """Whether ``node`` reads the value ``target`` holds: the same expression, or
+    ``d.get(k, ...)`` for ``d[k]``."""
+    if isinstance(node, type(target)) and isinstance(getattr(node, "ctx", None), ast.Load):
+        return ast.unparse(node) == ast.unparse(target)
+    if (
+        isinstance(target, ast.Subscript) and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get" and node.args and not isinstance(node.args[0], ast.Starred)
+    ):
+        return ast.unparse(node.func.value) == ast.unparse(target.value) and (
+            ast.unparse(node.args[0]) == ast.unparse(target.slice)
+        )
     return False
+
+
+def _reads_only(node: ast.expr, calls: bool = True) -> bool:
+    """Names, attributes, subscripts, literals and operators, and (with ``calls``)
+    ``d.get(k, default)``: evaluating it changes nothing."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            if not (calls and isinstance(child.func, ast.Attribute) and child.func.attr == "get" and not child.keywords
+                    and 1 <= len(child.args) <= 2):
+                return False
+        elif isinstance(child, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, ast.Starred,
+                                *_COMPREHENSIONS)):
+            return False
+    return True
+
+
+def _in_evaluation_order(node: ast.expr) -> list[ast.AST]:
+    """The nodes of an expression, each after the ones evaluated before it (operands
+    before their operator or call); not into lambdas, whose bodies run later."""
+    found: list[ast.AST] = []
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            found.append(current)
+            continue
+        stack.append((current, True))
+        if not isinstance(current, ast.Lambda):
+            stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
+    return found
+
+
+#: Callables that return a lazy view of their iterable arguments: which arguments (a slice).
+_LAZY_VIEWS: dict[str, tuple[int, int | None]] = {
+    "builtins.enumerate": (0, 1), "builtins.zip": (0, None), "builtins.map": (1, None), "builtins.filter": (1, 2),
+    "builtins.reversed": (0, 1), "itertools.chain": (0, None), "itertools.islice": (0, 1),
+    "itertools.zip_longest": (0, None), "itertools.starmap": (1, 2),
+    "builtins.iter": (0, 1),  # ``iter(f, sentinel)`` calls f instead: not a view
+}
 
 
 _OPERATORS = {

@@ -7,7 +7,9 @@ result had (``p = await asyncio.to_thread(Path(x).resolve)`` is still a path):
 
 - ``await asyncio.to_thread(f, *a, **k)``, and the anyio, trio and ``run_in_executor``
   forms (through ``functools.partial``, ``contextvars.copy_context().run`` and lambdas
-  without parameters) stand for ``f(*a, **k)``;
+  without parameters) stand for ``f(*a, **k)``; a lambda whose parameters all have
+  defaults (``lambda path=self.path: open(path).read()``, a chain whose arguments are
+  bound when it is made) stands for its body with the defaults put back in place;
 - ``await asyncio.sleep(x)`` and the other native forms stand for ``(x,)``: the catalog
   call they replaced may run in a thread, and what they read is still read;
 - ``def _blocking_io(a, b): with ...`` followed by the statement that awaits it stands
@@ -172,6 +174,9 @@ class _Seer:
                 function, args = args[0], args[1:]
         if isinstance(function, ast.Lambda) and not args and not keywords and _no_parameters(function.args):
             return function.body
+        if isinstance(function, ast.Lambda) and not args and not keywords and _defaults_only(function.args):
+            parameters = function.args.args
+            return _substitute(function.body, {p.arg: d for p, d in zip(parameters, function.args.defaults)})
         return ast.copy_location(ast.Call(function, args, keywords), function)
 
     def running_loop(self, method: ast.Attribute) -> bool:
@@ -211,6 +216,12 @@ def _no_parameters(arguments: ast.arguments, positional: bool = False) -> bool:
     """No parameters at all; with ``positional``, plain positional ones only."""
     return ((positional or not arguments.args) and not arguments.posonlyargs and not arguments.kwonlyargs
             and arguments.vararg is None and arguments.kwarg is None and not arguments.defaults)
+
+
+def _defaults_only(arguments: ast.arguments) -> bool:
+    """Plain parameters, each with a default, and nothing else."""
+    return (bool(arguments.args) and len(arguments.defaults) == len(arguments.args) and not arguments.posonlyargs
+            and not arguments.kwonlyargs and arguments.vararg is None and arguments.kwarg is None)
 
 
 def _substitute(expression: ast.expr, values: dict[str, ast.expr]) -> ast.expr:

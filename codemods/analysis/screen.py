@@ -193,6 +193,12 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 awaited.add(node.value)  # type: ignore[attr-defined]
         elif kind is ast.Call:
             use = _chain(node.func)  # type: ignore[attr-defined]
+            if owner.is_coroutine:
+                # A function handed to a call may be called there (``max(ps, key=os.path.getmtime)``).
+                for given in (*node.args, *(k.value for k in node.keywords)):  # type: ignore[attr-defined]
+                    reference = _dotted(given) if type(given) in (ast.Name, ast.Attribute) else None
+                    if reference is not None:
+                        coroutine_calls.append((reference, owner))
             if use is not None and owner.is_coroutine:
                 coroutine_calls.append((use, owner))
                 if node not in awaited:

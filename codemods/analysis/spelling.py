@@ -11,6 +11,7 @@ imported. A call whose fix would need a name the module uses for something else
 from __future__ import annotations
 
 import ast
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -76,15 +77,19 @@ def spell(
     the call). ``if TYPE_CHECKING: import asyncio`` is not such a binding.
     """
     wanted = {QualifiedName(target, Source.IMPORT)}
+    rebound = rebound_unseen(scope)
     for candidate in imports.candidates(target):
         bindings = scope[candidate.split(".", 1)[0]]
         if (
-            bindings
+            candidate.split(".", 1)[0] not in rebound
+            and bindings
             and all(b.node is not None and (b.node in imports.unconditional or bound_before(b.node)) for b in bindings)
             and scope.qualified_names(candidate) == wanted
         ):
             return candidate, False
     root = target.split(".", 1)[0]
+    if root in rebound:
+        return None
     # Nothing else has the name, or only conditional imports of that same module: an
     # unconditional ``import <root>`` makes the plain spelling safe.
     if all(
@@ -94,6 +99,59 @@ def spell(
     ):
         return target, True
     return None
+
+
+_UNSEEN_CACHE: "weakref.WeakKeyDictionary[ast.AST, frozenset[str]]" = weakref.WeakKeyDictionary()
+
+
+def rebound_unseen(scope: Scope) -> frozenset[str]:
+    """Names that the functions around ``scope`` (and the module) bind in ways the scope
+    analysis does not record, as libcst does not: ``match`` captures (``case asyncio:``,
+    ``[*asyncio]``, ``{**asyncio}``, ``... as asyncio``), ``del asyncio`` and walrus targets
+    inside comprehensions (``[(asyncio := x) for x in y]`` binds it in the function). The
+    compiler makes each such name local to its function: a fix spelled with it would read
+    that value, or raise ``UnboundLocalError``."""
+    found: set[str] = set()
+    current: Scope | None = scope
+    while current is not None and current.kind != "builtin":
+        node = current.node
+        if current.kind in ("function", "module") and node is not None:
+            names = _UNSEEN_CACHE.get(node)
+            if names is None:
+                names = _UNSEEN_CACHE[node] = frozenset(_unseen_bindings(node))
+            found |= names
+        if current.parent is current:
+            break
+        current = current.parent
+    return frozenset(found)
+
+
+def _unseen_bindings(owner: ast.AST) -> Iterable[str]:
+    """The names ``owner`` (a function, lambda or module) binds by the forms ``rebound_unseen`` lists."""
+    if isinstance(owner, ast.Lambda):
+        pending: list[ast.AST] = [owner.body]
+    else:
+        pending = list(getattr(owner, "body", []))
+    while pending:
+        node = pending.pop()
+        kind = type(node).__name__
+        if kind in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+            yield node.name  # type: ignore[attr-defined]
+        elif kind == "MatchMapping" and getattr(node, "rest", None):
+            yield node.rest  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Delete):
+            yield from (target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            yield node.target.id
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # Their own bodies are other scopes; decorators and defaults run here.
+            pending.extend([*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+        elif isinstance(node, ast.Lambda):
+            pending.extend([*node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+        elif isinstance(node, ast.ClassDef):
+            pending.extend([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
+        else:
+            pending.extend(ast.iter_child_nodes(node))
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,9 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         #: The project around the module (``codemods.project``); alone by default.
         self.project = ProjectView()
         self.findings: list[Finding] = []
-        #: Each finding with the call node (of the input tree) it is about.
-        self.located: list[tuple[Finding, cst.Call]] = []
+        #: Each finding with the call node (of the input tree) it is about (for a blocking
+        #: function handed to another, ``max(ps, key=os.path.getmtime)``, the function's name).
+        self.located: list[tuple[Finding, cst.BaseExpression]] = []
         #: Input call node -> its replacement (which includes rewrites of nested calls).
         self.replacements: dict[cst.Call, cst.Await] = {}
         #: The tree with calls rewritten, before imports are added or removed.
@@ -98,7 +99,10 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._plan = ModulePlan()
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
         self._planned_lines: list[int] = []
-        self._hoists: set[cst.AugAssign] = set()
+        self._hoists: set[cst.AugAssign | cst.Assign] = set()
+        #: Arguments of chains that their lambda binds when it is made -> the parameter's name.
+        self._bound_arguments: dict[cst.CSTNode, str] = {}
+        self._bound_at: dict[Span, cst.BaseExpression] = {}
         self._helper_names: dict[Scope, set[str]] = {}
         # Callees that a native rewrite removed from the code (``time.sleep``): their
         # imports go too when nothing else uses them.
@@ -181,13 +185,22 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         lines |= {span[0] for _, span in plan.located}
         self._planned_lines = sorted(lines)
         self._ranges = ranges_at(tree, lines)
+        bound = {span: name for spans in plan.chain_parameters.values() for name, span in spans}
+        if bound:
+            for node, where in self._ranges.items():
+                if isinstance(node, cst.BaseExpression) and _span(where) in bound:
+                    self._bound_arguments[node] = bound[_span(where)]
+                    self._bound_at[_span(where)] = node
         return plan
 
     def _record_findings(self) -> None:
         calls = {_span(where): node for node, where in self._ranges.items() if isinstance(node, cst.Call)}
+        references = {
+            _span(where): node for node, where in self._ranges.items() if isinstance(node, (cst.Name, cst.Attribute))
+        }
         for finding, span in self._plan.located:
             self.findings.append(finding)
-            node = calls.get(span)
+            node: cst.BaseExpression | None = calls.get(span) or references.get(span)
             if node is not None:
                 self.located.append((finding, node))
             if not finding.fixable:
@@ -255,10 +268,21 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         where = self._ranges.get(statement)
         if where is None:
             return False
-        at = bisect.bisect_left(self._planned_lines, where.start.line)
+        first = where.start.line
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            # libcst's range of a def or class starts at its ``def``/``class`` line, below
+            # its decorators, which run where the statement is (``@retry(wait=f())``).
+            opening = self._ranges.get(decorators[0])
+            first = min(first, opening.start.line) if opening is not None else first
+        at = bisect.bisect_left(self._planned_lines, first)
         return at < len(self._planned_lines) and self._planned_lines[at] <= where.end.line
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        if self._bound_arguments:
+            name = self._bound_arguments.get(original_node)
+            if name is not None:
+                return cst.Name(name)  # the chain's lambda binds it when it is made
         return cst.CSTTransformer.on_leave(self, original_node, updated_node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -267,7 +291,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         cst.CSTTransformer.on_leave_attribute(self, original_node, attribute)
 
-    # -- augmented assignments whose call is hoisted ------------------------------------
+    # -- read-modify-write assignments whose awaited part is hoisted ----------------------
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if self._start(node) in self._plan.hoists:
@@ -275,15 +299,25 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
             # the target is then read after the await, in one step with the write.
             self._hoists.add(node)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._start(node) in self._plan.hoists:
+            self._hoists.add(node)  # ``x = x + f(p)``: the right operand goes first
+
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         statement = original_node.body[0] if original_node.body else None
         updated = updated_node.body[0] if updated_node.body else None
-        if statement not in self._hoists or not isinstance(updated, cst.AugAssign):
+        if statement not in self._hoists or not isinstance(updated, (cst.AugAssign, cst.Assign)):
             return updated_node
-        if not isinstance(updated.value, cst.Await):
-            return updated_node  # the call was not rewritten: nothing to hoist
+        assert isinstance(statement, (cst.AugAssign, cst.Assign))
+        if isinstance(updated, cst.Assign):
+            assert isinstance(updated.value, cst.BinaryOperation) and isinstance(statement.value, cst.BinaryOperation)
+            hoisted, original_part = updated.value.right, statement.value.right
+        else:
+            hoisted, original_part = updated.value, statement.value
+        if not _holds_await(hoisted):
+            return updated_node  # no call was rewritten: nothing to hoist
         scope = self._scope(original_node)
         taken = self._helper_names.setdefault(scope, set()) if scope is not None else set()
         name = "_result"
@@ -292,16 +326,19 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
             counter += 1
             name = f"_result_{counter}"
         taken.add(name)
-        # Not a call replacement any more (the fixit rule then carries the whole module).
-        assert isinstance(statement, cst.AugAssign) and isinstance(statement.value, cst.Call)
-        self.replacements.pop(statement.value, None)
+        # Not call replacements any more (the fixit rule then carries the whole module).
+        for call in _calls_in(original_part):
+            self.replacements.pop(call, None)
         first = updated_node.with_changes(
-            body=[cst.Assign([cst.AssignTarget(cst.Name(name))], updated.value.with_changes(lpar=[], rpar=[]))],
+            body=[cst.Assign([cst.AssignTarget(cst.Name(name))], hoisted.with_changes(lpar=[], rpar=[]))],
             trailing_whitespace=cst.TrailingWhitespace(),
         )
-        second = cst.SimpleStatementLine(
-            [updated.with_changes(value=cst.Name(name))], trailing_whitespace=updated_node.trailing_whitespace
+        rest = (
+            updated.with_changes(value=updated.value.with_changes(right=cst.Name(name)))
+            if isinstance(updated, cst.Assign) and isinstance(updated.value, cst.BinaryOperation)
+            else updated.with_changes(value=cst.Name(name))
         )
+        second = cst.SimpleStatementLine([rest], trailing_whitespace=updated_node.trailing_whitespace)
         return cst.FlattenSentinel([first, second])
 
     # -- with open(...) blocks moved to a thread --------------------------------------
@@ -357,8 +394,15 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
     ) -> cst.Await:
         if how == CHAIN:
             # ``open(p).read()`` -> ``await asyncio.to_thread(lambda: open(p).read())``: both
-            # steps block; the plan checked that the arguments can be evaluated later.
-            thunk = cst.Lambda(cst.Parameters(), updated.with_changes(lpar=[], rpar=[]))
+            # steps block; arguments another task may change are bound when the lambda is
+            # made (``lambda path=self.path: open(path).read()``), the others read later.
+            where = self._ranges.get(original)
+            no_space = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+            parameters = [
+                cst.Param(cst.Name(name), default=self._bound_at[span], equal=no_space)
+                for name, span in (self._plan.chain_parameters.get(_span(where), ()) if where is not None else ())
+            ]
+            thunk = cst.Lambda(cst.Parameters(params=parameters), updated.with_changes(lpar=[], rpar=[]))
             replacement = offloaded(cst.Call(thunk), spelling)
         elif how == NATIVE:
             assert entry.native is not None
@@ -381,6 +425,30 @@ def _span(where: CodeRange) -> Span:
     return (where.start.line, where.start.column, where.end.line, where.end.column)
 
 
+def _holds_await(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    calls: list[cst.Call] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            calls.append(node)
+
+    node.visit(Collector())
+    return calls
+
+
 def _root_of(node: cst.BaseExpression) -> cst.Name:
     """``a`` in ``a.b.c``."""
     while isinstance(node, cst.Attribute):
@@ -397,8 +465,8 @@ class ModuleRewrite:
     #: ``module`` before imports were added or removed.
     calls_only: cst.Module
     findings: list[Finding]
-    #: Each finding with the input call node it is about.
-    located: list[tuple[Finding, cst.Call]]
+    #: Each finding with the input call node it is about (or the name of a function handed to another).
+    located: list[tuple[Finding, cst.BaseExpression]]
     #: Input call node -> replacement; a replacement includes its nested rewrites.
     replacements: dict[cst.Call, cst.Await]
     #: Why ``module`` must not be used (it does not compile), if so.
