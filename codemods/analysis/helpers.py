@@ -7,7 +7,9 @@ calls of other functions by their absolute dotted name, ``self.m()`` calls by cl
 why it could not run in a worker thread, from its own body. A ``ProjectIndex`` over the
 summaries of the project's modules answers, for the function a call reaches (resolved
 through the scopes, imports, relative imports, re-exports and in-project base classes,
-never by spelling), how it blocks (``Chain``) and whether it may run in a thread.
+never by spelling), how it blocks (``Chain``) and whether it may run in a thread. What
+runs is judged by the whole project (``ProjectText``: overrides in subclasses, assignments
+of the name in other modules), and answers do not depend on the order of the questions.
 
 Summaries are small, plain data: the cache keeps them and the runner sends them to the
 workers that need them (``codemods.project``).
