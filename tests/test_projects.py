@@ -329,3 +329,22 @@ def test_an_assignment_elsewhere_counts_for_the_names_a_call_goes_through() -> N
     # Without the project's text (a first look) the answer waits: the index says it is incomplete.
     waiting = _ring_index(scanned=False)
     assert waiting.problem(("call", "ring.tree.visit"), "ring.other", "ring.other") is None and waiting.incomplete
+
+
+def test_a_warm_run_sees_a_function_assigned_in_another_file(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict on ``store.save()`` depends on every module of the run (one may assign
+    ``store.save``): an edit of a module the first answer never read must change it."""
+    tree = copy_tree(PROJECTS / "what_runs_is_decided_by_the_whole_project" / "input", tmp_path / "tree")
+    monkeypatch.chdir(tree)
+    (tree / "shop" / "patches.py").write_text('"""Nothing installed yet."""\n')
+
+    def check() -> dict[str, bool]:
+        result = _invoke(runner, "check", "--format", "json", "-j", "1", ".")
+        return {item["name"]: item["fixable"] for item in json.loads(result.stdout) if item["line"] == 16}
+
+    assert check() == {"save": True}  # cold, nothing assigns store.save
+    assert check() == {"save": True}  # warm, the same
+    (tree / "shop" / "patches.py").write_text("from shop import store\n\nstore.save = print\n")
+    assert check() == {"save": False}  # warm again: the assignment is seen

@@ -7,7 +7,9 @@ calls of other functions by their absolute dotted name, ``self.m()`` calls by cl
 why it could not run in a worker thread, from its own body. A ``ProjectIndex`` over the
 summaries of the project's modules answers, for the function a call reaches (resolved
 through the scopes, imports, relative imports, re-exports and in-project base classes,
-never by spelling), how it blocks (``Chain``) and whether it may run in a thread.
+never by spelling), how it blocks (``Chain``) and whether it may run in a thread. What
+runs is judged by the whole project (``ProjectText``: overrides in subclasses, assignments
+of the name in other modules), and answers do not depend on the order of the questions.
 
 Summaries are small, plain data: the cache keeps them and the runner sends them to the
 workers that need them (``codemods.project``).
@@ -865,7 +867,7 @@ class Chain:
         their module's dotted name."""
         shown = []
         for key in self.functions:
-            module, _, path = key.partition(":")
+            module, _, path = key.partition("@")[0].partition(":")
             shown.append(f"{path}()" if module == here else f"{module}.{path}()")
         return (*shown, f"{self.blocking}()")
 
@@ -1001,7 +1003,7 @@ class ProjectIndex:
         return cast("ModuleHandle", found).real()
 
     def facts(self, key: str) -> FunctionFacts:
-        module, _, path = key.partition(":")
+        module, _, path = key.partition("@")[0].partition(":")
         return self._summary(module).functions[path]
 
     def scan(self, kind: str, name: str) -> tuple[str, ...] | None:
@@ -1027,7 +1029,9 @@ class ProjectIndex:
             return found
         outer, self.incomplete = self.incomplete, False
         key = self.target(step)
-        found = [] if key is None else [key]
+        # ``self.m()``: the instance is one of the step's class (``@``), what ``self.n()`` in
+        # ``m`` runs is looked up from there (``_steps_of``).
+        found = [] if key is None else [f"{key}@{step[1]}" if step[0] == "method" else key]
         if key is not None and step[0] == "method":
             for override in self._overrides(step, key):
                 if override is not None and override not in found:
@@ -1282,11 +1286,24 @@ class ProjectIndex:
         answers.cyclic |= outer_cyclic
         return found
 
+    def _steps_of(self, key: str) -> Iterator[Step]:
+        """The steps of the function of ``key``; in a method reached through ``self.m()``
+        (``key@receiver``), ``self.n()`` steps are looked up from the receiver's class, the
+        class of the instance (not from the class that defines the method)."""
+        plain, _, receiver = key.partition("@")
+        module, _, path = plain.partition(":")
+        owner = f"{module}.{path.rpartition('.')[0]}"
+        for step in self.facts(plain).steps:
+            if receiver and step[0] == "method" and step[1] == owner:
+                yield ("method", receiver, step[2])
+            else:
+                yield step
+
     def _first_blocking(self, key: str) -> Chain | None:
         facts = self.facts(key)
         if facts.declared or not facts.followed:
             return None
-        for step in facts.steps:
+        for step in self._steps_of(key):
             if step[0] == "block":
                 return Chain((key,), step[1])
             for callee in self.runs(step):
@@ -1307,7 +1324,7 @@ class ProjectIndex:
             return f"{shown} is a generator or wrapped method"
         if facts.refusal is not None:
             return f"{shown}: {facts.refusal}"
-        for step in facts.steps:
+        for step in self._steps_of(key):
             if step[0] == "block":
                 continue
             callees = self.runs(step)
