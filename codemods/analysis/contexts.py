@@ -126,7 +126,7 @@ class Cancellation:
         if len(bindings) != 1 or bindings[0].scope.kind != "module" or bindings[0].node not in values:
             return set()
         value = values[bindings[0].node]
-        return self.names(value, self._scopes.scope_of(value), depth + 1) if _is_exception_spelling(value) else set()
+        return self.names(value, self._scopes.scope_or(value, scope), depth + 1) if _is_exception_spelling(value) else set()
 
     def catches(self, handler: ast.ExceptHandler) -> bool:
         """Whether the handler catches a task's cancellation."""
