@@ -331,9 +331,9 @@ def _imported_calls(
     reached: set[str] = set()
     uses = [use for use, _ in calls]
     while uses:
-        use = uses.pop()
-        helper = use[1].rpartition(".")[2]
-        if helper not in reached and helper in helper_calls and _calls_helper(use, {helper}):
+        call = uses.pop()
+        helper = call[1].rpartition(".")[2]
+        if helper not in reached and helper in helper_calls and _calls_helper(call, {helper}):
             reached.add(helper)
             uses.extend(helper_calls[helper])
     for name, dotted in (use for helper in reached for use in helper_calls[helper]):
