@@ -190,7 +190,9 @@ def _run_project(
     decisions: dict[Path, Decided] = {}
     for outcome, decision in decided:
         name, package = names[outcome.file.path]
-        if decision.again is None or (findings_only and not outcome.result.wanted):
+        if decision.again is None or (
+            findings_only and not outcome.result.wanted and not _fix_text_may_change(outcome.result, decision)
+        ):
             # Nothing blocks through other modules, or (for findings only) the module's own
             # analysis left nothing to do but finish the findings of its calls.
             result = outcome.result if decision.findings is None else replace(outcome.result, findings=decision.findings)
@@ -208,6 +210,15 @@ def _run_project(
             _store_decision(outcome.file, outcome.result.findings, decisions[outcome.file.path], settings_of,
                             cache_of, findings_only)
         yield outcome
+
+
+def _fix_text_may_change(result: TransformResult, decision: Decided) -> bool:
+    """Whether a finding's message may quote a call of a project function found fixable
+    only now (``Path(data_dir()).resolve`` offloaded, ``data_dir()`` in it offloaded too):
+    the module's own analysis wrote it without that rewrite, so it looks again, as ``fix``
+    and a file given on stdin do."""
+    found = decision.findings or []
+    return len(found) > 1 and any(finding.fixable and finding not in result.findings for finding in found)
 
 
 def _stored_decision(

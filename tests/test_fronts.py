@@ -38,6 +38,7 @@ PROJECT = {
     "shop/storage.py": '''\
         """Where the shop keeps its files."""
         import json
+        import os
         import sqlite3
 
 
@@ -53,6 +54,10 @@ PROJECT = {
 
         def open_db(path):
             return sqlite3.connect(path)
+
+
+        def data_dir():
+            return os.path.realpath("data")
         ''',
     "shop/net.py": '''\
         """Prices from the supplier."""
@@ -75,9 +80,10 @@ PROJECT = {
         import os
         import shutil
         import time
+        from pathlib import Path
 
         from shop import net
-        from shop.storage import load_config, open_db, save_report
+        from shop.storage import data_dir, load_config, open_db, save_report
 
         from .util.clock import backoff
 
@@ -108,6 +114,10 @@ PROJECT = {
             finally:
                 os.remove(report_path)
             return db, total
+
+
+        async def data_root():
+            return Path(data_dir()).resolve()  # the fix of resolve() holds that of data_dir()
         ''',
     # No blocking call of its own: the screen passes it over, the project looks again.
     "shop/jobs.py": '''\
@@ -180,15 +190,17 @@ def test_the_project_holds_what_the_fronts_are_compared_on(shop: Path) -> None:
     found = reference()
     places = {(path, line, code) for path, line, _, code, _ in found}
     assert {
-        ("shop/service.py", 22, "LS301"),  # load_config, from another module
-        ("shop/service.py", 23, "LS301"),  # net.fetch_rates, a module's attribute
-        ("shop/service.py", 24, "LS301"),  # backoff, from a subpackage by a relative import
-        ("shop/service.py", 25, "LS301"),  # archive, of its own module
-        ("shop/service.py", 26, "LS251"),  # time.sleep, directly
-        ("shop/service.py", 31, "LS301"),  # save_report
-        ("shop/service.py", 32, "LS301"),  # open_db: a connection bound to its thread
-        ("shop/service.py", 33, "LS301"),  # count_orders in a generator expression
-        ("shop/service.py", 37, "LS260"),  # os.remove in `finally:`
+        ("shop/service.py", 23, "LS301"),  # load_config, from another module
+        ("shop/service.py", 24, "LS301"),  # net.fetch_rates, a module's attribute
+        ("shop/service.py", 25, "LS301"),  # backoff, from a subpackage by a relative import
+        ("shop/service.py", 26, "LS301"),  # archive, of its own module
+        ("shop/service.py", 27, "LS251"),  # time.sleep, directly
+        ("shop/service.py", 32, "LS301"),  # save_report
+        ("shop/service.py", 33, "LS301"),  # open_db: a connection bound to its thread
+        ("shop/service.py", 34, "LS301"),  # count_orders in a generator expression
+        ("shop/service.py", 38, "LS260"),  # os.remove in `finally:`
+        ("shop/service.py", 43, "LS301"),  # data_dir(), inside...
+        ("shop/service.py", 43, "LS240"),  # ...the call of Path.resolve(), whose fix quotes it
         ("shop/jobs.py", 11, "LS301"),  # archive, of the other coroutine module
         ("shop/jobs.py", 13, "LS301"),  # settings_of, of its own module, into another
     } <= places
@@ -236,18 +248,22 @@ SELECTIONS: list[tuple[list[str], Callable[[str], bool]]] = [
 def test_select_and_ignore_go_by_each_findings_own_code(
     shop: Path, options: list[str], kept: Callable[[str], bool]
 ) -> None:
-    expected = [found for found in reference() if kept(found[3])]
-    assert check("--no-cache", *options, "shop", status=1 if expected else 0) == expected
+    expected = [found[:4] for found in reference() if kept(found[3])]
+    selected = check("--no-cache", *options, "shop", status=1 if expected else 0)
+    # The messages may differ from the reference's: a fix quoting a call not rewritten
+    # now (Path(data_dir()).resolve with LS301 ignored) says so.
+    assert [found[:4] for found in selected] == expected
     for name in COROUTINE_MODULES:
         source = (shop / name).read_bytes()
         assert check("--no-cache", *options, "-", "--stdin-filename", name, input=source,
                      status=1 if any(found[0] == name for found in expected) else 0) == [
-            found for found in expected if found[0] == name
+            found for found in selected if found[0] == name
         ]
 
 
 def test_ignore_in_the_configuration_goes_by_each_findings_own_code(shop: Path) -> None:
-    expected = [found for found in reference() if found[3] != "LS251"]
+    expected = check("--no-cache", "--ignore", "LS251", "shop")
+    assert [found[:4] for found in expected] == [found[:4] for found in reference() if found[3] != "LS251"]
     pyproject = shop / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'ignore = ["LS251"]\n')
     assert check("--no-cache", "shop") == expected
