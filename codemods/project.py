@@ -224,7 +224,9 @@ def _run_project(
             yield decision
             continue
         name, package = names[outcome.file.path]
-        if decision.again is None or (findings_only and not outcome.result.wanted):
+        if decision.again is None or (
+            findings_only and not outcome.result.wanted and not _fix_text_may_change(outcome.result, decision)
+        ):
             # Nothing blocks through other modules, or (for findings only) the module's own
             # analysis left nothing to do but finish the findings of its calls.
             result = outcome.result if decision.findings is None else replace(outcome.result, findings=decision.findings)
@@ -257,6 +259,15 @@ def _decide(index: ProjectSummaries, name: str, outcome: FileOutcome) -> Decided
     except Exception as error:  # noqa: BLE001 - see the docstring
         source = outcome.result.source
         return FileOutcome(outcome.file, TransformResult(source, source, error=internal_error(error, str(outcome.file.path))))
+
+
+def _fix_text_may_change(result: TransformResult, decision: Decided) -> bool:
+    """Whether a finding's message may quote a call of a project function found fixable
+    only now (``Path(data_dir()).resolve`` offloaded, ``data_dir()`` in it offloaded too):
+    the module's own analysis wrote it without that rewrite, so it looks again, as ``fix``
+    and a file given on stdin do."""
+    found = decision.findings or []
+    return len(found) > 1 and any(finding.fixable and finding not in result.findings for finding in found)
 
 
 def _stored_decision(

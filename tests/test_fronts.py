@@ -38,6 +38,7 @@ PROJECT = {
     "shop/storage.py": '''\
         """Where the shop keeps its files."""
         import json
+        import os
         import sqlite3
 
 
@@ -53,6 +54,10 @@ PROJECT = {
 
         def open_db(path):
             return sqlite3.connect(path)
+
+
+        def data_dir():
+            return os.path.realpath("data")
         ''',
     "shop/net.py": '''\
         """Prices from the supplier."""
@@ -75,9 +80,10 @@ PROJECT = {
         import os
         import shutil
         import time
+        from pathlib import Path
 
         from shop import net
-        from shop.storage import load_config, open_db, save_report
+        from shop.storage import data_dir, load_config, open_db, save_report
 
         from .util.clock import backoff
 
@@ -108,6 +114,10 @@ PROJECT = {
             finally:
                 os.remove(report_path)
             return db, total
+
+
+        async def data_root():
+            return Path(data_dir()).resolve()  # the fix of resolve() holds that of data_dir()
         ''',
     # No blocking call of its own: the screen passes it over, the project looks again.
     "shop/jobs.py": '''\
@@ -116,10 +126,14 @@ PROJECT = {
         from shop.service import archive
 
 
+        def settings_of(path):
+            return storage.load_config(path)
+
+
         async def nightly(path, lines):
             archive(path)
             storage.save_report(path, "\\n".join(lines))  # noqa: LS301
-            return storage.load_config(path)
+            return settings_of(path)
         ''',
 }
 
@@ -176,19 +190,21 @@ def test_the_project_holds_what_the_fronts_are_compared_on(shop: Path) -> None:
     found = reference()
     places = {(path, line, code) for path, line, _, code, _ in found}
     assert {
-        ("shop/service.py", 22, "LS301"),  # load_config, from another module
-        ("shop/service.py", 23, "LS301"),  # net.fetch_rates, a module's attribute
-        ("shop/service.py", 24, "LS301"),  # backoff, from a subpackage by a relative import
-        ("shop/service.py", 25, "LS301"),  # archive, of its own module
-        ("shop/service.py", 26, "LS251"),  # time.sleep, directly
-        ("shop/service.py", 31, "LS301"),  # save_report
-        ("shop/service.py", 32, "LS301"),  # open_db: a connection bound to its thread
-        ("shop/service.py", 33, "LS301"),  # count_orders in a generator expression
-        ("shop/service.py", 37, "LS260"),  # os.remove in `finally:`
-        ("shop/jobs.py", 7, "LS301"),
-        ("shop/jobs.py", 9, "LS301"),
+        ("shop/service.py", 23, "LS301"),  # load_config, from another module
+        ("shop/service.py", 24, "LS301"),  # net.fetch_rates, a module's attribute
+        ("shop/service.py", 25, "LS301"),  # backoff, from a subpackage by a relative import
+        ("shop/service.py", 26, "LS301"),  # archive, of its own module
+        ("shop/service.py", 27, "LS251"),  # time.sleep, directly
+        ("shop/service.py", 32, "LS301"),  # save_report
+        ("shop/service.py", 33, "LS301"),  # open_db: a connection bound to its thread
+        ("shop/service.py", 34, "LS301"),  # count_orders in a generator expression
+        ("shop/service.py", 38, "LS260"),  # os.remove in `finally:`
+        ("shop/service.py", 43, "LS301"),  # data_dir(), inside...
+        ("shop/service.py", 43, "LS240"),  # ...the call of Path.resolve(), whose fix quotes it
+        ("shop/jobs.py", 11, "LS301"),  # archive, of the other coroutine module
+        ("shop/jobs.py", 13, "LS301"),  # settings_of, of its own module, into another
     } <= places
-    assert ("shop/jobs.py", 8, "LS301") not in places  # suppressed by the comment on its line
+    assert ("shop/jobs.py", 12, "LS301") not in places  # suppressed by the comment on its line
     fixable = {message.split("; ", 1)[1].startswith("fix: ") for *_, message in found}
     assert fixable == {True, False}
     text = invoke("check", "--no-cache", "-j", "1", "shop")
@@ -214,7 +230,7 @@ def test_stdin_with_its_filename_finds_what_a_check_by_path_finds(shop: Path) ->
     }
     assert invoke("fix", "--no-cache", "shop").exit_code == 1  # calls left for review
     assert fixed_by_stdin == {name: (shop / name).read_text() for name in COROUTINE_MODULES}
-    assert "await asyncio.to_thread(storage.load_config, path)" in fixed_by_stdin["shop/jobs.py"]
+    assert "return await asyncio.to_thread(settings_of, path)" in fixed_by_stdin["shop/jobs.py"]
 
 
 SELECTIONS: list[tuple[list[str], Callable[[str], bool]]] = [
@@ -232,18 +248,22 @@ SELECTIONS: list[tuple[list[str], Callable[[str], bool]]] = [
 def test_select_and_ignore_go_by_each_findings_own_code(
     shop: Path, options: list[str], kept: Callable[[str], bool]
 ) -> None:
-    expected = [found for found in reference() if kept(found[3])]
-    assert check("--no-cache", *options, "shop", status=1 if expected else 0) == expected
+    expected = [found[:4] for found in reference() if kept(found[3])]
+    selected = check("--no-cache", *options, "shop", status=1 if expected else 0)
+    # The messages may differ from the reference's: a fix quoting a call not rewritten
+    # now (Path(data_dir()).resolve with LS301 ignored) says so.
+    assert [found[:4] for found in selected] == expected
     for name in COROUTINE_MODULES:
         source = (shop / name).read_bytes()
         assert check("--no-cache", *options, "-", "--stdin-filename", name, input=source,
                      status=1 if any(found[0] == name for found in expected) else 0) == [
-            found for found in expected if found[0] == name
+            found for found in selected if found[0] == name
         ]
 
 
 def test_ignore_in_the_configuration_goes_by_each_findings_own_code(shop: Path) -> None:
-    expected = [found for found in reference() if found[3] != "LS251"]
+    expected = check("--no-cache", "--ignore", "LS251", "shop")
+    assert [found[:4] for found in expected] == [found[:4] for found in reference() if found[3] != "LS251"]
     pyproject = shop / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'ignore = ["LS251"]\n')
     assert check("--no-cache", "shop") == expected
@@ -302,13 +322,13 @@ def test_the_language_server_finds_what_check_finds(shop: Path) -> None:
                 found.append((name, start.line + 1, start.character + 1, str(diagnostic.code), diagnostic.message))
                 ranges[found[-1][:3]] = diagnostic.range
         # Suppressing a call into another module, from the editor.
-        actions = await editor.actions(editor.uri("shop/jobs.py"), ranges["shop/jobs.py", 9, 12])
+        actions = await editor.actions(editor.uri("shop/jobs.py"), ranges["shop/jobs.py", 13, 12])
         return found, actions
 
     found, actions = run(session, shop)
     assert sorted(found) == expected
     [suppress] = [action for action in actions if action.title.startswith("loopsafe: suppress LS301")]
-    assert "    return storage.load_config(path)  # noqa: LS301\n" in apply(documents["shop/jobs.py"], suppress.edit)
+    assert "    return settings_of(path)  # noqa: LS301\n" in apply(documents["shop/jobs.py"], suppress.edit)
 
 
 def test_every_run_finds_the_same(shop: Path) -> None:

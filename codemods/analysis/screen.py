@@ -299,7 +299,7 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     if not needed:
         if not names.helpers:
             return Screen(needed=False)
-        return Screen(needed=False, imported_calls=_imported_calls(plain_calls, module_imports))
+        return Screen(needed=False, imported_calls=_imported_calls(plain_calls, module_imports, helper_calls))
     return Screen(
         True, [_stub_of(unit.node) for unit in units if not unit.keep and (unit.parent is None or unit.parent.keep)]
     )
@@ -327,9 +327,25 @@ def _blocking_helpers(calls: dict[str, list[_Use]], matters: _Relevance) -> set[
     return found
 
 
-def _imported_calls(calls: list[tuple[_Use, _Body]], imports: dict[str, list[str]]) -> frozenset[str]:
-    """What the coroutines call through the module's imports (``Screen.imported_calls``)."""
+def _imported_calls(
+    calls: list[tuple[_Use, _Body]], imports: dict[str, list[str]], helper_calls: dict[str, list[_Use]]
+) -> frozenset[str]:
+    """What the coroutines call through the module's imports (``Screen.imported_calls``),
+    directly or in the module's sync functions and methods they call (``load()`` calling
+    an imported ``data_path()`` blocks if that does)."""
     found: set[str] = set()
+    reached: set[str] = set()
+    uses = [use for use, _ in calls]
+    while uses:
+        call = uses.pop()
+        helper = call[1].rpartition(".")[2]
+        if helper not in reached and helper in helper_calls and _calls_helper(call, {helper}):
+            reached.add(helper)
+            uses.extend(helper_calls[helper])
+    for name, dotted in (use for helper in reached for use in helper_calls[helper]):
+        bound = imports.get(name)
+        if bound is not None and len(bound) == 1:
+            found.add(bound[0] + dotted[len(name):])
     for (name, dotted), owner in calls:
         bound = imports.get(name)
         if bound is not None and len(bound) == 1:
