@@ -244,6 +244,13 @@ class ProjectSummaries:
             # Decided as a call would be: what its verdict reads goes to the second look too.
             if helper_finding(HelperCall(0, 0, decode_step(encoded), None, ""), index, module) is not None:
                 blocks = True
+        own = self.load(module) if blocks and result.wanted else None
+        if own is not None:
+            # The second look also asks about the module's own functions its coroutines
+            # call (``load()`` reaching a wanted ``read_settings()``): what their verdicts
+            # read of the project goes to it too, or it would not know enough to fix them.
+            for path in own.real().functions:
+                helper_finding(HelperCall(0, 0, ("call", f"{module}.{path}"), None, ""), index, module)
         if findings is not None:
             findings.sort()
         depends: dict[str, tuple[int, int]] = {}
