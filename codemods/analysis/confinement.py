@@ -164,7 +164,10 @@ class Confinement:
         moved block takes them to be its own, as its own analysis does); ``shallow``: the
         argument is a container of immutable items (``subprocess.run``'s args): only the
         container counts."""
-        verdict = _Evaluation(self, site).value(argument)
+        try:
+            verdict = _Evaluation(self, site).value(argument)
+        except RecursionError:  # nested too deeply to follow
+            verdict = Hazard(self.render(argument), UNKNOWN, certain=False)
         if not isinstance(verdict, Hazard) or (verdict.items and (shallow or not strict)):
             return None
         return verdict if strict or verdict.certain else None
@@ -283,7 +286,7 @@ class _Evaluation:
                     matches_any(n, IMMUTABLE_RESULTS) or matches_any(n, COPIES) or matches_any(n, THREAD_SAFE)
                     for n in names
                 )
-                if not pure and not self.method_of_local(inner):
+                if not pure and not isinstance(inner.func, ast.Attribute):  # a method of an item: ``x.strip()``
                     parts.append(Hazard(self.text(inner), "a call that would run in the thread, later", certain=True))
             elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) and not self.bound_within(inner, view):
                 parts.append(self.value(inner))
@@ -307,10 +310,6 @@ class _Evaluation:
         bindings = self.confinement.scope(name)[name.id]
         inside = {id(n) for n in ast.walk(view)}
         return bool(bindings) and all(b.node is not None and id(b.node) in inside for b in bindings)
-
-    def method_of_local(self, call: ast.Call) -> bool:
-        """``x.strip()`` on a value the generator holds: a method of an item."""
-        return isinstance(call.func, ast.Attribute)
 
     def call_is_lazy(self, call: ast.Call) -> bool:
         names = self.confinement.names(call.func)
