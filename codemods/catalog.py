@@ -559,7 +559,7 @@ COPIES: tuple[str, ...] = (
 #: Callables whose result is a new object nothing else holds (a deep copy, a parsed document).
 FRESH_RESULTS: tuple[str, ...] = (
     "copy.deepcopy", "json.loads", "json.load", "pickle.loads", "pickle.load", "marshal.loads", "tomllib.loads",
-    "tomllib.load", "io.StringIO", "io.BytesIO", "builtins.object", *_OPEN_FAMILY,
+    "tomllib.load", "io.StringIO", "io.BytesIO", "builtins.object", "shlex.split", *_OPEN_FAMILY,
 )
 
 #: Lazy views: iterating them later, in the thread, reads their arguments then.

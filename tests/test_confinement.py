@@ -28,7 +28,7 @@ REASONS: dict[str, dict[int, str]] = {
         25: "its argument `payload` is a parameter of the coroutine, which may hold a mutable object",
         27: "its argument `state` holds `self.state`, an attribute",
         28: "its argument `list(self.state.values())` holds items of `self.state`",
-        31: "its argument `snapshot` is an object the coroutine made, but it was stored in `self.last` before the call",
+        31: "its argument `snapshot` is an object the coroutine made, but it was stored in `self.last` before the thread starts",
         33: "its argument `queue` holds `asyncio.Queue()`, an asyncio object, which is not thread-safe",
         34: "its argument `asyncio.get_running_loop()` is the event loop",
         36: "its argument `connection` holds `sqlite3.connect(path)`, a sqlite3 object",

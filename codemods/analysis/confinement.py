@@ -530,11 +530,12 @@ class _Evaluation:
                 continue
             if any(isinstance(a, _FUNCTIONS) for a in ancestors):
                 if self.confinement.scope(node)[name] == bindings:
-                    return "an object the coroutine made, but a nested function or lambda captured it before the call"
+                    return ("an object the coroutine made, but a nested function or lambda captured it before the "
+                            "thread starts")
                 continue
             how = self.use(node)
             if how is not None:
-                return f"an object the coroutine made, but {how} before the call, so other tasks may reach it"
+                return f"an object the coroutine made, but {how} before the thread starts, so other tasks may reach it"
         return None
 
     def ancestors(self, node: ast.AST, stop: ast.AST) -> list[ast.AST]:
