@@ -35,11 +35,11 @@ REASONS: dict[str, dict[int, str]] = {
     },
     "LS301/helper_arguments_owned_or_immutable_are_fixed": {},
     "LS210/request_bodies_others_can_reach_are_reported": {
-        16: "its argument `json=self.state` is an attribute",
-        17: "its argument `self.state` is an attribute",
-        18: "its argument `params=self.state` is an attribute",
-        19: "its argument `headers=DEFAULT_HEADERS` is a module-level variable",
-        22: "its argument `json=body` holds `self.url`, an attribute",
+        22: "its argument `json=self.state` is an attribute",
+        23: "its argument `self.state` is an attribute",
+        24: "its argument `params=self.state` is an attribute",
+        25: "its argument `headers=DEFAULT_HEADERS` is a module-level variable",
+        28: "its argument `json=body` holds `self.url`, an attribute",
     },
     "LS221/process_arguments_others_can_reach_are_reported": {
         13: "its argument `self.command` is an attribute",
