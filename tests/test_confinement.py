@@ -40,6 +40,8 @@ REASONS: dict[str, dict[int, str]] = {
         24: "its argument `params=self.state` is an attribute",
         25: "its argument `headers=DEFAULT_HEADERS` is a module-level variable",
         28: "its argument `json=body` holds `self.url`, an attribute",
+        33: "its argument `json=payload` holds `self.state`, an attribute",
+        38: "its argument `json=rows` holds `self.headers`, an attribute",
     },
     "LS221/process_arguments_others_can_reach_are_reported": {
         13: "its argument `self.command` is an attribute",

@@ -34,7 +34,7 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping, Sequence, Union
+from typing import Callable, Iterator, Mapping, Sequence, Union
 
 from codemods.analysis.bindings import Binding, ModuleScopes, Scope
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
@@ -46,6 +46,7 @@ from codemods.catalog import (
     IMMUTABLE_RESULTS,
     ITEM_RESULTS,
     LAZY_VIEWS,
+    LOGGER_METHODS,
     LOOP_FACTORIES,
     SHARED_MODULE_STATE,
     THREAD_AFFINE,
@@ -71,6 +72,8 @@ UNKNOWN_RESULT = "a value from a call that loopsafe cannot show no other task ho
 UNKNOWN = "a value loopsafe cannot show no other task holds"
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+#: Methods that put their arguments into the object they are called on.
+MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"})
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _DISPLAYS = (ast.Tuple, ast.List, ast.Set)
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset({"os", "sys", "logging", "subprocess"})
@@ -397,6 +400,7 @@ class _Evaluation:
             escape = self.escape(node.id, bindings)
             if escape is not None:
                 return Hazard(node.id, escape, certain=True)
+            return self.filled(node.id, bindings)
         return verdict
 
     def binding(self, binding: Binding) -> Verdict:
@@ -516,7 +520,9 @@ class _Evaluation:
         finally:
             self.escaping.discard(name)
 
-    def _escape(self, name: str, bindings: list[Binding], function: ast.AST) -> str | None:
+    def reads_before(self, name: str, function: ast.AST) -> Iterator[tuple[ast.Name, list[ast.AST]]]:
+        """The reads of ``name`` in ``function`` that may run before the site (earlier, or
+        anywhere in a loop around it), with their ancestors."""
         site_loops = {id(a) for a in self.ancestors(self.site, function) if isinstance(a, _LOOPS)}
         site_at = (getattr(self.site, "lineno", 0), getattr(self.site, "col_offset", 0))
         for node in ast.walk(function):
@@ -525,9 +531,30 @@ class _Evaluation:
             if id(node) in self.inside_site:
                 continue
             ancestors = self.ancestors(node, function)
-            before = (node.lineno, node.col_offset) < site_at or any(id(a) in site_loops for a in ancestors)
-            if not before:
-                continue
+            if (node.lineno, node.col_offset) < site_at or any(id(a) in site_loops for a in ancestors):
+                yield node, ancestors
+
+    def filled(self, name: str, bindings: list[Binding]) -> Verdict:
+        """An owned container, with what the coroutine put into it before the site
+        (``payload["state"] = self.state``, ``rows.append(row)``)."""
+        function = self.function_of(self.site)
+        if function is None or any(b.scope.node is not function for b in bindings):
+            return OWNED
+        parts: list[Verdict] = [OWNED]
+        for node, _ in self.reads_before(name, function):
+            holder = self.parents.get(node)
+            if isinstance(holder, (ast.Subscript, ast.Attribute)) and isinstance(holder.ctx, ast.Store):
+                statement = self.parents.get(holder)
+                if isinstance(statement, ast.Assign):
+                    parts.append(_contained(self.value(statement.value)))
+            elif isinstance(holder, ast.Attribute) and holder.attr in MUTATORS:
+                call = self.parents.get(holder)
+                if isinstance(call, ast.Call) and call.func is holder:
+                    parts += [_contained(self.value(a)) for a in [*call.args, *(k.value for k in call.keywords)]]
+        return _worst(parts)
+
+    def _escape(self, name: str, bindings: list[Binding], function: ast.AST) -> str | None:
+        for node, ancestors in self.reads_before(name, function):
             if any(isinstance(a, _FUNCTIONS) for a in ancestors):
                 if self.confinement.scope(node)[name] == bindings:
                     return ("an object the coroutine made, but a nested function or lambda captured it before the "
@@ -574,6 +601,8 @@ class _Evaluation:
                 for n in names
             ):
                 return None  # reads it and keeps nothing of it
+            if isinstance(func, ast.Attribute) and func.attr in LOGGER_METHODS:
+                return None  # logged: formatted now (``logger.info("%s", rows)``)
             if isinstance(func, ast.Attribute) and self.value(func.value) in (IMMUTABLE, OWNED):
                 return None  # into another object the coroutine owns (``rows.append(row)``)
             if names and names <= THREAD_RUNNER_NAMES and parent.args:
