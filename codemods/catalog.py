@@ -79,6 +79,38 @@ class StreamingArg:
 
 
 @dataclass(frozen=True)
+class Shares:
+    """Which parameters of a callable may take a mutable object that the call reads or
+    changes while it runs (``requests.post(url, json=state)`` serialises ``state``): run in
+    a thread, such an argument must be one no other task can touch meanwhile
+    (``codemods.analysis.confinement``). Parameters not named take only immutable values.
+    """
+
+    #: The parameters that may be given by position, in order (as far as needed).
+    positional: tuple[str, ...]
+    #: Those (positional or keyword) that may take a mutable object.
+    mutable: frozenset[str]
+    #: Those of ``mutable`` that take a container of immutable items (``subprocess.run``'s
+    #: args list, ``env``): the container must be the coroutine's, its items may come from anywhere.
+    shallow: frozenset[str] = frozenset()
+
+    def takes_object(self, position: int | None, keyword: str | None) -> bool:
+        """Whether the argument at ``position`` (or given as ``keyword``) may be a mutable object."""
+        return self.name(position, keyword) in self.mutable
+
+    def name(self, position: int | None, keyword: str | None) -> str | None:
+        if keyword is not None:
+            return keyword
+        return self.positional[position] if position is not None and position < len(self.positional) else None
+
+
+def shares(positional: str, mutable: str, shallow: str = "") -> Shares:
+    """``shares("url data json", "data json files", shallow="headers")``: one line of data per callable."""
+    return Shares(tuple(positional.split()), frozenset(mutable.split()) | frozenset(shallow.split()),
+                  frozenset(shallow.split()))
+
+
+@dataclass(frozen=True)
 class BlockingCall:
     """One blocking callable, by its fully qualified name."""
 
@@ -96,6 +128,8 @@ class BlockingCall:
     opens_file: bool = False
     #: Reported instead of rewritten when this argument may stream the response.
     streams_if: StreamingArg | None = None
+    #: Parameters that may take mutable objects, read or changed in the thread.
+    shares: Shares | None = None
 
     @property
     def code(self) -> str:
@@ -177,20 +211,42 @@ _NO_PRELOAD = StreamingArg("preload_content", off=True)
 _P_WAIT = ArgCondition(0, "mode", "os.P_WAIT")
 _WNOHANG_WAITPID = ArgCondition(1, "options", "os.WNOHANG")
 
+# Parameters that may take mutable objects (dicts, lists, files, iterators), per callable.
+_REQUESTS_OBJECTS = "params data json cookies files auth hooks"
+_HTTPX_OBJECTS = "params content data files json cookies auth"
+_HEADERS = "headers proxies"  # dicts of str
+_URLLIB3_OBJECTS = "body fields json"
+_PROCESS = shares("args", "stdin stdout stderr", shallow="args env pass_fds")
+
+
+def _verbs(module: str, positional: Mapping[str, str], objects: str, **kwargs: object) -> list[BlockingCall]:
+    """HTTP verb functions, each with its own positional parameters (``post(url, data, json)``)."""
+    return [
+        BlockingCall(f"{module}.{verb}", "http", shares=shares(names, objects, _HEADERS), **kwargs)  # type: ignore[arg-type]
+        for verb, names in positional.items()
+    ]
+
+
+_REQUESTS_POSITIONAL = {"get": "url params", "post": "url data json", "put": "url data", "patch": "url data",
+                        "delete": "url", "head": "url", "options": "url", "request": "method url"}
+_HTTPX_POSITIONAL = {verb: "url" for verb in _HTTP_VERBS.split()} | {"request": "method url"}
+
 CATALOG: tuple[BlockingCall, ...] = (
     # -- sleep and input --------------------------------------------------------------
     *_entries("sleep", ["time.sleep"], strategy=Strategy.NATIVE, native=Native("sleep")),
     *_entries("input", ["builtins.input", *_names("sys.stdin", "read readline readlines"),
                         *_names("sys.stdin.buffer", "read read1 readline readlines")]),
     # -- HTTP ------------------------------------------------------------------------
-    *_entries("http", _names("requests", _HTTP_VERBS), streams_if=_STREAM),
-    *_entries("http", _names("requests.api", _HTTP_VERBS), streams_if=_STREAM),
-    *_entries("http", _names("httpx", _HTTP_VERBS)),
+    *_verbs("requests", _REQUESTS_POSITIONAL, _REQUESTS_OBJECTS, streams_if=_STREAM),
+    *_verbs("requests.api", _REQUESTS_POSITIONAL, _REQUESTS_OBJECTS, streams_if=_STREAM),
+    *_verbs("httpx", _HTTPX_POSITIONAL, _HTTPX_OBJECTS),
     *_entries("http", ["httpx.stream"], strategy=Strategy.REPORT, reason=CONTEXT_MANAGER),
-    *_entries("http", ["urllib.request.urlopen", "urllib.request.urlretrieve"]),
-    *_entries("http", ["urllib3.request"], streams_if=_NO_PRELOAD),
+    *_entries("http", ["urllib.request.urlopen"], shares=shares("url data", "data")),
+    *_entries("http", ["urllib.request.urlretrieve"], shares=shares("url filename reporthook data", "reporthook data")),
+    *_entries("http", ["urllib3.request"], streams_if=_NO_PRELOAD, shares=shares("method url", _URLLIB3_OBJECTS, "headers")),
     # -- processes -------------------------------------------------------------------
-    *_entries("process", _names("subprocess", "run call check_call check_output getoutput getstatusoutput")),
+    *_entries("process", _names("subprocess", "run call check_call check_output"), shares=_PROCESS),
+    *_entries("process", _names("subprocess", "getoutput getstatusoutput")),
     *_entries("process", ["os.system"]),
     *_entries("process", _names("os", "spawnl spawnle spawnlp spawnlpe spawnv spawnve spawnvp spawnvpe"),
               blocks_only_if=_P_WAIT),
@@ -210,13 +266,16 @@ CATALOG: tuple[BlockingCall, ...] = (
     *_entries("path", _names("pathlib.Path", "cwd home")),
     *_entries("os", _names("os", "stat lstat listdir mkdir makedirs rename renames replace remove unlink rmdir "
                                  "removedirs link symlink readlink access chmod chown lchown truncate utime "
-                                 "statvfs getcwd sendfile open read write fsync fdatasync")),
+                                 "statvfs getcwd sendfile open read fsync fdatasync")),
+    *_entries("os", ["os.write"], shares=shares("fd data", "data")),  # a bytearray or memoryview
     *_entries("os", ["os.scandir", "os.walk", "os.fwalk", "glob.iglob"], strategy=Strategy.REPORT, reason=LAZY),
     *_entries("os", ["glob.glob", "tempfile.mkstemp", "tempfile.mkdtemp"]),
     *_entries("os", _names("tempfile", "TemporaryDirectory NamedTemporaryFile TemporaryFile SpooledTemporaryFile"),
               strategy=Strategy.REPORT, reason=TEMPORARY),
-    *_entries("shutil", _names("shutil", "copy copy2 copyfile copytree copymode copystat copyfileobj rmtree move "
+    *_entries("shutil", _names("shutil", "copy copy2 copyfile copymode copystat rmtree move "
                                          "chown disk_usage make_archive unpack_archive which")),
+    *_entries("shutil", ["shutil.copyfileobj"], shares=shares("fsrc fdst", "fsrc fdst")),  # files
+    *_entries("shutil", ["shutil.copytree"], shares=shares("src dst symlinks ignore copy_function", "ignore copy_function")),
     # -- network and databases -------------------------------------------------------
     *_entries("network", ["socket.getaddrinfo"], strategy=Strategy.NATIVE,
               native=Native("getaddrinfo", on_running_loop=True, positional=2,
@@ -251,6 +310,8 @@ class BlockingType:
     derives: tuple[str, ...] = ()
     #: Methods that may stream the response (reported when they do).
     streams_if: Mapping[str, StreamingArg] = field(default_factory=dict)
+    #: Methods with parameters that may take mutable objects.
+    shares: Mapping[str, Shares] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -265,9 +326,13 @@ TYPES: tuple[BlockingType, ...] = (
     BlockingType("requests.Session", ("requests.Session", "requests.session", "requests.sessions.Session"),
                  "http-client", (*_HTTP_VERBS.split(), "send"),
                  annotations=("requests.Session", "requests.sessions.Session"),
-                 streams_if=dict.fromkeys((*_HTTP_VERBS.split(), "send"), _STREAM)),
+                 streams_if=dict.fromkeys((*_HTTP_VERBS.split(), "send"), _STREAM),
+                 shares={verb: shares(names, _REQUESTS_OBJECTS, _HEADERS) for verb, names in _REQUESTS_POSITIONAL.items()}
+                 | {"send": shares("request", "request")}),
     BlockingType("httpx.Client", ("httpx.Client",), "http-client", (*_HTTP_VERBS.split(), "send"),
-                 report={"stream": CONTEXT_MANAGER}, annotations=("httpx.Client",), streams_if={"send": _STREAM}),
+                 report={"stream": CONTEXT_MANAGER}, annotations=("httpx.Client",), streams_if={"send": _STREAM},
+                 shares={verb: shares(names, _HTTPX_OBJECTS, _HEADERS) for verb, names in _HTTPX_POSITIONAL.items()}
+                 | {"send": shares("request", "request")}),
     BlockingType("urllib3.PoolManager",
                  ("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
                   "urllib3.HTTPSConnectionPool", "urllib3.connection_from_url"),
@@ -275,11 +340,15 @@ TYPES: tuple[BlockingType, ...] = (
                  annotations=("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
                               "urllib3.HTTPSConnectionPool"),
                  streams_if=dict.fromkeys(("request", "request_encode_url", "request_encode_body", "urlopen"),
-                                          _NO_PRELOAD)),
+                                          _NO_PRELOAD),
+                 shares=dict.fromkeys(("request", "request_encode_url", "request_encode_body", "urlopen"),
+                                      shares("method url", _URLLIB3_OBJECTS, "headers"))),
     BlockingType("file", _OPEN_FAMILY, "file",
                  ("read", "read1", "readinto", "readline", "readlines", "write", "writelines", "flush", "truncate", "close"),
                  annotations=("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
-                              "io.FileIO", "typing.TextIO", "typing.BinaryIO")),
+                              "io.FileIO", "typing.TextIO", "typing.BinaryIO"),
+                 shares={"readinto": shares("buffer", "buffer"), "write": shares("data", "data"),  # bytearray
+                         "writelines": shares("lines", "", "lines")}),
     BlockingType("pathlib.Path", (*_PATHS, *_PATH_FACTORIES), "path",
                  ("read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file", "is_dir",
                   "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device", "is_char_device",
@@ -310,7 +379,7 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
     """The catalog entry for ``<kind object>.<method>(...)``, if it blocks."""
     qualname = f"{kind.name}.{method}"
     if method in kind.methods:
-        return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(method))
+        return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(method), shares=kind.shares.get(method))
     if method in kind.report:
         return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[method])
     return None
@@ -469,3 +538,70 @@ SAFE_CONTEXT_MANAGERS: tuple[str, ...] = (
     "tempfile.TemporaryFile", "tempfile.SpooledTemporaryFile", "zipfile.ZipFile", "tarfile.open", "os.scandir",
     "io.StringIO", "io.BytesIO", "concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor",
 )
+
+
+# -- what a worker thread may be handed (``codemods.analysis.confinement``) --------------
+
+#: Callables whose result is immutable (str, bytes, numbers, bool, paths), whatever their
+#: arguments: handed to a thread, no other task can change it. ``module.*`` covers a module.
+IMMUTABLE_RESULTS: tuple[str, ...] = (
+    *_names("builtins", "str int float bool bytes complex len repr ascii format hash id ord chr hex oct bin "
+                        "round abs divmod isinstance issubclass callable hasattr any all sum"),
+    "os.path.*", "posixpath.*", "ntpath.*", "os.fspath", "os.fsencode", "os.fsdecode", "os.getenv", "os.getcwd",
+    "os.getpid", "os.environ.get", "json.dumps", "pickle.dumps", "marshal.dumps", "base64.*", "binascii.*",
+    "time.time", "time.monotonic", "time.perf_counter", "time.strftime", "datetime.*",
+    "uuid.*", "math.*", "decimal.Decimal", "fractions.Fraction", "textwrap.*", "html.escape", "html.unescape",
+    "urllib.parse.quote", "urllib.parse.unquote", "urllib.parse.urlencode", "urllib.parse.urljoin",
+    "shlex.quote", "shlex.join", "re.escape", "re.sub", "string.*", "unicodedata.*", "traceback.format_exc",
+    "socket.gethostname",
+    *_PATHS, *_PATH_FACTORIES, "pathlib.PurePath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath",
+)
+#: Callables whose result is one of the items of their first argument (checked like the items).
+ITEM_RESULTS: tuple[str, ...] = tuple(_names("builtins", "min max next"))
+
+#: Callables that return a new container holding the items of their arguments (a shallow
+#: copy): the container is the coroutine's, the items are those of the arguments.
+COPIES: tuple[str, ...] = (
+    *_names("builtins", "list dict set frozenset tuple sorted bytearray"), "copy.copy", "collections.*",
+)
+
+#: Callables whose result is a new object nothing else holds (a deep copy, a parsed document).
+FRESH_RESULTS: tuple[str, ...] = (
+    "copy.deepcopy", "json.loads", "json.load", "pickle.loads", "pickle.load", "marshal.loads", "tomllib.loads",
+    "tomllib.load", "io.StringIO", "io.BytesIO", "builtins.object", "shlex.split", *_OPEN_FAMILY,
+)
+
+#: Lazy views: iterating them later, in the thread, reads their arguments then.
+LAZY_VIEWS: tuple[str, ...] = tuple(_names("builtins", "enumerate zip map filter reversed iter"))
+#: Methods that give a lazy view of their object (``d.items()``).
+VIEW_METHODS: tuple[str, ...] = ("items", "keys", "values")
+
+#: Annotations of values that are immutable.
+IMMUTABLE_ANNOTATIONS: tuple[str, ...] = (
+    *_names("builtins", "str bytes int float complex bool"), *_PATHS, "pathlib.PurePath", "typing.Literal",
+    "datetime.datetime", "datetime.date", "datetime.timedelta", "uuid.UUID", "decimal.Decimal",
+)
+
+#: Objects bound to a thread or to the event loop, by constructor or annotation: never
+#: handed to a worker thread, whoever made them (finishing "its argument `x` is ...").
+_SQLITE = "a sqlite3 object, which refuses use from any thread but the one that made it (check_same_thread)"
+_ASYNCIO = ("an asyncio object, which is not thread-safe: its methods (set_result, put_nowait, set, ...) must "
+            "run on the event loop's thread")
+_LOOP = "the event loop, which is not thread-safe: only call_soon_threadsafe may be used from another thread"
+_LOCK = ("a threading lock, which the loop's thread may hold: taken in the worker it blocks it, or deadlocks "
+         "(RLock re-entrancy is per thread)")
+THREAD_AFFINE: Mapping[str, str] = {
+    **dict.fromkeys(("sqlite3.connect", "sqlite3.Connection", "sqlite3.Cursor", "sqlite3.Connection.cursor"), _SQLITE),
+    **dict.fromkeys(_names("asyncio", "Future Queue LifoQueue PriorityQueue Event Lock Condition Semaphore "
+                                      "BoundedSemaphore Task create_task ensure_future"), _ASYNCIO),
+    **dict.fromkeys(_names("asyncio.queues", "Queue LifoQueue PriorityQueue"), _ASYNCIO),
+    **dict.fromkeys(("asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop",
+                     "asyncio.AbstractEventLoop", "asyncio.BaseEventLoop"), _LOOP),
+    **dict.fromkeys(_names("threading", "Lock RLock Condition Semaphore BoundedSemaphore"), _LOCK),
+}
+#: Methods of the event loop that make loop-bound objects (``loop.create_future()``).
+LOOP_FACTORIES: tuple[str, ...] = ("create_future", "create_task")
+
+#: Attributes of standard modules that are process-wide state other tasks may change;
+#: the standard library's other module attributes are constants, functions and classes.
+SHARED_MODULE_STATE: tuple[str, ...] = ("os.environ", "sys.path", "sys.modules", "sys.argv", "sys.meta_path")

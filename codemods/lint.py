@@ -172,7 +172,7 @@ class BlockingCallInCoroutine(LintRule):
             import subprocess
             import requests
 
-            async def deploy(url, cmd):
+            async def deploy(url, cmd: tuple[str, ...]):
                 requests.post(url, data=subprocess.check_output(cmd))
             """,
             expected_replacement="""
@@ -180,7 +180,7 @@ class BlockingCallInCoroutine(LintRule):
             import subprocess
             import requests
 
-            async def deploy(url, cmd):
+            async def deploy(url, cmd: tuple[str, ...]):
                 await asyncio.to_thread(requests.post, url, data=await asyncio.to_thread(subprocess.check_output, cmd))
             """,
         ),

@@ -249,8 +249,8 @@ class ProjectSummaries:
             # The second look also asks about the module's own functions its coroutines
             # call (``load()`` reaching a wanted ``read_settings()``): what their verdicts
             # read of the project goes to it too, or it would not know enough to fix them.
-            for path in own.real().functions:
-                helper_finding(HelperCall(0, 0, ("call", f"{module}.{path}"), None, ""), index, module)
+            for function in own.real().functions:
+                helper_finding(HelperCall(0, 0, ("call", f"{module}.{function}"), None, ""), index, module)
         if findings is not None:
             findings.sort()
         depends: dict[str, tuple[int, int]] = {}

@@ -27,7 +27,7 @@ async def fetch(url: str) -> dict:
     return requests.get(url, timeout=5).json()
 
 
-async def build(cmd: list[str]) -> str:
+async def build(cmd: tuple[str, ...]) -> str:
     return subprocess.check_output(cmd, text=True)
 
 
@@ -49,7 +49,7 @@ async def fetch(url: str) -> dict:
     return (await asyncio.to_thread(requests.get, url, timeout=5)).json()
 
 
-async def build(cmd: list[str]) -> str:
+async def build(cmd: tuple[str, ...]) -> str:
     return await asyncio.to_thread(subprocess.check_output, cmd, text=True)
 
 

@@ -366,7 +366,7 @@ def load_config(path):
     return read_settings(path)
 
 
-async def handler(path):
+async def handler(path: str):
     return load_config(path)
 """
 
@@ -400,7 +400,7 @@ def test_json_and_sarif_carry_the_chain_of_a_call_across_modules(runner: CliRunn
     (package / "__init__.py").write_text("")
     (package / "storage.py").write_text("def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
     (package / "handlers.py").write_text(
-        "from app.storage import load\n\n\nasync def handler(path):\n    return load(path)\n"
+        "from app.storage import load\n\n\nasync def handler(path: str):\n    return load(path)\n"
     )
     code, out, _ = _run(runner, "check", "--format", "json")
     [finding] = json.loads(out)

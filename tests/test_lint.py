@@ -47,13 +47,13 @@ from time import sleep
 import requests
 
 
-async def charge(url: str, payload: dict) -> dict:
+async def charge(url: str, payload: tuple[str, ...]) -> dict:
     sleep(0.5)
     response = requests.post(url, json=payload, timeout=10)
     return response.json()
 
 
-async def report(url: str, cmd: list[str]) -> None:
+async def report(url: str, cmd: tuple[str, ...]) -> None:
     requests.post(url, data=subprocess.check_output(cmd))
     requests.get(url)  # lint-ignore: BlockingCallInCoroutine
 
@@ -214,7 +214,7 @@ def test_the_rule_follows_other_modules_as_check_does(project: Path) -> None:
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "storage.py").write_text("def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
-    (package / "handlers.py").write_text("from app.storage import load\n\n\nasync def handler(path):\n    return load(path)\n")
+    (package / "handlers.py").write_text("from app.storage import load\n\n\nasync def handler(path: str):\n    return load(path)\n")
     an_hour_ago = time.time() - 3600
     for module in package.iterdir():
         os.utime(module, (an_hour_ago, an_hour_ago))  # the cache keeps no file edited just now

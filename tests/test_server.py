@@ -262,7 +262,7 @@ def test_calls_into_other_modules_are_followed_with_their_chain(root: Path) -> N
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "storage.py").write_text("def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
-    handler = "from app.storage import load\n\n\nasync def handler(path):\n    return load(path)\n"
+    handler = "from app.storage import load\n\n\nasync def handler(path: str):\n    return load(path)\n"
 
     async def test(editor: Editor) -> list[types.Diagnostic]:
         return await editor.diagnostics(editor.open("app/handlers.py", handler), 1)

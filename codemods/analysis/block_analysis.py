@@ -23,8 +23,9 @@ no longer runs on the event loop. On CPython's ``ast`` of the module, this decid
   tasks run while the thread does. Attribute reads in the ``open(...)`` arguments are
   evaluated before the thread starts instead, in their original order.
 
-Values the coroutine holds in its own variables are taken to be its own: loopsafe does
-not track aliases of shared objects through local variables.
+Values the coroutine holds in its own variables are taken to be its own here; the
+variables a moved block is handed are checked by ``codemods.analysis.confinement`` (a
+local bound to ``self.items`` keeps the block on the loop).
 """
 
 from __future__ import annotations

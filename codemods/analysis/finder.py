@@ -40,13 +40,14 @@ from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
     BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
+from codemods.analysis.confinement import Confinement, describe
 from codemods.catalog import (
     CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, THREAD_SAFE, BlockingCall,
-    Framework, Strategy,
+    Framework, Shares, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
-from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
+from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, as_before_fix, module_imports, unfix
 
 _CALLS_LATER = "its arguments call functions: a lambda would call them later, in the thread"
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
@@ -255,6 +256,7 @@ class _Finder:
         #: (``x = x + f()``) -> why no await may go there.
         self.late_calls: dict[ast.Call, str] = {}
         self._constants: ModuleConstants | None = None
+        self._confinement: Confinement | None = None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -585,6 +587,10 @@ class _Finder:
         self.detector.block_files.append((scope, {name: file_type for name in files if file_type is not None}))
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
+        if isinstance(plan, BlockPlan):
+            hazard = self._block_arguments_hazard(node, plan)
+            if hazard is not None:
+                plan = Refusal(hazard, atomic=True)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
             # Its own reason, when it has one, says more about the block (a bare ``raise`` in it).
             own = f"; and {plan.reason}" if isinstance(plan, Refusal) else ""
@@ -612,6 +618,51 @@ class _Finder:
         # Calls inside are found, not rewritten: the whole block will run in a thread.
         self._push(MOVING_BLOCK)
         return True, True, False, opened
+
+    # -- what a worker thread is handed (``codemods.analysis.confinement``) -------------
+
+    def confinement(self) -> Confinement:
+        if self._confinement is None:
+            confinement = Confinement(self.tree, self.scopes, self.settings.index, self.settings.constructors)
+            imports = module_imports(self.tree)
+            # Named as written before a fix: a reason must read the same after it.
+            confinement.render = lambda node: ast.unparse(
+                as_before_fix(node, imports) if isinstance(node, ast.expr) else node
+            )
+            self._confinement = confinement
+        return self._confinement
+
+    def _arguments_hazard(self, call: ast.Call, shares: Shares | None) -> str | None:
+        """Why an argument of ``call``, run in a thread, may be touched by another task
+        meanwhile: every argument of a project function; those a catalog callable's
+        ``shares`` says may take mutable objects."""
+        position: int | None = 0
+        for argument in arguments_of(call):
+            if argument.star == "*":
+                position = None  # where the rest go is unknown
+            name = None if shares is None or argument.star else shares.name(position, argument.keyword)
+            if argument.keyword is None and not argument.star and position is not None:
+                position += 1
+            if shares is not None and (not shares.mutable if argument.star else name not in shares.mutable):
+                continue
+            shallow = shares is not None and name in shares.shallow
+            hazard = self.confinement().hazard(argument.value, call, shallow=shallow)
+            if hazard is not None:
+                shown = self.confinement().render(argument.value)
+                label = f"{argument.keyword}={shown}" if argument.keyword else f"{argument.star}{shown}"
+                return describe(shown, hazard, label)
+        return None
+
+    def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
+        """Why a variable a moved block is handed may be touched by another task while the
+        thread runs: it holds shared state (``items = self.items``), or an object that escaped."""
+        reads = {n.id: n for n in reversed(list(ast.walk(block))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for name in plan.arguments:
+            read = reads.get(name)
+            hazard = None if read is None else self.confinement().hazard(read, block, strict=False)
+            if hazard is not None:
+                return describe(name, hazard, subject="it reads `{}`, which")
+        return None
 
     # -- where a new await would let other tasks in at the wrong moment ----------------
 
@@ -904,6 +955,8 @@ class _Finder:
         )
         if reason is None:
             reason = self._generator_argument(node)
+        if reason is None and entry.shares is not None and entry.strategy is Strategy.TO_THREAD:
+            reason = self._arguments_hazard(node, entry.shares)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
@@ -948,6 +1001,9 @@ class _Finder:
             context.no_await_reason or self.late_calls.get(node) or self.framework_problem
             or self._generator_argument(node)
         )
+        if place is None:
+            hazard = self._arguments_hazard(node, None)
+            place = None if hazard is None else f"not run in a thread: {hazard}"
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
         call = HelperCall(line, column + 1, step, place, fix)

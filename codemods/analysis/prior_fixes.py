@@ -62,6 +62,20 @@ def unfix(module: ast.Module) -> Unfixed:
     return result
 
 
+def as_before_fix(expression: ast.expr, imports: dict[str, str]) -> ast.expr:
+    """An expression of a coroutine with its offloads seen as the code they replaced
+    (``imports``: ``module_imports`` of its module), to name it the same before and after a fix."""
+    seer = _Seer(imports, set(), [])
+    seer.in_coroutine = True
+    seen = seer.node(expression)
+    assert isinstance(seen, ast.expr)
+    return seen
+
+
+def module_imports(module: ast.Module) -> dict[str, str]:
+    return _imports(module)
+
+
 def _imports(module: ast.Module) -> dict[str, str]:
     """Names bound by imports, anywhere, to the one qualified name each stands for."""
     found: dict[str, set[str]] = {}

@@ -101,6 +101,9 @@ class Screen:
     imported_calls: frozenset[str] = frozenset()
 
 
+#: Bases that make a class an enumeration (``codemods.analysis.confinement``), by their last name.
+_ENUMS = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
+
 #: The screen's answer when CPython cannot parse the module: let libcst try, in full.
 UNSCREENED = Screen(needed=True)
 
@@ -218,6 +221,10 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 body.unit, body.parent = body, owner.unit
                 units.append(body)
             has_coroutine = has_coroutine or body.is_coroutine
+            if isinstance(node, ast.ClassDef) and body.unit is body and any(
+                getattr(base, "id", None) in _ENUMS or getattr(base, "attr", None) in _ENUMS for base in node.bases
+            ):
+                body.keep_unit()  # its members are constants a thread may be handed (its bases say so)
             # Decorators, defaults, annotations and bases run where the body is defined.
             for part in _evaluated_at_definition(node):
                 stack.append((part, owner, mentions))
