@@ -96,7 +96,7 @@ PROJECT = {
             return len(os.listdir(folder))
 
 
-        async def refresh(url, config_path, attempt):
+        async def refresh(url: str, config_path: str, attempt: int):
             config = load_config(config_path)
             rates = net.fetch_rates(url)
             backoff(attempt)
@@ -105,7 +105,7 @@ PROJECT = {
             return config, rates
 
 
-        async def close_day(report_path, lines):
+        async def close_day(report_path: str, lines):
             save_report(report_path, "\\n".join(lines))
             db = open_db("shop.db")
             total = sum(count_orders(folder) for folder in lines)
@@ -130,7 +130,7 @@ PROJECT = {
             return storage.load_config(path)
 
 
-        async def nightly(path, lines):
+        async def nightly(path: str, lines):
             archive(path)
             storage.save_report(path, "\\n".join(lines))  # noqa: LS301
             return settings_of(path)

@@ -997,13 +997,12 @@ class _Finder:
             return
         if self._is_suppressed(node, _HELPER_ENTRY):
             return
-        place = (
-            context.no_await_reason or self.late_calls.get(node) or self.framework_problem
-            or self._generator_argument(node)
-        )
+        place = context.no_await_reason or self.late_calls.get(node) or self.framework_problem
         if place is None:
+            # What the thread is handed: the confinement rule names what a generator
+            # argument reads, so it speaks first.
             hazard = self._arguments_hazard(node, None)
-            place = None if hazard is None else f"not run in a thread: {hazard}"
+            place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
         call = HelperCall(line, column + 1, step, place, fix)
