@@ -79,6 +79,7 @@ class ModuleLocator:
         text = str(root)
         if text not in self.roots:
             self.roots.append(text)
+            self._found.clear()  # a name not found may be found now
 
     def locate(self, name: str) -> Path | None:
         """The file of module ``name``; ``None`` if no root has it or two roots do, or if

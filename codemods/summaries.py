@@ -363,14 +363,18 @@ class _ProjectModules(Mapping[str, "ModuleFile"]):
 
             found: dict[str, Callable[[], bytes]] = {}
             folders: dict[str, tuple[list[str], str]] = {}
-            for root in self.locator.roots:
+            for root in list(self.locator.roots):
                 for folder, dirs, files in os.walk(root):
                     dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _NOT_PROJECT]
                     for file in files:
                         if file.endswith(".py"):
                             path = Path(folder, file)
                             module, _, top = module_name_of(path, folders)
-                            if str(top) == root and self.locator.locate(module) == path:
+                            # A folder of top-level modules under the project (``tests/``
+                            # without ``__init__.py``) is where a check of the whole
+                            # folder finds them too.
+                            self.locator.add_root(top)
+                            if self.locator.locate(module) == path:
                                 found[module] = _reader(path)
             self._text = ProjectText(found)
         return cast("tuple[str, ...]", self._text(kind, name))

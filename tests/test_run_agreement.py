@@ -136,3 +136,28 @@ def test_a_bug_met_on_one_file_is_that_files_error_and_the_run_goes_on(runner, t
     assert fixed.exit_code == 2 and "internal error: KeyError" in fixed.stderr, fixed.stderr
     # A file whose calls need no other module is still fixed.
     assert "await asyncio.sleep(1)" in (root / "bot/core/plain.py").read_text()
+
+
+def test_stdin_sees_the_project_a_check_of_the_folder_sees(runner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A module in a folder of top-level modules (``tests/`` without ``__init__.py``) that
+    replaces a project function counts for a file checked through standard input as it
+    does for a check of the whole folder."""
+    root = tmp_path / "app"
+    _write_aged(root)
+    (root / "tests/test_paths.py").write_text(
+        "from bot.core.utils import paths\n\n\ndef test_temp(monkeypatch):\n"
+        "    monkeypatch.setattr(paths, 'temp_dir', lambda: 'x')\n"
+    )
+    code, by_path, _ = _check(runner, root, "--no-cache")
+    wanted = [f for f in by_path if f["path"] == "bot/core/runner.py"]
+    assert any("assigned elsewhere" in f["message"] for f in wanted), wanted
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        result = runner.invoke(
+            main, ["check", "--no-cache", "--format", "json", "-", "--stdin-filename", "bot/core/runner.py"],
+            input=(root / "bot/core/runner.py").read_bytes(),
+        )
+    finally:
+        os.chdir(old)
+    assert json.loads(result.stdout) == wanted
