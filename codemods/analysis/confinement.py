@@ -155,6 +155,8 @@ class Confinement:
         self.index = index
         #: How an expression is named in a reason (the same before and after a fix).
         self.render: Callable[[ast.AST], str] = ast.unparse
+        #: An expression as the code before a fix (offloads seen as the calls they replaced).
+        self.before_fix: Callable[[ast.expr], ast.expr] = lambda node: node
         self.constants = ModuleConstants(tree, constructors)
         self._parents: dict[ast.AST, ast.AST] | None = None
 
@@ -220,6 +222,12 @@ class _Evaluation:
     # -- expressions ------------------------------------------------------------------
 
     def value(self, node: ast.expr) -> Verdict:
+        if isinstance(node, ast.Await):
+            # An offload an earlier fix wrote is judged as the call it replaced: a verdict
+            # (and its reason) must read the same after a fix.
+            before = self.confinement.before_fix(node)
+            if not isinstance(before, ast.Await):
+                return self.value(before)
         if isinstance(node, (ast.Constant, ast.JoinedStr, ast.Compare, ast.UnaryOp)):
             return IMMUTABLE
         if isinstance(node, ast.BinOp):

@@ -629,6 +629,7 @@ class _Finder:
             confinement.render = lambda node: ast.unparse(
                 as_before_fix(node, imports) if isinstance(node, ast.expr) else node
             )
+            confinement.before_fix = lambda node: as_before_fix(node, imports)
             self._confinement = confinement
         return self._confinement
 
