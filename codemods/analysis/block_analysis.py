@@ -123,6 +123,16 @@ class _Refusal(Exception):
         self.atomic = atomic
 
 
+def ancestors(parents: Mapping[ast.AST, ast.AST], node: ast.AST, stop: ast.AST) -> list[ast.AST]:
+    """The nodes that hold ``node``, innermost first, up to (without) ``stop``."""
+    found: list[ast.AST] = []
+    parent = parents.get(node)
+    while parent is not None and parent is not stop:
+        found.append(parent)
+        parent = parents.get(parent)
+    return found
+
+
 def matches_any(qualname: str, patterns: Iterable[str]) -> bool:
     """Whether ``qualname`` is one of ``patterns`` (``module.*``: every name under a module)."""
     return any(qualname == p or (p.endswith(".*") and qualname.startswith(p[:-1])) for p in patterns)
@@ -276,12 +286,7 @@ class BlockAnalysis(ModuleConstants):
         return parent if isinstance(parent, _FUNCTIONS) else None
 
     def ancestors(self, node: ast.AST, function: ast.AST) -> list[ast.AST]:
-        chain: list[ast.AST] = []
-        parent = self._parents.get(node)
-        while parent is not None and parent is not function:
-            chain.append(parent)
-            parent = self._parents.get(parent)
-        return chain
+        return ancestors(self._parents, node, function)
 
     def flow(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFlow:
         if function not in self._flows:

@@ -38,6 +38,7 @@ from typing import Callable, Iterator, Mapping, Sequence, Union
 
 from codemods.analysis.bindings import Binding, ModuleScopes, Scope
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
+from codemods.analysis.block_analysis import ancestors as ancestors_of
 from codemods.analysis.detector import resolve
 from codemods.catalog import (
     COPIES,
@@ -574,12 +575,7 @@ class _Evaluation:
         return None
 
     def ancestors(self, node: ast.AST, stop: ast.AST) -> list[ast.AST]:
-        found: list[ast.AST] = []
-        parent = self.parents.get(node)
-        while parent is not None and parent is not stop:
-            found.append(parent)
-            parent = self.parents.get(parent)
-        return found
+        return ancestors_of(self.parents, node, stop)
 
     def use(self, node: ast.expr) -> str | None:
         """How a read of an owned object hands it on, if it does (``self.x = obj``, ``f(obj)``)."""
