@@ -573,6 +573,14 @@ FRESH_RESULTS: tuple[str, ...] = (
 
 #: Lazy views: iterating them later, in the thread, reads their arguments then.
 LAZY_VIEWS: tuple[str, ...] = tuple(_names("builtins", "enumerate zip map filter reversed iter"))
+#: Callables that return a lazy view of their iterable arguments, and which arguments (a
+#: slice): a loop over one reads the container as it goes (no await in its body).
+LAZY_VIEW_ARGUMENTS: Mapping[str, tuple[int, int | None]] = {
+    "builtins.enumerate": (0, 1), "builtins.zip": (0, None), "builtins.map": (1, None), "builtins.filter": (1, 2),
+    "builtins.reversed": (0, 1), "itertools.chain": (0, None), "itertools.islice": (0, 1),
+    "itertools.zip_longest": (0, None), "itertools.starmap": (1, 2),
+    "builtins.iter": (0, 1),  # ``iter(f, sentinel)`` calls f instead: not a view
+}
 #: Methods that give a lazy view of their object (``d.items()``).
 VIEW_METHODS: tuple[str, ...] = ("items", "keys", "values")
 

@@ -42,8 +42,8 @@ from codemods.analysis.block_analysis import (
 )
 from codemods.analysis.confinement import Confinement, describe
 from codemods.catalog import (
-    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, SAFE_CONTEXT_MANAGERS, THREAD_SAFE, BlockingCall,
-    Framework, Shares, Strategy,
+    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, LAZY_VIEW_ARGUMENTS, SAFE_CONTEXT_MANAGERS, THREAD_SAFE,
+    VIEW_METHODS, BlockingCall, Framework, Shares, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
@@ -708,11 +708,11 @@ class _Finder:
         if isinstance(target, ast.GeneratorExp):
             return self._shared_iterable(target.generators[0].iter, scope)
         names = resolve(target.func, scope) if isinstance(target, ast.Call) else set()
-        if names and names <= _LAZY_VIEWS.keys():
+        if names and names <= LAZY_VIEW_ARGUMENTS.keys():
             assert isinstance(target, ast.Call)
             if names == {"builtins.iter"} and len(target.args) == 2:
                 return None
-            for start, stop in {_LAZY_VIEWS[name] for name in names}:
+            for start, stop in {LAZY_VIEW_ARGUMENTS[name] for name in names}:
                 for argument in target.args[start:stop]:
                     shared = self._shared_iterable(argument.value if isinstance(argument, ast.Starred) else argument, scope)
                     if shared is not None:
@@ -720,7 +720,7 @@ class _Finder:
             return None
         if (
             isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
-            and target.func.attr in ("items", "keys", "values") and not target.args and not target.keywords
+            and target.func.attr in VIEW_METHODS and not target.args and not target.keywords
         ):
             target = target.func.value
         if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice):
@@ -1326,15 +1326,6 @@ def _reads_only(node: ast.expr, calls: bool = True) -> bool:
                                 *_COMPREHENSIONS)):
             return False
     return True
-
-
-#: Callables that return a lazy view of their iterable arguments: which arguments (a slice).
-_LAZY_VIEWS: dict[str, tuple[int, int | None]] = {
-    "builtins.enumerate": (0, 1), "builtins.zip": (0, None), "builtins.map": (1, None), "builtins.filter": (1, 2),
-    "builtins.reversed": (0, 1), "itertools.chain": (0, None), "itertools.islice": (0, 1),
-    "itertools.zip_longest": (0, None), "itertools.starmap": (1, 2),
-    "builtins.iter": (0, 1),  # ``iter(f, sentinel)`` calls f instead: not a view
-}
 
 
 _OPERATORS = {
