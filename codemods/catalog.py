@@ -149,13 +149,19 @@ CATEGORIES: Mapping[str, tuple[str, str]] = {
     "open": ("LS230", "ASYNC230"),
     "fdopen": ("LS231", "ASYNC231"),
     "file": ("LS232", "ASYNC232"),
+    "archive": ("LS233", ""),
     "path": ("LS240", "ASYNC240"),
     "input": ("LS250", "ASYNC250"),
     "sleep": ("LS251", "ASYNC251"),
     "os": ("LS260", ""),
     "shutil": ("LS261", ""),
+    "media": ("LS262", ""),
+    "import": ("LS263", ""),
     "network": ("LS270", ""),
     "database": ("LS271", ""),
+    "service": ("LS272", ""),
+    # Not a call: a loop in a coroutine that polls an object without ever awaiting.
+    "busy-wait": ("LS280", ""),
     # Not a catalog entry: a sync function of the module that reaches one (codemods.analysis.helpers).
     "helper": ("LS301", ""),
 }
@@ -171,13 +177,18 @@ TITLES: Mapping[str, str] = {
     "LS230": "a file opened in a coroutine",
     "LS231": "a file descriptor opened as a file in a coroutine",
     "LS232": "blocking file I/O in a coroutine",
+    "LS233": "blocking archive or compressed-file I/O in a coroutine",
     "LS240": "a blocking path or file system query in a coroutine",
     "LS250": "blocking console input in a coroutine",
     "LS251": "a blocking sleep in a coroutine",
     "LS260": "a blocking os call in a coroutine",
     "LS261": "a blocking shutil call in a coroutine",
+    "LS262": "blocking image, media or document processing in a coroutine",
+    "LS263": "a module imported or reloaded in a coroutine",
     "LS270": "blocking network I/O in a coroutine",
     "LS271": "a blocking database call in a coroutine",
+    "LS272": "a blocking call of a synchronous service client (cloud, LLM, VCS, message queue) in a coroutine",
+    "LS280": "a busy-wait loop in a coroutine: it polls an object without awaiting, so nothing else runs",
     "LS301": "a call in a coroutine of the module's own sync function, which blocks",
 }
 
