@@ -83,7 +83,7 @@ def fingerprint(settings: Settings) -> str:
         digest.update(source.read_bytes())
     digest.update(sys.version.encode())
     relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
-                settings.non_blocking)
+                settings.non_blocking, settings.declared)
     digest.update(repr(relevant).encode())
     return digest.hexdigest()[:20]
 

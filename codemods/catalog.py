@@ -8,7 +8,7 @@ the machinery that finds and rewrites calls never names a callable itself.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 
@@ -93,6 +93,9 @@ class Shares:
     #: Those of ``mutable`` that take a container of immutable items (``subprocess.run``'s
     #: args list, ``env``): the container must be the coroutine's, its items may come from anywhere.
     shallow: frozenset[str] = frozenset()
+    #: Every argument may take a mutable object (a callable loopsafe knows nothing of but
+    #: that it blocks: ``[tool.loopsafe] blocking``); ``positional`` and ``mutable`` are unused.
+    every: bool = False
 
     def takes_object(self, position: int | None, keyword: str | None) -> bool:
         """Whether the argument at ``position`` (or given as ``keyword``) may be a mutable object."""
@@ -102,6 +105,10 @@ class Shares:
         if keyword is not None:
             return keyword
         return self.positional[position] if position is not None and position < len(self.positional) else None
+
+
+#: What a callable declared in ``[tool.loopsafe] blocking`` may take: anything.
+EVERY_ARGUMENT = Shares((), frozenset(), every=True)
 
 
 def shares(positional: str, mutable: str, shallow: str = "") -> Shares:
@@ -323,6 +330,9 @@ class BlockingType:
     streams_if: Mapping[str, StreamingArg] = field(default_factory=dict)
     #: Methods with parameters that may take mutable objects.
     shares: Mapping[str, Shares] = field(default_factory=dict)
+    #: Objects of a class the project declares blocking (``codemods.declared``): every
+    #: public method (a name not starting with ``_``) blocks, as this entry says.
+    public_methods: BlockingCall | None = None
 
     @property
     def code(self) -> str:
@@ -393,6 +403,8 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
         return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(method), shares=kind.shares.get(method))
     if method in kind.report:
         return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[method])
+    if kind.public_methods is not None and not method.startswith("_"):
+        return replace(kind.public_methods, qualname=qualname)
     return None
 
 
@@ -443,7 +455,8 @@ def build_annotation_index(ignore: Iterable[str] = ()) -> dict[str, BlockingType
 
 
 def user_entry(qualname: str, strategy: str = "to_thread") -> BlockingCall:
-    """An entry from ``[tool.loopsafe.blocking]``; raises ``ValueError`` on bad input."""
+    """An entry of ``[tool.loopsafe] blocking`` (an exact name, or one a pattern covers:
+    ``codemods.declared``); raises ``ValueError`` on bad input."""
     if not qualname or any(not part.isidentifier() for part in qualname.split(".")):
         raise ValueError(f"not a dotted name: {qualname!r}")
     try:
@@ -454,7 +467,8 @@ def user_entry(qualname: str, strategy: str = "to_thread") -> BlockingCall:
     if parsed is Strategy.NATIVE:
         raise ValueError(f"strategy 'native' is only available for built-in entries ({qualname})")
     reason = "configured as report-only in [tool.loopsafe]" if parsed is Strategy.REPORT else None
-    return BlockingCall(qualname, "user", parsed, reason=reason)
+    # loopsafe knows nothing of its parameters: any argument may be shared with other tasks.
+    return BlockingCall(qualname, "user", parsed, reason=reason, shares=EVERY_ARGUMENT)
 
 
 # -- what may run in a worker thread (moved ``with`` blocks) -----------------------------

@@ -4,9 +4,31 @@
     native-sleep = true            # time.sleep(x) -> await asyncio.sleep(x); false: to_thread
     exclude = ["migrations/*", "legacy_*.py"]
     ignore = ["os.listdir"]        # catalog entries to leave alone
-    [tool.loopsafe.blocking]       # extra blocking callables: name = strategy
+    blocking = ["wechatpy.*", "vendor.Client.*", "mylib.client.fetch"]
+
+``blocking`` names callables the project knows to block, fixed with ``asyncio.to_thread``
+(LS200): exact qualified names, and patterns (a dotted name and ``.*``) that cover a module
+or class and every name under it, on the name a call resolves to through the imports:
+
+- ``wechatpy.*``: every function of ``wechatpy`` and its submodules, every constructor
+  of its classes (``wechatpy.WeChatClient(...)``), and every public method of the objects
+  those classes make (``client = wechatpy.WeChatClient(...)``, then ``client.get(...)``);
+- ``vendor.Client.*``: the class's constructor, its methods called through the class,
+  and the public methods of its objects (``c = vendor.Client(); c.get(...)``).
+
+A class is a covered name whose last part is capitalised (PEP 8); names ending in
+``Error``, ``Exception`` or ``Warning`` are exceptions and are not covered. Only imported
+names match, never the project's own definitions; ``wechatpy.*`` does not cover
+``wechatpyx``. The catalog's entries and exact names win over patterns, a longer pattern
+over a shorter one. Each argument of a declared call must be one no other task can reach
+while the thread runs, as for the project's own helpers (else the call is reported).
+``codemods.declared`` has the details. To report instead of fixing, give a table of
+name or pattern = strategy (``to_thread`` or ``report``)::
+
+    [tool.loopsafe.blocking]
     "mylib.client.fetch" = "to_thread"
     "mylib.db.connect" = "report"
+    "vendor.*" = "report"
 """
 
 from __future__ import annotations
@@ -21,6 +43,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from codemods.declared import DeclaredBlocking, DeclaredPattern, is_pattern, parse_pattern
 from codemods.catalog import (
     BlockingCall,
     BlockingType,
@@ -72,6 +95,8 @@ class Settings:
     include: tuple[str, ...] = ()
     #: The module's own functions declared not blocking (LS301 does not follow them).
     non_blocking: tuple[str, ...] = ()
+    #: Modules and classes declared blocking by pattern (``blocking = ["wechatpy.*"]``).
+    declared: tuple[DeclaredPattern, ...] = ()
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
@@ -105,6 +130,11 @@ class Settings:
         return build_index(self.extra, self.ignore)
 
     @cached_property
+    def declared_blocking(self) -> DeclaredBlocking | None:
+        """What the ``blocking`` patterns cover (``None`` without any)."""
+        return DeclaredBlocking(self.declared, self.ignore) if self.declared else None
+
+    @cached_property
     def constructors(self) -> dict[str, BlockingType]:
         return build_constructor_index(self.ignore)
 
@@ -116,8 +146,10 @@ class Settings:
     def screen_names(self) -> ScreenNames:
         from codemods.analysis.screen import ScreenNames
 
+        # A pattern's prefix: every name under it is relevant (``ScreenNames.relevant``).
+        declared = [pattern.prefix for pattern in self.declared]
         return ScreenNames.from_qualnames(
-            [*self.index, *self.constructors, *self.annotations], helpers=self.allows("LS301")
+            [*self.index, *self.constructors, *self.annotations, *declared], helpers=self.allows("LS301")
         )
 
     @property
@@ -144,18 +176,8 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     if not isinstance(transitive, bool):
         raise ConfigError(f"{where}: transitive must be true or false")
     ignore = _string_list(table, "ignore", where)
-    blocking = table.get("blocking", {})
-    if not isinstance(blocking, dict):
-        raise ConfigError(f"{where}: blocking must be a table of name = strategy")
-    extra = []
-    for name, strategy in blocking.items():
-        if not isinstance(strategy, str):
-            raise ConfigError(f"{where}: blocking.{name} must be a string strategy")
-        try:
-            extra.append(user_entry(name, strategy))
-        except ValueError as error:
-            raise ConfigError(f"{where}: blocking: {error}") from None
-    check_ignored(ignore, extra, f"{where}: ignore")
+    extra, declared = _blocking(table.get("blocking", {}), where)
+    check_ignored(ignore, extra, f"{where}: ignore", declared)
     if not transitive:
         ignore = [*ignore, "LS301"]  # the project's own functions are not followed
     target = table.get("target-version")
@@ -167,15 +189,48 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     else:
         target_version = None
     return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version,
-                    include=tuple(include), non_blocking=tuple(non_blocking), source=source)
+                    include=tuple(include), non_blocking=tuple(non_blocking), declared=tuple(declared),
+                    source=source)
 
 
-def check_ignored(ignore: Sequence[str], extra: Sequence[BlockingCall], where: str) -> None:
+def _blocking(blocking: object, where: str) -> tuple[list[BlockingCall], list[DeclaredPattern]]:
+    """``blocking``: a list of names and patterns (fixed with to_thread), or a table of
+    name or pattern = strategy. Returns (the exact names' entries, the patterns)."""
+    if isinstance(blocking, list):
+        if not all(isinstance(name, str) for name in blocking):
+            raise ConfigError(f"{where}: blocking must be a list of names and patterns (strings), "
+                              "or a table of name = strategy")
+        strategies: dict[object, object] = dict.fromkeys(blocking, "to_thread")
+    elif isinstance(blocking, dict):
+        strategies = dict(blocking)
+    else:
+        raise ConfigError(f"{where}: blocking must be a list of names and patterns (['wechatpy.*']), "
+                          "or a table of name = strategy")
+    extra: list[BlockingCall] = []
+    declared: list[DeclaredPattern] = []
+    for name, strategy in strategies.items():
+        assert isinstance(name, str)
+        if not isinstance(strategy, str):
+            raise ConfigError(f"{where}: blocking.{name} must be a string strategy")
+        try:
+            if is_pattern(name):
+                declared.append(parse_pattern(name, strategy))
+            else:
+                extra.append(user_entry(name, strategy))
+        except ValueError as error:
+            raise ConfigError(f"{where}: blocking: {error}") from None
+    return extra, declared
+
+
+def check_ignored(
+    ignore: Sequence[str], extra: Sequence[BlockingCall], where: str, declared: Sequence[DeclaredPattern] = ()
+) -> None:
     """Each entry of ``ignore`` must name something loopsafe knows: a code (``LS251``,
-    ``ASYNC251``) or a name of the catalog; a misspelling would silently do nothing."""
+    ``ASYNC251``), a name of the catalog, or one a ``blocking`` pattern covers; a
+    misspelling would silently do nothing."""
     known = catalog_names(extra)
     for name in ignore:
-        if normalize_code(name) is None and name not in known:
+        if normalize_code(name) is None and name not in known and not any(p.covers(name) for p in declared):
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(

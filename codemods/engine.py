@@ -438,7 +438,8 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
         return None
     try:
         text = SourceText(decode_source(source))
-        detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text)
+        detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text,
+                            settings.declared_blocking)
         functions = ModuleFunctions(
             # Only the functions whose facts are asked for are walked.
             tree, ModuleScopes(tree, lazy=True), detector, lambda: Comments(source), ModuleName(module_name, package),

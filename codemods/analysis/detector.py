@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.bindings import Binding, Scope, Source
 from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, method_entry
+
+if TYPE_CHECKING:
+    from codemods.declared import DeclaredBlocking
 
 # Only names that come from an import or from builtins can be catalog entries; a
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
@@ -90,10 +93,14 @@ class Detector:
         annotations: Mapping[str, BlockingType],
         allowed: Callable[[BlockingCall], bool],
         source_of: "SourceText",
+        declared: DeclaredBlocking | None = None,
     ) -> None:
         self.index = index
         self.constructors = constructors
         self.annotations = annotations
+        #: Modules and classes the project declares blocking (``[tool.loopsafe] blocking``),
+        #: asked after the catalog: their functions, and the objects their classes make.
+        self.declared = declared
         #: Whether a method found on a typed object blocks (not a name ``ignore`` lists).
         self.allowed = allowed
         self.source_of = source_of
@@ -120,8 +127,13 @@ class Detector:
             return self._offloaded_result_type(value.value, scope)
         if not isinstance(value, ast.Call):
             return None
-        kinds = {self.constructors.get(name) for name in resolve(value.func, scope)}
+        kinds = {self._made_by(name) for name in resolve(value.func, scope)}
         return kinds.pop() if len(kinds) == 1 else None
+
+    def _made_by(self, constructor: str) -> BlockingType | None:
+        """The type of the objects ``constructor`` (a qualified name) makes, if known."""
+        kind = self.constructors.get(constructor)
+        return kind if kind is not None or self.declared is None else self.declared.instance_type(constructor)
 
     def _offloaded_result_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
         """``await asyncio.to_thread(Path(p).resolve)``: typed like ``Path(p).resolve()``, so
@@ -138,7 +150,7 @@ class Detector:
             inner = arguments_of(function)
             if inner:
                 function = inner[0].value  # anyio/trio keyword arguments: partial(f, key=value)
-        kinds = {self.constructors.get(name) for name in resolve(function, scope)}
+        kinds = {self._made_by(name) for name in resolve(function, scope)}
         if len(kinds) == 1:
             return kinds.pop()
         if isinstance(function, ast.Attribute):
@@ -159,8 +171,12 @@ class Detector:
             for side, other in ((annotation.left, annotation.right), (annotation.right, annotation.left)):
                 if isinstance(other, ast.Constant) and other.value is None:
                     return self.annotated_type(side, scope)
-        kinds = {self.annotations.get(name) for name in resolve(annotation, scope)}
+        kinds = {self._annotated_as(name) for name in resolve(annotation, scope)}
         return kinds.pop() if len(kinds) == 1 else None
+
+    def _annotated_as(self, name: str) -> BlockingType | None:
+        kind = self.annotations.get(name)
+        return kind if kind is not None or self.declared is None else self.declared.instance_type(name)
 
     def bind(self, target: ast.AST, kind: BlockingType | None) -> None:
         if kind is not None:
@@ -240,7 +256,7 @@ class Detector:
     def match(self, call: ast.Call, scope: Scope) -> Match | None:
         func = call.func
         names = scope.qualified_names(func) if isinstance(func, (ast.Name, ast.Attribute)) and is_dotted_name(func) else set()
-        entries = {self.index.get(q.name) if q.source in _RESOLVED_SOURCES else None for q in names}
+        entries = {self._entry(q.name) if q.source in _RESOLVED_SOURCES else None for q in names}
         found = sorted((e for e in entries if e is not None), key=lambda e: e.qualname)
         if found:
             entry = found[0]
@@ -254,6 +270,11 @@ class Detector:
                 if method is not None and self.allowed(method):
                     return self._conditions(call, method, scope, kind)
         return None
+
+    def _entry(self, qualname: str) -> BlockingCall | None:
+        """The catalog's entry for a call of ``qualname``, else a declared one."""
+        entry = self.index.get(qualname)
+        return entry if entry is not None or self.declared is None else self.declared.entry(qualname)
 
     def _conditions(
         self, call: ast.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None

@@ -215,7 +215,8 @@ class _Finder:
         self.scopes = ModuleScopes(tree)
         self.comments = comments
         self.detector = Detector(
-            settings.index, settings.constructors, settings.annotations, settings.allows_entry, self.text
+            settings.index, settings.constructors, settings.annotations, settings.allows_entry, self.text,
+            settings.declared_blocking,
         )
         framework = detect_framework(tree, source)
         self.framework_problem = MIXED if framework is None else None
@@ -635,8 +636,11 @@ class _Finder:
 
     def _arguments_hazard(self, call: ast.Call, shares: Shares | None) -> str | None:
         """Why an argument of ``call``, run in a thread, may be touched by another task
-        meanwhile: every argument of a project function; those a catalog callable's
-        ``shares`` says may take mutable objects."""
+        meanwhile: every argument of a project function (or of a callable declared
+        blocking: ``shares.every``); those a catalog callable's ``shares`` says may take
+        mutable objects."""
+        if shares is not None and shares.every:
+            shares = None
         position: int | None = 0
         for argument in arguments_of(call):
             if argument.star == "*":
