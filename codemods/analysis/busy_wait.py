@@ -43,10 +43,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from codemods.analysis.bindings import ModuleScopes, Scope
-from codemods.analysis.detector import resolve
 from codemods.catalog import BUSY_WAIT_PREDICATES, CATEGORIES, CLOCKS, STATE_QUERIES, THREAD_RUNNERS, Framework
+
+if TYPE_CHECKING:  # the screen imports this module: kept light
+    from codemods.analysis.bindings import ModuleScopes, Scope
 
 CODE = CATEGORIES["busy-wait"][0]
 
@@ -56,6 +58,14 @@ _PLAIN = (ast.BoolOp, ast.UnaryOp, ast.Compare, ast.BinOp, ast.IfExp, ast.Consta
           ast.Tuple, ast.List, ast.Set, ast.JoinedStr, ast.FormattedValue, ast.NamedExpr, ast.Name, ast.Attribute)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 _EXITS = (ast.Break, ast.Return, ast.Raise)
+#: The statements an inert body is made of (rule 3), before a closer look.
+_INERT = (ast.Pass, ast.Continue, ast.Expr, ast.If, ast.Assign, ast.AugAssign, ast.AnnAssign, *_EXITS)
+
+
+def may_busy_wait(loop: ast.While) -> bool:
+    """A cheap first look for the screen (``codemods.analysis.screen``): whether the
+    body of ``loop`` is made of the statements an inert body may hold."""
+    return all(isinstance(statement, _INERT) for statement in _statements(loop.body))
 
 
 @dataclass(frozen=True)
@@ -234,9 +244,9 @@ class _Reader:
     def _call(self, node: ast.Call, found: list[ast.expr], names: set[str]) -> bool:
         func = node.func
         arguments = [*node.args, *(k.value for k in node.keywords)]
-        if not arguments and resolve(func, self.scope) & CLOCKS:
+        if not arguments and self._imported(func) & CLOCKS:
             return True
-        if isinstance(func, ast.Name) and resolve(func, self.scope) == {"builtins.len"}:
+        if isinstance(func, ast.Name) and self._imported(func) == {"builtins.len"}:
             return len(node.args) == 1 and not node.keywords and self._read(node.args[0], found, names)
         if not isinstance(func, ast.Attribute) or not _asks(func.attr) or not self._object(func.value):
             return False
@@ -244,6 +254,18 @@ class _Reader:
             return False
         found.append(node)
         return all(self._read(part, [], names) for part in [func.value, *arguments])
+
+    def _imported(self, func: ast.expr) -> set[str]:
+        """What ``func`` names if it is an imported or builtin name (``time.monotonic``)."""
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return set()
+        bindings = self.scope[root.id]
+        if not bindings or not all(b.is_import or b.is_builtin for b in bindings):
+            return set()
+        return {qualified.name for qualified in self.scope.qualified_names(func)}
 
     def _object(self, node: ast.expr) -> bool:
         """Whether ``node`` is an object whose state may change: not a module, class or function."""
