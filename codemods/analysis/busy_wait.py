@@ -64,8 +64,16 @@ _INERT = (ast.Pass, ast.Continue, ast.Expr, ast.If, ast.Assign, ast.AugAssign, a
 
 def may_busy_wait(loop: ast.While) -> bool:
     """A cheap first look for the screen (``codemods.analysis.screen``): whether the
-    body of ``loop`` is made of the statements an inert body may hold."""
-    return all(isinstance(statement, _INERT) for statement in _statements(loop.body))
+    body of ``loop`` is made of the statements an inert body may hold, none of them an
+    expression statement (but a constant) or an assignment of an awaited value."""
+    for statement in _statements(loop.body):
+        if not isinstance(statement, _INERT):
+            return False
+        if isinstance(statement, ast.Expr) and not isinstance(statement.value, ast.Constant):
+            return False
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and isinstance(statement.value, ast.Await):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
