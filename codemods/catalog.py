@@ -528,6 +528,23 @@ CURRENT_EXCEPTION: tuple[str, ...] = ("sys.exc_info", "sys.exception", "tracebac
 #: Modules that belong to the event loop: nothing of theirs may run in a worker thread.
 EVENT_LOOP_MODULES: tuple[str, ...] = ("asyncio", "anyio", "trio", "uvloop")
 
+# -- busy-wait loops (LS280, ``codemods.analysis.busy_wait``) ------------------------------
+
+#: Methods that answer a question about an object's state at once, without waiting and
+#: without consuming anything (``fut.done()``, ``proc.poll()``, ``q.empty()``): a loop
+#: that calls only these and never awaits polls. Predicate names (``BUSY_WAIT_PREDICATES``)
+#: count too.
+STATE_QUERIES: frozenset[str] = frozenset({
+    "done", "ready", "running", "cancelled", "finished", "poll", "empty", "full", "qsize", "locked",
+})
+#: A method named ``is_...``/``has_...`` or ``isX...``/``hasX...`` asks a question
+#: (``is_alive``, ``isFinished``, ``is_set``, ``has_result``).
+BUSY_WAIT_PREDICATES: tuple[str, ...] = ("is", "has")
+#: Clocks a polling loop may read for its deadline (they poll nothing another thread changes).
+CLOCKS: frozenset[str] = frozenset({
+    "time.time", "time.monotonic", "time.perf_counter", "time.time_ns", "time.monotonic_ns", "time.perf_counter_ns",
+})
+
 # -- where a new await may not go (sync ``with`` statements) -----------------------------
 
 #: Context managers that hold process-wide state while their block runs: an await in the

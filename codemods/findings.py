@@ -10,9 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from codemods.catalog import CATEGORIES
+
 _LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
 _AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
 _BEFORE_CLOSING = re.compile(r"(?<=\S) ([)\]}])")
+#: Not a call but a loop (``codemods.analysis.busy_wait``): its name is what it polls.
+_BUSY_WAIT = CATEGORIES["busy-wait"][0]
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +44,8 @@ class Finding:
 
     @property
     def message(self) -> str:
+        if self.code == _BUSY_WAIT:
+            return f"a loop polls {self.name} and never awaits, which blocks the event loop; not fixed automatically: {self.detail}"
         if self.fixable and self.chain:
             return f"{self.name}() blocks the event loop (through {' -> '.join(self.chain)}); fix: {self.detail}"
         if self.fixable:

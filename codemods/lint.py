@@ -128,6 +128,13 @@ class BlockingCallInCoroutine(LintRule):
                 os.remove(path)
             """
         ),
+        Valid(
+            """
+            async def wait_for(download):
+                while not download.isFinished():  # lint-ignore: BlockingCallInCoroutine
+                    pass
+            """
+        ),
     ]
 
     INVALID = [
@@ -195,6 +202,20 @@ class BlockingCallInCoroutine(LintRule):
                 "LS260 os.listdir() blocks the event loop; not fixed automatically: inside a "
                 "generator expression, where an await would turn it into an async generator; "
                 "use a list comprehension or move the call out"
+            ),
+        ),
+        Invalid(
+            """
+            async def wait_for(download):
+                while not download.isFinished():
+                    pass
+            """,
+            expected_message=(
+                "LS280 a loop polls download.isFinished() and never awaits, which blocks the event loop; "
+                "not fixed automatically: no other task runs while it spins (one that would change it never does); "
+                "await in the loop: `await asyncio.sleep(0.1)` at least lets the others run; better, await what it "
+                "waits for: an event or future set when it changes (`asyncio.Event`), or "
+                "`await asyncio.to_thread(thread.join)` for a thread's end"
             ),
         ),
     ]

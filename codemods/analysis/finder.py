@@ -31,6 +31,7 @@ from codemods.analysis.screen import ASYNC_DEF
 from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
+from codemods.analysis import busy_wait
 from codemods.analysis.helpers import CODE as HELPER_CODE
 from codemods.analysis.helpers import (
     MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan,
@@ -258,6 +259,7 @@ class _Finder:
         self.late_calls: dict[ast.Call, str] = {}
         self._constants: ModuleConstants | None = None
         self._confinement: Confinement | None = None
+        self._busy_waits: busy_wait.BusyWaits | None = None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -468,8 +470,11 @@ class _Finder:
             self._pop()
             self._statements(statement.orelse)
         elif isinstance(statement, (ast.While, ast.If)):
+            found = len(self.plan.located) + len(self.plan.pending)
             self._expression(statement.test)
             self._statements(statement.body)
+            if isinstance(statement, ast.While) and len(self.plan.located) + len(self.plan.pending) == found:
+                self._busy_wait(statement)  # a loop holding a finding is left to it (an await may come)
             self._statements(statement.orelse)
         elif isinstance(statement, TRY_STATEMENTS):
             star = not isinstance(statement, ast.Try)
@@ -500,6 +505,21 @@ class _Finder:
                 if case.guard is not None:
                     self._expression(case.guard)
                 self._statements(case.body)
+
+    def _busy_wait(self, loop: ast.While) -> None:
+        """LS280: a loop that polls an object and never awaits (``codemods.analysis.busy_wait``)."""
+        if not self.context.in_coroutine or self.context.moving or not self.settings.allows(busy_wait.CODE):
+            return
+        if self._busy_waits is None:
+            self._busy_waits = busy_wait.BusyWaits(self.tree, self.scopes)
+        poll = self._busy_waits.polled(loop)
+        if poll is None or (self.suppressed is not None and self.suppressed(self._span(poll.node))):
+            return
+        if any(suppressed_by_comment(self.comments.of_statement(s), busy_wait.CODE) for s in (loop, poll.statement)):
+            return
+        line, column = self._start(poll.node)
+        reason = busy_wait.reason(self.speller.framework)
+        self._record_finding(poll.node, Finding(line, column + 1, busy_wait.CODE, poll.text, False, reason))
 
     def _function(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._expressions(function.decorator_list)

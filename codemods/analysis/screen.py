@@ -4,8 +4,8 @@ libcst's parse and scope analysis cost far more than CPython's ``ast``. Most mod
 with coroutines call nothing from the catalog inside them, and most functions of a
 module that does are not coroutines with such calls. One pass over the ``ast`` answers:
 
-- ``needed``: can any coroutine call something in the catalog? If not, the module is
-  returned as it is, unparsed by libcst.
+- ``needed``: can any coroutine call something in the catalog, or hold a loop that
+  may be a busy-wait (LS280)? If not, the module is returned as it is, unparsed by libcst.
 - ``stubs``: the definitions (functions and classes outside any coroutine) that cannot
   matter to any finding but through the name they bind, which ``codemods.rewrite.focus``
   shrinks to ``def name(): pass`` before libcst sees the module.
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from codemods.catalog import Framework
+from codemods.analysis.busy_wait import may_busy_wait
 from codemods.analysis.flow import bound_by_target, split_dotted
 
 
@@ -174,6 +175,8 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     module_imports: dict[str, list[str]] = {}
     awaited: set[ast.AST] = set()
     plain_calls: list[tuple[_Use, _Body]] = []
+    # Coroutines holding a loop that may be a busy-wait (LS280: a finding without a call).
+    busy_waits: list[_Body] = []
     # Each entry: a node, the body whose code it is, the bindings whose value it is in.
     stack: list[tuple[ast.AST, _Body, tuple[set[_Use], ...]]] = [(tree, module, ())]
     while stack:
@@ -283,6 +286,8 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
         elif isinstance(node, _ESCAPES):
             owner.keep_unit()  # it rebinds names outside its own scope
             continue
+        elif kind is ast.While and owner.is_coroutine and may_busy_wait(node):  # type: ignore[arg-type]
+            busy_waits.append(owner)
         for name in child_fields(kind):
             value = getattr(node, name)
             if type(value) is list:
@@ -295,6 +300,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     matters.grow(bindings)
     helpers = _blocking_helpers(helper_calls, matters) if names.helpers else set()
     needed = whole = False
+    for owner in busy_waits:
+        needed = True
+        owner.keep_unit()
     for use, owner in coroutine_calls:
         if matters(use) or _calls_helper(use, helpers):
             needed = True
