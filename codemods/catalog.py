@@ -509,9 +509,9 @@ TYPES: tuple[BlockingType, ...] = (
                  ("get", "pop", "setdefault", "update", "clear", "sync", "close", "popitem"),
                  annotations=("shelve.Shelf", "shelve.DbfilenameShelf"),
                  shares={"update": shares("other", "other"), "setdefault": shares("key default", "default")}),
-    BlockingType("dbm", ("dbm.open", "dbm.dumb.open", "dbm.gnu.open", "dbm.ndbm.open"), "archive",
+    BlockingType("dbm_file", ("dbm.open", "dbm.dumb.open", "dbm.gnu.open", "dbm.ndbm.open"), "archive",
                  ("get", "keys", "setdefault", "sync", "reorganize", "close", "firstkey", "nextkey", "clear")),
-    BlockingType("wave.Wave_read", ("wave.open",), "archive",
+    BlockingType("wave_file", ("wave.open",), "archive",
                  ("readframes", "writeframes", "writeframesraw", "setpos", "rewind", "close"),
                  annotations=("wave.Wave_read", "wave.Wave_write"),
                  shares={"writeframes": shares("data", "data"), "writeframesraw": shares("data", "data")}),
@@ -744,6 +744,8 @@ COPIES: tuple[str, ...] = (
 FRESH_RESULTS: tuple[str, ...] = (
     "copy.deepcopy", "json.loads", "json.load", "pickle.loads", "pickle.load", "marshal.loads", "tomllib.loads",
     "tomllib.load", "io.StringIO", "io.BytesIO", "builtins.object", "shlex.split", *_OPEN_FAMILY,
+    "cv2.imread", "cv2.imdecode", *_names("email.message", "EmailMessage Message"),
+    "email.mime.text.MIMEText", "email.mime.multipart.MIMEMultipart",
 )
 
 #: Lazy views: iterating them later, in the thread, reads their arguments then.
