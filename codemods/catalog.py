@@ -248,6 +248,12 @@ _HTTP_VERBS = "get post put patch delete head options request"
 _BUFFERS = ("io.BytesIO",)
 _IN_MEMORY_FP = IOArgument(0, "fp", _BUFFERS)
 _COMPRESSED_FILES = ("gzip.GzipFile", "bz2.BZ2File", "lzma.LZMAFile")
+_DNN_READERS = tuple(_names("cv2.dnn", "readNet readNetFromCaffe readNetFromDarknet readNetFromONNX "
+                                      "readNetFromTensorflow readNetFromTorch readNetFromTFLite"))
+_SMTP = tuple(_names("smtplib", "SMTP SMTP_SSL LMTP"))
+_FTP = tuple(_names("ftplib", "FTP FTP_TLS"))
+_IMAP = tuple(_names("imaplib", "IMAP4 IMAP4_SSL"))
+_POP = tuple(_names("poplib", "POP3 POP3_SSL"))
 _STREAM = StreamingArg("stream", off=False)
 _NO_PRELOAD = StreamingArg("preload_content", off=True)
 _P_WAIT = ArgCondition(0, "mode", "os.P_WAIT")
@@ -339,8 +345,7 @@ CATALOG: tuple[BlockingCall, ...] = (
     *_entries("media", ["cv2.VideoCapture"], io_argument=IOArgument(0, "filename", optional=True)),
     *_entries("media", ["cv2.VideoWriter"], io_argument=IOArgument(0, "filename", optional=True)),
     *_entries("media", ["cv2.CascadeClassifier"], io_argument=IOArgument(0, "filename", optional=True)),
-    *_entries("media", _names("cv2.dnn", "readNet readNetFromCaffe readNetFromDarknet readNetFromONNX "
-                                         "readNetFromTensorflow readNetFromTorch readNetFromTFLite")),
+    *_entries("media", _DNN_READERS),
     # Documents: a reader of a path reads the file (pypdf reads it whole); of a buffer it
     # parses the trailer only. python-docx and openpyxl parse the whole package, from a
     # buffer too; docx.Document() without a file reads only its small built-in template.
@@ -359,16 +364,18 @@ CATALOG: tuple[BlockingCall, ...] = (
     *_entries("archive", ["wave.open"], io_argument=IOArgument(0, "f", _BUFFERS), shares=shares("f", "f")),
     # The classes behind gzip/bz2/lzma.open and io.open: files like theirs (LS230), and
     # their ``with`` blocks move the same way. Over an in-memory ``fileobj`` they only (de)compress.
-    *_entries("open", _COMPRESSED_FILES, strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True,
+    *_entries("open", ["gzip.GzipFile"], strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True,
               io_argument=IOArgument(3, "fileobj", _BUFFERS)),
+    *_entries("open", ["bz2.BZ2File", "lzma.LZMAFile"], strategy=Strategy.REPORT, reason=FILE_OBJECT,
+              opens_file=True, io_argument=IOArgument(0, "filename", _BUFFERS)),
     *_entries("open", ["io.FileIO"], strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True),
     *_entries("import", ["importlib.import_module", "importlib.reload"], strategy=Strategy.REPORT, reason=IMPORT),
     # ssl: a default context loads the system's CA bundle from disk on every call.
     *_entries("network", ["ssl.create_default_context"]),
     # Mail and FTP clients connect in the constructor when given a host (IMAP4 and POP3 always).
-    *_entries("network", _names("smtplib", "SMTP SMTP_SSL LMTP") + _names("ftplib", "FTP FTP_TLS"),
+    *_entries("network", [*_SMTP, *_FTP],
               io_argument=IOArgument(0, "host", optional=True)),
-    *_entries("network", _names("imaplib", "IMAP4 IMAP4_SSL") + _names("poplib", "POP3 POP3_SSL")),
+    *_entries("network", [*_IMAP, *_POP]),
     *_entries("network", ["websocket.create_connection"]),
 )
 
@@ -466,8 +473,9 @@ TYPES: tuple[BlockingType, ...] = (
     # file of a lazily opened image) or encodes them, or works on all of them; show() saves
     # a temporary file and starts a viewer. crop/copy/paste/getpixel are cheap once loaded:
     # not listed (they give images, so what follows them is still found).
-    BlockingType("PIL.Image.Image", ("PIL.Image.open", "PIL.Image.new", "PIL.Image.frombytes", "PIL.Image.frombuffer",
-                                     "PIL.Image.fromarray", "PIL.Image.merge"), "media",
+    BlockingType("PIL.Image.Image", tuple(_names("PIL.Image", "open new frombytes frombuffer fromarray merge "
+                                                          "linear_gradient radial_gradient blend composite alpha_composite")),
+                 "media",
                  ("load", "verify", "save", "convert", "resize", "reduce", "thumbnail", "rotate", "transpose",
                   "transform", "filter", "quantize", "show"),
                  annotations=("PIL.Image.Image", "PIL.ImageFile.ImageFile"),
@@ -476,9 +484,7 @@ TYPES: tuple[BlockingType, ...] = (
                  annotations=("cv2.VideoCapture",)),
     BlockingType("cv2.VideoWriter", ("cv2.VideoWriter",), "media", ("open", "write", "release"),
                  annotations=("cv2.VideoWriter",), shares={"write": shares("image", "image")}),
-    BlockingType("cv2.dnn.Net", _names("cv2.dnn", "readNet readNetFromCaffe readNetFromDarknet readNetFromONNX "
-                                                  "readNetFromTensorflow readNetFromTorch readNetFromTFLite"),
-                 "media", ("forward",), annotations=("cv2.dnn.Net",)),
+    BlockingType("cv2.dnn.Net", _DNN_READERS, "media", ("forward",), annotations=("cv2.dnn.Net",)),
     BlockingType("cv2.CascadeClassifier", ("cv2.CascadeClassifier",), "media", ("load", "detectMultiScale"),
                  annotations=("cv2.CascadeClassifier",), shares={"detectMultiScale": shares("image", "image")}),
     BlockingType("pypdf.PdfWriter", ("pypdf.PdfWriter", "PyPDF2.PdfWriter", "PyPDF2.PdfFileWriter", "PyPDF2.PdfMerger",
@@ -520,29 +526,29 @@ TYPES: tuple[BlockingType, ...] = (
                  ("load_verify_locations", "load_cert_chain", "load_default_certs", "set_default_verify_paths",
                   "load_dh_params"),
                  annotations=("ssl.SSLContext",)),
-    BlockingType("smtplib.SMTP", _names("smtplib", "SMTP SMTP_SSL LMTP"), "network",
+    BlockingType("smtplib.SMTP", _SMTP, "network",
                  ("connect", "helo", "ehlo", "ehlo_or_helo_if_needed", "starttls", "login", "auth", "sendmail",
                   "send_message", "mail", "rcpt", "data", "rset", "noop", "verify", "expn", "docmd", "quit"),
-                 annotations=_names("smtplib", "SMTP SMTP_SSL LMTP"),
+                 annotations=_SMTP,
                  shares={"sendmail": shares("from_addr to_addrs msg", "to_addrs", "to_addrs"),
                          "send_message": shares("msg from_addr to_addrs", "msg to_addrs")}),
-    BlockingType("ftplib.FTP", _names("ftplib", "FTP FTP_TLS"), "network",
+    BlockingType("ftplib.FTP", _FTP, "network",
                  ("connect", "login", "cwd", "pwd", "nlst", "dir", "size", "delete", "rename", "mkd", "rmd",
                   "retrbinary", "retrlines", "storbinary", "storlines", "sendcmd", "voidcmd", "quit", "prot_p",
                   "auth", "abort"),
-                 report={"mlsd": LAZY}, annotations=_names("ftplib", "FTP FTP_TLS"),
+                 report={"mlsd": LAZY}, annotations=_FTP,
                  shares={"retrbinary": shares("cmd callback", "callback"), "retrlines": shares("cmd callback", "callback"),
                          "storbinary": shares("cmd fp blocksize callback", "fp callback"),
                          "storlines": shares("cmd fp callback", "fp callback")}),
-    BlockingType("imaplib.IMAP4", _names("imaplib", "IMAP4 IMAP4_SSL"), "network",
+    BlockingType("imaplib.IMAP4", _IMAP, "network",
                  ("login", "login_cram_md5", "authenticate", "starttls", "select", "examine", "search", "fetch",
                   "store", "copy", "move", "append", "expunge", "list", "lsub", "status", "uid", "noop", "close",
                   "logout", "create", "delete", "rename", "subscribe", "unsubscribe", "check", "idle"),
-                 annotations=_names("imaplib", "IMAP4 IMAP4_SSL")),
-    BlockingType("poplib.POP3", _names("poplib", "POP3 POP3_SSL"), "network",
+                 annotations=_IMAP),
+    BlockingType("poplib.POP3", _POP, "network",
                  ("user", "pass_", "apop", "rpop", "stat", "list", "retr", "dele", "noop", "rset", "quit", "top",
                   "uidl", "stls", "capa", "utf8"),
-                 annotations=_names("poplib", "POP3 POP3_SSL")),
+                 annotations=_POP),
     BlockingType("websocket.WebSocket", ("websocket.create_connection", "websocket.WebSocket"), "network",
                  ("connect", "send", "send_text", "send_bytes", "send_binary", "send_frame", "send_close", "recv",
                   "recv_data", "recv_data_frame", "recv_frame", "ping", "pong", "close"),

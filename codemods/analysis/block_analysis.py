@@ -707,7 +707,7 @@ class _Review:
         func = call.func
         names = self.analysis.qualnames(func, self.flow, self.local_imports)
         if names:
-            kinds = set()
+            kinds: set[str | None] = set()
             for name in names:
                 kind_of = self.analysis.constructors.get(name)
                 if matches_any(name, FILE_LIKE):  # before constructors: zip and tar archives are both

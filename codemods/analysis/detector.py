@@ -440,7 +440,7 @@ def _derived_from(receiver: ast.expr) -> tuple[ast.expr, str] | None:
     return None
 
 
-def _argument(arguments: Sequence[Argument], condition: ArgCondition) -> ast.expr | None:
+def _argument(arguments: Sequence[Argument], condition: ArgCondition | IOArgument) -> ast.expr | None:
     positional = [arg for arg in arguments if arg.keyword is None and not arg.star]
     for arg in arguments:
         if arg.keyword is not None and arg.keyword == condition.keyword:
