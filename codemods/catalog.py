@@ -469,6 +469,10 @@ TYPES: tuple[BlockingType, ...] = (
                  report={m: SQLITE for m in "execute executemany executescript commit rollback cursor".split()},
                  annotations=("sqlite3.Connection",)),
     # -- media, documents, archives, imports ----------------------------------------------
+    # Shared with other tasks, none of these objects may be used from a worker thread
+    # (images, archives, shelves, files, mail and FTP sessions, contexts being loaded keep
+    # unlocked state). websocket-client's WebSocket is the exception in part: with
+    # enable_multithread (its default) sends and receives take a lock, connect and close do not.
     # Pillow: what decodes the pixels (load(), and every method that needs them, reads the
     # file of a lazily opened image) or encodes them, or works on all of them; show() saves
     # a temporary file and starts a viewer. crop/copy/paste/getpixel are cheap once loaded:
