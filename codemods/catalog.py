@@ -66,6 +66,21 @@ class ArgCondition:
 
 
 @dataclass(frozen=True)
+class IOArgument:
+    """The argument naming what a call reads, writes or connects to (``Image.open(fp)``,
+    ``smtplib.SMTP(host)``): the call does no I/O when that argument is an in-memory
+    buffer made by one of ``in_memory`` (``Image.open(io.BytesIO(data))``, inline or a
+    local bound only that way), nor, with ``optional``, when it is not given
+    (``smtplib.SMTP()`` connects only when given a host).
+    """
+
+    index: int
+    keyword: str
+    in_memory: tuple[str, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
 class StreamingArg:
     """A keyword that makes an HTTP call return before the body is read (``stream=True``).
 
@@ -137,6 +152,8 @@ class BlockingCall:
     streams_if: StreamingArg | None = None
     #: Parameters that may take mutable objects, read or changed in the thread.
     shares: Shares | None = None
+    #: Not blocking when this argument is an in-memory buffer (or, if optional, not given).
+    io_argument: IOArgument | None = None
 
     @property
     def code(self) -> str:
@@ -214,6 +231,17 @@ TEMPORARY = (
     "reads and writes block too; move the work into a function run with asyncio.to_thread"
 )
 
+IMPORT = (
+    "the module's code runs when it is first imported (or reloaded): in a worker thread it would run while other "
+    "tasks run, and module code may need the event loop's thread (asyncio.get_event_loop(), signal.signal) or "
+    "change process-wide state; import it at startup, or call this in a function run with asyncio.to_thread if "
+    "the module is known to import safely in a thread (it is a cheap lookup once the module is imported)"
+)
+MEMBER_FILE = (
+    "it returns a file object for a member of the archive, whose reads block too; read the member in one "
+    "function run with asyncio.to_thread"
+)
+
 
 def _entries(category: str, qualnames: Iterable[str], **kwargs: object) -> list[BlockingCall]:
     return [BlockingCall(name, category, **kwargs) for name in qualnames]  # type: ignore[arg-type]
@@ -224,6 +252,15 @@ def _names(prefix: str, members: str) -> list[str]:
 
 
 _HTTP_VERBS = "get post put patch delete head options request"
+_BUFFERS = ("io.BytesIO",)
+_IN_MEMORY_FP = IOArgument(0, "fp", _BUFFERS)
+_COMPRESSED_FILES = ("gzip.GzipFile", "bz2.BZ2File", "lzma.LZMAFile")
+_DNN_READERS = tuple(_names("cv2.dnn", "readNet readNetFromCaffe readNetFromDarknet readNetFromONNX "
+                                      "readNetFromTensorflow readNetFromTorch readNetFromTFLite"))
+_SMTP = tuple(_names("smtplib", "SMTP SMTP_SSL LMTP"))
+_FTP = tuple(_names("ftplib", "FTP FTP_TLS"))
+_IMAP = tuple(_names("imaplib", "IMAP4 IMAP4_SSL"))
+_POP = tuple(_names("poplib", "POP3 POP3_SSL"))
 _STREAM = StreamingArg("stream", off=False)
 _NO_PRELOAD = StreamingArg("preload_content", off=True)
 _P_WAIT = ArgCondition(0, "mode", "os.P_WAIT")
@@ -302,6 +339,51 @@ CATALOG: tuple[BlockingCall, ...] = (
               native=Native("getnameinfo", on_running_loop=True, positional=2)),
     *_entries("network", _names("socket", "gethostbyname gethostbyname_ex gethostbyaddr getfqdn create_connection")),
     *_entries("database", ["sqlite3.connect"], strategy=Strategy.REPORT, reason=SQLITE),
+    # -- media, documents, archives, imports ----------------------------------------------
+    # Pillow opens the file and reads the header (the pixels later, on load()); of an
+    # in-memory buffer it only parses the header. Fonts: FreeType reads the file.
+    *_entries("media", ["PIL.Image.open"], io_argument=_IN_MEMORY_FP, shares=shares("fp", "fp")),
+    *_entries("media", ["PIL.ImageFont.truetype"], io_argument=IOArgument(0, "font", _BUFFERS),
+              shares=shares("font", "font")),
+    # OpenCV: files and devices. Its per-pixel filters (cvtColor, GaussianBlur, resize)
+    # take milliseconds: not listed; model loading and inference (dnn, cascades) are.
+    *_entries("media", _names("cv2", "imread imreadmulti")),
+    *_entries("media", ["cv2.imwrite"], shares=shares("filename img", "img")),  # a numpy array
+    *_entries("media", ["cv2.VideoCapture"], io_argument=IOArgument(0, "filename", optional=True)),
+    *_entries("media", ["cv2.VideoWriter"], io_argument=IOArgument(0, "filename", optional=True)),
+    *_entries("media", ["cv2.CascadeClassifier"], io_argument=IOArgument(0, "filename", optional=True)),
+    *_entries("media", _DNN_READERS),
+    # Documents: a reader of a path reads the file (pypdf reads it whole); of a buffer it
+    # parses the trailer only. python-docx and openpyxl parse the whole package, from a
+    # buffer too; docx.Document() without a file reads only its small built-in template.
+    *_entries("media", ["pypdf.PdfReader", "PyPDF2.PdfReader", "PyPDF2.PdfFileReader"],
+              io_argument=IOArgument(0, "stream", _BUFFERS), shares=shares("stream", "stream")),
+    *_entries("media", ["docx.Document", "docx.api.Document"], io_argument=IOArgument(0, "docx", optional=True),
+              shares=shares("docx", "docx")),
+    *_entries("media", ["openpyxl.load_workbook", "openpyxl.reader.excel.load_workbook"],
+              shares=shares("filename", "filename")),
+    # Archives: the constructor opens the file and reads its directory (of a buffer: memory only).
+    *_entries("archive", ["zipfile.ZipFile", "zipfile.PyZipFile"], io_argument=IOArgument(0, "file", _BUFFERS),
+              shares=shares("file", "file")),
+    *_entries("archive", ["tarfile.open", "tarfile.TarFile.open", "tarfile.TarFile"],
+              io_argument=IOArgument(2, "fileobj", _BUFFERS), shares=shares("name mode fileobj", "fileobj")),
+    *_entries("archive", ["shelve.open", "dbm.open", "dbm.dumb.open", "dbm.gnu.open", "dbm.ndbm.open"]),
+    *_entries("archive", ["wave.open"], io_argument=IOArgument(0, "f", _BUFFERS), shares=shares("f", "f")),
+    # The classes behind gzip/bz2/lzma.open and io.open: files like theirs (LS230), and
+    # their ``with`` blocks move the same way. Over an in-memory ``fileobj`` they only (de)compress.
+    *_entries("open", ["gzip.GzipFile"], strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True,
+              io_argument=IOArgument(3, "fileobj", _BUFFERS)),
+    *_entries("open", ["bz2.BZ2File", "lzma.LZMAFile"], strategy=Strategy.REPORT, reason=FILE_OBJECT,
+              opens_file=True, io_argument=IOArgument(0, "filename", _BUFFERS)),
+    *_entries("open", ["io.FileIO"], strategy=Strategy.REPORT, reason=FILE_OBJECT, opens_file=True),
+    *_entries("import", ["importlib.import_module", "importlib.reload"], strategy=Strategy.REPORT, reason=IMPORT),
+    # ssl: a default context loads the system's CA bundle from disk on every call.
+    *_entries("network", ["ssl.create_default_context"]),
+    # Mail and FTP clients connect in the constructor when given a host (IMAP4 and POP3 always).
+    *_entries("network", [*_SMTP, *_FTP],
+              io_argument=IOArgument(0, "host", optional=True)),
+    *_entries("network", [*_IMAP, *_POP]),
+    *_entries("network", ["websocket.create_connection"]),
 )
 
 
@@ -339,8 +421,11 @@ class BlockingType:
         return CATEGORIES[self.category][0]
 
 
-_OPEN_FAMILY = ("builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open", "os.fdopen")
+_OPEN_FAMILY = ("builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open", "os.fdopen",
+                *_COMPRESSED_FILES, "io.FileIO")
 _PATHS = ("pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")
+_IMAGES_FROM_IMAGES = ("convert", "resize", "reduce", "rotate", "transpose", "transform", "filter", "quantize",
+                       "crop", "copy")
 _PATH_FACTORIES = ("pathlib.Path.cwd", "pathlib.Path.home")
 
 TYPES: tuple[BlockingType, ...] = (
@@ -393,6 +478,95 @@ TYPES: tuple[BlockingType, ...] = (
     BlockingType("sqlite3.Connection", ("sqlite3.connect",), "database", (),
                  report={m: SQLITE for m in "execute executemany executescript commit rollback cursor".split()},
                  annotations=("sqlite3.Connection",)),
+    # -- media, documents, archives, imports ----------------------------------------------
+    # Shared with other tasks, none of these objects may be used from a worker thread
+    # (images, archives, shelves, files, mail and FTP sessions, contexts being loaded keep
+    # unlocked state). websocket-client's WebSocket is the exception in part: with
+    # enable_multithread (its default) sends and receives take a lock, connect and close do not.
+    # Pillow: what decodes the pixels (load(), and every method that needs them, reads the
+    # file of a lazily opened image) or encodes them, or works on all of them; show() saves
+    # a temporary file and starts a viewer. crop/copy/paste/getpixel are cheap once loaded:
+    # not listed (they give images, so what follows them is still found).
+    BlockingType("PIL.Image.Image", tuple(_names("PIL.Image", "open new frombytes frombuffer fromarray merge "
+                                                          "linear_gradient radial_gradient blend composite alpha_composite")),
+                 "media",
+                 ("load", "verify", "save", "convert", "resize", "reduce", "thumbnail", "rotate", "transpose",
+                  "transform", "filter", "quantize", "show"),
+                 annotations=("PIL.Image.Image", "PIL.ImageFile.ImageFile"),
+                 derives=_IMAGES_FROM_IMAGES, shares={"save": shares("fp", "fp")}),
+    BlockingType("cv2.VideoCapture", ("cv2.VideoCapture",), "media", ("open", "read", "grab", "retrieve"),
+                 annotations=("cv2.VideoCapture",)),
+    BlockingType("cv2.VideoWriter", ("cv2.VideoWriter",), "media", ("open", "write", "release"),
+                 annotations=("cv2.VideoWriter",), shares={"write": shares("image", "image")}),
+    BlockingType("cv2.dnn.Net", _DNN_READERS, "media", ("forward",), annotations=("cv2.dnn.Net",)),
+    BlockingType("cv2.CascadeClassifier", ("cv2.CascadeClassifier",), "media", ("load", "detectMultiScale"),
+                 annotations=("cv2.CascadeClassifier",), shares={"detectMultiScale": shares("image", "image")}),
+    BlockingType("pypdf.PdfWriter", ("pypdf.PdfWriter", "PyPDF2.PdfWriter", "PyPDF2.PdfFileWriter", "PyPDF2.PdfMerger",
+                                     "PyPDF2.PdfFileMerger"), "media", ("write", "append", "merge"),
+                 annotations=("pypdf.PdfWriter", "PyPDF2.PdfWriter", "PyPDF2.PdfMerger"),
+                 shares={"write": shares("stream", "stream"), "append": shares("fileobj", "fileobj"),
+                         "merge": shares("position fileobj", "fileobj")}),
+    BlockingType("docx.document.Document", ("docx.Document", "docx.api.Document"), "media", ("save",),
+                 annotations=("docx.document.Document",), shares={"save": shares("path_or_stream", "path_or_stream")}),
+    BlockingType("openpyxl.Workbook", ("openpyxl.Workbook", "openpyxl.workbook.workbook.Workbook",
+                                       "openpyxl.load_workbook", "openpyxl.reader.excel.load_workbook"),
+                 "media", ("save",), annotations=("openpyxl.Workbook", "openpyxl.workbook.workbook.Workbook"),
+                 shares={"save": shares("filename", "filename")}),
+    # Archives: the directory of a zip is in memory once opened (namelist, infolist,
+    # getinfo are pure); a tar has none, so listing it reads the archive.
+    BlockingType("zipfile.ZipFile", ("zipfile.ZipFile", "zipfile.PyZipFile"), "archive",
+                 ("read", "extract", "extractall", "write", "writestr", "mkdir", "testzip", "close", "writepy"),
+                 report={"open": MEMBER_FILE}, annotations=("zipfile.ZipFile",),
+                 shares={"extractall": shares("path members pwd", "members", "members")}),
+    BlockingType("tarfile.TarFile", ("tarfile.open", "tarfile.TarFile.open", "tarfile.TarFile"), "archive",
+                 ("getmembers", "getnames", "getmember", "next", "list", "extract", "extractall", "add", "addfile",
+                  "close"),
+                 report={"extractfile": MEMBER_FILE}, annotations=("tarfile.TarFile",),
+                 shares={"extract": shares("member path", "member"), "extractall": shares("path members", "members", "members"),
+                         "addfile": shares("tarinfo fileobj", "tarinfo fileobj")}),
+    # A shelf (dbm underneath) reads and writes its file on each access.
+    BlockingType("shelve.Shelf", ("shelve.open",), "archive",
+                 ("get", "pop", "setdefault", "update", "clear", "sync", "close", "popitem"),
+                 annotations=("shelve.Shelf", "shelve.DbfilenameShelf"),
+                 shares={"update": shares("other", "other"), "setdefault": shares("key default", "default")}),
+    BlockingType("dbm_file", ("dbm.open", "dbm.dumb.open", "dbm.gnu.open", "dbm.ndbm.open"), "archive",
+                 ("get", "keys", "setdefault", "sync", "reorganize", "close", "firstkey", "nextkey", "clear")),
+    BlockingType("wave_file", ("wave.open",), "archive",
+                 ("readframes", "writeframes", "writeframesraw", "setpos", "rewind", "close"),
+                 annotations=("wave.Wave_read", "wave.Wave_write"),
+                 shares={"writeframes": shares("data", "data"), "writeframesraw": shares("data", "data")}),
+    # ssl: loading certificates and keys reads files (a context in use is not changed by it).
+    BlockingType("ssl.SSLContext", ("ssl.create_default_context", "ssl.SSLContext"), "network",
+                 ("load_verify_locations", "load_cert_chain", "load_default_certs", "set_default_verify_paths",
+                  "load_dh_params"),
+                 annotations=("ssl.SSLContext",)),
+    BlockingType("smtplib.SMTP", _SMTP, "network",
+                 ("connect", "helo", "ehlo", "ehlo_or_helo_if_needed", "starttls", "login", "auth", "sendmail",
+                  "send_message", "mail", "rcpt", "data", "rset", "noop", "verify", "expn", "docmd", "quit"),
+                 annotations=_SMTP,
+                 shares={"sendmail": shares("from_addr to_addrs msg", "to_addrs", "to_addrs"),
+                         "send_message": shares("msg from_addr to_addrs", "msg to_addrs")}),
+    BlockingType("ftplib.FTP", _FTP, "network",
+                 ("connect", "login", "cwd", "pwd", "nlst", "dir", "size", "delete", "rename", "mkd", "rmd",
+                  "retrbinary", "retrlines", "storbinary", "storlines", "sendcmd", "voidcmd", "quit", "prot_p",
+                  "auth", "abort"),
+                 report={"mlsd": LAZY}, annotations=_FTP,
+                 shares={"retrbinary": shares("cmd callback", "callback"), "retrlines": shares("cmd callback", "callback"),
+                         "storbinary": shares("cmd fp blocksize callback", "fp callback"),
+                         "storlines": shares("cmd fp callback", "fp callback")}),
+    BlockingType("imaplib.IMAP4", _IMAP, "network",
+                 ("login", "login_cram_md5", "authenticate", "starttls", "select", "examine", "search", "fetch",
+                  "store", "copy", "move", "append", "expunge", "list", "lsub", "status", "uid", "noop", "close",
+                  "logout", "create", "delete", "rename", "subscribe", "unsubscribe", "check", "idle"),
+                 annotations=_IMAP),
+    BlockingType("poplib.POP3", _POP, "network",
+                 ("user", "pass_", "apop", "rpop", "stat", "list", "retr", "dele", "noop", "rset", "quit", "top",
+                  "uidl", "stls", "capa", "utf8"),
+                 annotations=_POP),
+    BlockingType("websocket.WebSocket", ("websocket.create_connection", "websocket.WebSocket"), "network",
+                 ("connect", "send", "send_text", "send_bytes", "send_binary", "send_frame", "send_close", "recv",
+                  "recv_data", "recv_data_frame", "recv_frame", "ping", "pong", "close"),
+                 annotations=("websocket.WebSocket",)),
 )
 
 
@@ -611,6 +785,8 @@ COPIES: tuple[str, ...] = (
 FRESH_RESULTS: tuple[str, ...] = (
     "copy.deepcopy", "json.loads", "json.load", "pickle.loads", "pickle.load", "marshal.loads", "tomllib.loads",
     "tomllib.load", "io.StringIO", "io.BytesIO", "builtins.object", "shlex.split", *_OPEN_FAMILY,
+    "cv2.imread", "cv2.imdecode", *_names("email.message", "EmailMessage Message"),
+    "email.mime.text.MIMEText", "email.mime.multipart.MIMEMultipart",
 )
 
 #: Lazy views: iterating them later, in the thread, reads their arguments then.

@@ -93,3 +93,15 @@ def test_thread_and_context_manager_tables_are_dotted_names() -> None:
         assert all(part.isidentifier() or (part == "*" and index == len(parts) - 1)
                    for index, part in enumerate(parts)), name
     assert not set(HOLDS_PROCESS_STATE) & set(SAFE_CONTEXT_MANAGERS)
+
+
+def test_io_arguments_can_exempt_a_call_and_agree_with_the_parameters() -> None:
+    """An entry's I/O argument either names buffers or may be left out (else it exempts
+    nothing), and sits where the entry's shared parameters say it does."""
+    with_io = [entry for entry in CATALOG if entry.io_argument is not None]
+    assert {"PIL.Image.open", "zipfile.ZipFile", "smtplib.SMTP"} <= {entry.qualname for entry in with_io}
+    for entry in with_io:
+        condition = entry.io_argument
+        assert condition is not None and (condition.in_memory or condition.optional), entry.qualname
+        if entry.shares is not None and condition.keyword in entry.shares.positional:
+            assert entry.shares.positional.index(condition.keyword) == condition.index, entry.qualname

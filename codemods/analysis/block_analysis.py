@@ -707,14 +707,14 @@ class _Review:
         func = call.func
         names = self.analysis.qualnames(func, self.flow, self.local_imports)
         if names:
-            kinds = set()
+            kinds: set[str | None] = set()
             for name in names:
                 kind_of = self.analysis.constructors.get(name)
-                if kind_of is not None:
+                if matches_any(name, FILE_LIKE):  # before constructors: zip and tar archives are both
+                    kinds.add(FILE)
+                elif kind_of is not None:
                     kinds.add(FILE if kind_of.name == "file" else PATH if kind_of.name == "pathlib.Path"
                               else THREAD_BOUND_OBJECT if kind_of.name.startswith("sqlite3") else None)
-                elif matches_any(name, FILE_LIKE):
-                    kinds.add(FILE)
                 elif name == "logging.getLogger":
                     kinds.add(LOGGER)
                 elif matches_any(name, THREAD_SAFE) or name in self.analysis.index:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.bindings import Binding, Scope, Source
-from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, method_entry
+from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, IOArgument, method_entry
 
 if TYPE_CHECKING:
     from codemods.declared import DeclaredBlocking
@@ -115,6 +115,8 @@ class Detector:
         self.moved: dict[Scope, dict[str, list[Binding]]] = {}
         #: Function -> (its top-level statements, node -> index of the one it is in).
         self._statements: dict[ast.AST, tuple[list[ast.stmt], dict[ast.AST, int]]] = {}
+        #: Scope node -> name target -> the value assigned to it (``buf = io.BytesIO(data)``).
+        self._assigned: dict[ast.AST, dict[ast.AST, ast.expr]] = {}
 
     # -- bindings ----------------------------------------------------------------------
 
@@ -280,6 +282,8 @@ class Detector:
         self, call: ast.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None
     ) -> Match | None:
         arguments = arguments_of(call)
+        if entry.io_argument is not None and not self._does_io(arguments, entry.io_argument, scope):
+            return None
         if entry.nonblocking_if is not None:
             arg = _argument(arguments, entry.nonblocking_if)
             if arg is not None and _mentions(arg, scope, entry.nonblocking_if.value):
@@ -306,6 +310,45 @@ class Detector:
                     receiver,
                 )
         return Match(entry, receiver=receiver)
+
+    def _does_io(self, arguments: Sequence[Argument], condition: IOArgument, scope: Scope) -> bool:
+        """Whether the call may touch a file or the network: ``Image.open(io.BytesIO(data))`` does not."""
+        value = _argument(arguments, condition)
+        if value is None:
+            return not condition.optional or any(argument.star for argument in arguments)
+        if condition.optional and isinstance(value, ast.Constant) and value.value in (None, ""):
+            return False
+        return not self._made_by(value, condition.in_memory, scope)
+
+    def _made_by(self, value: ast.expr, constructors: Collection[str], scope: Scope) -> bool:
+        """``io.BytesIO(data)``, or a name every binding of which is one (``buf = io.BytesIO(data)``)."""
+        if not constructors:
+            return False
+        if isinstance(value, ast.Call):
+            names = resolve(value.func, scope)
+            return bool(names) and names <= set(constructors)
+        if not isinstance(value, ast.Name):
+            return False
+        bindings = scope[value.id]
+        if not bindings or any(b.node is None or b.scope.node is None for b in bindings):
+            return False
+        for binding in bindings:
+            assert binding.node is not None and binding.scope.node is not None
+            assigned = self._assigned_values(binding.scope.node).get(binding.node)
+            if assigned is None or not self._made_by(assigned, constructors, binding.scope) or assigned is value:
+                return False
+        return True
+
+    def _assigned_values(self, owner: ast.AST) -> dict[ast.AST, ast.expr]:
+        known = self._assigned.get(owner)
+        if known is None:
+            known = self._assigned[owner] = {}
+            for node in ast.walk(owner):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    known[node.targets[0]] = node.value
+                elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
+                    known[node.optional_vars] = node.context_expr
+        return known
 
 
 class SourceText:
@@ -418,7 +461,7 @@ def _derived_from(receiver: ast.expr) -> tuple[ast.expr, str] | None:
     return None
 
 
-def _argument(arguments: Sequence[Argument], condition: ArgCondition) -> ast.expr | None:
+def _argument(arguments: Sequence[Argument], condition: ArgCondition | IOArgument) -> ast.expr | None:
     positional = [arg for arg in arguments if arg.keyword is None and not arg.star]
     for arg in arguments:
         if arg.keyword is not None and arg.keyword == condition.keyword:
