@@ -318,9 +318,9 @@ class Detector:
             return not condition.optional or any(argument.star for argument in arguments)
         if condition.optional and isinstance(value, ast.Constant) and value.value in (None, ""):
             return False
-        return not self._made_by(value, condition.in_memory, scope)
+        return not self._made_only_by(value, condition.in_memory, scope)
 
-    def _made_by(self, value: ast.expr, constructors: Collection[str], scope: Scope) -> bool:
+    def _made_only_by(self, value: ast.expr, constructors: Collection[str], scope: Scope) -> bool:
         """``io.BytesIO(data)``, or a name every binding of which is one (``buf = io.BytesIO(data)``)."""
         if not constructors:
             return False
@@ -335,7 +335,7 @@ class Detector:
         for binding in bindings:
             assert binding.node is not None and binding.scope.node is not None
             assigned = self._assigned_values(binding.scope.node).get(binding.node)
-            if assigned is None or not self._made_by(assigned, constructors, binding.scope) or assigned is value:
+            if assigned is None or not self._made_only_by(assigned, constructors, binding.scope) or assigned is value:
                 return False
         return True
 
