@@ -906,6 +906,12 @@ def catalog_names(extra: Iterable[BlockingCall] = ()) -> frozenset[str]:
     return frozenset(names)
 
 
+def names_method(name: str) -> bool:
+    """``redis.Redis.hgetall``: a method a type's pattern covers (``[!_]*``), which ``ignore`` may list."""
+    return any(name.startswith(f"{kind.name}.") and method_entry(kind, name[len(kind.name) + 1:]) is not None
+               for kind in TYPES)
+
+
 def build_constructor_index(ignore: Iterable[str] = ()) -> dict[str, BlockingType]:
     """Constructor qualified name -> the type of object it makes."""
     ignored = set(ignore)

@@ -28,6 +28,7 @@ from codemods.catalog import (
     build_constructor_index,
     build_index,
     catalog_names,
+    names_method,
     normalize_code,
     user_entry,
 )
@@ -175,7 +176,7 @@ def check_ignored(ignore: Sequence[str], extra: Sequence[BlockingCall], where: s
     ``ASYNC251``) or a name of the catalog; a misspelling would silently do nothing."""
     known = catalog_names(extra)
     for name in ignore:
-        if normalize_code(name) is None and name not in known:
+        if normalize_code(name) is None and name not in known and not names_method(name):
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(

@@ -357,7 +357,10 @@ class _Finder:
     def _bind_with_item(self, item: ast.withitem, statement: ast.stmt) -> None:
         if isinstance(item.optional_vars, ast.Name):
             scope = self.scopes.scope_of(statement)
-            self.detector.bind(item.optional_vars, self.detector.constructed_type(item.context_expr, scope))
+            kind = self.detector.constructed_type(item.context_expr, scope)
+            if kind is None and isinstance(item.context_expr, ast.Call):
+                kind = self.detector.receiver_type(item.context_expr, scope)  # ``with conn.cursor() as cur``
+            self.detector.bind(item.optional_vars, kind)
 
     # -- contexts -------------------------------------------------------------------------
 
