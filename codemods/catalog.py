@@ -340,7 +340,10 @@ CATALOG: tuple[BlockingCall, ...] = (
                                             "audio.transcriptions.create audio.translations.create "
                                             "audio.speech.create responses.create")],
               streams_if=_STREAM, shares=EVERY_ARGUMENT),
-    *_entries("service", _names("elasticsearch.helpers", "bulk reindex"), shares=EVERY_ARGUMENT),
+    # The client (thread-safe) is not among the arguments that may be shared.
+    *_entries("service", ["elasticsearch.helpers.bulk"], shares=shares("client actions", "actions")),
+    *_entries("service", ["elasticsearch.helpers.reindex"],
+              shares=shares("client source_index target_index query", "query")),
     *_entries("service", _names("elasticsearch.helpers", "scan parallel_bulk streaming_bulk"),
               strategy=Strategy.REPORT, reason=LAZY),
 )
@@ -608,17 +611,18 @@ _ANTHROPIC = BlockingType(
                                                       "create"), *_paths("messages beta.messages", "count_tokens"))},
     thread_safe=True)  # _LLM_THREADS
 
-_YOUTUBE_DL = BlockingType(
-    "yt_dlp.YoutubeDL", ("yt_dlp.YoutubeDL", "yt_dlp.YoutubeDL.YoutubeDL", "youtube_dl.YoutubeDL",
-                         "youtube_dl.YoutubeDL.YoutubeDL"), "service",
-    ("extract_info", "download", "download_with_info_file", "process_ie_result", "process_info", "urlopen"),
-    annotations=("yt_dlp.YoutubeDL", "yt_dlp.YoutubeDL.YoutubeDL", "youtube_dl.YoutubeDL",
-                 "youtube_dl.YoutubeDL.YoutubeDL"),
-    shares={"extract_info": shares("url download ie_key extra_info", "extra_info"),
-            "download": shares("url_list", "", "url_list"), "process_ie_result": EVERY_ARGUMENT,
-            "process_info": EVERY_ARGUMENT},
-    shared_reason="a YoutubeDL object keeps the state of the download it runs (its progress, its archive, its "
-                  "cookies) and is not documented as safe to use from two threads at once")
+_YOUTUBE_DLS = tuple(
+    BlockingType(
+        f"{package}.YoutubeDL", (f"{package}.YoutubeDL", f"{package}.YoutubeDL.YoutubeDL"), "service",
+        ("extract_info", "download", "download_with_info_file", "process_ie_result", "process_info", "urlopen"),
+        annotations=(f"{package}.YoutubeDL", f"{package}.YoutubeDL.YoutubeDL"),
+        shares={"extract_info": shares("url download ie_key extra_info", "extra_info"),
+                "download": shares("url_list", "", "url_list"), "process_ie_result": EVERY_ARGUMENT,
+                "process_info": EVERY_ARGUMENT},
+        shared_reason="a YoutubeDL object keeps the state of the download it runs (its progress, its archive, its "
+                      "cookies) and is not documented as safe to use from two threads at once")
+    for package in ("yt_dlp", "youtube_dl")
+)
 
 _SFTP = BlockingType(
     "paramiko.SFTPClient", ("paramiko.SFTPClient.from_transport", "paramiko.sftp_client.SFTPClient.from_transport"),
@@ -672,18 +676,16 @@ _DOCKER = BlockingType(
              "networks": _DOCKER_COLLECTIONS[2]},
     shared_reason=_DOCKER_SESSION)
 
-_KUBERNETES_APIS = tuple(f"kubernetes.client.{api}" for api in ("CoreV1Api", "AppsV1Api", "BatchV1Api",
-                                                                 "NetworkingV1Api", "CustomObjectsApi"))
-_KUBERNETES = BlockingType(
-    "kubernetes.client.CoreV1Api", _KUBERNETES_APIS, "service",
-    ("list_*", "read_*", "create_*", "delete_*", "patch_*", "replace_*", "get_*"),  # the generated API calls
-    annotations=_KUBERNETES_APIS,
-    streams_if=dict.fromkeys(("list_*", "read_*", "create_*", "delete_*", "patch_*", "replace_*", "get_*"),
-                             StreamingArg("_preload_content", off=True)),
-    shares=dict.fromkeys(("list_*", "read_*", "create_*", "delete_*", "patch_*", "replace_*", "get_*"),
-                         EVERY_ARGUMENT),
-    shared_reason="a kubernetes API object's ApiClient keeps per-request state and is not documented as "
-                  "thread-safe")
+_KUBERNETES_CALLS = ("list_*", "read_*", "create_*", "delete_*", "patch_*", "replace_*", "get_*")  # generated
+_KUBERNETES = tuple(
+    BlockingType(
+        f"kubernetes.client.{api}", (f"kubernetes.client.{api}",), "service", _KUBERNETES_CALLS,
+        annotations=(f"kubernetes.client.{api}",),
+        streams_if=dict.fromkeys(_KUBERNETES_CALLS, StreamingArg("_preload_content", off=True)),
+        shares=dict.fromkeys(_KUBERNETES_CALLS, EVERY_ARGUMENT),
+        shared_reason="a kubernetes API object's ApiClient is not documented as thread-safe")
+    for api in ("CoreV1Api", "AppsV1Api", "BatchV1Api", "NetworkingV1Api", "CustomObjectsApi")
+)
 
 _GCS_SESSION = ("google-cloud-storage objects send their requests through a requests Session (google.auth's "
                 "AuthorizedSession), which is not documented as thread-safe, and keep the properties a request "
@@ -851,8 +853,8 @@ TYPES: tuple[BlockingType, ...] = (
     # -- databases and service clients ---------------------------------------------------
     *_PSYCOPG2, *_PSYCOPG, *_PYMYSQL, *_MYSQL_CONNECTOR, *_ORACLEDB, *_PYODBC,
     _MONGO_CLIENT, _MONGO_DATABASE, _MONGO_COLLECTION, _REDIS, _REDIS_PIPELINE,
-    _BOTO3_SESSION, _BOTO3_CLIENT, _BOTO3_RESOURCE, _BOTO3_PAGINATOR, _BOTO3_WAITER, _OPENAI, _ANTHROPIC, _YOUTUBE_DL,
-    _SSH, _SFTP, _DOCKER, _DOCKER_CONTAINERS, *_DOCKER_COLLECTIONS, _DOCKER_CONTAINER, _KUBERNETES, _GCS, _GCS_BUCKET,
+    _BOTO3_SESSION, _BOTO3_CLIENT, _BOTO3_RESOURCE, _BOTO3_PAGINATOR, _BOTO3_WAITER, _OPENAI, _ANTHROPIC, *_YOUTUBE_DLS,
+    _SSH, _SFTP, _DOCKER, _DOCKER_CONTAINERS, *_DOCKER_COLLECTIONS, _DOCKER_CONTAINER, *_KUBERNETES, _GCS, _GCS_BUCKET,
     _GCS_BLOB, _ELASTICSEARCH, _KAFKA_PRODUCER, _KAFKA_CONSUMER, _PIKA, _PIKA_CHANNEL, _GIT_REPO, _GIT_REMOTE,
 )
 
