@@ -543,6 +543,7 @@ _REDIS = BlockingType(
     pure=("from_url", "from_pool", "get_encoder", "get_connection_kwargs", "get_retry", "set_retry",
           "set_response_callback", "load_external_module", "pipeline", "lock", "pubsub", "monitor", "client",
           "register_script", "get_cache", "keyspace_notifications", "himport_registry", "close"),
+    derives=("client",),  # a client on the same connection pool
     returns={"pipeline": _REDIS_PIPELINE},
     shares={"[!_]*": EVERY_ARGUMENT},
     thread_safe=True)  # redis-py: "Redis client instances can safely be shared between threads"
@@ -592,6 +593,7 @@ _OPENAI = BlockingType(
      *_paths("responses batches", "retrieve")),
     report={path: CONTEXT_MANAGER for path in _paths("chat.completions beta.chat.completions responses", "stream")},
     annotations=("openai.OpenAI", "openai.AzureOpenAI", "openai._client.OpenAI"),
+    derives=("with_options", "copy"),  # a copy with other options: ``client.with_options(timeout=5)``
     streams_if=dict.fromkeys(_paths("chat.completions completions responses", "create"), _STREAM),
     shares={path: EVERY_ARGUMENT for path in (*_paths("chat.completions completions embeddings moderations responses "
                                                       "audio.transcriptions audio.translations audio.speech batches",
@@ -606,6 +608,7 @@ _ANTHROPIC = BlockingType(
      *_paths("messages beta.messages", "count_tokens"), *_paths("models messages.batches", "retrieve")),
     report={path: CONTEXT_MANAGER for path in _paths("messages beta.messages", "stream")},
     annotations=("anthropic.Anthropic", "anthropic._client.Anthropic"),
+    derives=("with_options", "copy"),
     streams_if=dict.fromkeys(_paths("messages completions beta.messages", "create"), _STREAM),
     shares={path: EVERY_ARGUMENT for path in (*_paths("messages completions beta.messages messages.batches",
                                                       "create"), *_paths("messages beta.messages", "count_tokens"))},
@@ -729,6 +732,7 @@ _ELASTICSEARCH = BlockingType(
                                     "elasticsearch._sync.client.Elasticsearch"), "service",
     ("[!_]*", *_paths(_ELASTICSEARCH_NAMESPACES, "[!_]*")),  # every public method is a request
     annotations=("elasticsearch.Elasticsearch",),
+    derives=("options",),  # ``es.options(request_timeout=5).search(...)``: a copy with other options
     pure=("options", "close", "transport", *_ELASTICSEARCH_NAMESPACES.split()),
     shares={"[!_]*": EVERY_ARGUMENT} | dict.fromkeys(_paths(_ELASTICSEARCH_NAMESPACES, "[!_]*"), EVERY_ARGUMENT),
     thread_safe=True)  # elasticsearch-py: the client is thread safe
