@@ -8,7 +8,8 @@ the machinery that finds and rewrites calls never names a callable itself.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Iterable, Mapping
 
 
@@ -108,13 +109,14 @@ class Shares:
     #: Those of ``mutable`` that take a container of immutable items (``subprocess.run``'s
     #: args list, ``env``): the container must be the coroutine's, its items may come from anywhere.
     shallow: frozenset[str] = frozenset()
-    #: Every argument may take a mutable object (a callable loopsafe knows nothing of but
-    #: that it blocks: ``[tool.loopsafe] blocking``); ``positional`` and ``mutable`` are unused.
+    #: Every argument may take a mutable object: SDK methods whose parameters are not listed
+    #: (``collection.insert_one(doc)`` adds ``_id`` to ``doc``; boto3's ``Body=``), callables
+    #: declared in ``[tool.loopsafe] blocking``; ``positional`` and ``mutable`` are unused.
     every: bool = False
 
     def takes_object(self, position: int | None, keyword: str | None) -> bool:
         """Whether the argument at ``position`` (or given as ``keyword``) may be a mutable object."""
-        return self.name(position, keyword) in self.mutable
+        return self.every or self.name(position, keyword) in self.mutable
 
     def name(self, position: int | None, keyword: str | None) -> str | None:
         if keyword is not None:
@@ -122,8 +124,10 @@ class Shares:
         return self.positional[position] if position is not None and position < len(self.positional) else None
 
 
-#: What a callable declared in ``[tool.loopsafe] blocking`` may take: anything.
+#: Parameters not listed, any of which may take a mutable object.
 EVERY_ARGUMENT = Shares((), frozenset(), every=True)
+#: A method pattern (``BlockingType.methods``, ``report``...) covering every public name.
+PUBLIC_METHODS = "[!_]*"
 
 
 def shares(positional: str, mutable: str, shallow: str = "") -> Shares:
@@ -240,6 +244,19 @@ IMPORT = (
 MEMBER_FILE = (
     "it returns a file object for a member of the archive, whose reads block too; read the member in one "
     "function run with asyncio.to_thread"
+)
+#: Reasons of the database and service client entries.
+SERVER_CURSOR = (
+    "it returns a cursor that fetches its results from the server as it is iterated, on the event loop; run the "
+    "query and the loop over it in one function with asyncio.to_thread"
+)
+PAGES = ("it returns an iterator that fetches its pages from the service as it is iterated, on the event loop; run "
+         "the call and the loop over it in one function with asyncio.to_thread")
+CALLS_BACK = ("it calls the functions it is given (consumer callbacks, a transaction function) in the thread that "
+              "runs it, while other tasks run; move the work into one function run with asyncio.to_thread")
+CHANNEL_FILES = (
+    "it returns the command's stdin, stdout and stderr as channel files whose reads block until the command "
+    "writes or ends; run the command and the reads in one function with asyncio.to_thread"
 )
 
 
@@ -384,6 +401,35 @@ CATALOG: tuple[BlockingCall, ...] = (
               io_argument=IOArgument(0, "host", optional=True)),
     *_entries("network", [*_IMAP, *_POP]),
     *_entries("network", ["websocket.create_connection"]),
+    # -- databases and service clients ---------------------------------------------------
+    # Connecting: a network round trip (the connections are typed: ``TYPES``).
+    *_entries("database", ["psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect", "pymysql.connect",
+                           "pymysql.Connect", "pymysql.Connection", "pymysql.connections.Connection",
+                           "mysql.connector.connect", "oracledb.connect", "pyodbc.connect"]),
+    *_entries("service", ["boto3.client", "boto3.resource",  # read the service's model files
+                          "docker.from_env", "docker.client.from_env", "docker.DockerClient",  # ask the daemon's
+                          "docker.client.DockerClient", "docker.DockerClient.from_env",        # API version
+                          "paramiko.SFTPClient.from_transport", "paramiko.sftp_client.SFTPClient.from_transport",
+                          "pika.BlockingConnection", "pika.adapters.blocking_connection.BlockingConnection",
+                          "kafka.KafkaProducer", "kafka.KafkaConsumer",  # connect to the bootstrap servers
+                          "kubernetes.config.load_kube_config", "kubernetes.config.load_incluster_config",
+                          "git.Repo.clone_from", "git.repo.base.Repo.clone_from", "git.Repo.init",
+                          "git.repo.base.Repo.init"]),
+    # openai < 1.0: module functions; >= 1.0: the module's own client (``openai.chat.completions.create``).
+    *_entries("service", [*_names("openai", "ChatCompletion.create Completion.create Embedding.create Image.create "
+                                            "Image.create_edit Image.create_variation Moderation.create "
+                                            "Audio.transcribe Audio.translate Edit.create"),
+                          *_names("openai", "chat.completions.create completions.create embeddings.create "
+                                            "images.generate images.edit images.create_variation moderations.create "
+                                            "audio.transcriptions.create audio.translations.create "
+                                            "audio.speech.create responses.create")],
+              streams_if=_STREAM, shares=EVERY_ARGUMENT),
+    # The client (thread-safe) is not among the arguments that may be shared.
+    *_entries("service", ["elasticsearch.helpers.bulk"], shares=shares("client actions", "actions")),
+    *_entries("service", ["elasticsearch.helpers.reindex"],
+              shares=shares("client source_index target_index query", "query")),
+    *_entries("service", _names("elasticsearch.helpers", "scan parallel_bulk streaming_bulk"),
+              strategy=Strategy.REPORT, reason=LAZY),
 )
 
 
@@ -394,6 +440,11 @@ class BlockingType:
     A method called on such an object (bound in the same coroutine by ``x = Ctor(...)``,
     by ``with Ctor(...) as x``, annotated as the type, or made inline ``Ctor(...).m()``)
     is found like a catalog function; methods not listed are pure and left alone.
+
+    A method is named by a pattern (``fnmatch``, one per dotted part): ``execute``; a path
+    through attributes, ``chat.completions.create`` (``client.chat.completions.create()``);
+    ``[!_]*``, any public name, less those ``pure`` lists (SDK clients made from service
+    models, whose methods are API calls).
     """
 
     name: str
@@ -410,15 +461,57 @@ class BlockingType:
     derives: tuple[str, ...] = ()
     #: Methods that may stream the response (reported when they do).
     streams_if: Mapping[str, StreamingArg] = field(default_factory=dict)
-    #: Methods with parameters that may take mutable objects.
+    #: Methods with parameters that may take mutable objects (by the pattern in ``methods``).
     shares: Mapping[str, Shares] = field(default_factory=dict)
-    #: Objects of a class the project declares blocking (``codemods.declared``): every
-    #: public method (a name not starting with ``_``) blocks, as this entry says.
-    public_methods: BlockingCall | None = None
+    #: Names a pattern of ``methods`` or ``returns`` covers that do not block (``get_paginator``).
+    pure: tuple[str, ...] = ()
+    #: Methods and attributes (patterns) that give a new object of another type without
+    #: blocking (``conn.cursor()``, ``redis.pipeline()``): ``cur = conn.cursor()`` is typed.
+    returns: Mapping[str, BlockingType] = field(default_factory=dict)
+    #: Whether one object may be used from a worker thread while other threads use it (a
+    #: DB-API connection of a driver whose ``threadsafety`` is 2 or more, an ``httpx.Client``).
+    #: A method run in a thread hands its object to the thread, and other tasks run
+    #: meanwhile: on an object of a type that is not, it is offloaded only when the coroutine
+    #: owns the object (made it, handed it to no one); else it is reported, with ``shared_reason``.
+    thread_safe: bool = False
+    #: Why one object of the type may not be used by two threads at once.
+    shared_reason: str = ""
 
     @property
     def code(self) -> str:
         return CATEGORIES[self.category][0]
+
+    @property
+    def sharing(self) -> str:
+        """The reason a shared object's method is reported, finishing "...; "."""
+        return self.shared_reason or f"{self.name} objects are not documented as safe to use from two threads at once"
+
+
+def _matches(path: str, pattern: str) -> bool:
+    parts, patterns = path.split("."), pattern.split(".")
+    return len(parts) == len(patterns) and all(fnmatchcase(p, q) for p, q in zip(parts, patterns))
+
+
+def _matching(path: str, patterns: Iterable[str], pure: tuple[str, ...] = ()) -> str | None:
+    """The pattern ``path`` (``chat.completions.create``) matches: itself if listed, else the
+    first that covers it, unless ``pure`` names its last part."""
+    listed = tuple(patterns)
+    if path in listed:
+        return path
+    if path.rsplit(".", 1)[-1] in pure:
+        return None
+    return next((p for p in listed if _matches(path, p)), None)
+
+
+def returned_type(kind: BlockingType, attribute: str) -> BlockingType | None:
+    """The type of ``obj.attribute`` or ``obj.attribute(...)`` for an object of ``kind``."""
+    pattern = _matching(attribute, kind.returns, kind.pure)
+    return None if pattern is None else kind.returns[pattern]
+
+
+def derives(kind: BlockingType, attribute: str) -> bool:
+    """``obj.attribute`` (or a call of it) gives another object of ``kind``."""
+    return _matching(attribute, kind.derives, kind.pure) is not None
 
 
 _OPEN_FAMILY = ("builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open", "os.fdopen",
@@ -428,17 +521,381 @@ _IMAGES_FROM_IMAGES = ("convert", "resize", "reduce", "rotate", "transpose", "tr
                        "crop", "copy")
 _PATH_FACTORIES = ("pathlib.Path.cwd", "pathlib.Path.home")
 
+# -- databases and service clients: the objects, made before ``TYPES`` lists them -----------
+# DB-API drivers say in ``threadsafety`` how far an object may be shared: 1 the module only,
+# 2 connections too (cursors never, below 3).
+_DBAPI_CURSOR = ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall")
+_DBAPI_SHARES = {"execute": shares("operation parameters", "parameters"),
+                 "executemany": shares("operation seq_of_parameters", "seq_of_parameters")}
+
+
+def _dbapi(driver: str, connection: str, cursor: str, connections: tuple[str, ...], cursors: tuple[str, ...],
+           threadsafety: int, connect: tuple[str, ...], connection_methods: str = "commit rollback close",
+           cursor_methods: tuple[str, ...] = ()) -> tuple[BlockingType, BlockingType]:
+    """A driver's connection and cursor types, shared as its ``threadsafety`` says."""
+    level = f"{driver}.threadsafety is {threadsafety}"
+    cursor_type = BlockingType(
+        cursor, (), "database", (*_DBAPI_CURSOR, *cursor_methods), annotations=cursors, shares=_DBAPI_SHARES,
+        shared_reason=f"a {driver} cursor may not be used by two threads at once ({level})")
+    methods = tuple(connection_methods.split())
+    connection_type = BlockingType(
+        connection, connect, "database", methods, annotations=connections,
+        shares=_DBAPI_SHARES if "execute" in methods else {},
+        returns={"cursor": cursor_type, **({"execute": cursor_type} if "execute" in methods else {})},
+        thread_safe=threadsafety >= 2,
+        shared_reason=f"a {driver} connection may not be used by two threads at once ({level}): use one "
+                      "connection per task (a pool), or do all the work in one function run with asyncio.to_thread")
+    return connection_type, cursor_type
+
+
+_PSYCOPG2 = _dbapi("psycopg2", "psycopg2.extensions.connection", "psycopg2.extensions.cursor",
+                   ("psycopg2.extensions.connection",), ("psycopg2.extensions.cursor", "psycopg2.extras.DictCursor",
+                                                         "psycopg2.extras.RealDictCursor"),
+                   2, ("psycopg2.connect",), cursor_methods=("copy_from", "copy_to", "copy_expert"))
+_PSYCOPG = _dbapi("psycopg", "psycopg.Connection", "psycopg.Cursor", ("psycopg.Connection",),
+                  ("psycopg.Cursor", "psycopg.ServerCursor", "psycopg.ClientCursor"),
+                  2, ("psycopg.connect", "psycopg.Connection.connect"), "execute commit rollback close")
+_PYMYSQL = _dbapi("pymysql", "pymysql.connections.Connection", "pymysql.cursors.Cursor",
+                  ("pymysql.connections.Connection", "pymysql.Connection"),
+                  ("pymysql.cursors.Cursor", "pymysql.cursors.DictCursor", "pymysql.cursors.SSCursor",
+                   "pymysql.cursors.SSDictCursor"),
+                  1, ("pymysql.connect", "pymysql.Connect", "pymysql.Connection", "pymysql.connections.Connection"),
+                  "commit rollback close ping select_db begin")
+_MYSQL_CONNECTOR = _dbapi("mysql.connector", "mysql.connector.connection.MySQLConnection",
+                          "mysql.connector.cursor.MySQLCursor",
+                          ("mysql.connector.connection.MySQLConnection", "mysql.connector.MySQLConnection",
+                           "mysql.connector.connection_cext.CMySQLConnection"),
+                          ("mysql.connector.cursor.MySQLCursor", "mysql.connector.cursor_cext.CMySQLCursor"),
+                          1, ("mysql.connector.connect",), "commit rollback close ping")
+_ORACLEDB = _dbapi("oracledb", "oracledb.Connection", "oracledb.Cursor", ("oracledb.Connection",),
+                   ("oracledb.Cursor",), 2, ("oracledb.connect",), "commit rollback close ping",
+                   cursor_methods=("callfunc",))
+_PYODBC = _dbapi("pyodbc", "pyodbc.Connection", "pyodbc.Cursor", ("pyodbc.Connection",), ("pyodbc.Cursor",),
+                 1, ("pyodbc.connect",), "execute commit rollback close", cursor_methods=("fetchval",))
+
+_MONGO_COLLECTION_METHODS = (
+    "bulk_write", "count_documents", "create_index", "create_indexes", "create_search_index",
+    "create_search_indexes", "delete_many", "delete_one", "distinct", "drop", "drop_index", "drop_indexes",
+    "drop_search_index", "estimated_document_count", "find_one", "find_one_and_delete", "find_one_and_replace",
+    "find_one_and_update", "index_information", "insert_many", "insert_one", "rename", "replace_one",
+    "update_many", "update_one", "update_search_index")
+_MONGO_CURSORS = ("find", "find_raw_batches", "aggregate", "aggregate_raw_batches", "list_indexes",
+                  "list_search_indexes", "watch")
+_MONGO_COLLECTION = BlockingType(
+    "pymongo.collection.Collection", (), "database", _MONGO_COLLECTION_METHODS,
+    report=dict.fromkeys(_MONGO_CURSORS, SERVER_CURSOR),
+    annotations=("pymongo.collection.Collection", "pymongo.synchronous.collection.Collection"),
+    derives=(PUBLIC_METHODS,),  # ``db.logs.errors``: a sub-collection
+    pure=(*_MONGO_COLLECTION_METHODS, *_MONGO_CURSORS, "with_options", "database", "name", "full_name", "options",
+          "codec_options", "read_preference", "write_concern", "read_concern"),
+    # ``insert_one(doc)`` adds ``_id`` to ``doc``; filters and updates are read in the thread.
+    shares=dict.fromkeys(_MONGO_COLLECTION_METHODS, EVERY_ARGUMENT),
+    thread_safe=True)  # pymongo: "MongoClient is thread-safe"; databases and collections are views of it
+_MONGO_DATABASE = BlockingType(
+    "pymongo.database.Database", (), "database",
+    ("command", "create_collection", "drop_collection", "list_collection_names", "validate_collection",
+     "dereference"),
+    report=dict.fromkeys(("aggregate", "list_collections", "cursor_command", "watch"), SERVER_CURSOR),
+    annotations=("pymongo.database.Database", "pymongo.synchronous.database.Database"),
+    returns={"get_collection": _MONGO_COLLECTION, PUBLIC_METHODS: _MONGO_COLLECTION},
+    pure=("with_options", "client", "name", "command", "create_collection", "drop_collection",
+          "list_collection_names", "validate_collection", "dereference", "aggregate", "list_collections",
+          "cursor_command", "watch", "codec_options", "read_preference", "write_concern", "read_concern"),
+    thread_safe=True)
+_MONGO_CLIENT = BlockingType(
+    "pymongo.MongoClient", ("pymongo.MongoClient", "pymongo.mongo_client.MongoClient",
+                            "pymongo.synchronous.mongo_client.MongoClient"), "database",
+    ("list_database_names", "drop_database", "server_info", "bulk_write"),
+    report=dict.fromkeys(("list_databases", "watch"), SERVER_CURSOR),
+    annotations=("pymongo.MongoClient", "pymongo.mongo_client.MongoClient"),
+    returns={"get_database": _MONGO_DATABASE, "get_default_database": _MONGO_DATABASE, PUBLIC_METHODS: _MONGO_DATABASE},
+    pure=("list_database_names", "drop_database", "server_info", "bulk_write", "list_databases", "watch", "close",
+          "start_session", "options", "address", "nodes", "topology_description", "primary", "secondaries",
+          "arbiters", "is_primary", "is_mongos", "codec_options", "read_preference", "write_concern",
+          "read_concern"),
+    thread_safe=True)
+
+_REDIS_PIPELINE = BlockingType(
+    "redis.client.Pipeline", (), "database", ("execute", "watch", "unwatch"),
+    annotations=("redis.client.Pipeline",),
+    shared_reason="a redis pipeline queues the commands of whoever uses it and may not be used by two threads at "
+                  "once (redis-py: pipelines are not thread-safe)")
+_REDIS = BlockingType(
+    "redis.Redis", ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
+                    "redis.from_url", "redis.utils.from_url", "redis.Redis.from_url", "redis.StrictRedis.from_url",
+                    "redis.client.Redis.from_url"), "database",
+    (PUBLIC_METHODS,),  # every public method is a command sent to the server, less these
+    report={**dict.fromkeys(("scan_iter", "sscan_iter", "hscan_iter", "zscan_iter"), LAZY), "transaction": CALLS_BACK},
+    annotations=("redis.Redis", "redis.StrictRedis", "redis.client.Redis"),
+    pure=("from_url", "from_pool", "get_encoder", "get_connection_kwargs", "get_retry", "set_retry",
+          "set_response_callback", "load_external_module", "pipeline", "lock", "pubsub", "monitor", "client",
+          "register_script", "get_cache", "keyspace_notifications", "himport_registry", "close"),
+    derives=("client",),  # a client on the same connection pool
+    returns={"pipeline": _REDIS_PIPELINE},
+    shares={PUBLIC_METHODS: EVERY_ARGUMENT},
+    thread_safe=True)  # redis-py: "Redis client instances can safely be shared between threads"
+
+_BOTO3_WAITER = BlockingType("botocore.waiter.Waiter", (), "service", ("wait",), shares={"wait": EVERY_ARGUMENT},
+                             thread_safe=True)
+_BOTO3_PAGINATOR = BlockingType("botocore.paginate.Paginator", (), "service", (), report={"paginate": PAGES},
+                                thread_safe=True)
+_BOTO3_CLIENT = BlockingType(
+    "botocore.client.BaseClient", ("boto3.client",), "service",
+    (PUBLIC_METHODS,),  # the service's operations (``put_object``), and S3's upload_file and download_file
+    annotations=("botocore.client.BaseClient",),
+    pure=("get_paginator", "can_paginate", "get_waiter", "generate_presigned_url", "generate_presigned_post",
+          "close", "meta", "exceptions", "waiter_names"),
+    returns={"get_paginator": _BOTO3_PAGINATOR, "get_waiter": _BOTO3_WAITER},
+    shares={PUBLIC_METHODS: EVERY_ARGUMENT},
+    thread_safe=True)  # boto3 docs: "Low-level clients are thread safe"
+_BOTO3_RESOURCE = BlockingType(
+    "boto3.resources.base.ServiceResource", ("boto3.resource",), "service",
+    ("[!_A-Z]*",),  # actions (``put_item``, ``upload_file``, ``load``); capitalised names make sub-resources
+    annotations=("boto3.resources.base.ServiceResource",),
+    derives=("[A-Z]*",),  # ``s3.Bucket(name)``, ``bucket.Object(key)``: no request
+    pure=("meta", "get_available_subresources", "batch_writer"),
+    shares={"[!_A-Z]*": EVERY_ARGUMENT},
+    shared_reason="boto3 resources are not thread-safe (boto3 docs: \"Resource instances are not thread safe and "
+                  "should not be shared across threads\")")
+_BOTO3_SESSION = BlockingType(
+    "boto3.session.Session", ("boto3.Session", "boto3.session.Session"), "service", ("client", "resource"),
+    annotations=("boto3.Session", "boto3.session.Session"),
+    returns={"client": _BOTO3_CLIENT, "resource": _BOTO3_RESOURCE},
+    shared_reason="boto3 sessions are not thread-safe (boto3 docs: create a new Session object for each thread)")
+
+
+def _paths(prefixes: str, methods: str) -> tuple[str, ...]:
+    """``_paths("chat.completions completions", "create")``: each method under each attribute path."""
+    return tuple(f"{prefix}.{method}" for prefix in prefixes.split() for method in methods.split())
+
+
+_LLM_THREADS = ("its state between calls is its options and an httpx.Client, which is thread-safe")
+_OPENAI = BlockingType(
+    "openai.OpenAI", ("openai.OpenAI", "openai.Client", "openai.AzureOpenAI", "openai.lib.azure.AzureOpenAI",
+                      "openai._client.OpenAI"), "service",
+    (*_paths("chat.completions completions embeddings moderations responses audio.transcriptions "
+             "audio.translations audio.speech batches", "create"),
+     *_paths("images", "generate edit create_variation"), *_paths("chat.completions beta.chat.completions", "parse"),
+     *_paths("files", "create retrieve content delete"), *_paths("models", "retrieve"),
+     *_paths("responses batches", "retrieve")),
+    report={path: CONTEXT_MANAGER for path in _paths("chat.completions beta.chat.completions responses", "stream")},
+    annotations=("openai.OpenAI", "openai.AzureOpenAI", "openai._client.OpenAI"),
+    derives=("with_options", "copy"),  # a copy with other options: ``client.with_options(timeout=5)``
+    streams_if=dict.fromkeys(_paths("chat.completions completions responses", "create"), _STREAM),
+    shares={path: EVERY_ARGUMENT for path in (*_paths("chat.completions completions embeddings moderations responses "
+                                                      "audio.transcriptions audio.translations audio.speech batches",
+                                                      "create"),
+                                              *_paths("images", "generate edit create_variation"),
+                                              *_paths("chat.completions beta.chat.completions", "parse"),
+                                              "files.create")},
+    thread_safe=True)  # _LLM_THREADS
+_ANTHROPIC = BlockingType(
+    "anthropic.Anthropic", ("anthropic.Anthropic", "anthropic.Client", "anthropic._client.Anthropic"), "service",
+    (*_paths("messages completions beta.messages messages.batches", "create"),
+     *_paths("messages beta.messages", "count_tokens"), *_paths("models messages.batches", "retrieve")),
+    report={path: CONTEXT_MANAGER for path in _paths("messages beta.messages", "stream")},
+    annotations=("anthropic.Anthropic", "anthropic._client.Anthropic"),
+    derives=("with_options", "copy"),
+    streams_if=dict.fromkeys(_paths("messages completions beta.messages", "create"), _STREAM),
+    shares={path: EVERY_ARGUMENT for path in (*_paths("messages completions beta.messages messages.batches",
+                                                      "create"), *_paths("messages beta.messages", "count_tokens"))},
+    thread_safe=True)  # _LLM_THREADS
+
+_YOUTUBE_DLS = tuple(
+    BlockingType(
+        f"{package}.YoutubeDL", (f"{package}.YoutubeDL", f"{package}.YoutubeDL.YoutubeDL"), "service",
+        ("extract_info", "download", "download_with_info_file", "process_ie_result", "process_info", "urlopen"),
+        annotations=(f"{package}.YoutubeDL", f"{package}.YoutubeDL.YoutubeDL"),
+        shares={"extract_info": shares("url download ie_key extra_info", "extra_info"),
+                "download": shares("url_list", "", "url_list"), "process_ie_result": EVERY_ARGUMENT,
+                "process_info": EVERY_ARGUMENT},
+        shared_reason="a YoutubeDL object keeps the state of the download it runs (its progress, its archive, its "
+                      "cookies) and is not documented as safe to use from two threads at once")
+    for package in ("yt_dlp", "youtube_dl")
+)
+
+_SFTP = BlockingType(
+    "paramiko.SFTPClient", ("paramiko.SFTPClient.from_transport", "paramiko.sftp_client.SFTPClient.from_transport"),
+    "service",
+    ("get", "put", "getfo", "putfo", "listdir", "listdir_attr", "remove", "unlink", "rename", "posix_rename", "mkdir",
+     "rmdir", "stat", "lstat", "symlink", "chmod", "chown", "utime", "truncate", "readlink", "normalize", "chdir",
+     "close"),
+    report={"open": FILE_OBJECT, "file": FILE_OBJECT, "listdir_iter": LAZY},
+    annotations=("paramiko.SFTPClient", "paramiko.sftp_client.SFTPClient"),
+    shares={"getfo": shares("remotepath fl callback", "fl callback"), "putfo": shares("fl remotepath", "fl callback"),
+            "get": shares("remotepath localpath callback", "callback"),
+            "put": shares("localpath remotepath callback", "callback")},
+    shared_reason="a paramiko SFTPClient keeps its current directory and request state for one user at a time")
+_SSH = BlockingType(
+    "paramiko.SSHClient", ("paramiko.SSHClient", "paramiko.client.SSHClient"), "service",
+    ("connect", "open_sftp", "close", "load_system_host_keys", "load_host_keys", "save_host_keys"),
+    report={"exec_command": CHANNEL_FILES, "invoke_shell": CHANNEL_FILES},
+    annotations=("paramiko.SSHClient", "paramiko.client.SSHClient"),
+    returns={"open_sftp": _SFTP},
+    shared_reason="a paramiko SSHClient is not documented as safe to use from two threads at once")
+
+_DOCKER_SESSION = ("docker's clients are requests Sessions (docker.APIClient), which are not documented as "
+                   "thread-safe")
+_DOCKER_CONTAINER = BlockingType(
+    "docker.models.containers.Container", (), "service",
+    ("commit", "diff", "exec_run", "kill", "pause", "put_archive", "reload", "remove", "rename", "resize",
+     "restart", "start", "stop", "top", "unpause", "update", "wait", "logs"),
+    report={"export": LAZY, "get_archive": LAZY},
+    annotations=("docker.models.containers.Container",),
+    streams_if={"logs": _STREAM, "exec_run": _STREAM}, shares={"put_archive": EVERY_ARGUMENT},
+    shared_reason=_DOCKER_SESSION)
+_DOCKER_CONTAINERS = BlockingType(
+    "docker.models.containers.ContainerCollection", (), "service", ("run", "create", "get", "list", "prune"),
+    annotations=("docker.models.containers.ContainerCollection",),
+    returns=dict.fromkeys(("run", "create", "get"), _DOCKER_CONTAINER),
+    streams_if={"run": _STREAM}, shares=dict.fromkeys(("run", "create"), EVERY_ARGUMENT),
+    shared_reason=_DOCKER_SESSION)
+_DOCKER_COLLECTIONS = tuple(
+    BlockingType(f"docker.models.{module}.{name}", (), "service", (*"create get list prune".split(), *more),
+                 annotations=(f"docker.models.{module}.{name}",), shares={"create": EVERY_ARGUMENT},
+                 shared_reason=_DOCKER_SESSION)
+    for module, name, more in (("images", "ImageCollection", ("pull", "push", "build", "remove", "load", "search")),
+                               ("volumes", "VolumeCollection", ()), ("networks", "NetworkCollection", ()))
+)
+_DOCKER = BlockingType(
+    "docker.DockerClient", ("docker.from_env", "docker.client.from_env", "docker.DockerClient",
+                            "docker.client.DockerClient", "docker.DockerClient.from_env"), "service",
+    ("ping", "info", "version", "df", "login"), report={"events": LAZY},
+    annotations=("docker.DockerClient", "docker.client.DockerClient"),
+    returns={"containers": _DOCKER_CONTAINERS, "images": _DOCKER_COLLECTIONS[0], "volumes": _DOCKER_COLLECTIONS[1],
+             "networks": _DOCKER_COLLECTIONS[2]},
+    shared_reason=_DOCKER_SESSION)
+
+_KUBERNETES_CALLS = ("list_*", "read_*", "create_*", "delete_*", "patch_*", "replace_*", "get_*")  # generated
+_KUBERNETES = tuple(
+    BlockingType(
+        f"kubernetes.client.{api}", (f"kubernetes.client.{api}",), "service", _KUBERNETES_CALLS,
+        annotations=(f"kubernetes.client.{api}",),
+        streams_if=dict.fromkeys(_KUBERNETES_CALLS, StreamingArg("_preload_content", off=True)),
+        shares=dict.fromkeys(_KUBERNETES_CALLS, EVERY_ARGUMENT),
+        shared_reason="a kubernetes API object's ApiClient is not documented as thread-safe")
+    for api in ("CoreV1Api", "AppsV1Api", "BatchV1Api", "NetworkingV1Api", "CustomObjectsApi")
+)
+
+_GCS_SESSION = ("google-cloud-storage objects send their requests through a requests Session (google.auth's "
+                "AuthorizedSession), which is not documented as thread-safe, and keep the properties a request "
+                "loads")
+_GCS_BLOB = BlockingType(
+    "google.cloud.storage.Blob", ("google.cloud.storage.Blob", "google.cloud.storage.blob.Blob",
+                                  "google.cloud.storage.Blob.from_string", "google.cloud.storage.Blob.from_uri"),
+    "service",
+    ("exists", "delete", "reload", "patch", "update", "download_to_file", "download_to_filename",
+     "download_as_bytes", "download_as_string", "download_as_text", "upload_from_file", "upload_from_filename",
+     "upload_from_string", "create_resumable_upload_session", "get_iam_policy", "set_iam_policy",
+     "test_iam_permissions", "make_public", "make_private", "compose", "rewrite", "update_storage_class"),
+    report={"open": FILE_OBJECT},
+    annotations=("google.cloud.storage.Blob", "google.cloud.storage.blob.Blob"),
+    shares=dict.fromkeys(("download_to_file", "upload_from_file", "compose", "rewrite", "set_iam_policy"),
+                         EVERY_ARGUMENT),
+    shared_reason=_GCS_SESSION)
+_GCS_BUCKET = BlockingType(
+    "google.cloud.storage.Bucket", ("google.cloud.storage.Bucket", "google.cloud.storage.bucket.Bucket"), "service",
+    ("exists", "create", "update", "reload", "patch", "delete", "get_blob", "delete_blob", "delete_blobs",
+     "copy_blob", "rename_blob", "move_blob", "restore_blob", "make_public", "make_private", "get_iam_policy",
+     "set_iam_policy", "test_iam_permissions", "lock_retention_policy"),
+    report={"list_blobs": PAGES, "list_notifications": PAGES},
+    annotations=("google.cloud.storage.Bucket", "google.cloud.storage.bucket.Bucket"),
+    returns={"blob": _GCS_BLOB, "get_blob": _GCS_BLOB},
+    shares=dict.fromkeys(("delete_blobs", "copy_blob", "set_iam_policy"), EVERY_ARGUMENT),
+    shared_reason=_GCS_SESSION)
+_GCS = BlockingType(
+    "google.cloud.storage.Client", ("google.cloud.storage.Client", "google.cloud.storage.client.Client"), "service",
+    ("get_bucket", "lookup_bucket", "create_bucket", "download_blob_to_file", "get_service_account_email",
+     "restore_bucket"),
+    report={"list_blobs": PAGES, "list_buckets": PAGES},
+    annotations=("google.cloud.storage.Client", "google.cloud.storage.client.Client"),
+    returns=dict.fromkeys(("bucket", "get_bucket", "lookup_bucket", "create_bucket"), _GCS_BUCKET),
+    shares={"download_blob_to_file": EVERY_ARGUMENT},
+    shared_reason=_GCS_SESSION)
+
+_ELASTICSEARCH_NAMESPACES = "indices cluster cat ingest snapshot tasks nodes"
+_ELASTICSEARCH = BlockingType(
+    "elasticsearch.Elasticsearch", ("elasticsearch.Elasticsearch", "elasticsearch.client.Elasticsearch",
+                                    "elasticsearch._sync.client.Elasticsearch"), "service",
+    (PUBLIC_METHODS, *_paths(_ELASTICSEARCH_NAMESPACES, PUBLIC_METHODS)),  # every public method is a request
+    annotations=("elasticsearch.Elasticsearch",),
+    derives=("options",),  # ``es.options(request_timeout=5).search(...)``: a copy with other options
+    pure=("options", "close", "transport", *_ELASTICSEARCH_NAMESPACES.split()),
+    shares={PUBLIC_METHODS: EVERY_ARGUMENT} | dict.fromkeys(_paths(_ELASTICSEARCH_NAMESPACES, PUBLIC_METHODS), EVERY_ARGUMENT),
+    thread_safe=True)  # elasticsearch-py: the client is thread safe
+
+_KAFKA_PRODUCER = BlockingType(
+    "kafka.KafkaProducer", ("kafka.KafkaProducer",), "service", ("send", "flush", "close", "partitions_for"),
+    annotations=("kafka.KafkaProducer",),
+    shares={"send": shares("topic value key headers", "value key headers")},
+    thread_safe=True)  # kafka-python: "The producer is thread safe"
+_KAFKA_CONSUMER = BlockingType(
+    "kafka.KafkaConsumer", ("kafka.KafkaConsumer",), "service",
+    ("poll", "commit", "committed", "close", "position", "topics", "partitions_for_topic", "beginning_offsets",
+     "end_offsets", "offsets_for_times"),
+    annotations=("kafka.KafkaConsumer",),
+    shares=dict.fromkeys(("commit", "beginning_offsets", "end_offsets", "offsets_for_times"), EVERY_ARGUMENT),
+    shared_reason="a KafkaConsumer may not be used by two threads at once (kafka-python: \"The consumer is not "
+                  "thread safe\")")
+
+_PIKA_REASON = ("pika's BlockingConnection and its channels may not be used by two threads at once (pika: use "
+                "add_callback_threadsafe from other threads)")
+_PIKA_CHANNEL = BlockingType(
+    "pika.adapters.blocking_connection.BlockingChannel", (), "service",
+    ("basic_publish", "basic_get", "basic_ack", "basic_nack", "basic_reject", "basic_qos", "basic_recover",
+     "basic_consume", "basic_cancel", "queue_declare", "queue_bind", "queue_unbind", "queue_delete", "queue_purge",
+     "exchange_declare", "exchange_bind", "exchange_unbind", "exchange_delete", "confirm_delivery", "close", "flow",
+     "tx_select", "tx_commit", "tx_rollback", "cancel"),
+    report={"start_consuming": CALLS_BACK, "consume": LAZY},
+    annotations=("pika.adapters.blocking_connection.BlockingChannel",),
+    shares={"basic_publish": shares("exchange routing_key body properties mandatory", "body properties"),
+            "basic_consume": EVERY_ARGUMENT},
+    shared_reason=_PIKA_REASON)
+_PIKA = BlockingType(
+    "pika.BlockingConnection", ("pika.BlockingConnection", "pika.adapters.blocking_connection.BlockingConnection"),
+    "service", ("channel", "close", "process_data_events", "sleep"),
+    annotations=("pika.BlockingConnection", "pika.adapters.blocking_connection.BlockingConnection"),
+    returns={"channel": _PIKA_CHANNEL},
+    shared_reason=_PIKA_REASON)
+
+# GitPython runs a git process for each command: LS272 with the other clients of remote
+# services (fetch, pull, push, clone talk to a remote), not LS221, whose entries are the
+# standard library's process calls.
+_GIT_REASON = ("a GitPython Repo is not documented as thread-safe, and two git commands run at once on one "
+               "repository contend for its lock files (index.lock)")
+_GIT_REMOTE = BlockingType(
+    "git.Remote", (), "service", ("fetch", "pull", "push", "update"),
+    annotations=("git.Remote", "git.remote.Remote"), shared_reason=_GIT_REASON)
+_GIT_REPO = BlockingType(
+    "git.Repo", ("git.Repo", "git.repo.base.Repo", "git.Repo.clone_from", "git.repo.base.Repo.clone_from",
+                 "git.Repo.init", "git.repo.base.Repo.init"), "service",
+    ("git.[!_]*",  # ``repo.git.status()``: any git command
+     *_paths("remotes.[!_]*", "fetch pull push update"),  # ``repo.remotes.origin.pull()``
+     "is_dirty", "clone", "archive"),
+    report={"iter_commits": LAZY},
+    annotations=("git.Repo", "git.repo.base.Repo"),
+    pure=("clear_cache", "set_persistent_git_options", "update_environment", "custom_environment", "refresh"),
+    returns={"remote": _GIT_REMOTE, "create_remote": _GIT_REMOTE},
+    shares={"archive": shares("ostream", "ostream")},
+    shared_reason=_GIT_REASON)
+
 TYPES: tuple[BlockingType, ...] = (
     BlockingType("requests.Session", ("requests.Session", "requests.session", "requests.sessions.Session"),
                  "http-client", (*_HTTP_VERBS.split(), "send"),
                  annotations=("requests.Session", "requests.sessions.Session"),
                  streams_if=dict.fromkeys((*_HTTP_VERBS.split(), "send"), _STREAM),
                  shares={verb: shares(names, _REQUESTS_OBJECTS, _HEADERS) for verb, names in _REQUESTS_POSITIONAL.items()}
-                 | {"send": shares("request", "request")}),
+                 | {"send": shares("request", "request")},
+                 # Not documented as thread-safe (psf/requests#2766; the maintainers advise one Session per
+                 # thread), and it is not: a request copies the cookie jar by iterating it without its lock,
+                 # while another thread's response adds cookies to it.
+                 shared_reason="a requests.Session is not documented as thread-safe (psf/requests#2766): a request "
+                               "iterates its cookie jar while another thread's response may add to it"),
     BlockingType("httpx.Client", ("httpx.Client",), "http-client", (*_HTTP_VERBS.split(), "send"),
                  report={"stream": CONTEXT_MANAGER}, annotations=("httpx.Client",), streams_if={"send": _STREAM},
                  shares={verb: shares(names, _HTTPX_OBJECTS, _HEADERS) for verb, names in _HTTPX_POSITIONAL.items()}
-                 | {"send": shares("request", "request")}),
+                 | {"send": shares("request", "request")},
+                 thread_safe=True),  # its docstring: "can be shared between threads" (encode/httpx#2380)
     BlockingType("urllib3.PoolManager",
                  ("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.HTTPConnectionPool",
                   "urllib3.HTTPSConnectionPool", "urllib3.connection_from_url"),
@@ -448,13 +905,16 @@ TYPES: tuple[BlockingType, ...] = (
                  streams_if=dict.fromkeys(("request", "request_encode_url", "request_encode_body", "urlopen"),
                                           _NO_PRELOAD),
                  shares=dict.fromkeys(("request", "request_encode_url", "request_encode_body", "urlopen"),
-                                      shares("method url", _URLLIB3_OBJECTS, "headers"))),
+                                      shares("method url", _URLLIB3_OBJECTS, "headers")),
+                 thread_safe=True),  # urllib3: PoolManager and connection pools are thread-safe
     BlockingType("file", _OPEN_FAMILY, "file",
                  ("read", "read1", "readinto", "readline", "readlines", "write", "writelines", "flush", "truncate", "close"),
                  annotations=("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
                               "io.FileIO", "typing.TextIO", "typing.BinaryIO"),
                  shares={"readinto": shares("buffer", "buffer"), "write": shares("data", "data"),  # bytearray
-                         "writelines": shares("lines", "", "lines")}),
+                         "writelines": shares("lines", "", "lines")},
+                 shared_reason="a text file is not thread-safe (io.TextIOWrapper), and reads and writes of one "
+                               "file from two threads interleave in no set order"),
     BlockingType("pathlib.Path", (*_PATHS, *_PATH_FACTORIES), "path",
                  ("read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file", "is_dir",
                   "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device", "is_char_device",
@@ -464,13 +924,16 @@ TYPES: tuple[BlockingType, ...] = (
                  report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
                  annotations=_PATHS, joins=True,
                  derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to",
-                          "resolve", "absolute", "expanduser")),  # the last three block, and give a path
+                          "resolve", "absolute", "expanduser"),  # the last three block, and give a path
+                 thread_safe=True),  # immutable
     BlockingType("http.client.HTTPResponse", ("urllib.request.urlopen",), "http-client",
                  ("read", "read1", "readinto", "readline", "readlines", "peek"),
-                 annotations=("http.client.HTTPResponse",)),
+                 annotations=("http.client.HTTPResponse",),
+                 shared_reason="an HTTP response is a stream that two threads cannot read at once"),
     BlockingType("http.client.HTTPConnection", ("http.client.HTTPConnection", "http.client.HTTPSConnection"),
                  "http-client", ("request", "getresponse", "connect", "send", "endheaders"),
-                 annotations=("http.client.HTTPConnection", "http.client.HTTPSConnection")),
+                 annotations=("http.client.HTTPConnection", "http.client.HTTPSConnection"),
+                 shared_reason="an http.client connection holds one request at a time and is not thread-safe"),
     BlockingType("socket.socket", ("socket.socket", "socket.create_connection", "socket.create_server"), "network",
                  (), report={m: SOCKET for m in "connect accept send sendall sendto sendfile recv recv_into "
                                                 "recvfrom recvfrom_into recvmsg".split()},
@@ -567,18 +1030,27 @@ TYPES: tuple[BlockingType, ...] = (
                  ("connect", "send", "send_text", "send_bytes", "send_binary", "send_frame", "send_close", "recv",
                   "recv_data", "recv_data_frame", "recv_frame", "ping", "pong", "close"),
                  annotations=("websocket.WebSocket",)),
+    # -- databases and service clients ---------------------------------------------------
+    *_PSYCOPG2, *_PSYCOPG, *_PYMYSQL, *_MYSQL_CONNECTOR, *_ORACLEDB, *_PYODBC,
+    _MONGO_CLIENT, _MONGO_DATABASE, _MONGO_COLLECTION, _REDIS, _REDIS_PIPELINE,
+    _BOTO3_SESSION, _BOTO3_CLIENT, _BOTO3_RESOURCE, _BOTO3_PAGINATOR, _BOTO3_WAITER, _OPENAI, _ANTHROPIC, *_YOUTUBE_DLS,
+    _SSH, _SFTP, _DOCKER, _DOCKER_CONTAINERS, *_DOCKER_COLLECTIONS, _DOCKER_CONTAINER, *_KUBERNETES, _GCS, _GCS_BUCKET,
+    _GCS_BLOB, _ELASTICSEARCH, _KAFKA_PRODUCER, _KAFKA_CONSUMER, _PIKA, _PIKA_CHANNEL, _GIT_REPO, _GIT_REMOTE,
 )
 
 
 def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
-    """The catalog entry for ``<kind object>.<method>(...)``, if it blocks."""
+    """The catalog entry for ``<kind object>.<method>(...)``, if it blocks (``method`` may
+    be a path: ``chat.completions.create``)."""
     qualname = f"{kind.name}.{method}"
-    if method in kind.methods:
-        return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(method), shares=kind.shares.get(method))
-    if method in kind.report:
-        return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[method])
-    if kind.public_methods is not None and not method.startswith("_"):
-        return replace(kind.public_methods, qualname=qualname)
+    reported = _matching(method, kind.report, kind.pure)
+    if reported is not None and reported == method:
+        return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[reported])
+    fixed = _matching(method, kind.methods, kind.pure)
+    if fixed is not None:
+        return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(fixed), shares=kind.shares.get(fixed))
+    if reported is not None:
+        return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[reported])
     return None
 
 
@@ -614,6 +1086,12 @@ def catalog_names(extra: Iterable[BlockingCall] = ()) -> frozenset[str]:
         names.add(kind.name)
         names.update(f"{kind.name}.{method}" for method in (*kind.methods, *kind.report))
     return frozenset(names)
+
+
+def names_method(name: str) -> bool:
+    """``redis.Redis.hgetall``: a method a type's pattern covers (``[!_]*``), which ``ignore`` may list."""
+    return any(name.startswith(f"{kind.name}.") and method_entry(kind, name[len(kind.name) + 1:]) is not None
+               for kind in TYPES)
 
 
 def build_constructor_index(ignore: Iterable[str] = ()) -> dict[str, BlockingType]:

@@ -51,6 +51,7 @@ from codemods.catalog import (
     build_constructor_index,
     build_index,
     catalog_names,
+    names_method,
     normalize_code,
     user_entry,
 )
@@ -230,7 +231,8 @@ def check_ignored(
     misspelling would silently do nothing."""
     known = catalog_names(extra)
     for name in ignore:
-        if normalize_code(name) is None and name not in known and not any(p.covers(name) for p in declared):
+        if (normalize_code(name) is None and name not in known and not names_method(name)
+                and not any(p.covers(name) for p in declared)):
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(

@@ -37,7 +37,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from codemods.catalog import EVENT_LOOP_MODULES, BlockingCall, BlockingType, Strategy, user_entry
+from codemods.catalog import (
+    EVENT_LOOP_MODULES,
+    EVERY_ARGUMENT,
+    PUBLIC_METHODS,
+    BlockingCall,
+    BlockingType,
+    Strategy,
+    user_entry,
+)
 
 #: What marks a pattern: ``vendor.*``.
 WILDCARD = ".*"
@@ -121,6 +129,9 @@ class DeclaredBlocking:
         if qualname not in self._types:
             entry = self.entry(qualname) if is_class_name(qualname) else None
             self._types[qualname] = None if entry is None else BlockingType(
-                qualname, (qualname,), entry.category, (), annotations=(qualname,), public_methods=entry,
+                qualname, (qualname,), entry.category,
+                methods=() if entry.reason is not None else (PUBLIC_METHODS,),
+                report={} if entry.reason is None else {PUBLIC_METHODS: entry.reason},
+                annotations=(qualname,), shares={PUBLIC_METHODS: EVERY_ARGUMENT},
             )
         return self._types[qualname]

@@ -15,11 +15,14 @@ from codemods.catalog import (
     SAFE_CONTEXT_MANAGERS,
     THREAD_SAFE,
     TYPES,
+    BlockingType,
     Strategy,
     build_annotation_index,
     build_constructor_index,
     build_index,
     method_entry,
+    names_method,
+    returned_type,
     user_entry,
 )
 
@@ -105,3 +108,44 @@ def test_io_arguments_can_exempt_a_call_and_agree_with_the_parameters() -> None:
         assert condition is not None and (condition.in_memory or condition.optional), entry.qualname
         if entry.shares is not None and condition.keyword in entry.shares.positional:
             assert entry.shares.positional.index(condition.keyword) == condition.index, entry.qualname
+
+
+def _type(name: str) -> BlockingType:
+    [kind] = [kind for kind in TYPES if kind.name == name]
+    return kind
+
+
+def test_method_patterns_paths_and_pure_names() -> None:
+    redis_client = _type("redis.Redis")
+    hgetall = method_entry(redis_client, "hgetall")  # any public method: a command
+    assert hgetall is not None and hgetall.qualname == "redis.Redis.hgetall" and hgetall.code == "LS271"
+    assert method_entry(redis_client, "pipeline") is None  # pure: makes a pipeline, sends nothing
+    assert method_entry(redis_client, "_private") is None
+    scan = method_entry(redis_client, "scan_iter")
+    assert scan is not None and scan.strategy is Strategy.REPORT  # listed: reported, not matched by the pattern
+    openai_client = _type("openai.OpenAI")
+    create = method_entry(openai_client, "chat.completions.create")
+    assert create is not None and create.streams_if is not None and create.shares is not None
+    assert method_entry(openai_client, "chat.completions") is None and method_entry(openai_client, "create") is None
+    repo = _type("git.Repo")
+    assert method_entry(repo, "remotes.origin.pull") is not None and method_entry(repo, "git.status") is not None
+    assert method_entry(repo, "git.clear_cache") is None
+
+
+def test_returned_types_and_sharing() -> None:
+    psycopg2_connection, pymysql_connection = _type("psycopg2.extensions.connection"), _type("pymysql.connections.Connection")
+    cursor = returned_type(psycopg2_connection, "cursor")
+    assert cursor is not None and cursor.name == "psycopg2.extensions.cursor"
+    # The driver's threadsafety: psycopg2 2 (connections shared, cursors not), pymysql 1.
+    assert psycopg2_connection.thread_safe and not cursor.thread_safe and not pymysql_connection.thread_safe
+    assert "threadsafety is 1" in pymysql_connection.sharing
+    assert _type("httpx.Client").thread_safe and not _type("requests.Session").thread_safe
+    assert "psf/requests#2766" in _type("requests.Session").sharing
+    collection = returned_type(_type("pymongo.database.Database"), "users")
+    assert collection is not None and collection.name == "pymongo.collection.Collection"
+    assert returned_type(_type("pymongo.database.Database"), "command") is None  # a method, not a collection
+
+
+def test_ignore_may_name_a_method_a_pattern_covers() -> None:
+    assert names_method("redis.Redis.hgetall") and names_method("botocore.client.BaseClient.put_object")
+    assert not names_method("redis.Redis.pipeline") and not names_method("no.such.Type.method")

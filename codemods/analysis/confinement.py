@@ -152,13 +152,19 @@ class Confinement:
     ) -> None:
         self.tree = tree
         self.scopes = scopes
-        #: The catalog: a blocking call run on the loop gives a new value (``os.listdir``).
-        self.index = index
+        #: Whether a qualified name is a blocking callable (the catalog; the finder adds those
+        #: declared in ``blocking``): its call, run on the loop, gives a new value (``os.listdir``).
+        self.blocks: Callable[[str], bool] = index.__contains__
         #: How an expression is named in a reason (the same before and after a fix).
         self.render: Callable[[ast.AST], str] = ast.unparse
         #: An expression as the code before a fix (offloads seen as the calls they replaced).
         self.before_fix: Callable[[ast.expr], ast.expr] = lambda node: node
         self.constants = ModuleConstants(tree, constructors)
+        #: Constructors of the catalog's types: each call makes a new object.
+        self.constructors = constructors
+        #: The type of the object a call made its result from (``conn.cursor()``), if the
+        #: catalog says it makes one (set by the finder, which knows the receivers' types).
+        self.maker_type: Callable[[ast.Call], BlockingType | None] = lambda call: None
         self._parents: dict[ast.AST, ast.AST] | None = None
 
     # -- the questions -------------------------------------------------------------------
@@ -340,7 +346,8 @@ class _Evaluation:
         if names:
             if all(matches_any(n, IMMUTABLE_RESULTS) for n in names):
                 return IMMUTABLE
-            if all(matches_any(n, FRESH_RESULTS) or n in self.confinement.index for n in names):
+            if all(matches_any(n, FRESH_RESULTS) or self.confinement.blocks(n) or n in self.confinement.constructors
+                   for n in names):
                 return OWNED
             if all(matches_any(n, COPIES) for n in names):
                 # Made now, on the loop, from the items of its arguments (a generator runs now).
@@ -354,7 +361,12 @@ class _Evaluation:
             verdict = _worst([_contained(self.value(a)) for a in [*node.args, *(k.value for k in node.keywords)]])
             return verdict if isinstance(verdict, Hazard) else OWNED
         elif isinstance(func, ast.Attribute):
+            maker = self.confinement.maker_type(node)
+            if maker is not None and maker.thread_safe:
+                return OWNED  # a new object of one that threads may share (``self.pool.cursor()``)
             receiver = self.value(func.value)
+            if maker is not None and isinstance(receiver, Hazard) and receiver.why not in _AFFINE_REASONS:
+                return receiver  # a new object that uses its maker (a cursor, its connection)
             if isinstance(receiver, Hazard) and receiver.why in _AFFINE_REASONS:
                 # ``conn.cursor()``; ``loop.create_future()`` gives an asyncio object
                 why = THREAD_AFFINE["asyncio.Future"] if func.attr in LOOP_FACTORIES else receiver.why

@@ -10,11 +10,20 @@ type, or made inline (``Path(p).read_text()``).
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.bindings import Binding, Scope, Source
-from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, IOArgument, method_entry
+from codemods.catalog import (
+    THREAD_RUNNER_NAMES,
+    ArgCondition,
+    BlockingCall,
+    BlockingType,
+    IOArgument,
+    derives,
+    method_entry,
+    returned_type,
+)
 
 if TYPE_CHECKING:
     from codemods.declared import DeclaredBlocking
@@ -23,6 +32,8 @@ if TYPE_CHECKING:
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
 _RESOLVED_SOURCES = (Source.IMPORT, Source.BUILTIN)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+#: The most attributes between a typed object and a method of it (``client.chat.completions.create``).
+_LONGEST_PATH = 4
 
 
 def is_dotted_name(node: ast.AST) -> bool:
@@ -81,6 +92,8 @@ class Match:
     reason: str | None = None
     #: For methods: the type of the object the method is called on.
     receiver: BlockingType | None = None
+    #: For methods: that object (``client`` in ``client.chat.completions.create(...)``).
+    holder: ast.expr | None = None
 
 
 class Detector:
@@ -157,8 +170,11 @@ class Detector:
             return kinds.pop()
         if isinstance(function, ast.Attribute):
             base = self.receiver_type(function.value, scope)
-            if base is not None and function.attr in base.derives:
+            if base is not None and derives(base, function.attr):
                 return base
+            returned = None if base is None else returned_type(base, function.attr)
+            if returned is not None:
+                return returned  # ``await asyncio.to_thread(ssh.open_sftp)``
         return None
 
     def annotated_type(self, annotation: ast.expr, scope: Scope) -> BlockingType | None:
@@ -196,8 +212,11 @@ class Detector:
             # ``p.parent`` or ``p.with_suffix(".bak")``: the same type as ``p``.
             base, attribute = derived
             kind = self.receiver_type(base, scope, excluding)
-            if kind is not None and attribute in kind.derives:
+            if kind is not None and derives(kind, attribute):
                 return kind
+            returned = None if kind is None else returned_type(kind, attribute)
+            if returned is not None and self.allowed(BlockingCall(returned.name, returned.category)):
+                return returned  # ``conn.cursor()``: a new object of another type
         if isinstance(receiver, (ast.Call, ast.BinOp, ast.Await)):
             return self.constructed_type(receiver, scope)
         if not isinstance(receiver, ast.Name):
@@ -258,7 +277,7 @@ class Detector:
     def match(self, call: ast.Call, scope: Scope) -> Match | None:
         func = call.func
         names = scope.qualified_names(func) if isinstance(func, (ast.Name, ast.Attribute)) and is_dotted_name(func) else set()
-        entries = {self._entry(q.name) if q.source in _RESOLVED_SOURCES else None for q in names}
+        entries = {self.entry(q.name) if q.source in _RESOLVED_SOURCES else None for q in names}
         found = sorted((e for e in entries if e is not None), key=lambda e: e.qualname)
         if found:
             entry = found[0]
@@ -266,17 +285,43 @@ class Detector:
                 return Match(entry, f"the name may also refer to something that is not {entry.qualname}")
             return self._conditions(call, entry, scope)
         if isinstance(func, ast.Attribute):
-            kind = self.receiver_type(func.value, scope)
-            if kind is not None:
-                method = method_entry(kind, func.attr)
-                if method is not None and self.allowed(method):
-                    return self._conditions(call, method, scope, kind)
+            typed = self.typed_method(func, scope)
+            if typed is not None:
+                kind, method, holder = typed
+                if self.allowed(method):
+                    match = self._conditions(call, method, scope, kind)
+                    return None if match is None else replace(match, holder=holder)
         return None
 
-    def _entry(self, qualname: str) -> BlockingCall | None:
+    def entry(self, qualname: str) -> BlockingCall | None:
         """The catalog's entry for a call of ``qualname``, else a declared one."""
         entry = self.index.get(qualname)
         return entry if entry is not None or self.declared is None else self.declared.entry(qualname)
+
+    def typed_method(self, func: ast.Attribute, scope: Scope) -> tuple[BlockingType, BlockingCall, ast.expr] | None:
+        """The method ``func`` names, found from the nearest object of a known type it is
+        reached from (``client`` in ``client.chat.completions.create``), if it blocks."""
+        path = [func.attr]
+        base = func.value
+        for _ in range(_LONGEST_PATH):
+            kind = self.receiver_type(base, scope)
+            if kind is not None:
+                method = method_entry(kind, ".".join(reversed(path)))
+                return None if method is None else (kind, method, base)
+            if not isinstance(base, ast.Attribute):
+                return None
+            path.append(base.attr)
+            base = base.value
+        return None
+
+    def maker_type(self, call: ast.Call, scope: Scope) -> BlockingType | None:
+        """The type of the object ``call`` made from another (``conn.cursor()``), whose
+        maker's type is the first of the pair."""
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return None
+        maker = self.receiver_type(func.value, scope)
+        return maker if maker is not None and returned_type(maker, func.attr) is not None else None
 
     def _conditions(
         self, call: ast.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None

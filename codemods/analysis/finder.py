@@ -41,15 +41,21 @@ from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
     BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
-from codemods.analysis.confinement import Confinement, describe
+from codemods.analysis.confinement import ATTRIBUTE, MODULE_VARIABLE, PARAMETER, Confinement, describe
 from codemods.catalog import (
     CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, LAZY_VIEW_ARGUMENTS, SAFE_CONTEXT_MANAGERS, THREAD_SAFE,
-    VIEW_METHODS, BlockingCall, Framework, Shares, Strategy,
+    VIEW_METHODS, BlockingCall, BlockingType, Framework, Shares, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
 from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, as_before_fix, module_imports, unfix
 
+#: What an object a method is called on is, said of the object rather than of a value it holds.
+_SHARED_RECEIVER = {
+    ATTRIBUTE: "an attribute, which other tasks can use while the thread runs",
+    MODULE_VARIABLE: "a module-level variable, which other tasks can use while the thread runs",
+    PARAMETER: "a parameter of the coroutine, which its caller may share with other tasks",
+}
 _CALLS_LATER = "its arguments call functions: a lambda would call them later, in the thread"
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -328,8 +334,9 @@ class _Finder:
         target = node.targets[0]
         scope = self.scopes.scope_of(node)
         kind = self.detector.constructed_type(node.value, scope)
-        if kind is None and isinstance(node.value, ast.Call):
-            kind = self.detector.receiver_type(node.value, scope, excluding=target)  # p = p.resolve()
+        if kind is None and isinstance(node.value, (ast.Call, ast.Attribute)):
+            # ``p = p.resolve()``; ``users = client.app.users``
+            kind = self.detector.receiver_type(node.value, scope, excluding=target)
         self.detector.bind(target, kind)
         if kind is None and isinstance(node.value, ast.Call) and not resolve(node.value.func, scope).isdisjoint(
             HOLDS_PROCESS_STATE
@@ -353,7 +360,10 @@ class _Finder:
     def _bind_with_item(self, item: ast.withitem, statement: ast.stmt) -> None:
         if isinstance(item.optional_vars, ast.Name):
             scope = self.scopes.scope_of(statement)
-            self.detector.bind(item.optional_vars, self.detector.constructed_type(item.context_expr, scope))
+            kind = self.detector.constructed_type(item.context_expr, scope)
+            if kind is None and isinstance(item.context_expr, ast.Call):
+                kind = self.detector.receiver_type(item.context_expr, scope)  # ``with conn.cursor() as cur``
+            self.detector.bind(item.optional_vars, kind)
 
     # -- contexts -------------------------------------------------------------------------
 
@@ -645,12 +655,14 @@ class _Finder:
     def confinement(self) -> Confinement:
         if self._confinement is None:
             confinement = Confinement(self.tree, self.scopes, self.settings.index, self.settings.constructors)
+            confinement.blocks = lambda name: self.detector.entry(name) is not None
             imports = module_imports(self.tree)
             # Named as written before a fix: a reason must read the same after it.
             confinement.render = lambda node: ast.unparse(
                 as_before_fix(node, imports) if isinstance(node, ast.expr) else node
             )
             confinement.before_fix = lambda node: as_before_fix(node, imports)
+            confinement.maker_type = lambda call: self.detector.maker_type(call, self.scopes.scope_of(call.func))
             self._confinement = confinement
         return self._confinement
 
@@ -668,7 +680,9 @@ class _Finder:
             name = None if shares is None or argument.star else shares.name(position, argument.keyword)
             if argument.keyword is None and not argument.star and position is not None:
                 position += 1
-            if shares is not None and (not shares.mutable if argument.star else name not in shares.mutable):
+            if shares is not None and not shares.every and (
+                not shares.mutable if argument.star else name not in shares.mutable
+            ):
                 continue
             shallow = shares is not None and name in shares.shallow
             hazard = self.confinement().hazard(argument.value, call, shallow=shallow)
@@ -677,6 +691,19 @@ class _Finder:
                 label = f"{argument.keyword}={shown}" if argument.keyword else f"{argument.star}{shown}"
                 return describe(shown, hazard, label)
         return None
+
+    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType) -> str | None:
+        """Why the object a method is called on, handed to the thread with the method, may
+        be used by another task meanwhile, when its type is not safe to share: it is not
+        the coroutine's own (an attribute, a global, a parameter, an object that escaped)."""
+        if isinstance(holder, ast.Call) and holder in self.chain_heads:
+            return None  # ``open(p).read()``: made in the thread too
+        hazard = self.confinement().hazard(holder, call)
+        if hazard is None:
+            return None
+        hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
+        shown = self.confinement().render(holder)
+        return f"{describe(shown, hazard, subject='the object it is called on, `{}`,')}; {kind.sharing}"
 
     def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
         """Why a variable a moved block is handed may be touched by another task while the
@@ -982,6 +1009,8 @@ class _Finder:
             reason = self._generator_argument(node)
         if reason is None and entry.shares is not None and entry.strategy is Strategy.TO_THREAD:
             reason = self._arguments_hazard(node, entry.shares)
+        if reason is None and match.holder is not None and match.receiver is not None and not match.receiver.thread_safe:
+            reason = self._receiver_hazard(node, match.holder, match.receiver)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
