@@ -323,6 +323,9 @@ class BlockingType:
     streams_if: Mapping[str, StreamingArg] = field(default_factory=dict)
     #: Methods with parameters that may take mutable objects.
     shares: Mapping[str, Shares] = field(default_factory=dict)
+    #: Methods that open a file (``p.open()``): reported as ``open()`` is (``FILE_OBJECT``),
+    #: their result is a file, and a ``with`` block over them may be moved to a thread.
+    opens: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:
@@ -366,8 +369,8 @@ TYPES: tuple[BlockingType, ...] = (
                   "mkdir", "unlink", "rmdir", "rename", "replace", "stat", "lstat", "touch", "resolve",
                   "chmod", "lchmod", "samefile", "owner", "group", "readlink", "symlink_to", "hardlink_to",
                   "absolute", "expanduser", "link_to", "cwd", "home"),
-                 report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
-                 annotations=_PATHS, joins=True,
+                 report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY},
+                 annotations=_PATHS, joins=True, opens=("open",),
                  derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to",
                           "resolve", "absolute", "expanduser")),  # the last three block, and give a path
     BlockingType("http.client.HTTPResponse", ("urllib.request.urlopen",), "http-client",
@@ -383,6 +386,9 @@ TYPES: tuple[BlockingType, ...] = (
     BlockingType("sqlite3.Connection", ("sqlite3.connect",), "database", (),
                  report={m: SQLITE for m in "execute executemany executescript commit rollback cursor".split()},
                  annotations=("sqlite3.Connection",)),
+    # ``subprocess.Popen(...)`` itself is reported (``STARTS_PROCESS``); what blocks is the wait.
+    BlockingType("subprocess.Popen", ("subprocess.Popen",), "process-wait", ("wait", "communicate"),
+                 annotations=("subprocess.Popen",), shares={"communicate": shares("input timeout", "input")}),
 )
 
 
@@ -393,6 +399,8 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
         return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(method), shares=kind.shares.get(method))
     if method in kind.report:
         return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[method])
+    if method in kind.opens:
+        return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=FILE_OBJECT, opens_file=True)
     return None
 
 
@@ -426,7 +434,7 @@ def catalog_names(extra: Iterable[BlockingCall] = ()) -> frozenset[str]:
     names = {entry.qualname for entry in CATALOG} | {entry.qualname for entry in extra}
     for kind in TYPES:
         names.add(kind.name)
-        names.update(f"{kind.name}.{method}" for method in (*kind.methods, *kind.report))
+        names.update(f"{kind.name}.{method}" for method in (*kind.methods, *kind.report, *kind.opens))
     return frozenset(names)
 
 

@@ -4,17 +4,21 @@ Names resolve through ``codemods.analysis.bindings``, never by spelling: ``t.sle
 after ``import time as t`` is ``time.sleep``; a parameter, local or class attribute that
 shadows an import is not. Methods are found on objects whose type is certain: made by a
 known constructor (``s = requests.Session()``, ``with open(p) as f``), annotated as the
-type, or made inline (``Path(p).read_text()``).
+type, or made inline (``Path(p).read_text()``); also attributes of the module's classes and
+what its functions return (``codemods.analysis.receivers``).
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.bindings import Binding, Scope, Source
 from codemods.catalog import THREAD_RUNNER_NAMES, ArgCondition, BlockingCall, BlockingType, method_entry
+
+if TYPE_CHECKING:
+    from codemods.analysis.receivers import ModuleReceivers
 
 # Only names that come from an import or from builtins can be catalog entries; a
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
@@ -108,6 +112,8 @@ class Detector:
         self.moved: dict[Scope, dict[str, list[Binding]]] = {}
         #: Function -> (its top-level statements, node -> index of the one it is in).
         self._statements: dict[ast.AST, tuple[list[ast.stmt], dict[ast.AST, int]]] = {}
+        #: The module's class attributes and return annotations, when the module is known.
+        self.receivers: ModuleReceivers | None = None
 
     # -- bindings ----------------------------------------------------------------------
 
@@ -117,11 +123,40 @@ class Detector:
             left = self.receiver_type(value.left, scope)
             return left if left is not None and left.joins else None
         if isinstance(value, ast.Await):
-            return self._offloaded_result_type(value.value, scope)
+            offloaded = self._offloaded_result_type(value.value, scope)
+            if offloaded is None and isinstance(value.value, ast.Call) and self.receivers is not None:
+                return self.receivers.returned_type(value.value, scope, awaited=True)  # ``await make()``
+            return offloaded
         if not isinstance(value, ast.Call):
             return None
         kinds = {self.constructors.get(name) for name in resolve(value.func, scope)}
-        return kinds.pop() if len(kinds) == 1 else None
+        if len(kinds) == 1 and None not in kinds:
+            return kinds.pop()
+        if kinds:
+            return None
+        func = value.func
+        if isinstance(func, ast.Attribute):
+            base = self.receiver_type(func.value, scope)
+            if base is not None and func.attr in base.opens:
+                return self.constructors.get("builtins.open")  # ``p.open()``: a file
+        return self.receivers.returned_type(value, scope) if self.receivers is not None else None
+
+    def value_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
+        """The type of the object an assignment binds, when it is certain: made by a
+        constructor, returned by a typed function, or an alias of a typed receiver; a
+        parameter by its annotation (also in functions whose bindings were not walked)."""
+        kind = self.constructed_type(value, scope)
+        if kind is None and isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
+            kind = self.receiver_type(value, scope)
+        if kind is None and isinstance(value, ast.Name):
+            bindings = scope[value.id]
+            if bindings and all(isinstance(b.node, ast.arg) and b.node.annotation is not None for b in bindings):
+                kinds = {
+                    self.annotated_type(b.node.annotation, b.scope.parent)  # type: ignore[union-attr, arg-type]
+                    for b in bindings
+                }
+                kind = kinds.pop() if len(kinds) == 1 else None
+        return kind
 
     def _offloaded_result_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
         """``await asyncio.to_thread(Path(p).resolve)``: typed like ``Path(p).resolve()``, so
@@ -182,6 +217,8 @@ class Detector:
                 return kind
         if isinstance(receiver, (ast.Call, ast.BinOp, ast.Await)):
             return self.constructed_type(receiver, scope)
+        if isinstance(receiver, ast.Attribute) and self.receivers is not None:
+            return self.receivers.attribute_type(receiver, scope)  # ``self.http``
         if not isinstance(receiver, ast.Name):
             return None
         for files_scope, files in reversed(self.block_files):

@@ -36,6 +36,7 @@ from codemods.analysis.helpers import (
     MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan,
 )
 from codemods.analysis.modules import ProjectView
+from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
     BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
@@ -217,6 +218,7 @@ class _Finder:
         self.detector = Detector(
             settings.index, settings.constructors, settings.annotations, settings.allows_entry, self.text
         )
+        self.detector.receivers = ModuleReceivers(tree, self.scopes, self.detector)
         framework = detect_framework(tree, source)
         self.framework_problem = MIXED if framework is None else None
         self.local_imports: set[ast.AST] = set()
@@ -325,8 +327,9 @@ class _Finder:
         target = node.targets[0]
         scope = self.scopes.scope_of(node)
         kind = self.detector.constructed_type(node.value, scope)
-        if kind is None and isinstance(node.value, ast.Call):
-            kind = self.detector.receiver_type(node.value, scope, excluding=target)  # p = p.resolve()
+        if kind is None and isinstance(node.value, (ast.Call, ast.Name, ast.Attribute)):
+            # ``p = p.resolve()``; an alias ``q = p``, ``http = self.http``
+            kind = self.detector.receiver_type(node.value, scope, excluding=target)
         self.detector.bind(target, kind)
         if kind is None and isinstance(node.value, ast.Call) and not resolve(node.value.func, scope).isdisjoint(
             HOLDS_PROCESS_STATE
