@@ -549,6 +549,8 @@ class _Review:
                 return False
             names = self.analysis.qualnames(item.context_expr.func, self.flow, self.local_imports)
             entries = [self.analysis.index.get(name) for name in names]
+            if not names and self._call_kind(item.context_expr) == FILE:
+                continue  # ``p.open()`` on a path
             if not entries or not all(entry is not None and entry.opens_file for entry in entries):
                 return False
         return True
@@ -725,6 +727,8 @@ class _Review:
         if isinstance(func, ast.Attribute):
             receiver = self.kind(func.value)
             if receiver == PATH:
+                if func.attr == "open":
+                    return FILE
                 return PATH if func.attr in ("with_name", "with_stem", "with_suffix", "joinpath", "relative_to",
                                              "resolve", "absolute", "expanduser") else DATA
             if receiver == THREAD_BOUND_OBJECT:

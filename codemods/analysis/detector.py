@@ -150,11 +150,10 @@ class Detector:
             kind = self.receiver_type(value, scope)
         if kind is None and isinstance(value, ast.Name):
             bindings = scope[value.id]
-            if bindings and all(isinstance(b.node, ast.arg) and b.node.annotation is not None for b in bindings):
-                kinds = {
-                    self.annotated_type(b.node.annotation, b.scope.parent)  # type: ignore[union-attr, arg-type]
-                    for b in bindings
-                }
+            annotations = [b.node.annotation if isinstance(b.node, ast.arg) else None for b in bindings]
+            if bindings and all(a is not None for a in annotations):
+                # (annotations are evaluated where the function is defined)
+                kinds = {self.annotated_type(a, b.scope.parent) for a, b in zip(annotations, bindings) if a is not None}
                 kind = kinds.pop() if len(kinds) == 1 else None
         return kind
 

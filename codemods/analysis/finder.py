@@ -1078,6 +1078,12 @@ class _Finder:
         original evaluates them (before anything else). The outer call's are evaluated
         after the file is opened: binding them first would change the order."""
         bound: list[ast.expr] = []
+        receiver = self._inner_receiver(inner, scope)
+        if receiver is not None:
+            # ``self.root.open().read()``: the path is read first, before the file opens.
+            if not self._bindable(receiver):
+                return "its receiver holds a blocking call fixed on its own: a lambda would evaluate it in the thread"
+            bound.append(receiver)
         for argument in arguments_of(inner):
             if self._same_later(argument.value, scope):
                 continue
@@ -1107,6 +1113,25 @@ class _Finder:
             taken.add(name)
             parameters.append((name, value))
         return parameters
+
+    def _inner_receiver(self, inner: ast.Call, scope: Scope) -> ast.expr | None:
+        """The object the chain's first call is a method of (``self.root`` in
+        ``self.root.open().read()``), when a lambda must bind it as it is made: not a
+        local, nor a path made of values that stay the same (``Path(name)``)."""
+        func = inner.func
+        match = self.detector.match(inner, scope)
+        if match is None or match.receiver is None or not isinstance(func, ast.Attribute):
+            return None
+        receiver = func.value
+        if self._same_later(receiver, scope):
+            return None
+        if (
+            isinstance(receiver, ast.Call) and self.detector.constructed_type(receiver, scope) is not None
+            and resolve(receiver.func, scope) and all(
+                not argument.star and self._same_later(argument.value, scope) for argument in arguments_of(receiver))
+        ):
+            return None
+        return receiver
 
     def _bindable(self, value: ast.expr) -> bool:
         """An argument the lambda may evaluate when it is made, in the coroutine, on the

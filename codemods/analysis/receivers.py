@@ -27,6 +27,8 @@ _PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod", 
                                "functools.lru_cache"})
 _STATIC = "builtins.staticmethod"
 _SETATTR = frozenset({"builtins.setattr", "builtins.delattr"})
+#: Methods that change what storing or reading an attribute does.
+_CUSTOM_ACCESS = frozenset({"__setattr__", "__getattribute__", "__delattr__"})
 _PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 #: Stands for "no binding says anything" in a set of kinds: ``None`` assigned.
 _NEUTRAL = "neutral"
@@ -83,10 +85,15 @@ class ModuleReceivers:
                 function = bindings[0].node
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = self.instance_class(func.value, scope)
-            if owner is not None and not self._assigned(owner, func.attr):
-                definitions = self._definitions(owner, func.attr)
-                if len(definitions) == 1 and isinstance(definitions[0], _FUNCTIONS):
-                    function = definitions[0]
+            if owner is None or self._assigned(owner, func.attr):
+                return None
+            # The method an instance runs: the class's, a base's or a subclass's (in the module).
+            definitions = [d for cls in self._lineage(owner) for d in self._definitions(cls, func.attr)]
+            kinds = {self._returned_by(d, awaited) for d in definitions}
+            return kinds.pop() if len(kinds) == 1 and definitions else None
+        return self._returned_by(function, awaited) if function is not None else None
+
+    def _returned_by(self, function: ast.AST, awaited: bool) -> BlockingType | None:
         if not isinstance(function, _FUNCTIONS) or awaited != isinstance(function, ast.AsyncFunctionDef):
             return None
         if not self._plain(function):
@@ -192,6 +199,7 @@ class ModuleReceivers:
 
     def _assigned(self, owner: ast.ClassDef, attribute: str) -> bool:
         """Whether anything may store ``attribute`` on an instance of ``owner``'s lineage."""
+        self._stores_of(attribute)
         lineage = self._lineage(owner)
         if any(cls in self._opaque for cls in lineage):
             return True
@@ -289,6 +297,8 @@ class ModuleReceivers:
         receivers: dict[ast.AST, ast.ClassDef] = {}  # first parameter -> its class
         for cls in self._all_classes():
             for statement in cls.body:
+                if isinstance(statement, _FUNCTIONS) and statement.name in _CUSTOM_ACCESS:
+                    self._opaque.add(cls)  # what is stored or read is the class's choice
                 if isinstance(statement, _FUNCTIONS):
                     arguments = [*statement.args.posonlyargs, *statement.args.args]
                     if arguments and not self._decorated(statement, _STATIC):
