@@ -1105,7 +1105,7 @@ class _Finder:
             base = value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else ""
             base = base.lower().strip("_") or next(
                 (a.keyword for a in arguments_of(inner) if a.value is value and a.keyword), None
-            ) or ("path" if inner.args and value is inner.args[0] else "value")
+            ) or ("path" if (inner.args and value is inner.args[0]) or value is receiver else "value")
             name, counter = base, 1
             while name in taken or keyword.iskeyword(name) or hasattr(builtins, name):
                 counter += 1
