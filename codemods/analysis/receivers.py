@@ -26,7 +26,6 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod", "functools.cache",
                                "functools.lru_cache"})
 _STATIC = "builtins.staticmethod"
-_SETATTR = frozenset({"builtins.setattr", "builtins.delattr"})
 #: Methods that change what storing or reading an attribute does.
 _CUSTOM_ACCESS = frozenset({"__setattr__", "__getattribute__", "__delattr__"})
 _PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
@@ -52,8 +51,14 @@ class ModuleReceivers:
         self._classes: list[ast.ClassDef] | None = None
         self._bases: dict[ast.ClassDef, list[ast.ClassDef]] = {}
         #: Attribute name -> stores (and deletes) of it anywhere in the module, with the
-        #: method whose first parameter the store's base is (``None``: another object).
-        self._stores: dict[str, list[tuple[ast.AST, ast.ClassDef | None]]] | None = None
+        #: class of the method whose first parameter the store's base is (``None``: another object).
+        self._stores: dict[str, list[tuple[ast.AST, ast.ClassDef | None]]] = {}
+        #: Attribute name -> (the statement or call that stores it, the object it is stored on).
+        self._raw_stores: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
+        #: Objects whose attributes are set by a name loopsafe cannot read (``setattr(o, name, v)``).
+        self._exposed: list[ast.expr] = []
+        #: First parameter of a method -> its class.
+        self._receivers: dict[ast.AST, ast.ClassDef] = {}
         #: Classes whose attributes may be set by a name loopsafe cannot read.
         self._opaque: set[ast.ClassDef] = set()
         self._attributes: dict[tuple[ast.ClassDef, str], BlockingType | None] = {}
@@ -237,15 +242,8 @@ class ModuleReceivers:
 
     def _all_classes(self) -> list[ast.ClassDef]:
         if self._classes is None:
-            self._classes = [node for node in ast.walk(self.tree) if isinstance(node, ast.ClassDef)]
-            for cls in self._classes:
-                self._bases[cls] = []
-                scope = self.scopes.scope_of(cls)
-                for base in cls.bases:
-                    if isinstance(base, ast.Name):
-                        bindings = scope[base.id]
-                        if len(bindings) == 1 and isinstance(bindings[0].node, ast.ClassDef):
-                            self._bases[cls].append(bindings[0].node)
+            self._read_module()
+            assert self._classes is not None
         return self._classes
 
     def _lineage(self, owner: ast.ClassDef) -> set[ast.ClassDef]:
@@ -283,61 +281,83 @@ class ModuleReceivers:
         return found
 
     def _stores_of(self, attribute: str) -> list[tuple[ast.AST, ast.ClassDef | None]]:
-        if self._stores is None:
-            self._stores = {}
-            self._all_classes()
-            self._read_stores()
-        return self._stores.get(attribute, [])
+        """The stores of ``attribute`` in the module: the statement (or ``setattr`` call)
+        and the class of the method whose first parameter it is stored on."""
+        self._all_classes()
+        found = self._stores.get(attribute)
+        if found is None:
+            found = self._stores[attribute] = [
+                (statement, self._owner_of(base)) for statement, base in self._raw_stores.get(attribute, [])
+            ]
+        return found
 
-    def _read_stores(self) -> None:
-        """Every store of an attribute in the module, with the class of the method whose
-        first parameter it is stored on; ``setattr`` and ``__dict__`` make a class opaque
-        (or, on another object, the attribute named)."""
-        assert self._stores is not None
-        receivers: dict[ast.AST, ast.ClassDef] = {}  # first parameter -> its class
-        for cls in self._all_classes():
+    def _read_module(self) -> None:
+        """One walk over the module: its classes, each node's parent, and the raw stores
+        of attributes (their owners are resolved when an attribute is asked about)."""
+        self._classes = []
+        parents = self._parents
+        for node in ast.walk(self.tree):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+            if isinstance(node, ast.ClassDef):
+                self._classes.append(node)
+            elif isinstance(node, ast.Attribute):
+                if not isinstance(node.ctx, ast.Load):
+                    self._raw_stores.setdefault(node.attr, []).append((parents.get(node, node), node.value))
+                elif node.attr == "__dict__":
+                    self._exposed.append(node.value)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
+                named = node.args[1] if len(node.args) > 1 else None
+                if isinstance(named, ast.Constant) and isinstance(named.value, str):
+                    self._raw_stores.setdefault(named.value, []).append((node, node.args[0]))
+                elif node.args:
+                    self._exposed.append(node.args[0])
+        for cls in self._classes:
+            self._bases[cls] = []
+            self._walk_around(cls)  # (a class in a function: lazy scopes)
+            scope = self.scopes.scope_of(cls)
+            for base in cls.bases:
+                if isinstance(base, ast.Name):
+                    bindings = scope[base.id]
+                    if len(bindings) == 1 and isinstance(bindings[0].node, ast.ClassDef):
+                        self._bases[cls].append(bindings[0].node)
             for statement in cls.body:
                 if isinstance(statement, _FUNCTIONS) and statement.name in _CUSTOM_ACCESS:
                     self._opaque.add(cls)  # what is stored or read is the class's choice
                 if isinstance(statement, _FUNCTIONS):
                     arguments = [*statement.args.posonlyargs, *statement.args.args]
                     if arguments and not self._decorated(statement, _STATIC):
-                        receivers[arguments[0]] = cls
-        for node in ast.walk(self.tree):
-            if isinstance(node, _FUNCTIONS):
-                self.scopes.walk_function(node)  # lazy scopes: the method's names are needed
-            for child in ast.iter_child_nodes(node):
-                self._parents[child] = node
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
-                self._stores.setdefault(node.attr, []).append((self._parents.get(node, node),
-                                                               self._owner_of(node.value, receivers)))
-            elif isinstance(node, ast.Attribute) and node.attr == "__dict__":
-                owner = self._owner_of(node.value, receivers)
-                if owner is not None:
-                    self._opaque.add(owner)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and resolve(
-                    node.func, self.scopes.scope_or(node.func, self.scopes.module)) & _SETATTR:
-                target = node.args[0] if node.args else None
-                owner = self._owner_of(target, receivers) if target is not None else None
-                named = node.args[1] if len(node.args) > 1 else None
-                if isinstance(named, ast.Constant) and isinstance(named.value, str):
-                    self._stores.setdefault(named.value, []).append((node, owner))
-                elif owner is not None:
-                    self._opaque.add(owner)
-                else:
-                    self._opaque.update(self._all_classes())  # ``setattr(obj, name, v)``: any attribute
+                        self._receivers[arguments[0]] = cls
+        for base in self._exposed:
+            # ``setattr(self, name, v)``, ``self.__dict__``: any attribute of the class.
+            owner = self._owner_of(base)
+            if owner is not None:
+                self._opaque.add(owner)
+            elif isinstance(self._parents.get(base), ast.Call):
+                self._opaque.update(self._classes)  # ``setattr(obj, name, v)``: of any class
 
-    def _owner_of(self, base: ast.expr, receivers: dict[ast.AST, ast.ClassDef]) -> ast.ClassDef | None:
+    def _owner_of(self, base: ast.expr) -> ast.ClassDef | None:
         if not isinstance(base, ast.Name):
             return None
-        scope = self.scopes.scope_or(base, self.scopes.module)
-        bindings = scope[base.id]
-        if len(bindings) == 1 and bindings[0].node in receivers:
-            return receivers[bindings[0].node]
+        self._walk_around(base)
+        bindings = self.scopes.scope_or(base, self.scopes.module)[base.id]
+        if len(bindings) == 1 and bindings[0].node in self._receivers:
+            return self._receivers[bindings[0].node]
         return None
 
+    def _walk_around(self, node: ast.AST) -> None:
+        """Lazy scopes (``ModuleScopes(lazy=True)``): walk the functions ``node`` is in."""
+        around = []
+        parent = self._parents.get(node)
+        while parent is not None:
+            if isinstance(parent, _FUNCTIONS):
+                around.append(parent)
+            parent = self._parents.get(parent)
+        for function in reversed(around):
+            self.scopes.walk_function(function)
+
     def _scope_in(self, node: ast.AST) -> Scope:
+        self._walk_around(node)
         return self.scopes.scope_of(node)
 
 
