@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.differential import assert_same_behaviour, describe, observe
+from tests.differential import assert_same_behaviour, describe, observe, rewrite
 
 #: A store whose paths come from an attribute set in ``__init__``, a property and a method
 #: annotated ``-> Path``, saved while another task reads the store; the chain
@@ -71,3 +71,51 @@ def test_typed_receivers_are_fixed_and_keep_behaviour(tmp_path: Path) -> None:
     assert before.error is not None and before.error.startswith("BlockingError"), describe(before)
     after = observe(rewritten, tmp_path / "watched-rewritten", watched=True)
     assert after.error is None, f"{describe(after)}\n{rewritten}"
+
+
+#: A process waited for through its Popen object, kept on the instance, while a ticker
+#: task runs: after the fix the loop runs the ticker during the wait (it did not before).
+POPEN_PROGRAM = '''
+import asyncio
+import subprocess
+import sys
+
+
+class Runner:
+    def __init__(self):
+        self.proc = None
+
+    async def run(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+        return self.proc.wait(timeout=10)
+
+
+async def tick(ticks, done):
+    while not done:
+        ticks.append(1)
+        await asyncio.sleep(0.01)
+
+
+async def main(tmp):
+    ticks, done = [], []
+    ticker = asyncio.ensure_future(tick(ticks, done))
+    await asyncio.sleep(0.05)
+    before = len(ticks)
+    code = await Runner().run()
+    during = len(ticks) - before
+    done.append(True)
+    await ticker
+    return code, during > 5
+'''
+
+
+def test_a_popen_wait_lets_other_tasks_run_after_the_fix(tmp_path: Path) -> None:
+    rewritten, findings = rewrite(POPEN_PROGRAM)
+    assert [(f.name, f.fixable) for f in findings] == [
+        ("subprocess.Popen", False), ("subprocess.Popen.wait", True),
+    ], findings
+    assert "await asyncio.to_thread(self.proc.wait, timeout=10)" in rewritten
+    before = observe(POPEN_PROGRAM, tmp_path / "original", timeout=10)
+    after = observe(rewritten, tmp_path / "rewritten", timeout=10)
+    assert before.error is None and before.result == "(0, False)", describe(before)
+    assert after.error is None and after.result == "(0, True)", describe(after)
