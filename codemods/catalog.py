@@ -476,6 +476,12 @@ class BlockingType:
     thread_safe: bool = False
     #: Why one object of the type may not be used by two threads at once.
     shared_reason: str = ""
+    #: Methods that may run in a thread while other threads use the object, on a type that
+    #: is not thread-safe as a whole (``Popen.wait`` takes the object's own lock).
+    thread_safe_methods: tuple[str, ...] = ()
+    #: Methods that open a file (``p.open()``): reported as ``open()`` is (``FILE_OBJECT``),
+    #: their result is a file, and a ``with`` block over them may be moved to a thread.
+    opens: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:
@@ -921,8 +927,8 @@ TYPES: tuple[BlockingType, ...] = (
                   "mkdir", "unlink", "rmdir", "rename", "replace", "stat", "lstat", "touch", "resolve",
                   "chmod", "lchmod", "samefile", "owner", "group", "readlink", "symlink_to", "hardlink_to",
                   "absolute", "expanduser", "link_to", "cwd", "home"),
-                 report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY, "open": FILE_OBJECT},
-                 annotations=_PATHS, joins=True,
+                 report={"iterdir": LAZY, "glob": LAZY, "rglob": LAZY, "walk": LAZY},
+                 annotations=_PATHS, joins=True, opens=("open",),
                  derives=("parent", "with_name", "with_stem", "with_suffix", "joinpath", "relative_to",
                           "resolve", "absolute", "expanduser"),  # the last three block, and give a path
                  thread_safe=True),  # immutable
@@ -1036,6 +1042,13 @@ TYPES: tuple[BlockingType, ...] = (
     _BOTO3_SESSION, _BOTO3_CLIENT, _BOTO3_RESOURCE, _BOTO3_PAGINATOR, _BOTO3_WAITER, _OPENAI, _ANTHROPIC, *_YOUTUBE_DLS,
     _SSH, _SFTP, _DOCKER, _DOCKER_CONTAINERS, *_DOCKER_COLLECTIONS, _DOCKER_CONTAINER, *_KUBERNETES, _GCS, _GCS_BUCKET,
     _GCS_BLOB, _ELASTICSEARCH, _KAFKA_PRODUCER, _KAFKA_CONSUMER, _PIKA, _PIKA_CHANNEL, _GIT_REPO, _GIT_REMOTE,
+    # ``subprocess.Popen(...)`` itself is reported (``STARTS_PROCESS``); what blocks is the wait.
+    # ``wait`` takes the object's ``_waitpid_lock``: two threads may wait at once; ``communicate``
+    # reads and closes the pipes without one.
+    BlockingType("subprocess.Popen", ("subprocess.Popen",), "process-wait", ("wait", "communicate"),
+                 annotations=("subprocess.Popen",), shares={"communicate": shares("input timeout", "input")},
+                 thread_safe_methods=("wait",),
+                 shared_reason="a Popen's communicate() reads and closes its pipes, which two threads may not do at once"),
 )
 
 
@@ -1051,6 +1064,8 @@ def method_entry(kind: BlockingType, method: str) -> BlockingCall | None:
         return BlockingCall(qualname, kind.category, streams_if=kind.streams_if.get(fixed), shares=kind.shares.get(fixed))
     if reported is not None:
         return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=kind.report[reported])
+    if method in kind.opens:
+        return BlockingCall(qualname, kind.category, Strategy.REPORT, reason=FILE_OBJECT, opens_file=True)
     return None
 
 
@@ -1084,7 +1099,7 @@ def catalog_names(extra: Iterable[BlockingCall] = ()) -> frozenset[str]:
     names = {entry.qualname for entry in CATALOG} | {entry.qualname for entry in extra}
     for kind in TYPES:
         names.add(kind.name)
-        names.update(f"{kind.name}.{method}" for method in (*kind.methods, *kind.report))
+        names.update(f"{kind.name}.{method}" for method in (*kind.methods, *kind.report, *kind.opens))
     return frozenset(names)
 
 

@@ -431,6 +431,7 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
     from codemods.analysis.detector import Detector, SourceText
     from codemods.analysis.helpers import ModuleFunctions
     from codemods.analysis.modules import ModuleName
+    from codemods.analysis.receivers import ModuleReceivers
     from importlib.util import decode_source
 
     tree = screen.parse(source)
@@ -440,9 +441,11 @@ def _summarise(source: bytes, settings: Settings, module_name: str, package: boo
         text = SourceText(decode_source(source))
         detector = Detector(settings.index, settings.constructors, settings.annotations, settings.allows_entry, text,
                             settings.declared_blocking)
+        scopes = ModuleScopes(tree, lazy=True)
+        detector.receivers = ModuleReceivers(tree, scopes, detector)
         functions = ModuleFunctions(
             # Only the functions whose facts are asked for are walked.
-            tree, ModuleScopes(tree, lazy=True), detector, lambda: Comments(source), ModuleName(module_name, package),
+            tree, scopes, detector, lambda: Comments(source), ModuleName(module_name, package),
             frozenset(settings.non_blocking),
         )
         return functions.summary()

@@ -207,7 +207,7 @@ def test_calls_in_every_part_of_a_statement_are_screened_in(statement: str) -> N
         ("import os", "os.path.join(p, 'x')", 0),
         ("import os", "x = os\n    x.remove(p)", 0),
         ("import requests", "s = requests.Session()\n    s.get(p)", 1),
-        ("import requests", "s = requests.Session()\n    t = s\n    t.get(p)", 0),
+        ("import requests", "s = requests.Session()\n    t = s\n    t.get(p)", 1),  # an alias is typed
         ("from typing import Optional\nfrom pathlib import Path", "def_ = 1", 0),
         ("from pathlib import Path", "q = Path(p) / 'b'\n    r = q / 'c'\n    r.read_text()", 1),
         ("from pathlib import Path", "Path(p).with_suffix('.x').read_text()", 1),
@@ -296,3 +296,39 @@ def test_comments_closing_a_cut_definition_stay_in_place() -> None:
     assert fixed.endswith(b"        return 1\n\n    ########\n    # Not implemented yet:\n    #   sendfile\n\n"
                           b"    # Intentionally omitted: makefile\n")
     assert [f.line for f in result.findings] == [5]
+
+
+@pytest.mark.parametrize(
+    "definitions",
+    [
+        # The attribute is typed in a class that holds no coroutine: its body must stay.
+        "class Base:\n    def __init__(self):\n        self.http = requests.Session()\n\n\nclass Bot(Base):",
+        # A class body's annotation, in a base class.
+        "class Base:\n    http: requests.Session\n\n\nclass Bot(Base):",
+        # A method's return annotation, read as ``self.http()``... and a property's.
+        "class Bot:\n    @property\n    def http(self) -> requests.Session:\n        return requests.Session()\n",
+    ],
+)
+def test_receivers_typed_outside_coroutines_are_screened_in(definitions: str) -> None:
+    source = f"import requests\n\n\n{definitions}\n    async def run(self, url):\n        self.http.get(url)\n".encode()
+    assert screen.screen(screen.parse(source), Settings().screen_names).needed
+    assert len(assert_same_findings(source).findings) == 1
+
+
+def test_a_function_typed_by_its_return_annotation_is_kept_whole() -> None:
+    source = module(
+        """
+        import requests
+
+
+        def make() -> requests.Session:
+            return requests.Session()
+
+
+        async def fetch(url):
+            session = make()
+            session.get(url)
+        """
+    )
+    assert screen.screen(screen.parse(source), Settings().screen_names).stubs == []
+    assert len(assert_same_findings(source).findings) == 1

@@ -294,6 +294,13 @@ class BlockAnalysis(ModuleConstants):
             self._flows[function] = FunctionFlow(function, targets)
         return self._flows[function]
 
+def _opens_on_receiver(node: ast.expr) -> bool:
+    """``x.open(...)`` as an item of the block reviewed: the finder asks only about blocks
+    whose items all open files (``p.open()`` on a path it typed), so its ``as`` name is a
+    file; whether ``x`` may be read in the thread is reviewed with the call."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "open"
+
+
 def _immutable_kind(value: ast.expr | None, analysis: ModuleConstants) -> str | None:
     """``DATA`` for immutable module constants, ``PATH`` for paths, ``LOGGER`` for loggers."""
     if value is None:
@@ -383,6 +390,13 @@ class _Review:
                 which = "global" if touched[0] in flow.declared_global else "nonlocal"
                 raise _Refusal(f"it uses `{touched[0]}`, which the coroutine declares {which}: "
                                "a function run in a thread would not share the declaration")
+        for item in self.block.items:
+            call = item.context_expr
+            # ``self.root.open()``: the object the file is opened on would be read in the thread.
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and self._reads_shared_state(
+                    call.func.value):
+                raise _Refusal(f"it opens its file on `{ast.unparse(call.func.value)}`: in the thread it would read "
+                               "state other tasks may change meanwhile")
         self._review_statements([self.moved], loops=0)
         self._review_context()
         arguments, results = self._data_flow()
@@ -526,7 +540,8 @@ class _Review:
         """
         files = {
             item.optional_vars.id for item in self.block.items
-            if isinstance(item.optional_vars, ast.Name) and self._call_kind_of(item.context_expr) == FILE
+            if isinstance(item.optional_vars, ast.Name) and (
+                self._call_kind_of(item.context_expr) == FILE or _opens_on_receiver(item.context_expr))
         }
         rebound: set[str] = set()
         for statement in walk_statements(self.block.body):
@@ -549,6 +564,8 @@ class _Review:
                 return False
             names = self.analysis.qualnames(item.context_expr.func, self.flow, self.local_imports)
             entries = [self.analysis.index.get(name) for name in names]
+            if not names and self._call_kind(item.context_expr) == FILE:
+                continue  # ``p.open()`` on a path
             if not entries or not all(entry is not None and entry.opens_file for entry in entries):
                 return False
         return True
@@ -725,6 +742,8 @@ class _Review:
         if isinstance(func, ast.Attribute):
             receiver = self.kind(func.value)
             if receiver == PATH:
+                if func.attr == "open":
+                    return FILE
                 return PATH if func.attr in ("with_name", "with_stem", "with_suffix", "joinpath", "relative_to",
                                              "resolve", "absolute", "expanduser") else DATA
             if receiver == THREAD_BOUND_OBJECT:

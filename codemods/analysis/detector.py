@@ -4,7 +4,8 @@ Names resolve through ``codemods.analysis.bindings``, never by spelling: ``t.sle
 after ``import time as t`` is ``time.sleep``; a parameter, local or class attribute that
 shadows an import is not. Methods are found on objects whose type is certain: made by a
 known constructor (``s = requests.Session()``, ``with open(p) as f``), annotated as the
-type, or made inline (``Path(p).read_text()``).
+type, or made inline (``Path(p).read_text()``); also attributes of the module's classes and
+what its functions return (``codemods.analysis.receivers``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from codemods.catalog import (
 
 if TYPE_CHECKING:
     from codemods.declared import DeclaredBlocking
+
+if TYPE_CHECKING:
+    from codemods.analysis.receivers import ModuleReceivers
 
 # Only names that come from an import or from builtins can be catalog entries; a
 # module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
@@ -130,6 +134,8 @@ class Detector:
         self._statements: dict[ast.AST, tuple[list[ast.stmt], dict[ast.AST, int]]] = {}
         #: Scope node -> name target -> the value assigned to it (``buf = io.BytesIO(data)``).
         self._assigned: dict[ast.AST, dict[ast.AST, ast.expr]] = {}
+        #: The module's class attributes and return annotations, when the module is known.
+        self.receivers: ModuleReceivers | None = None
 
     # -- bindings ----------------------------------------------------------------------
 
@@ -139,11 +145,39 @@ class Detector:
             left = self.receiver_type(value.left, scope)
             return left if left is not None and left.joins else None
         if isinstance(value, ast.Await):
-            return self._offloaded_result_type(value.value, scope)
+            offloaded = self._offloaded_result_type(value.value, scope)
+            if offloaded is None and isinstance(value.value, ast.Call) and self.receivers is not None:
+                return self.receivers.returned_type(value.value, scope, awaited=True)  # ``await make()``
+            return offloaded
         if not isinstance(value, ast.Call):
             return None
         kinds = {self._made_by(name) for name in resolve(value.func, scope)}
-        return kinds.pop() if len(kinds) == 1 else None
+        if len(kinds) == 1 and None not in kinds:
+            return kinds.pop()
+        if kinds:
+            return None
+        func = value.func
+        if isinstance(func, ast.Attribute):
+            base = self.receiver_type(func.value, scope)
+            if base is not None and func.attr in base.opens:
+                return self.constructors.get("builtins.open")  # ``p.open()``: a file
+        return self.receivers.returned_type(value, scope) if self.receivers is not None else None
+
+    def value_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
+        """The type of the object an assignment binds, when it is certain: made by a
+        constructor, returned by a typed function, or an alias of a typed receiver; a
+        parameter by its annotation (also in functions whose bindings were not walked)."""
+        kind = self.constructed_type(value, scope)
+        if kind is None and isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
+            kind = self.receiver_type(value, scope)
+        if kind is None and isinstance(value, ast.Name):
+            bindings = scope[value.id]
+            annotations = [b.node.annotation if isinstance(b.node, ast.arg) else None for b in bindings]
+            if bindings and all(a is not None for a in annotations):
+                # (annotations are evaluated where the function is defined)
+                kinds = {self.annotated_type(a, b.scope.parent) for a, b in zip(annotations, bindings) if a is not None}
+                kind = kinds.pop() if len(kinds) == 1 else None
+        return kind
 
     def _made_by(self, constructor: str) -> BlockingType | None:
         """The type of the objects ``constructor`` (a qualified name) makes, if known."""
@@ -219,6 +253,8 @@ class Detector:
                 return returned  # ``conn.cursor()``: a new object of another type
         if isinstance(receiver, (ast.Call, ast.BinOp, ast.Await)):
             return self.constructed_type(receiver, scope)
+        if isinstance(receiver, ast.Attribute) and self.receivers is not None:
+            return self.receivers.attribute_type(receiver, scope)  # ``self.http``
         if not isinstance(receiver, ast.Name):
             return None
         for files_scope, files in reversed(self.block_files):
@@ -315,13 +351,15 @@ class Detector:
         return None
 
     def maker_type(self, call: ast.Call, scope: Scope) -> BlockingType | None:
-        """The type of the object ``call`` made from another (``conn.cursor()``), whose
-        maker's type is the first of the pair."""
+        """The type of the object ``call`` made from another (``conn.cursor()``, a file
+        ``p.open()``), whose maker's type is the first of the pair."""
         func = call.func
         if not isinstance(func, ast.Attribute):
             return None
         maker = self.receiver_type(func.value, scope)
-        return maker if maker is not None and returned_type(maker, func.attr) is not None else None
+        if maker is None or (returned_type(maker, func.attr) is None and func.attr not in maker.opens):
+            return None
+        return maker
 
     def _conditions(
         self, call: ast.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None

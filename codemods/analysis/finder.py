@@ -37,6 +37,7 @@ from codemods.analysis.helpers import (
     MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan,
 )
 from codemods.analysis.modules import ProjectView
+from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
     BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
@@ -225,6 +226,7 @@ class _Finder:
             settings.index, settings.constructors, settings.annotations, settings.allows_entry, self.text,
             settings.declared_blocking,
         )
+        self.detector.receivers = ModuleReceivers(tree, self.scopes, self.detector)
         framework = detect_framework(tree, source)
         self.framework_problem = MIXED if framework is None else None
         self.local_imports: set[ast.AST] = set()
@@ -334,8 +336,8 @@ class _Finder:
         target = node.targets[0]
         scope = self.scopes.scope_of(node)
         kind = self.detector.constructed_type(node.value, scope)
-        if kind is None and isinstance(node.value, (ast.Call, ast.Attribute)):
-            # ``p = p.resolve()``; ``users = client.app.users``
+        if kind is None and isinstance(node.value, (ast.Call, ast.Name, ast.Attribute)):
+            # ``p = p.resolve()``; an alias ``q = p``, ``http = self.http``; ``users = client.app.users``
             kind = self.detector.receiver_type(node.value, scope, excluding=target)
         self.detector.bind(target, kind)
         if kind is None and isinstance(node.value, ast.Call) and not resolve(node.value.func, scope).isdisjoint(
@@ -1009,7 +1011,7 @@ class _Finder:
             reason = self._generator_argument(node)
         if reason is None and entry.shares is not None and entry.strategy is Strategy.TO_THREAD:
             reason = self._arguments_hazard(node, entry.shares)
-        if reason is None and match.holder is not None and match.receiver is not None and not match.receiver.thread_safe:
+        if reason is None and match.holder is not None and match.receiver is not None and not _shareable(match):
             reason = self._receiver_hazard(node, match.holder, match.receiver)
         if reason is not None:
             self._record(node, entry, False, reason)
@@ -1128,6 +1130,12 @@ class _Finder:
         original evaluates them (before anything else). The outer call's are evaluated
         after the file is opened: binding them first would change the order."""
         bound: list[ast.expr] = []
+        receiver = self._inner_receiver(inner, scope)
+        if receiver is not None:
+            # ``self.root.open().read()``: the path is read first, before the file opens.
+            if not self._bindable(receiver):
+                return "its receiver holds a blocking call fixed on its own: a lambda would evaluate it in the thread"
+            bound.append(receiver)
         for argument in arguments_of(inner):
             if self._same_later(argument.value, scope):
                 continue
@@ -1149,7 +1157,7 @@ class _Finder:
             base = value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else ""
             base = base.lower().strip("_") or next(
                 (a.keyword for a in arguments_of(inner) if a.value is value and a.keyword), None
-            ) or ("path" if inner.args and value is inner.args[0] else "value")
+            ) or ("path" if (inner.args and value is inner.args[0]) or value is receiver else "value")
             name, counter = base, 1
             while name in taken or keyword.iskeyword(name) or hasattr(builtins, name):
                 counter += 1
@@ -1157,6 +1165,25 @@ class _Finder:
             taken.add(name)
             parameters.append((name, value))
         return parameters
+
+    def _inner_receiver(self, inner: ast.Call, scope: Scope) -> ast.expr | None:
+        """The object the chain's first call is a method of (``self.root`` in
+        ``self.root.open().read()``), when a lambda must bind it as it is made: not a
+        local, nor a path made of values that stay the same (``Path(name)``)."""
+        func = inner.func
+        match = self.detector.match(inner, scope)
+        if match is None or match.receiver is None or not isinstance(func, ast.Attribute):
+            return None
+        receiver = func.value
+        if self._same_later(receiver, scope):
+            return None
+        if (
+            isinstance(receiver, ast.Call) and self.detector.constructed_type(receiver, scope) is not None
+            and resolve(receiver.func, scope) and all(
+                not argument.star and self._same_later(argument.value, scope) for argument in arguments_of(receiver))
+        ):
+            return None
+        return receiver
 
     def _bindable(self, value: ast.expr) -> bool:
         """An argument the lambda may evaluate when it is made, in the coroutine, on the
@@ -1300,6 +1327,13 @@ class _Finder:
     def _span(self, node: ast.expr) -> Span:
         end_line = node.end_lineno or node.lineno
         return (*self._start(node), end_line, self.text.column(end_line, node.end_col_offset or 0))
+
+
+def _shareable(match: Match) -> bool:
+    """Whether the method may run in a thread while other threads use its object."""
+    kind = match.receiver
+    assert kind is not None
+    return kind.thread_safe or match.entry.qualname[len(kind.name) + 1:] in kind.thread_safe_methods
 
 
 def encode_step(step: tuple[str, ...]) -> str:

@@ -177,6 +177,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
     plain_calls: list[tuple[_Use, _Body]] = []
     # Coroutines holding a loop that may be a busy-wait (LS280: a finding without a call).
     busy_waits: list[_Body] = []
+    #: Names bound by what a definition holds: attributes (``.http`` for ``self.http = ...``,
+    #: a class body's names) and functions by their return annotation.
+    by_definition: set[str] = set()
     # Each entry: a node, the body whose code it is, the bindings whose value it is in.
     stack: list[tuple[ast.AST, _Body, tuple[set[_Use], ...]]] = [(tree, module, ())]
     while stack:
@@ -229,8 +232,17 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             ):
                 body.keep_unit()  # its members are constants a thread may be handed (its bases say so)
             # Decorators, defaults, annotations and bases run where the body is defined.
+            returns = getattr(node, "returns", None)
             for part in _evaluated_at_definition(node):
-                stack.append((part, owner, mentions))
+                if part is returns:
+                    # ``def make() -> requests.Session``: what a call of it returns is typed
+                    # (``codemods.analysis.receivers``), as ``self.make()`` if it is a method.
+                    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    typed = _definition_names(node.name, owner)
+                    by_definition.update(typed)
+                    stack.append((part, owner, (*mentions, _bind(bindings, typed))))
+                else:
+                    stack.append((part, owner, mentions))
             for argument in _arguments(node):
                 if argument.annotation is not None:
                     stack.append((argument.annotation, owner, (*mentions, _bind(bindings, [argument.arg]))))
@@ -240,13 +252,13 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
                 stack.extend((statement, body, ()) for statement in node.body)
             continue
         elif kind is ast.Assign:
-            targets = [name for target in node.targets for name in bound_by_target(target)]  # type: ignore[attr-defined]
+            targets = [name for target in node.targets for name in _bound_names(target, owner, by_definition)]  # type: ignore[attr-defined]
             _bind(bindings, targets).update(_made_by(node.value))  # type: ignore[attr-defined]
             stack.extend((target, owner, mentions) for target in node.targets)  # type: ignore[attr-defined]
             stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
             continue
         elif kind is ast.AnnAssign:
-            annotated = _bind(bindings, bound_by_target(node.target))  # type: ignore[attr-defined]
+            annotated = _bind(bindings, _bound_names(node.target, owner, by_definition))  # type: ignore[attr-defined]
             if node.value is not None:  # type: ignore[attr-defined]
                 annotated.update(_made_by(node.value))  # type: ignore[attr-defined]
                 stack.append((node.value, owner, mentions))  # type: ignore[attr-defined]
@@ -309,6 +321,9 @@ def screen(tree: ast.Module | None, names: ScreenNames) -> Screen:
             owner.keep_unit()
             # What a helper touches decides whether it may run in a thread: none is cut.
             whole = whole or _calls_helper(use, helpers)
+    # A coroutine's receiver typed through a class or a function's annotation
+    # (``codemods.analysis.receivers``): the bodies that type it must stay.
+    whole = whole or (needed and not matters.derived.isdisjoint(by_definition))
     if whole:
         return Screen(True)
     if not needed:
@@ -422,6 +437,8 @@ class _Relevance:
         rest = dotted[len(name) :]
         if any(self.names.relevant(qualified + rest) for qualified in self.imported.get(name, ())):
             return True
+        if rest and "." + rest[1:].partition(".")[0] in self.derived:
+            return True  # ``self.http.get``: an attribute bound from a relevant value
         return name in self.names.builtins and self.names.relevant(f"builtins.{dotted}")
 
     def grow(self, bindings: list[tuple[list[str], set[_Use]]]) -> None:
@@ -479,8 +496,7 @@ def _made_by(value: ast.AST) -> list[_Use]:
     call (``requests.Session()``, ``p.with_suffix(".x")``), or the left operand of a
     division (``Path(root) / "name"``), and what an awaited call runs in a thread
     (``await asyncio.to_thread(socket.create_connection, a)``: any first argument, also
-    inside ``functools.partial``). Other values (names, attributes, literals) never make a
-    typed binding."""
+    inside ``functools.partial``), and the name or attribute an alias reads."""
     if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
         call = value.value
         made = _made_by(call)
@@ -493,7 +509,29 @@ def _made_by(value: ast.AST) -> list[_Use]:
     if isinstance(value, (ast.Call, ast.BinOp)):
         head = _chain(value)
         return [head] if head is not None else []
+    if isinstance(value, (ast.Name, ast.Attribute)):
+        alias = _dotted(value)  # ``q = p``, ``http = self.http``
+        return [alias] if alias is not None else []
     return []
+
+
+def _definition_names(name: str, owner: _Body) -> list[str]:
+    """``make`` for a function; also ``.make`` for a method (read as ``self.make``)."""
+    return [name, "." + name] if isinstance(owner.node, ast.ClassDef) else [name]
+
+
+def _bound_names(target: ast.AST, owner: _Body, by_definition: set[str]) -> list[str]:
+    """The names an assignment target binds; an attribute store binds ``.attr``, and so
+    does a class body's name (both are read as ``self.attr``)."""
+    if isinstance(target, ast.Attribute):
+        by_definition.add("." + target.attr)
+        return ["." + target.attr]
+    names = bound_by_target(target)
+    if isinstance(owner.node, ast.ClassDef):
+        attributes = ["." + name for name in names]
+        by_definition.update(attributes)
+        return [*names, *attributes]
+    return names
 
 
 def _chain(func: ast.AST) -> _Use | None:
