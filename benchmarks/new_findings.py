@@ -47,6 +47,8 @@ Key = tuple[str, int, int, str, str]
 def library_of(finding: dict[str, Any]) -> str:
     if finding["code"] == "LS301":
         return "(project helpers)"
+    if finding["code"] == "LS280":
+        return "(busy-wait loops)"
     return str(finding.get("name") or "?").split(".")[0]
 
 
@@ -58,14 +60,17 @@ def run_check(codemods_root: Path, tree: Path) -> tuple[list[dict[str, Any]], fl
         cwd=tree, env=environment, capture_output=True, text=True, check=False,
     )
     elapsed = time.perf_counter() - started
-    if done.returncode not in (0, 1):
-        raise SetupError(f"loopsafe check on {tree} exited {done.returncode}:\n{done.stderr[-2000:]}")
-    findings: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    # Exit 2 with findings on stdout: some file could not be read or parsed (its error on stderr).
+    try:
+        findings: list[dict[str, Any]] = json.loads(done.stdout)
+    except ValueError:
+        raise SetupError(f"loopsafe check on {tree} exited {done.returncode}:\n{done.stderr[-2000:]}") from None
     return findings, elapsed
 
 
 def key(finding: dict[str, Any], tree: Path) -> Key:
-    relative = os.path.relpath(finding["path"], tree)
+    path = Path(finding["path"])  # relative to the tree (the check's working folder), or absolute
+    relative = os.path.relpath(path if path.is_absolute() else tree / path, tree)
     return (relative, finding["line"], finding["column"], finding["code"], str(finding.get("name")))
 
 
@@ -157,8 +162,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0, metavar="N", help="draw N new findings to read")
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--sample-out", type=Path, default=Path("new-findings-sample.md"))
+    parser.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="no runs: print and sample the result a --json run wrote")
     options = parser.parse_args(argv)
     projects = [p for p in load_corpus(options.corpus) if not options.only or p.name in options.only]
+    if options.from_json:
+        results = json.loads(options.from_json.read_text(encoding="utf-8"))["results"]
+        trees = {p.label: fetch(p, options.cache, options.mirrors) for p in projects}
+        for result in results:  # counted again, with this version's groups
+            result["new_by_library"] = dict(collections.Counter(map(library_of, result["new"])).most_common())
+            result["gone_by_library"] = dict(collections.Counter(map(library_of, result["gone"])).most_common())
+        print_table(results)
+        if options.sample:
+            write_sample(results, trees, options.sample, options.seed, options.sample_out)
+        return 0
     with tempfile.TemporaryDirectory() as work:
         base = export_rev(options.base, Path(work) / "base")
         new = export_rev(options.rev, Path(work) / "new") if options.rev else REPO

@@ -479,6 +479,10 @@ class BlockingType:
     #: Methods that may run in a thread while other threads use the object, on a type that
     #: is not thread-safe as a whole (``Popen.wait`` takes the object's own lock).
     thread_safe_methods: tuple[str, ...] = ()
+    #: The type of the objects made over an in-memory buffer (the constructor's
+    #: ``io_argument``): what of theirs still touches files (a zip written into
+    #: ``io.BytesIO()`` compresses in memory, but extracts to disk).
+    over_buffer: BlockingType | None = None
     #: Methods that open a file (``p.open()``): reported as ``open()`` is (``FILE_OBJECT``),
     #: their result is a file, and a ``with`` block over them may be moved to a thread.
     opens: tuple[str, ...] = ()
@@ -986,11 +990,16 @@ TYPES: tuple[BlockingType, ...] = (
     BlockingType("zipfile.ZipFile", ("zipfile.ZipFile", "zipfile.PyZipFile"), "archive",
                  ("read", "extract", "extractall", "write", "writestr", "mkdir", "testzip", "close", "writepy"),
                  report={"open": MEMBER_FILE}, annotations=("zipfile.ZipFile",),
+                 over_buffer=BlockingType("zipfile.ZipFile", (), "archive", ("extract", "extractall"),
+                                          shares={"extractall": shares("path members pwd", "members", "members")}),
                  shares={"extractall": shares("path members pwd", "members", "members")}),
     BlockingType("tarfile.TarFile", ("tarfile.open", "tarfile.TarFile.open", "tarfile.TarFile"), "archive",
                  ("getmembers", "getnames", "getmember", "next", "list", "extract", "extractall", "add", "addfile",
                   "close"),
                  report={"extractfile": MEMBER_FILE}, annotations=("tarfile.TarFile",),
+                 over_buffer=BlockingType("tarfile.TarFile", (), "archive", ("extract", "extractall"),
+                                          shares={"extract": shares("member path", "member"),
+                                                  "extractall": shares("path members", "members", "members")}),
                  shares={"extract": shares("member path", "member"), "extractall": shares("path members", "members", "members"),
                          "addfile": shares("tarinfo fileobj", "tarinfo fileobj")}),
     # A shelf (dbm underneath) reads and writes its file on each access.
@@ -1003,6 +1012,7 @@ TYPES: tuple[BlockingType, ...] = (
     BlockingType("wave_file", ("wave.open",), "archive",
                  ("readframes", "writeframes", "writeframesraw", "setpos", "rewind", "close"),
                  annotations=("wave.Wave_read", "wave.Wave_write"),
+                 over_buffer=BlockingType("wave_file", (), "archive", ()),
                  shares={"writeframes": shares("data", "data"), "writeframesraw": shares("data", "data")}),
     # ssl: loading certificates and keys reads files (a context in use is not changed by it).
     BlockingType("ssl.SSLContext", ("ssl.create_default_context", "ssl.SSLContext"), "network",

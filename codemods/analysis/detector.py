@@ -153,7 +153,9 @@ class Detector:
             return None
         kinds = {self._made_by(name) for name in resolve(value.func, scope)}
         if len(kinds) == 1 and None not in kinds:
-            return kinds.pop()
+            kind = kinds.pop()
+            assert kind is not None
+            return kind.over_buffer if kind.over_buffer is not None and not self._makes_with_io(value, scope) else kind
         if kinds:
             return None
         func = value.func
@@ -360,6 +362,13 @@ class Detector:
         if maker is None or (returned_type(maker, func.attr) is None and func.attr not in maker.opens):
             return None
         return maker
+
+    def _makes_with_io(self, call: ast.Call, scope: Scope) -> bool:
+        """Whether a constructor call touches a file (``zipfile.ZipFile(path)``), not only an
+        in-memory buffer (``zipfile.ZipFile(io.BytesIO())``), by its catalog entry."""
+        entries = {self.entry(name) for name in resolve(call.func, scope)}
+        return not all(entry is not None and entry.io_argument is not None
+                       and not self._does_io(arguments_of(call), entry.io_argument, scope) for entry in entries)
 
     def _conditions(
         self, call: ast.Call, entry: BlockingCall, scope: Scope, receiver: BlockingType | None = None
