@@ -1204,6 +1204,10 @@ class _Finder:
         the coroutine's own variables, builtins, module constants."""
         if isinstance(value, ast.Constant):
             return not isinstance(value.value, complex)
+        if isinstance(value, ast.Tuple):
+            return all(self._same_later(element, scope) for element in value.elts)
+        if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+            return _is_constant_expression(value)  # ``(1024 // 5, 1024 // 5)``
         if isinstance(value, ast.JoinedStr):
             return all(
                 self._same_later(part.value, scope) and (part.format_spec is None or self._same_later(part.format_spec, scope))
@@ -1327,6 +1331,17 @@ class _Finder:
     def _span(self, node: ast.expr) -> Span:
         end_line = node.end_lineno or node.lineno
         return (*self._start(node), end_line, self.text.column(end_line, node.end_col_offset or 0))
+
+
+def _is_constant_expression(node: ast.expr) -> bool:
+    """Arithmetic on literal numbers and strings only (``1024 // 5``, ``-1``)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float, str, bytes)) and not isinstance(node.value, bool) or node.value is None
+    if isinstance(node, ast.UnaryOp):
+        return _is_constant_expression(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_constant_expression(node.left) and _is_constant_expression(node.right)
+    return False
 
 
 def _shareable(match: Match) -> bool:
