@@ -965,6 +965,10 @@ class ModuleScopes:
         """The scope libcst's ``ScopeProvider`` gives the corresponding libcst node (KeyError if none)."""
         return self._analysis.scopes[node]
 
+    def has_scope(self, node: ast.AST) -> bool:
+        """Whether ``node`` is one of the module's own, walked (``scope_of`` answers)."""
+        return node in self._analysis.scopes
+
     def scope_or(self, node: ast.AST, default: Scope) -> Scope:
         """``scope_of(node)``, or ``default`` for a node that has none."""
         return self._analysis.scopes.get(node, default)

@@ -576,7 +576,8 @@ class _Evaluation:
 
     def _escape(self, name: str, bindings: list[Binding], function: ast.AST) -> str | None:
         for node, ancestors in self.reads_before(name, function):
-            if any(isinstance(a, _FUNCTIONS) for a in ancestors):
+            functions = [a for a in ancestors if isinstance(a, _FUNCTIONS)]
+            if functions and not (len(functions) == 1 and self.is_offload(functions[0])):
                 if self.confinement.scope(node)[name] == bindings:
                     return ("an object the coroutine made, but a nested function or lambda captured it before the "
                             "thread starts")
@@ -585,6 +586,14 @@ class _Evaluation:
             if how is not None:
                 return f"an object the coroutine made, but {how} before the thread starts, so other tasks may reach it"
         return None
+
+    def is_offload(self, function: ast.AST) -> bool:
+        """``lambda: f(obj)`` run by ``asyncio.to_thread`` (an earlier fix's chain): it reads
+        ``obj`` as ``f(obj)`` did before the fix, when the lambda runs, at once."""
+        call = self.parents.get(function)
+        return (isinstance(function, ast.Lambda) and not function.args.args and isinstance(call, ast.Call)
+                and bool(call.args) and call.args[0] is function
+                and bool(self.confinement.names(call.func)) and self.confinement.names(call.func) <= THREAD_RUNNER_NAMES)
 
     def ancestors(self, node: ast.AST, stop: ast.AST) -> list[ast.AST]:
         return ancestors_of(self.parents, node, stop)

@@ -139,13 +139,13 @@ class Detector:
 
     # -- bindings ----------------------------------------------------------------------
 
-    def constructed_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
+    def constructed_type(self, value: ast.expr, scope: Scope, excluding: ast.AST | None = None) -> BlockingType | None:
         if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Div):
             # ``Path(root) / "name"`` is a path too (``kind.joins``).
             left = self.receiver_type(value.left, scope)
             return left if left is not None and left.joins else None
         if isinstance(value, ast.Await):
-            offloaded = self._offloaded_result_type(value.value, scope)
+            offloaded = self._offloaded_result_type(value.value, scope, excluding)
             if offloaded is None and isinstance(value.value, ast.Call) and self.receivers is not None:
                 return self.receivers.returned_type(value.value, scope, awaited=True)  # ``await make()``
             return offloaded
@@ -186,7 +186,7 @@ class Detector:
         kind = self.constructors.get(constructor)
         return kind if kind is not None or self.declared is None else self.declared.instance_type(constructor)
 
-    def _offloaded_result_type(self, value: ast.expr, scope: Scope) -> BlockingType | None:
+    def _offloaded_result_type(self, value: ast.expr, scope: Scope, excluding: ast.AST | None = None) -> BlockingType | None:
         """``await asyncio.to_thread(Path(p).resolve)``: typed like ``Path(p).resolve()``, so
         that the rewritten code is checked as the original was (and fixed the same)."""
         if not isinstance(value, ast.Call):
@@ -197,6 +197,9 @@ class Detector:
         if not resolve(value.func, scope) & THREAD_RUNNER_NAMES:
             return None
         function = arguments[0].value
+        if isinstance(function, ast.Lambda) and not function.args.args and not function.args.kwonlyargs:
+            # ``lambda: Image.open(p).convert("RGBA")``: a chain, typed as its last call
+            return self.receiver_type(function.body, scope) if isinstance(function.body, ast.Call) else None
         if isinstance(function, ast.Call) and resolve(function.func, scope) == {"functools.partial"}:
             inner = arguments_of(function)
             if inner:
@@ -205,7 +208,7 @@ class Detector:
         if len(kinds) == 1:
             return kinds.pop()
         if isinstance(function, ast.Attribute):
-            base = self.receiver_type(function.value, scope)
+            base = self.receiver_type(function.value, scope, excluding)
             if base is not None and derives(base, function.attr):
                 return base
             returned = None if base is None else returned_type(base, function.attr)
@@ -254,7 +257,7 @@ class Detector:
             if returned is not None and self.allowed(BlockingCall(returned.name, returned.category)):
                 return returned  # ``conn.cursor()``: a new object of another type
         if isinstance(receiver, (ast.Call, ast.BinOp, ast.Await)):
-            return self.constructed_type(receiver, scope)
+            return self.constructed_type(receiver, scope, excluding)
         if isinstance(receiver, ast.Attribute) and self.receivers is not None:
             return self.receivers.attribute_type(receiver, scope)  # ``self.http``
         if not isinstance(receiver, ast.Name):

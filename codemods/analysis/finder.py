@@ -335,7 +335,7 @@ class _Finder:
             return
         target = node.targets[0]
         scope = self.scopes.scope_of(node)
-        kind = self.detector.constructed_type(node.value, scope)
+        kind = self.detector.constructed_type(node.value, scope, excluding=target)
         if kind is None and isinstance(node.value, (ast.Call, ast.Name, ast.Attribute)):
             # ``p = p.resolve()``; an alias ``q = p``, ``http = self.http``; ``users = client.app.users``
             kind = self.detector.receiver_type(node.value, scope, excluding=target)
@@ -664,9 +664,18 @@ class _Finder:
                 as_before_fix(node, imports) if isinstance(node, ast.expr) else node
             )
             confinement.before_fix = lambda node: as_before_fix(node, imports)
-            confinement.maker_type = lambda call: self.detector.maker_type(call, self.scopes.scope_of(call.func))
+            confinement.maker_type = self._maker_type
             self._confinement = confinement
         return self._confinement
+
+    def _maker_type(self, call: ast.Call) -> BlockingType | None:
+        """``Detector.maker_type`` of a call of the module, or of one ``as_before_fix`` made
+        (``x.m()`` for ``await asyncio.to_thread(x.m)``: new nodes around the module's own)."""
+        func = call.func
+        for node in (func, func.value if isinstance(func, ast.Attribute) else None):
+            if node is not None and self.scopes.has_scope(node):
+                return self.detector.maker_type(call, self.scopes.scope_of(node))
+        return None
 
     def _arguments_hazard(self, call: ast.Call, shares: Shares | None) -> str | None:
         """Why an argument of ``call``, run in a thread, may be touched by another task
