@@ -226,7 +226,8 @@ def _run_project(
             continue
         name, package = names[outcome.file.path]
         if decision.again is None or (
-            findings_only and not outcome.result.wanted and not _fix_text_may_change(outcome.result, decision)
+            findings_only and not outcome.result.wanted and not decision.typed
+            and not _fix_text_may_change(outcome.result, decision)
         ):
             # Nothing blocks through other modules, or (for findings only) the module's own
             # analysis left nothing to do but finish the findings of its calls.

@@ -231,19 +231,27 @@ class ProjectSummaries:
     def decide(self, module: str, result: TransformResult) -> Decided:
         """A held result (``codemods.project``), decided over the project's summaries."""
         from codemods.analysis.finder import decode_step
-        from codemods.analysis.helpers import HelperCall, ProjectIndex, helper_finding
+        from codemods.analysis.helpers import HelperCall, ProjectIndex, helper_finding, typed_return
 
         index = ProjectIndex(self.load, self.text)
         findings: list[Finding] | None = None
+        # A call whose result only the project types (``typed_return``: ``session().get(u)``)
+        # may block through what the module does with it: the second look knows.
+        typed = False
         for data in result.pending:
-            finding = helper_finding(call_of(data), index, module)
+            call = call_of(data)
+            finding = helper_finding(call, index, module)
             if finding is not None:
                 findings = [*(findings if findings is not None else result.findings), finding]
-        blocks = findings is not None
+            typed = typed_return(index, call.step, module) is not None or typed
+        blocks = findings is not None or typed
         for encoded in sorted(result.wanted):
             # Decided as a call would be: what its verdict reads goes to the second look too.
-            if helper_finding(HelperCall(0, 0, decode_step(encoded), None, ""), index, module) is not None:
+            step = decode_step(encoded)
+            if helper_finding(HelperCall(0, 0, step, None, ""), index, module) is not None:
                 blocks = True
+            if typed_return(index, step, module) is not None:
+                blocks = typed = True
         own = self.load(module) if blocks and result.wanted else None
         if own is not None:
             # The second look also asks about the module's own functions its coroutines
@@ -262,7 +270,7 @@ class ProjectSummaries:
             if status is not None:
                 depends[str(path)] = (status.st_mtime_ns, status.st_size)
         again = {name: self.known[name].real().answered() for name in index.used} if blocks else None
-        return Decided(findings, again, depends, tuple(sorted(index.absent)), dict(index.scanned))
+        return Decided(findings, again, depends, tuple(sorted(index.absent)), dict(index.scanned), typed)
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,9 @@ class Decided:
     absent: tuple[str, ...]
     #: What the answers read of the whole project's text (``ProjectIndex.scanned``).
     scanned: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Whether a call's result is typed by another module's summary: only a second look
+    #: finds what the module does with it.
+    typed: bool = False
 
 
 # -- the project around one file (fixit, the language server) -------------------------------

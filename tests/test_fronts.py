@@ -361,3 +361,143 @@ def test_every_run_finds_the_same(shop: Path) -> None:
         assert check("--no-cache", name) == mine
         assert check(name) == mine
         assert check("-j", "2", name, "shop/storage.py") == mine
+
+
+# -- calls typed by another module's return annotations -----------------------------------
+
+TYPED_PROJECT = {
+    "pyproject.toml": '[project]\nname = "lab"\nrequires-python = ">=3.10"\n\n[tool.loopsafe]\n',
+    "lab/__init__.py": "",
+    "lab/paths.py": '''\
+        """What the coroutines' calls return, by the return annotations."""
+        from pathlib import Path
+
+        import httpx
+
+
+        def data_dir() -> Path:
+            return Path("data")
+
+
+        def client() -> httpx.Client:
+            return httpx.Client()
+        ''',
+    # No blocking call of its own: the screen passes it over, the project looks again.
+    "lab/jobs.py": '''\
+        from lab import paths
+
+
+        async def prepare():
+            paths.data_dir().mkdir(exist_ok=True)
+        ''',
+    # A blocking call of its own: analysed whole at once, the typed calls wait for the project.
+    "lab/service.py": '''\
+        import time
+
+        from lab.paths import client, data_dir
+
+
+        async def fetch(url: str):
+            time.sleep(0.1)
+            folder = data_dir()
+            folder.exists()
+            return client().get(url)
+        ''',
+}
+TYPED_MODULES = ("lab/jobs.py", "lab/service.py")
+
+
+@pytest.fixture()
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "lab-project"
+    for name, text in TYPED_PROJECT.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    age(root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_every_front_types_calls_by_another_modules_return_annotations(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fixit.engine import LintRunner
+    from fixit.ftypes import Config
+
+    from codemods import lint, summaries
+
+    expected = check("--no-cache", "-j", "1", "lab")
+    assert [found[:4] for found in expected] == [
+        ("lab/jobs.py", 5, 5, "LS240"),  # paths.data_dir().mkdir()
+        ("lab/service.py", 7, 5, "LS251"),
+        ("lab/service.py", 9, 5, "LS240"),  # folder = data_dir(); folder.exists()
+        ("lab/service.py", 10, 12, "LS212"),  # client().get(url)
+    ]
+    cache = lab / ".loopsafe_cache"
+    runs = {
+        "cold": check("-j", "1", "lab"), "warm": check("-j", "1", "lab"), "warm, two jobs": check("-j", "2", "lab"),
+        "no cache, two jobs": check("--no-cache", "-j", "2", "lab"),
+    }
+    shutil.rmtree(cache)
+    runs["cold, two jobs"] = check("-j", "2", "lab")
+    runs["warm, after two jobs"] = check("-j", "1", "lab")
+    for name in TYPED_MODULES:
+        mine = [found for found in expected if found[0] == name]
+        source = (lab / name).read_bytes()
+        runs[f"{name} alone"] = check("--no-cache", name) + [f for f in expected if f[0] != name]
+        runs[f"{name} on stdin"] = check("--no-cache", "-", "--stdin-filename", name, input=source) + [
+            f for f in expected if f[0] != name]
+        runs[f"{name} on stdin, warm"] = check("-", "--stdin-filename", name, input=source) + [
+            f for f in expected if f[0] != name]
+        assert mine
+    assert {name: sorted(found) for name, found in runs.items() if sorted(found) != expected} == {}
+
+    def lint_all() -> list[Found]:
+        found = []
+        for name in TYPED_MODULES:
+            path = lab / name
+            runner = LintRunner(path, path.read_bytes())
+            for violation in runner.collect_violations([lint.BlockingCallInCoroutine()], Config(path=path)):
+                code, message = violation.message.split(" ", 1)
+                found.append((name, violation.range.start.line, violation.range.start.column + 1, code, message))
+        return sorted(found)
+
+    monkeypatch.setattr(summaries, "_PROJECTS", {})
+    assert lint_all() == expected
+
+    async def session(editor: Editor) -> list[Found]:
+        found: list[Found] = []
+        for name in TYPED_MODULES:
+            for diagnostic in await editor.diagnostics(editor.open(name, (lab / name).read_text()), 1):
+                start = diagnostic.range.start
+                found.append((name, start.line + 1, start.character + 1, str(diagnostic.code), diagnostic.message))
+        return found
+
+    assert sorted(run(session, lab)) == expected
+
+    # And `fix -` rewrites what `fix` by path rewrites.
+    fixed_by_stdin = {
+        name: invoke("fix", "--no-cache", "-", "--stdin-filename", name, input=(lab / name).read_bytes()).stdout
+        for name in TYPED_MODULES
+    }
+    assert invoke("fix", "lab").exit_code == 0
+    assert fixed_by_stdin == {name: (lab / name).read_text() for name in TYPED_MODULES}
+    assert "    await asyncio.to_thread(paths.data_dir().mkdir, exist_ok=True)\n" in fixed_by_stdin["lab/jobs.py"]
+
+
+def test_a_changed_return_annotation_changes_the_findings_of_the_modules_calling_it(lab: Path) -> None:
+    typed = check("lab")
+    helper = lab / "lab/paths.py"
+    text = helper.read_text()
+    helper.write_text(text.replace("def data_dir() -> Path:", "def data_dir() -> str:"))
+    os.utime(helper, (AN_HOUR_AGO + 60, AN_HOUR_AGO + 60))  # the cache sees the change, and keeps it
+    untyped = check("lab")
+    assert untyped == check("--no-cache", "lab")
+    assert [found[:4] for found in untyped] == [
+        ("lab/service.py", 7, 5, "LS251"), ("lab/service.py", 10, 12, "LS212"),
+    ]
+    helper.write_text(text)
+    os.utime(helper, (AN_HOUR_AGO + 120, AN_HOUR_AGO + 120))
+    assert check("lab") == typed
+    assert check("-j", "2", "lab") == typed

@@ -157,7 +157,8 @@ class Detector:
             assert kind is not None
             return kind.over_buffer if kind.over_buffer is not None and not self._makes_with_io(value, scope) else kind
         if kinds:
-            return None
+            # Imported, and no constructor: maybe a function of another module of the project.
+            return self.receivers.returned_type(value, scope) if kinds == {None} and self.receivers else None
         func = value.func
         if isinstance(func, ast.Attribute):
             base = self.receiver_type(func.value, scope)
@@ -217,21 +218,35 @@ class Detector:
         return None
 
     def annotated_type(self, annotation: ast.expr, scope: Scope) -> BlockingType | None:
+        kinds = {self.annotated_as(name) for name in self._annotated_names(annotation, scope)}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def annotated_name(self, annotation: ast.expr, scope: Scope) -> str | None:
+        """The qualified name of the one type ``annotation`` names, when it is a type of
+        the catalog (or declared blocking): what another module types a call with
+        (``annotated_as``), through the summaries."""
+        names = self._annotated_names(annotation, scope)
+        if len(names) != 1:
+            return None
+        name = names.pop()
+        return name if self.annotated_as(name) is not None else None
+
+    def _annotated_names(self, annotation: ast.expr, scope: Scope) -> set[str]:
         # Optional[T] and T | None name T.
         if isinstance(annotation, ast.Subscript) and not isinstance(annotation.slice, (ast.Tuple, ast.Slice)):
             if resolve(annotation.value, scope) == {"typing.Optional"}:
                 element = annotation.slice
                 if isinstance(element, ast.Index):  # Python 3.8
                     element = element.value  # type: ignore[attr-defined]
-                return self.annotated_type(element, scope)
+                return self._annotated_names(element, scope)
         if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
             for side, other in ((annotation.left, annotation.right), (annotation.right, annotation.left)):
                 if isinstance(other, ast.Constant) and other.value is None:
-                    return self.annotated_type(side, scope)
-        kinds = {self._annotated_as(name) for name in resolve(annotation, scope)}
-        return kinds.pop() if len(kinds) == 1 else None
+                    return self._annotated_names(side, scope)
+        return resolve(annotation, scope)
 
-    def _annotated_as(self, name: str) -> BlockingType | None:
+    def annotated_as(self, name: str) -> BlockingType | None:
+        """The type an annotation naming ``name`` (qualified) declares, if it is known."""
         kind = self.annotations.get(name)
         return kind if kind is not None or self.declared is None else self.declared.instance_type(name)
 

@@ -34,7 +34,7 @@ from codemods.analysis.frameworks import detect_framework
 from codemods.analysis import busy_wait
 from codemods.analysis.helpers import CODE as HELPER_CODE
 from codemods.analysis.helpers import (
-    MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan,
+    MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan, typed_return,
 )
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.receivers import ModuleReceivers
@@ -238,6 +238,7 @@ class _Finder:
             tree, self.scopes, self.detector, comments, project.module, frozenset(settings.non_blocking)
         )
         self.index = ProjectIndex(self._load, project_scan(project))
+        self.detector.receivers.imported = self._imported_return
         if HELPER_NAME in source:
             self._note_moved_blocks()
         self.safe_context_managers = settings.index.keys() | settings.constructors.keys() | set(SAFE_CONTEXT_MANAGERS)
@@ -287,6 +288,27 @@ class _Finder:
         if others is None:
             return None
         return others.get(name, None if self.project.complete else MISSING)
+
+    def _imported_return(self, call: ast.Call, scope: Scope) -> BlockingType | None:
+        """What a coroutine's call of another module's function returns, by that function's
+        summary (``typed_return``); a first look does not know it yet, and the decision
+        sends such a module to a second look (``codemods.summaries``). Only in coroutines
+        and with LS301 (which has the calls decided): the module's sync functions are
+        summarised as other modules read them, without the project around them."""
+        if not _in_coroutine(scope) or not self.settings.allows(HELPER_CODE):
+            return None
+        step = self.functions.callee(call, scope)
+        if step is None:
+            return None
+        index = self.index
+        outer, index.incomplete = index.incomplete, False
+        try:
+            typed = typed_return(index, step, self.project.module.name)
+            if typed is None or index.incomplete or typed[0].partition(":")[0] == self.project.module.name:
+                return None  # (the module's own functions: ``ModuleReceivers``)
+            return self.detector.annotated_as(typed[1])
+        finally:
+            index.incomplete = outer
 
     @property
     def context(self) -> Context:
@@ -1387,6 +1409,16 @@ def _colon_line(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
         ends.append(function.returns.end_lineno or function.lineno)
     ends += [p.end_lineno or p.lineno for p in _parameters(function.args)]
     return max(ends)
+
+
+def _in_coroutine(scope: Scope) -> bool:
+    """Whether code of ``scope`` runs in a coroutine's body (lambdas, comprehensions and
+    class bodies inside it count; a nested ``def`` does not)."""
+    while not isinstance(scope.node, _FUNCTIONS):
+        if scope.parent is scope:
+            return False
+        scope = scope.parent
+    return isinstance(scope.node, ast.AsyncFunctionDef)
 
 
 def _is_nonlocal_name(name: ast.Name, scope: Scope) -> bool:

@@ -26,7 +26,7 @@ from codemods.analysis.bindings import ModuleScopes, Scope, Source
 from codemods.analysis.modules import NO_MODULE, ModuleName, ProjectView
 from codemods.analysis.block_analysis import DATA, EXCEPTION_CLASSES, LOGGER, PATH, ModuleConstants, matches_any
 from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_comment
-from codemods.analysis.detector import Detector, is_dotted_name
+from codemods.analysis.detector import Detector, is_dotted_name, resolve
 from codemods.analysis.flow import split_dotted
 from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
@@ -91,6 +91,8 @@ _LOGGER_ATTRIBUTES = frozenset({"level", "disabled", "propagate", "handlers", "f
 _MAY_DECLARE = re.compile(MAY_SUPPRESS)
 #: Decorators that leave a method's body what a call runs.
 _METHOD_DECORATORS = frozenset({"classmethod", "staticmethod"})
+#: Decorators of a module-level function that leave what a call returns as its annotation says.
+_RESULT_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 
 #: One call a function makes that matters: ``("block", qualname)`` (the catalog),
 #: ``("call", "pkg.reports.save")`` (by absolute dotted name), ``("method", "pkg.app.Bot", "save")``.
@@ -111,6 +113,11 @@ class FunctionFacts:
     declared: bool = False
     #: Why it may not run in a worker thread, from its own body (not from what it calls).
     refusal: str | None = None
+    #: The qualified name of the catalog type its return annotation names, for a
+    #: module-level function whose call certainly returns what the annotation says (not a
+    #: generator, not decorated but by ``functools.cache``/``lru_cache``): other modules
+    #: type what their coroutines' calls of it return (``typed_return``).
+    returns: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,7 @@ class ModuleSummary:
         return [
             self.name,
             sorted(self.functions),
-            {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal]
+            {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal, f.returns]
              for k, f in self.functions.known.items()},
             {k: [list(c.bases), sorted(c.members), sorted(c.instance_attributes)] for k, c in self.classes.items()},
             dict(self.aliases),
@@ -224,8 +231,8 @@ class ModuleSummary:
     @classmethod
     def from_json(cls, data: list[Any], compute: Callable[[str], FunctionFacts] | None = None) -> ModuleSummary:
         name, keys, functions, classes, aliases, assigned, stars = data
-        known = {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal)
-                 for k, (n, steps, followed, declared, refusal) in functions.items()}
+        known = {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal, returns)
+                 for k, (n, steps, followed, declared, refusal, returns) in functions.items()}
         return cls(
             name, FunctionTable(keys, known, compute),
             {k: ClassFacts(tuple(bases), frozenset(members), frozenset(attributes))
@@ -462,7 +469,13 @@ class ModuleFunctions:
         refusal = review.refusal
         if refusal is None and not set(decorators) <= _METHOD_DECORATORS:
             refusal = "it is decorated, and loopsafe cannot see what the decorator runs"
-        return FunctionFacts(function.name, tuple(review.steps), followed, declared, refusal)
+        returns = None
+        if owner is None and function.returns is not None and not review.generator and all(
+            set(resolve(d.func if isinstance(d, ast.Call) else d, self.scopes.scope_of(function)) or {""})
+            <= _RESULT_DECORATORS for d in function.decorator_list
+        ):
+            returns = self.detector.annotated_name(function.returns, self.scopes.scope_of(function))
+        return FunctionFacts(function.name, tuple(review.steps), followed, declared, refusal, returns)
 
     def constants(self) -> ModuleConstants:
         if self._constants is None:
@@ -831,6 +844,22 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
         return Finding(call.line, call.column, CODE, name, False, f"{chain.describe(here)}; {reason}", chain.steps(here))
     return Finding(call.line, call.column, CODE, name, not call.fix.startswith("!"), call.fix.lstrip("!"),
                    chain.steps(here))
+
+
+def typed_return(index: ProjectIndex, step: Step, here: str) -> tuple[str, str] | None:
+    """``(key, type)``: the project function a call certainly runs (made in module
+    ``here``), and the qualified name of the catalog type its summary says it returns
+    (``FunctionFacts.returns``), when nothing in the project assigns the name it is called
+    by (``ProjectIndex.problem``). ``index.incomplete`` says when that was not known."""
+    if step[0] != "call":
+        return None
+    keys = index.runs(step)
+    if len(keys) != 1:
+        return None
+    returns = index.facts(keys[0]).returns
+    if returns is None or index.problem(step, here, here) is not None:
+        return None
+    return keys[0], returns
 
 
 class ModuleHandle(Protocol):

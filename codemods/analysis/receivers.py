@@ -1,7 +1,8 @@
 """Types of receivers a coroutine does not bind itself: attributes of the module's classes
 (``self.http = requests.Session()`` in ``__init__``, ``session: requests.Session`` in the
 class body) and what the module's functions, methods and properties return
-(``def make() -> requests.Session``, ``@property def sess(self) -> requests.Session``).
+(``def make() -> requests.Session``, ``@property def sess(self) -> requests.Session``), and
+through ``imported`` what functions of the project's other modules return.
 
 Read on ``ast``, once per module and class, when first asked. An attribute is typed only
 when everything that may bind it agrees: the class body and the methods of the class, of
@@ -15,7 +16,7 @@ Annotations are trusted as parameters' are. Bases defined outside the module are
 from __future__ import annotations
 
 import ast
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.detector import resolve
@@ -66,6 +67,9 @@ class ModuleReceivers:
         self._asking: set[object] = set()
         #: Node -> the node it is a child of (read with the stores).
         self._parents: dict[ast.AST, ast.AST] = {}
+        #: What a call of a function of another module of the project returns, by its
+        #: summary (set where the project is known: ``codemods.analysis.finder``).
+        self.imported: Callable[[ast.Call, Scope], BlockingType | None] | None = None
 
     # -- the questions --------------------------------------------------------------------
 
@@ -83,20 +87,21 @@ class ModuleReceivers:
         class): what its return annotation names. ``awaited``: ``await make()`` of an
         ``async def``."""
         func = call.func
-        function: ast.AST | None = None
         if isinstance(func, ast.Name):
             bindings = scope[func.id]
             if len(bindings) == 1 and isinstance(bindings[0].node, _FUNCTIONS):
-                function = bindings[0].node
+                return self._returned_by(bindings[0].node, awaited)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = self.instance_class(func.value, scope)
-            if owner is None or self._assigned(owner, func.attr):
-                return None
-            # The method an instance runs: the class's, a base's or a subclass's (in the module).
-            definitions = [d for cls in self._lineage(owner) for d in self._definitions(cls, func.attr)]
-            kinds = {self._returned_by(d, awaited) for d in definitions}
-            return kinds.pop() if len(kinds) == 1 and definitions else None
-        return self._returned_by(function, awaited) if function is not None else None
+            if owner is not None:
+                if self._assigned(owner, func.attr):
+                    return None
+                # The method an instance runs: the class's, a base's or a subclass's (in the module).
+                definitions = [d for cls in self._lineage(owner) for d in self._definitions(cls, func.attr)]
+                kinds = {self._returned_by(d, awaited) for d in definitions}
+                return kinds.pop() if len(kinds) == 1 and definitions else None
+        # ``make()`` imported from another module of the project, ``clients.make()``.
+        return self.imported(call, scope) if self.imported is not None and not awaited else None
 
     def _returned_by(self, function: ast.AST, awaited: bool) -> BlockingType | None:
         if not isinstance(function, _FUNCTIONS) or awaited != isinstance(function, ast.AsyncFunctionDef):
