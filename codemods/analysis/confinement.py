@@ -166,6 +166,7 @@ class Confinement:
         #: catalog says it makes one (set by the finder, which knows the receivers' types).
         self.maker_type: Callable[[ast.Call], BlockingType | None] = lambda call: None
         self._parents: dict[ast.AST, ast.AST] | None = None
+        self._loads: dict[ast.AST, dict[str, list[ast.Name]]] = {}
 
     # -- the questions -------------------------------------------------------------------
 
@@ -194,6 +195,16 @@ class Confinement:
                     parents[child] = node
             self._parents = parents
         return self._parents
+
+    def loads(self, function: ast.AST) -> dict[str, list[ast.Name]]:
+        """The reads of each name in ``function`` (walked once: a module asks about many values)."""
+        found = self._loads.get(function)
+        if found is None:
+            found = self._loads[function] = {}
+            for node in ast.walk(function):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    found.setdefault(node.id, []).append(node)
+        return found
 
     def scope(self, node: ast.AST) -> Scope:
         return self.scopes.scope_or(node, self.scopes.module)
@@ -546,9 +557,7 @@ class _Evaluation:
         anywhere in a loop around it), with their ancestors."""
         site_loops = {id(a) for a in self.ancestors(self.site, function) if isinstance(a, _LOOPS)}
         site_at = (getattr(self.site, "lineno", 0), getattr(self.site, "col_offset", 0))
-        for node in ast.walk(function):
-            if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
-                continue
+        for node in self.confinement.loads(function).get(name, ()):
             if id(node) in self.inside_site:
                 continue
             ancestors = self.ancestors(node, function)
