@@ -40,6 +40,7 @@ from codemods.analysis.bindings import Binding, ModuleScopes, Scope
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
 from codemods.analysis.block_analysis import ancestors as ancestors_of
 from codemods.analysis.detector import resolve
+from codemods.analysis.prior_fixes import no_parameters
 from codemods.catalog import (
     COPIES,
     FRESH_RESULTS,
@@ -600,9 +601,11 @@ class _Evaluation:
         """``lambda: f(obj)`` run by ``asyncio.to_thread`` (an earlier fix's chain): it reads
         ``obj`` as ``f(obj)`` did before the fix, when the lambda runs, at once."""
         call = self.parents.get(function)
-        return (isinstance(function, ast.Lambda) and not function.args.args and isinstance(call, ast.Call)
-                and bool(call.args) and call.args[0] is function
-                and bool(self.confinement.names(call.func)) and self.confinement.names(call.func) <= THREAD_RUNNER_NAMES)
+        if not (isinstance(function, ast.Lambda) and no_parameters(function.args) and isinstance(call, ast.Call)
+                and call.args and call.args[0] is function):
+            return False
+        runners = self.confinement.names(call.func)
+        return bool(runners) and runners <= THREAD_RUNNER_NAMES
 
     def ancestors(self, node: ast.AST, stop: ast.AST) -> list[ast.AST]:
         return ancestors_of(self.parents, node, stop)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.bindings import Binding, Scope, Source
+from codemods.analysis.prior_fixes import no_parameters
 from codemods.catalog import (
     THREAD_RUNNER_NAMES,
     ArgCondition,
@@ -198,7 +199,7 @@ class Detector:
         if not resolve(value.func, scope) & THREAD_RUNNER_NAMES:
             return None
         function = arguments[0].value
-        if isinstance(function, ast.Lambda) and not function.args.args and not function.args.kwonlyargs:
+        if isinstance(function, ast.Lambda) and no_parameters(function.args):
             # ``lambda: Image.open(p).convert("RGBA")``: a chain, typed as its last call
             return self.receiver_type(function.body, scope) if isinstance(function.body, ast.Call) else None
         if isinstance(function, ast.Call) and resolve(function.func, scope) == {"functools.partial"}:

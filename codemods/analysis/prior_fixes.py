@@ -186,7 +186,7 @@ class _Seer:
                     and self.qualname(function.value.func) == "contextvars.copy_context"
                     and args and not isinstance(args[0], ast.Starred)):
                 function, args = args[0], args[1:]
-        if isinstance(function, ast.Lambda) and not args and not keywords and _no_parameters(function.args):
+        if isinstance(function, ast.Lambda) and not args and not keywords and no_parameters(function.args):
             return function.body
         if isinstance(function, ast.Lambda) and not args and not keywords and _defaults_only(function.args):
             parameters = function.args.args
@@ -203,7 +203,7 @@ class _Seer:
         body = helper.body
         if (not helper.name.startswith(HELPER_NAME) or helper.decorator_list or not isinstance(body[0], ast.With)
                 or len(body) > 2 or (len(body) == 2 and not isinstance(body[1], ast.Return))
-                or not _no_parameters(helper.args, positional=True)):
+                or not no_parameters(helper.args, positional=True)):
             return None
         value = following.value if isinstance(following, (ast.Expr, ast.Assign)) else None
         if not isinstance(value, ast.Await):
@@ -226,7 +226,7 @@ class _Seer:
         return restored
 
 
-def _no_parameters(arguments: ast.arguments, positional: bool = False) -> bool:
+def no_parameters(arguments: ast.arguments, positional: bool = False) -> bool:
     """No parameters at all; with ``positional``, plain positional ones only."""
     return ((positional or not arguments.args) and not arguments.posonlyargs and not arguments.kwonlyargs
             and arguments.vararg is None and arguments.kwarg is None and not arguments.defaults)
