@@ -192,6 +192,8 @@ CATEGORIES: Mapping[str, tuple[str, str]] = {
     "busy-wait": ("LS280", ""),
     # Not a catalog entry: a sync function of the module that reaches one (codemods.analysis.helpers).
     "helper": ("LS301", ""),
+    # Not a catalog entry: a call a recording saw stall the loop (``--observed``; codemods.observed).
+    "observed": ("LS401", ""),
 }
 
 #: What each code is about, in a few words (rule descriptions in SARIF output).
@@ -218,6 +220,7 @@ TITLES: Mapping[str, str] = {
     "LS272": "a blocking call of a synchronous service client (cloud, LLM, VCS, message queue) in a coroutine",
     "LS280": "a busy-wait loop in a coroutine: it polls an object without awaiting, so nothing else runs",
     "LS301": "a call in a coroutine of the module's own sync function, which blocks",
+    "LS401": "a call in a coroutine that stalled the event loop when the program was recorded",
 }
 
 # Reasons for report-only entries, shown after "not fixed automatically: ".

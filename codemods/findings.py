@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemods.catalog import CATEGORIES
+from codemods.observed import Cost
 
 _LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
 _AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
@@ -35,6 +36,8 @@ class Finding:
     #: For a call of a project function (LS301): the functions on the way to the blocking
     #: call, then the call (``("save_report()", "pkg.io.write_csv()", "builtins.open()")``).
     chain: tuple[str, ...] = ()
+    #: What the call cost when a recording saw it stall the loop (``--observed``).
+    cost: Cost | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", tuple(self.chain))
@@ -44,6 +47,12 @@ class Finding:
 
     @property
     def message(self) -> str:
+        if self.cost is None:
+            return self._static_message
+        return f"{self._static_message}; {self.cost.describe()}"
+
+    @property
+    def _static_message(self) -> str:
         if self.code == _BUSY_WAIT:
             return f"a loop polls {self.name} and never awaits, which blocks the event loop; not fixed automatically: {self.detail}"
         if self.fixable and self.chain:

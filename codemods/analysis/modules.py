@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Mapping
 
 if TYPE_CHECKING:
     from codemods.analysis.helpers import ModuleHandle
+    from codemods.observed import ObservedSite
 
 
 @dataclass(frozen=True)
@@ -59,5 +60,8 @@ class ProjectView:
     #: What a decision read of the whole project's text (``helpers.ProjectIndex.scanned``),
     #: for a second look: which modules may bind a name.
     scanned: Mapping[str, tuple[str, ...]] | None = None
+    #: Where a recording saw the module's coroutines stall the loop (``--observed``), as
+    #: the module is now (stale observations are dropped before they get here).
+    observed: tuple[ObservedSite, ...] = ()
 
 
