@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -139,11 +139,11 @@ class FindingsCache:
             document = json.loads(self.path.read_bytes())
             return {
                 path: (mtime, size, Cached(
-                    [Finding(*finding) for finding in findings], FileError(*error) if error else None,
-                    frozenset(wanted), (again[0], [Finding(*f) for f in again[1]]) if again else None,
+                    [_finding(finding) for finding in findings], FileError(*error) if error else None,
+                    frozenset(wanted), (again[0], [_finding(f) for f in again[1]]) if again else None,
                     tuple(pending),
                     Decision({p: (m, z) for p, (m, z) in decision[0].items()}, tuple(decision[1]),
-                             [Finding(*f) for f in decision[2]]) if decision else None,
+                             [_finding(f) for f in decision[2]]) if decision else None,
                 ))
                 for path, (mtime, size, findings, error, wanted, again, pending, decision)
                 in document["files"].items()
@@ -202,10 +202,10 @@ class FindingsCache:
         merged.update(self._new)
         self._write(self.path, {
             "files": {
-                path: [mtime, size, [astuple(f) for f in c.findings], astuple(c.error) if c.error else None,
-                       sorted(c.wanted), [c.again[0], [astuple(f) for f in c.again[1]]] if c.again else None,
+                path: [mtime, size, [_row(f) for f in c.findings], astuple(c.error) if c.error else None,
+                       sorted(c.wanted), [c.again[0], [_row(f) for f in c.again[1]]] if c.again else None,
                        list(c.pending),
-                       [c.decision.depends, list(c.decision.absent), [astuple(f) for f in c.decision.findings]]
+                       [c.decision.depends, list(c.decision.absent), [_row(f) for f in c.decision.findings]]
                        if c.decision else None]
                 for path, (mtime, size, c) in merged.items()
             }
@@ -228,6 +228,20 @@ class FindingsCache:
                 raise
         except OSError:
             pass  # a read-only project or a full disk: run without a cache
+
+
+#: What the cache keeps of a finding: what the code says.
+#: Not ``cost``, what a recording saw (``--observed``): the cache holds no file analysed
+#: with one, and must never give a finding a cost the run's recording did not.
+_STORED_FIELDS = tuple(f.name for f in fields(Finding) if f.name != "cost")
+
+
+def _row(finding: Finding) -> list[Any]:
+    return [getattr(finding, name) for name in _STORED_FIELDS]
+
+
+def _finding(row: list[Any]) -> Finding:
+    return Finding(**dict(zip(_STORED_FIELDS, row)))
 
 
 def _mark_cache_folder(folder: Path) -> None:

@@ -24,16 +24,19 @@ from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, 
 from codemods.catalog import normalize_code
 from codemods.config import ConfigError, Settings, SettingsTree, is_excluded, parse_version, relative_to
 from codemods.findings import FileError, Finding, TransformResult
+from codemods.observed import DEFAULT_FILE as OBSERVED_FILE, ObservedError
 from codemods.project import run_project
 from codemods.runner import (
     ChangedOnDisk,
     ReadOnlyFile,
     FileOutcome,
+    ObservedRun,
     SourceFile,
     default_jobs,
     discover,
     skipped_by_default,
     unified_diff,
+    with_observed,
     write_atomically,
 )
 
@@ -166,13 +169,20 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "else the project's requires-python). Below 3.9, calls are offloaded with "
             "loop.run_in_executor instead of asyncio.to_thread.",
         ),
+        click.option(
+            "--observed", "observed", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help=f"Use what `loopsafe record` saw ({OBSERVED_FILE}): a finding at a call that stalled the "
+            "event loop says how long; a call loopsafe did not know of becomes LS401 (offloaded by fix where "
+            "safe). Observations of a file changed since the recording are dropped (the summary counts them). "
+            "Default: `observed` in [tool.loopsafe].",
+        ),
     ]
     @functools.wraps(command)
     def with_invocation(
         paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None, config: Path | None,
         jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
         select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str,
-        stdin_filename: str | None, no_transitive: bool, **rest: Any,
+        stdin_filename: str | None, no_transitive: bool, observed: Path | None, **rest: Any,
     ) -> Any:
         if no_transitive:
             ignore = (*ignore, "LS301")
@@ -181,7 +191,7 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             colored = False  # https://no-color.org: any value turns colour off
         invocation = Invocation(
             paths or (".",), exclude, native_sleep, config, jobs, target_version, no_cache, cache_dir, select,
-            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename,
+            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename, observed,
         )
         return command(invocation, **rest)
 
@@ -208,6 +218,8 @@ class Invocation:
     output: Output
     #: The file stdin holds (``--stdin-filename``), if given.
     stdin_filename: str | None = None
+    #: What ``loopsafe record`` saw (``--observed``), if given.
+    observed: Path | None = None
 
     @property
     def stdin_name(self) -> str:
@@ -233,12 +245,19 @@ class Invocation:
     def outcomes(self, project: Project, tally: Tally, findings_only: bool = False) -> Iterator[FileOutcome]:
         return _outcomes(self.paths, project, self.jobs, tally, findings_only)
 
+    def say_observed(self, project: Project, tally: Tally) -> None:
+        """What became of the recordings' observations, with the run's summary."""
+        for recording in project.recordings():
+            for line in recording.summary():
+                tally.say(f"loopsafe: {line}")
+
 
 class Project:
     """What a run applies to each file: the settings of its nearest ``pyproject.toml``
     (``--config``: one file's for all), the excludes (the command line's relative to the
     current directory, each configuration's relative to its own folder), and the findings
-    caches (one per distinct settings, in one folder)."""
+    caches (one per distinct settings, in one folder), and the recordings (``--observed``,
+    or ``observed`` in the settings: each file read once per run)."""
 
     def __init__(self, tree: SettingsTree, exclude: Sequence[str], cache_dir: Path | None) -> None:
         self.tree = tree
@@ -247,6 +266,7 @@ class Project:
         self.cache_dir = cache_dir
         self._caches: dict[int, FindingsCache] = {}
         self._by_folder_text: dict[str, Settings] = {}
+        self._recordings: dict[Path, ObservedRun] = {}
 
     def settings_for(self, path: Path, folder: bool | None = None) -> Settings:
         """The settings of the file (or, with ``folder``, the files in the folder) ``path``."""
@@ -287,12 +307,38 @@ class Project:
             cache = self._caches[id(settings)] = FindingsCache(self.cache_dir, settings)
         return cache
 
-    def view_of(self, path: Path, settings: Settings, roots: Iterable[Path] = ()) -> ProjectView:
+    def observed_of(self, settings: Settings) -> ObservedRun | None:
+        """The recording files of ``settings`` are analysed with, read on first use.
+        Raises ``ConfigProblem`` (exit 2) naming a file that cannot be used."""
+        if settings.observed is None:
+            return None
+        recording = self._recordings.get(settings.observed)
+        if recording is None:
+            from codemods.observed import load
+
+            try:
+                observations = load(settings.observed)
+            except ObservedError as error:
+                raise ConfigProblem(str(error)) from None
+            recording = self._recordings[settings.observed] = ObservedRun(observations, settings.observed, self.cwd)
+        return recording
+
+    def recordings(self) -> list[ObservedRun]:
+        return list(self._recordings.values())
+
+    def view_of(self, path: Path, settings: Settings, roots: Iterable[Path] = (), source: bytes | None = None) -> ProjectView:
         """The project around the file ``path`` as a run sees it (``roots``: the folders
-        the run's files' top packages are in), for a file analysed on its own."""
+        the run's files' top packages are in), for a file analysed on its own; with its
+        text ``source``, told what the recording saw in it."""
         from codemods.summaries import file_project_view
 
-        return file_project_view(path, settings, self.cache_of(settings), [*roots, *self.extra_roots()])
+        view = file_project_view(path, settings, self.cache_of(settings), [*roots, *self.extra_roots()])
+        recording = self.observed_of(settings) if source is not None else None
+        if recording is None or source is None:
+            return view
+        observed = with_observed(view, recording.sites(path, source))
+        assert observed is not None  # given a view, it gives one
+        return observed
 
     def extra_roots(self) -> list[Path]:
         """Where a run finds modules besides the folders of its files' top packages."""
@@ -338,6 +384,8 @@ def _project(invocation: Invocation) -> Project:
             changes["target_version"] = parse_version(invocation.target_version)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--target-version") from None
+    if invocation.observed is not None:
+        changes["observed"] = Path(os.path.abspath(invocation.observed))
 
     def adjust(settings: Settings) -> Settings:
         if not changes and not invocation.ignore:
@@ -370,12 +418,13 @@ def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: T
         given = ", ".join(p for p in paths if p != STDIN)
         tally.say(f"loopsafe: warning: no Python files found under {given}")
     for file in files:
-        project.settings_of_file(file)  # a broken configuration stops the run here, not midway
+        # A broken configuration or recording stops the run here, not midway.
+        project.observed_of(project.settings_of_file(file))
     if tally.output.verbose:
         click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
     outcomes = run_project(
         files, project.settings_of_file, jobs or default_jobs(), findings_only, project.cache_of,
-        extra_roots=project.extra_roots(),
+        extra_roots=project.extra_roots(), observed_of=project.observed_of,
     )
     return _saving(project, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
 
@@ -415,9 +464,11 @@ def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformRe
     if invocation.stdin_filename is not None and project.skipped(name, False):
         return source, TransformResult(source, source)
     settings = project.settings_for(Path(name), folder=False)
+    project.observed_of(settings)  # a recording that cannot be used stops the run, named or not
     # Named, it is that module of its project: calls into the other modules are followed
-    # as a check of the file by path follows them.
-    view = project.view_of(Path(name).resolve(), settings) if invocation.stdin_filename is not None else None
+    # as a check of the file by path follows them, and what a recording saw in it applies.
+    view = (project.view_of(Path(name).resolve(), settings, source=source)
+            if invocation.stdin_filename is not None else None)
     return source, transform_source(source, settings, invocation.stdin_name, project=view)
 
 
@@ -448,21 +499,29 @@ def _plural(count: int, word: str) -> str:
     "github: GitHub Actions annotations; sarif: a SARIF 2.1.0 log (GitHub code scanning).",
 )
 @click.option("--statistics", is_flag=True, default=False,
-              help="Print how many findings each code and callable has, instead of the findings.")
+              help="Print how many findings each code and callable has (and, with --observed, how long "
+              "the recording saw them stall the loop), instead of the findings.")
+@click.option(
+    "--sort", "sort", type=click.Choice(["path", "cost"]), default="path", show_default=True,
+    help="path: file by file, each by line. cost (with --observed): the findings the recording saw "
+    "stall the event loop first, costliest first, then the others by path; with --statistics, the rows "
+    "by observed time.",
+)
 @click.option("--add-noqa", "add_noqa", is_flag=True, default=False,
               help="Add `# noqa: LSxxx` where each finding would be suppressed (to adopt loopsafe on a "
               "large codebase and fail CI on new findings only); changes only those lines.")
-def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa: bool) -> None:
+def check(invocation: Invocation, output_format: str, statistics: bool, sort: str, add_noqa: bool) -> None:
     """List every blocking call in a coroutine; change no file (but with --add-noqa).
 
     Each line is `path:line:col: CODE message`; the message says how loopsafe fixes the
-    call, or why it cannot. Without PATHS, the current directory. Exit 1 if anything is
-    found.
+    call, or why it cannot, and with --observed how long a recording saw it stall the
+    event loop. Without PATHS, the current directory. Exit 1 if anything is found.
     """
     project, tally = invocation.load()
     if add_noqa:
         _add_noqa_comments(invocation, project, tally)
         return
+    by_cost = sort == "cost"
     found: list[tuple[str, Finding]] = []
     for display, result in _with_stdin(invocation, project, invocation.outcomes(project, tally, True)):
         if result.error is not None:
@@ -470,23 +529,15 @@ def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa
             continue
         for finding in result.findings:
             found.append((display, finding))
-            if statistics:
-                continue
-            if output_format == "text":
-                click.echo(finding.format(display))
-            elif output_format == "github":
-                click.echo(
-                    f"::error file={display},line={finding.line},col={finding.column},"
-                    f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
-                )
-            elif output_format == "json":
-                tally.findings.append({
-                    "path": display, "line": finding.line, "column": finding.column,
-                    "code": finding.code, "name": finding.name, "fixable": finding.fixable,
-                    "message": finding.message, **({"chain": list(finding.chain)} if finding.chain else {}),
-                })
+            if not statistics and not by_cost:
+                _show(display, finding, output_format, tally)
+    if by_cost:
+        found = _costliest_first(found)
+        if not statistics:
+            for display, finding in found:
+                _show(display, finding, output_format, tally)
     if statistics:
-        _print_statistics([finding for _, finding in found])
+        _print_statistics([finding for _, finding in found], by_cost)
     elif output_format == "json":
         click.echo(json.dumps(tally.findings, indent=2))
     elif output_format == "sarif":
@@ -498,9 +549,43 @@ def check(invocation: Invocation, output_format: str, statistics: bool, add_noqa
         files = len({display for display, _ in found})
         where = f" in {_plural(files, 'file')}" if found else ""
         tally.say(f"loopsafe: {_plural(len(found), 'blocking call')} found{where}{tally.failed()}")
+        costs = [finding.cost for _, finding in found if finding.cost is not None]
+        if costs:
+            from codemods.observed import format_seconds
+
+            tally.say(f"loopsafe: {len(costs)} of them stalled the event loop when recorded, "
+                      f"{format_seconds(sum(cost.seconds for cost in costs))} in all"
+                      f"{'' if by_cost else ' (costliest first: --sort cost)'}")
         if fixable:
             tally.say(f"loopsafe: {fixable} fixable with `loopsafe fix` (see them first with `loopsafe diff`)")
+    invocation.say_observed(project, tally)
     _finish(tally, bool(found))
+
+
+def _show(display: str, finding: Finding, output_format: str, tally: Tally) -> None:
+    """One finding in the format asked for (JSON's are collected, printed as one list)."""
+    if output_format == "text":
+        click.echo(finding.format(display))
+    elif output_format == "github":
+        click.echo(
+            f"::error file={display},line={finding.line},col={finding.column},"
+            f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
+        )
+    elif output_format == "json":
+        from codemods.sarif import cost_json
+
+        tally.findings.append({
+            "path": display, "line": finding.line, "column": finding.column,
+            "code": finding.code, "name": finding.name, "fixable": finding.fixable,
+            "message": finding.message, **({"chain": list(finding.chain)} if finding.chain else {}),
+            **({"cost": cost_json(finding.cost)} if finding.cost is not None else {}),
+        })
+
+
+def _costliest_first(found: list[tuple[str, Finding]]) -> list[tuple[str, Finding]]:
+    """``check --sort cost``: the findings a recording saw stall the loop, the longest
+    stalled first, then the others, each group in the usual order (a stable sort)."""
+    return sorted(found, key=lambda item: (0, -item[1].cost.seconds) if item[1].cost is not None else (1, 0.0))
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:
@@ -527,7 +612,7 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
         settings = project.settings_of_file(file)
         commented = add_noqa(
             source, settings, str(file.path), selected=_among(findings),
-            project=project.view_of(file.path, settings, roots),
+            project=project.view_of(file.path, settings, roots, source),
         )
         if commented.error is not None:
             tally.error(display, commented.error)
@@ -547,6 +632,7 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
                            "loopsafe found no line for its `# noqa` comment", err=True)
     tally.say(f"loopsafe: {_plural(added, 'finding')} suppressed with `# noqa` in {_plural(files, 'file')}"
               f"{tally.failed()}")
+    invocation.say_observed(project, tally)
     _finish(tally, False)
 
 
@@ -556,15 +642,33 @@ def _among(findings: Sequence[Finding]) -> Callable[[Finding], bool]:
     return lambda finding: (finding.line, finding.column, finding.code) in places
 
 
-def _print_statistics(findings: Sequence[Finding]) -> None:
-    """``count  CODE  name  [fixable/total]``, most frequent first, as ``ruff --statistics``."""
+def _print_statistics(findings: Sequence[Finding], by_cost: bool = False) -> None:
+    """``count  CODE  name  (N fixable)``, most frequent first, as ``ruff --statistics``;
+    then, for the rows a recording saw stall the loop, the time and the steps
+    (``by_cost``: those rows first, the longest first)."""
+    from codemods.observed import Cost, format_seconds, merge_costs
+
     counts: dict[tuple[str, str], list[int]] = {}
+    costs: dict[tuple[str, str], list[Cost]] = {}
     for finding in findings:
         count = counts.setdefault((finding.code, finding.name), [0, 0])
         count[0] += 1
         count[1] += finding.fixable
-    for (code, name), (total, fixable) in sorted(counts.items(), key=lambda item: (-item[1][0], item[0])):
-        click.echo(f"{total:>6}  {code}  {name}  ({fixable} fixable)")
+        if finding.cost is not None:
+            costs.setdefault((finding.code, finding.name), []).append(finding.cost)
+    observed = {row: merge_costs(found) for row, found in costs.items()}
+
+    def order(item: tuple[tuple[str, str], list[int]]) -> tuple[float, int, tuple[str, str]]:
+        cost = observed.get(item[0])
+        return (-cost.seconds if by_cost and cost is not None else 0.0, -item[1][0], item[0])
+
+    for (code, name), (total, fixable) in sorted(counts.items(), key=order):
+        cost = observed.get((code, name))
+        stalled = ""
+        if cost is not None:
+            steps = "1 step" if cost.steps == 1 else f"{cost.steps} steps"
+            stalled = f"  observed {format_seconds(cost.seconds)} in {steps}"
+        click.echo(f"{total:>6}  {code}  {name}  ({fixable} fixable){stalled}")
 
 
 def _github_escape(text: str) -> str:
@@ -616,6 +720,7 @@ def diff(invocation: Invocation) -> None:
             tally.files_changed += 1
             _echo_diff(unified_diff(result.source, result.output, display), invocation.output.color)
     tally.summarize(dry_run=True)
+    invocation.say_observed(project, tally)
     _finish(tally, tally.files_changed > 0)
 
 
@@ -664,6 +769,7 @@ def fix(invocation: Invocation) -> None:
         _report_unfixable(display, result, tally, written=True)
         tally.files_changed += 1
     tally.summarize(dry_run=False)
+    invocation.say_observed(project, tally)
     _finish(tally, tally.calls_reported > 0)
 
 

@@ -5,6 +5,7 @@
     exclude = ["migrations/*", "legacy_*.py"]
     ignore = ["os.listdir"]        # catalog entries to leave alone
     blocking = ["wechatpy.*", "vendor.Client.*", "mylib.client.fetch"]
+    observed = "loopsafe-observed.json"   # what `loopsafe record` saw (as --observed)
 
 ``blocking`` names callables the project knows to block, fixed with ``asyncio.to_thread``
 (LS200): exact qualified names, and patterns (a dotted name and ``.*``) that cover a module
@@ -98,6 +99,10 @@ class Settings:
     non_blocking: tuple[str, ...] = ()
     #: Modules and classes declared blocking by pattern (``blocking = ["wechatpy.*"]``).
     declared: tuple[DeclaredPattern, ...] = ()
+    #: What ``loopsafe record`` saw (``observed = "..."``, relative to the configuration's
+    #: folder; ``--observed`` overrides it): absolute, or ``None``. Not in the cache's
+    #: fingerprint: a file analysed with observations is never cached.
+    observed: Path | None = None
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
@@ -158,7 +163,10 @@ class Settings:
         return self.target_version is not None and self.target_version < (3, 9)
 
 
-_KEYS = {"native-sleep", "exclude", "include", "ignore", "blocking", "target-version", "transitive", "non-blocking"}
+_KEYS = {
+    "native-sleep", "exclude", "include", "ignore", "blocking", "target-version", "transitive", "non-blocking",
+    "observed",
+}
 
 
 def settings_from_table(table: Mapping[str, Any], source: Path | None = None) -> Settings:
@@ -189,9 +197,18 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
             raise ConfigError(f"{where}: target-version: {error}") from None
     else:
         target_version = None
+    observed = table.get("observed")
+    if observed is not None and (not isinstance(observed, str) or not observed):
+        raise ConfigError(f"{where}: observed must be the path of a file `loopsafe record` wrote (a string)")
     return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version,
                     include=tuple(include), non_blocking=tuple(non_blocking), declared=tuple(declared),
-                    source=source)
+                    observed=_beside(source, observed) if observed is not None else None, source=source)
+
+
+def _beside(source: Path | None, relative: str) -> Path:
+    """``relative`` read from the configuration ``source``: relative to its folder."""
+    folder = source.parent if source is not None else Path.cwd()
+    return Path(os.path.abspath(folder / Path(relative).expanduser()))
 
 
 def _blocking(blocking: object, where: str) -> tuple[list[BlockingCall], list[DeclaredPattern]]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
-from codemods.runner import FileOutcome, SourceFile, WorkerPool, run, stat_or_none
+from codemods.runner import FileOutcome, ObservedOf, SourceFile, WorkerPool, run, stat_or_none
 
 if TYPE_CHECKING:
     from codemods.analysis.modules import ProjectView
@@ -116,12 +116,15 @@ def run_project(
     findings_only: bool = False,
     cache_of: Callable[[Settings], FindingsCache | None] = lambda settings: None,
     extra_roots: Iterable[Path] = (),
+    observed_of: ObservedOf = lambda settings: None,
 ) -> Iterator[FileOutcome]:
     """``runner.run`` over ``files``, with calls of project functions followed across
     modules. Outcomes come in the order of ``files``, except those that needed a second
-    look, which come last."""
+    look, which come last. ``observed_of``: the recording for files of these settings
+    (``runner.run``)."""
     if not any(settings_of(file).allows("LS301") for file in files):
-        yield from run(files, settings_of, jobs, findings_only, cache_of)  # nothing to follow
+        # Nothing to follow.
+        yield from run(files, settings_of, jobs, findings_only, cache_of, observed_of=observed_of)
         return
     locator = ModuleLocator()
     names: dict[Path, tuple[str, bool]] = {}
@@ -135,7 +138,7 @@ def run_project(
     pool = WorkerPool(min(jobs, len(files)), findings_only) if jobs > 1 else None
     try:
         yield from _in_order(files, _run_project(files, settings_of, jobs, findings_only, cache_of, locator, names,
-                                                 pool))
+                                                 pool, observed_of))
     finally:
         if pool is not None:
             pool.shutdown()
@@ -166,7 +169,7 @@ def _in_order(files: Sequence[SourceFile], outcomes: Iterable[FileOutcome]) -> I
 def _run_project(
     files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings], jobs: int, findings_only: bool,
     cache_of: Callable[[Settings], FindingsCache | None], locator: ModuleLocator, names: dict[Path, tuple[str, bool]],
-    pool: WorkerPool | None,
+    pool: WorkerPool | None, observed_of: ObservedOf,
 ) -> Iterator[FileOutcome]:
     import gc
 
@@ -180,7 +183,15 @@ def _run_project(
     summaries: dict[str, Known] = {}
     held: list[FileOutcome] = []
 
-    for outcome in run(files, settings_of, jobs, findings_only, cache_of, lambda file: first_views[file.path], pool):
+    def observed(file: SourceFile) -> bool:
+        """Whether the file's analysis was told what a recording saw in it: its findings
+        are not the cache's to keep, and it is looked at again whole (a site at a call of
+        another module's function is placed by the analysis that decides the call)."""
+        recording = observed_of(settings_of(file))
+        return recording is not None and recording.applied(file.path)
+
+    for outcome in run(files, settings_of, jobs, findings_only, cache_of, lambda file: first_views[file.path], pool,
+                       observed_of):
         result = outcome.result
         if result.summary is not None:
             from codemods.analysis.helpers import ModuleSummary
@@ -198,7 +209,10 @@ def _run_project(
     undecided: list[FileOutcome] = []
     statuses: dict[str, tuple[int, int] | None] = {}
     for outcome in held:
-        stored = _stored_decision(outcome.file, settings_of, cache_of, locator, statuses) if findings_only else None
+        stored = (
+            _stored_decision(outcome.file, settings_of, cache_of, locator, statuses)
+            if findings_only and not observed(outcome.file) else None
+        )
         if stored is not None:
             yield FileOutcome(outcome.file, replace(outcome.result, findings=stored))
         else:
@@ -225,25 +239,26 @@ def _run_project(
             yield decision
             continue
         name, package = names[outcome.file.path]
-        if decision.again is None or (
+        if not observed(outcome.file) and (decision.again is None or (
             findings_only and not outcome.result.wanted and not decision.typed
             and not _fix_text_may_change(outcome.result, decision)
-        ):
+        )):
             # Nothing blocks through other modules, or (for findings only) the module's own
             # analysis left nothing to do but finish the findings of its calls.
             result = outcome.result if decision.findings is None else replace(outcome.result, findings=decision.findings)
             _store_decision(outcome.file, result.findings, decision, settings_of, cache_of, findings_only)
             yield FileOutcome(outcome.file, result)
             continue
-        others = {module: summary for module, summary in decision.again.items() if module != name}
+        others = {module: summary for module, summary in (decision.again or {}).items() if module != name}
         second_views[outcome.file.path] = ProjectView(
             ModuleName(name, package), others=others, digest=_digest(others, decision.scanned), complete=True,
             scanned=decision.scanned,
         )
         again.append(outcome.file)
         decisions[outcome.file.path] = decision
-    for outcome in run(again, settings_of, jobs, findings_only, cache_of, lambda file: second_views[file.path], pool):
-        if outcome.result.error is None:
+    for outcome in run(again, settings_of, jobs, findings_only, cache_of, lambda file: second_views[file.path], pool,
+                       observed_of):
+        if outcome.result.error is None and not observed(outcome.file):
             _store_decision(outcome.file, outcome.result.findings, decisions[outcome.file.path], settings_of,
                             cache_of, findings_only)
         yield outcome

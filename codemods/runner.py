@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
+from codemods.observed import Observations, ObservedSite, load as load_observations
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 #: The project around a file (``codemods.project``): ``None`` for a file on its own.
 ViewOf = Callable[["SourceFile"], "ProjectView | None"]
+#: The recording that applies to files of these settings (``--observed``), if any.
+ObservedOf = Callable[[Settings], "ObservedRun | None"]
 
 # The engine (ast, libcst, the analyses) is imported on first use: a run answered from
 # the findings cache never loads it.
@@ -145,14 +148,116 @@ def read_source(path: Path) -> bytes | FileError:
 
 
 def process_file(
-    path: Path, settings: Settings, findings_only: bool = False, view: ProjectView | None = None
+    path: Path, settings: Settings, findings_only: bool = False, view: ProjectView | None = None,
+    observed: ObservedRun | None = None,
 ) -> TransformResult:
+    """``path`` read and transformed; ``observed``: the recording, whose sites in the file
+    as read are put on ``view``."""
     from codemods.engine import transform_source
 
     source = read_source(path)
     if isinstance(source, FileError):
         return TransformResult(b"", b"", error=source)
-    return transform_source(source, settings, str(path), findings_only, view)
+    sites = observed.sites(path, source) if observed is not None else ()
+    return transform_source(source, settings, str(path), findings_only, with_observed(view, sites))
+
+
+# -- what a recording saw --------------------------------------------------------------
+
+
+class ObservedRun:
+    """What a recording (``loopsafe record``) tells the analyses of a run's files: the
+    sites observed in each file as it is now, and, for the summary, what became of them
+    (the modules given their sites, those dropped because they changed since)."""
+
+    def __init__(self, observations: Observations, path: Path, cwd: Path | None = None) -> None:
+        self.observations = observations
+        #: The observations file, for messages.
+        self.path = path
+        self.cwd = cwd or Path.cwd()
+        self._keys: dict[str, str | None] = {}
+        #: Each recorded module a file of the run is: the sites given to its analysis, or
+        #: ``None`` when it changed since the recording.
+        self._seen: dict[str, tuple[ObservedSite, ...] | None] = {}
+
+    def key_of(self, path: Path | str) -> str | None:
+        """The recorded module the file ``path`` is, if it is one."""
+        text = str(path)
+        if text not in self._keys:
+            self._keys[text] = self.observations.key_of(text, self.cwd)
+        return self._keys[text]
+
+    def covers(self, path: Path | str) -> bool:
+        """Whether the file ``path`` is a recorded module (its analysis may get sites:
+        whether it does depends on its text, which the findings cache does not hold)."""
+        return self.key_of(path) is not None
+
+    def sites(self, path: Path | str, source: bytes) -> tuple[ObservedSite, ...]:
+        """The sites observed in the file ``path`` whose text is ``source`` (none when
+        the module changed since the recording)."""
+        key = self.key_of(path)
+        if key is None:
+            return ()
+        sites = self.observations.sites_for(key, source)
+        self._seen[key] = sites
+        return sites or ()
+
+    def applied(self, path: Path | str) -> bool:
+        """Whether the last analysis of the file ``path`` was given sites."""
+        key = self.key_of(path)
+        return key is not None and bool(self._seen.get(key))
+
+    def summary(self) -> list[str]:
+        """What became of the observations, for the run's summary on stderr."""
+        used = [sites for sites in self._seen.values() if sites]
+        stale = {key for key, sites in self._seen.items() if sites is None}
+        lines = []
+        if used:
+            count = sum(map(len, used))
+            lines.append(f"{_count(count, 'observed site')} in {_count(len(used), 'module')} given to the analysis "
+                         f"(from {self.path})")
+        elif not stale and self.observations.sites:
+            lines.append(f"none of the {_count(len(self.observations.modules), 'module')} recorded in {self.path} "
+                         f"is among the files checked (recorded in {self.observations.root})")
+        if stale:
+            dropped = sum(1 for site in self.observations.sites if site.path in stale)
+            lines.append(f"{_count(dropped, 'observed site')} in {_count(len(stale), 'module')} dropped: "
+                         "changed since recorded; record again")
+        return lines
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def with_observed(view: ProjectView | None, sites: tuple[ObservedSite, ...]) -> ProjectView | None:
+    """``view`` (``None``: the module alone) told where a recording saw it stall the loop."""
+    if not sites:
+        return view
+    from dataclasses import replace
+
+    from codemods.analysis.modules import ProjectView
+
+    return replace(view if view is not None else ProjectView(), observed=sites)
+
+
+#: The observations files a long-running front (fixit, the language server) has read,
+#: by path: (size and mtime when read, what they hold).
+_OBSERVED_FILES: dict[Path, tuple[tuple[int, int], ObservedRun]] = {}
+
+
+def observed_in(path: Path) -> ObservedRun:
+    """The observations in ``path``, read again only when the file changed (a new
+    recording). Raises ``ObservedError`` naming the file."""
+    try:
+        status = path.stat()
+        stamp = (status.st_mtime_ns, status.st_size)
+    except OSError:
+        stamp = (-1, -1)  # ``load`` says why it cannot be read
+    known = _OBSERVED_FILES.get(path)
+    if known is None or known[0] != stamp:
+        known = _OBSERVED_FILES[path] = (stamp, ObservedRun(load_observations(path), path))
+    return known[1]
 
 
 #: Results kept waiting for a slow file ahead of them, at most (``run``).
@@ -163,6 +268,7 @@ def run(
     files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings], jobs: int = 1,
     findings_only: bool = False, cache_of: Callable[[Settings], FindingsCache | None] = lambda settings: None,
     view_of: ViewOf = lambda file: None, pool: WorkerPool | None = None,
+    observed_of: ObservedOf = lambda settings: None,
 ) -> Iterator[FileOutcome]:
     """Transform ``files``, each with its own settings (``settings_of``: those of its
     nearest pyproject.toml); outcomes are streamed in the order of ``files``.
@@ -177,18 +283,28 @@ def run(
     order), so memory stays bounded whatever the number of files. The window counts
     files sent to workers, not files the prefilter skipped: one slow file at the head
     must not leave the other workers idle.
+
+    With a recording for a file's settings (``observed_of``), the sites it saw in the
+    file, as read, go on its view. A file the recording covers is read whatever the
+    cache holds (whether its observations still apply depends on its text), and what it
+    gives with sites is not stored: the cache holds what the code alone says.
     """
     # Files read this run, by the status taken before reading: their findings are stored.
     statuses: dict[Path, os.stat_result] = {}
 
     def known(file: SourceFile) -> TransformResult | None:
         """The cached result, if the cache holds one that makes reading the file useless."""
-        cache = cache_of(settings_of(file))
+        settings = settings_of(file)
+        cache = cache_of(settings)
         if cache is None:
             return None
         try:
             status = file.path.stat()
         except OSError:
+            return None
+        observed = observed_of(settings)
+        if observed is not None and observed.covers(file.path):
+            statuses[file.path] = status  # stored if the recording has nothing for it now
             return None
         cached = cache.get(file.path, status)
         view = view_of(file)
@@ -208,7 +324,11 @@ def run(
 
     def remember(file: SourceFile, result: TransformResult) -> FileOutcome:
         status = statuses.pop(file.path, None)
-        cache = cache_of(settings_of(file)) if status is not None else None
+        settings = settings_of(file)
+        cache = cache_of(settings) if status is not None else None
+        observed = observed_of(settings) if cache is not None else None
+        if observed is not None and observed.applied(file.path):
+            cache = None  # findings with what the recording saw
         if cache is not None and status is not None:
             view = view_of(file)
             if view is not None and view.complete:
@@ -226,7 +346,8 @@ def run(
             yield remember(
                 file,
                 cached if cached is not None
-                else process_file(file.path, settings_of(file), findings_only, view_of(file)),
+                else process_file(file.path, settings_of(file), findings_only, view_of(file),
+                                  observed_of(settings_of(file))),
             )
         return
     in_flight_limit = 16 * jobs
@@ -242,15 +363,19 @@ def run(
                 from codemods.engine import needs_transform
 
                 source = read_source(file.path)
+                observed = observed_of(settings_of(file))
+                sites = observed.sites(file.path, source) if observed is not None and isinstance(source, bytes) else ()
                 if isinstance(source, FileError):
                     item = TransformResult(b"", b"", error=source)
-                elif not needs_transform(source):
+                elif not needs_transform(source) and not sites:
                     item = TransformResult(source, source)
                 elif executor is None and (given is None or not given.started) and position == len(files) - 1:
                     # The only file to parse: starting workers would cost more than it.
                     from codemods.engine import transform_source
 
-                    item = transform_source(source, settings_of(file), str(file.path), findings_only, view_of(file))
+                    item = transform_source(
+                        source, settings_of(file), str(file.path), findings_only, with_observed(view_of(file), sites)
+                    )
                 else:
                     if executor is None:
                         # No more workers than files left to look at.
@@ -263,7 +388,7 @@ def run(
                     own = settings_of(file)
                     item = executor.submit(
                         _transform_in_worker, source, str(file.path), None if own is pool_settings else own,
-                        view_of(file),
+                        with_observed(view_of(file), sites),
                     )
                     in_flight += 1
             pending.append((file, item))
@@ -492,12 +617,15 @@ def _lines(text: str) -> list[str]:
 __all__ = [
     "ChangedOnDisk",
     "FileOutcome",
+    "ObservedRun",
     "SourceFile",
     "decode_source",
     "default_jobs",
     "discover",
     "process_file",
     "run",
+    "observed_in",
     "unified_diff",
+    "with_observed",
     "write_atomically",
 ]

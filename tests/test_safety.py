@@ -157,8 +157,8 @@ def test_cli_reports_a_file_changed_while_running(cli: CliRunner, tmp_path: Path
     target.write_text(SLEEPY)
     real = runner_module.process_file
 
-    def process_then_edit(path: Path, settings, findings_only=False, view=None):  # type: ignore[no-untyped-def]
-        result = real(path, settings, findings_only, view)
+    def process_then_edit(path: Path, *rest):  # type: ignore[no-untyped-def]
+        result = real(path, *rest)
         path.write_text(SLEEPY + "# a concurrent edit\n")
         return result
 
