@@ -32,7 +32,8 @@ from libcst.metadata import FilePathProvider, PositionProvider
 
 from codemods.config import ConfigError, Settings, load_settings, parse_version, read_toml
 from codemods.engine import rewrite_checked, run_with_deep_stack
-from codemods.summaries import project_view
+from codemods.observed import ObservedError
+from codemods.summaries import observed_view, project_view
 
 
 @lru_cache(maxsize=None)
@@ -230,6 +231,12 @@ class BlockingCallInCoroutine(LintRule):
         if path is not None and settings.excludes(str(Path(path).resolve()), str(Path.cwd().resolve())):
             return  # `exclude` in [tool.loopsafe] applies here as in the CLI
         view = project_view(Path(path).resolve(), settings) if path is not None else None
+        try:
+            # What a recording saw (`observed` in [tool.loopsafe]), as `loopsafe check` uses it.
+            view = observed_view(view, None if path is None else str(path), original_node.bytes, settings)
+        except ObservedError as problem:
+            self.report(original_node, f"loopsafe cannot run: {problem}")
+            return
         # The same door as the CLI: deep trees on a deep stack, and no fix is offered if
         # the rewritten module would not compile.
         rewrite, error = run_with_deep_stack(partial(

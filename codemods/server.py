@@ -24,7 +24,7 @@ import asyncio
 import difflib
 import logging
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -33,6 +33,10 @@ from pygls.workspace import TextDocument
 from codemods import __version__
 from codemods.config import ConfigError, Settings, load_settings
 from codemods.findings import Finding
+from codemods.observed import ObservedError
+
+if TYPE_CHECKING:
+    from codemods.analysis.modules import ProjectView
 
 #: A change burst is analysed this long after its last change.
 DEBOUNCE_SECONDS = 0.25
@@ -147,20 +151,33 @@ def _settings(path: str | None) -> Settings | ConfigError:
         return error
 
 
+def _view(path: str | None, source: bytes, settings: Settings) -> ProjectView | None:
+    """The project around the document, as ``loopsafe check`` sees it: its modules read
+    afresh, and what the recording (``observed`` in [tool.loopsafe]) saw in the document
+    if it is the file recorded. Raises ``ObservedError``."""
+    from codemods.summaries import observed_view, project_view
+
+    view = project_view(Path(path).resolve(), settings, fresh=True) if path else None
+    return observed_view(view, path, source, settings)
+
+
 def _analyse(source: str, path: str | None) -> tuple[list[tuple[Finding, tuple[int, int, int, int]]], types.Diagnostic | None]:
     """The document's findings with their spans, and a diagnostic for what stops the
-    analysis (a broken configuration); a module Python cannot parse has none."""
+    analysis (a broken configuration or recording); a module Python cannot parse has none."""
     from codemods.engine import locate_findings
-    from codemods.summaries import project_view
 
     settings = _settings(path)
-    if isinstance(settings, ConfigError):
+    text = source.encode("utf-8")
+    try:
+        if isinstance(settings, ConfigError):
+            raise settings
+        view = _view(path, text, settings)
+    except (ConfigError, ObservedError) as problem:
         return [], types.Diagnostic(
             range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-            message=f"loopsafe cannot run: {settings}", severity=types.DiagnosticSeverity.Error, source=SOURCE,
+            message=f"loopsafe cannot run: {problem}", severity=types.DiagnosticSeverity.Error, source=SOURCE,
         )
-    view = project_view(Path(path).resolve(), settings, fresh=True) if path else None
-    located, error = locate_findings(source.encode("utf-8"), settings, path or "<editor>", view)
+    located, error = locate_findings(text, settings, path or "<editor>", view)
     if error is not None:
         logger.info("%s: %s", path, error.message)
     return located, None
@@ -253,7 +270,6 @@ def _actions(
     document: TextDocument, wanted: types.Range, only: Sequence[str] | None
 ) -> list[types.CodeAction]:
     from codemods.engine import add_noqa, fix_one, locate_findings, transform_source
-    from codemods.summaries import project_view
 
     path = document.path
     settings = _settings(path)
@@ -261,7 +277,10 @@ def _actions(
         return []
     source = document.source.encode("utf-8")
     filename = path or "<editor>"
-    view = project_view(Path(path).resolve(), settings, fresh=True) if path else None
+    try:
+        view = _view(path, source, settings)
+    except ObservedError:
+        return []  # the document's diagnostics say why
     located, error = locate_findings(source, settings, filename, view)
     if error is not None or not located:
         return []

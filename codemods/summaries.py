@@ -316,6 +316,19 @@ def project_view(path: Path, settings: Settings, fresh: bool = False) -> Project
     return ProjectView(module, others=_modules_of(folder, root, settings), complete=True)
 
 
+def observed_view(view: ProjectView | None, path: str | None, source: bytes, settings: Settings) -> ProjectView | None:
+    """``view`` told what the recording ``settings`` name (``observed`` in
+    [tool.loopsafe]) saw in the file ``path`` whose text is ``source``, for a front that
+    looks at one file at a time (fixit, the language server): what ``loopsafe check``
+    tells the file's analysis. Raises ``ObservedError`` naming a file that cannot be used."""
+    if settings.observed is None:
+        return view
+    from codemods.runner import observed_in, with_observed
+
+    recording = observed_in(settings.observed)
+    return view if path is None else with_observed(view, recording.sites(Path(path).resolve(), source))
+
+
 def file_project_view(
     path: Path, settings: Settings, cache: FindingsCache | None, roots: Iterable[Path] = ()
 ) -> ProjectView:
