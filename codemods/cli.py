@@ -105,7 +105,7 @@ def _split_codes(context: click.Context, parameter: click.Parameter, values: tup
         for text in filter(None, (part.strip() for part in value.split(","))):
             code = normalize_code(text)
             if code is None:
-                raise click.BadParameter(f"{text!r} is not a loopsafe code (LS200-LS271, or ASYNC2xx)")
+                raise click.BadParameter(f"{text!r} is not a loopsafe code (LS200-LS301, LS401, or ASYNC2xx)")
             codes.append(code)
     return tuple(codes)
 
@@ -495,7 +495,8 @@ def _plural(count: int, word: str) -> str:
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
     show_default=True,
-    help="text: `path:line:col: CODE message`; json: a list of objects; "
+    help="text: `path:line:col: CODE message`; json: a list of objects (with a `cost` where a recording "
+    "saw the call stall the loop: --observed); "
     "github: GitHub Actions annotations; sarif: a SARIF 2.1.0 log (GitHub code scanning).",
 )
 @click.option("--statistics", is_flag=True, default=False,
