@@ -241,7 +241,7 @@ def _site(item: Any, index: int) -> ObservedSite:
         col_offset=_optional_int(item.get("col_offset")), end_line=_optional_int(item.get("end_line")),
         end_col_offset=_optional_int(item.get("end_col_offset")), kind=kind,
         function=str(item.get("function", "")), callee=None if item.get("callee") is None else str(item["callee"]),
-        steps=int(item["steps"]), seconds=float(item["seconds"]), longest=float(item.get("longest", item["seconds"])),
+        steps=int(item["steps"]), seconds=float(item["seconds"]), longest=float(item["longest"] if "longest" in item else item["seconds"]),
         chains=tuple(_chain(chain) for chain in _list(item.get("chains", []), f"sites[{index}].chains")),
     )
 
