@@ -159,7 +159,9 @@ def _transform_source(
     # A module asked about again with the project's summaries (``codemods.project``) is
     # one whose calls of project functions block: it is analysed whole.
     again = project.complete
-    screened = screen.Screen(needed=True) if again else screen.screen(tree, settings.screen_names)
+    # With observations, a module is analysed whole and unfocused: a call no catalog knows
+    # may be what stalled the loop, and the sites' positions are the module's own.
+    screened = screen.Screen(needed=True) if again or project.observed else screen.screen(tree, settings.screen_names)
     if not screened.needed:
         wanted = frozenset(
             encode_step(("call", name)) for name in map(project.module.absolute, screened.imported_calls)
@@ -196,7 +198,8 @@ def _with_what_is_left(result: TransformResult, settings: Settings, project: Pro
         tree = ast.parse(result.output)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return result
-    left = find_source(result.output, tree, settings, replace(project, summarise=False))
+    # Without the observations: their positions are those of the file before the rewrite.
+    left = find_source(result.output, tree, settings, replace(project, summarise=False, observed=()))
     return result if left.error is not None else replace(result, left=left.findings)
 
 

@@ -37,6 +37,7 @@ from codemods.analysis.helpers import (
     MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan, typed_return,
 )
 from codemods.analysis.modules import ProjectView
+from codemods.analysis.observed_sites import ObservedSites, costed
 from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
@@ -49,6 +50,7 @@ from codemods.catalog import (
 )
 from codemods.config import Settings
 from codemods.findings import Finding
+from codemods.observed import ObservedSite, merge_costs
 from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, as_before_fix, module_imports, unfix
 
 #: What an object a method is called on is, said of the object rather than of a value it holds.
@@ -269,6 +271,8 @@ class _Finder:
         self._constants: ModuleConstants | None = None
         self._confinement: Confinement | None = None
         self._busy_waits: busy_wait.BusyWaits | None = None
+        #: Where a recording saw the module's coroutines stall the loop (``--observed``).
+        self.observed = ObservedSites(tree, project.observed, self.text) if project.observed else None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -611,8 +615,11 @@ class _Finder:
             detail = f"the with block moves into a function run by {spelled.runner}"
             if carried:
                 detail += ", with " + ", ".join(f"{name}()" for name in carried) + " in it"
+            # What stalled in the block moves with it: its finding carries the cost.
+            inside = self.observed.take_within(node, self._coroutine_of(node)) if self.observed is not None else []
             for call, entry in opened:
-                self._record(call, entry, True, detail)
+                self._record(call, entry, True, detail, also=inside)
+                inside = []
 
     def _with_block(self, node: ast.With) -> tuple[bool, bool, bool, list[tuple[ast.Call, BlockingCall]]]:
         """A ``with open(...)`` block in a coroutine: does it move to a thread as a whole?
@@ -1019,7 +1026,10 @@ class _Finder:
             return
         scope = self.scopes.scope_of(node.func)
         if not context.moving and (node.args or node.keywords):
+            found = len(self.plan.located)
             self._callbacks(node, scope)
+            if self.observed is not None and len(self.plan.located) > found:
+                self._add_cost(found, self.observed.take([node]))  # the functions it calls stalled it
         match = self.detector.match(node, scope)
         if match is None:
             self._leave_helper_call(node, scope)
@@ -1092,11 +1102,14 @@ class _Finder:
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
-        call = HelperCall(line, column + 1, step, place, fix)
+        cost = costed([p.site for p in self.observed.placed_at(node)]) if self.observed is not None else None
+        call = HelperCall(line, column + 1, step, place, fix, cost)
         index.incomplete = False
         finding = helper_finding(call, index, self.project.module.name)
         if index.incomplete and not self.project.complete:
             self.plan.pending.append(call)  # decided where the project is at hand
+            if self.observed is not None:
+                self.observed.take([node])  # its finding, made there, carries the cost
             return
         if finding is None:
             return
@@ -1343,17 +1356,51 @@ class _Finder:
         inline = self.comments.after_parenthesis(*opening) if opening is not None else None
         return suppressed_by_comment(inline, entry.code)
 
-    def _record(self, call: ast.expr, entry: BlockingCall, fixable: bool, detail: str) -> None:
+    def _record(
+        self, call: ast.expr, entry: BlockingCall, fixable: bool, detail: str, also: Sequence[ObservedSite] = ()
+    ) -> None:
         span = self._span(call)
-        self._record_finding(call, Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail))
+        self._record_finding(call, Finding(span[0], span[1] + 1, entry.code, entry.qualname, fixable, detail), also)
 
-    def _record_finding(self, call: ast.expr, finding: Finding) -> None:
+    def _record_finding(self, call: ast.expr, finding: Finding, also: Sequence[ObservedSite] = ()) -> None:
+        if self.observed is not None:
+            # A finding at a call a recording saw stall the loop carries the cost (``also``:
+            # what else it answers for, the rest of a block that moves with its call).
+            sites = [*self.observed.take(self._made_with(call)), *also]
+            if sites and finding.cost is None:
+                finding = replace(finding, cost=costed(sites))
         span = self._span(call)
         self.plan.located.append((finding, span))
         if self.comments.tokenized and self.statements:
             line = self.comments.line_of(self.statements[-1])
             if line is not None:
                 self.plan.comment_lines.append((finding, line))
+
+    def _made_with(self, call: ast.expr) -> list[ast.expr]:
+        """``call`` and the calls made in one trip to the thread with it (``open(p)`` of
+        ``open(p).read()``): its finding answers for them."""
+        found = [call]
+        while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.value in self.chain_heads:
+            call = call.func.value
+            found.append(call)
+        return found
+
+    def _add_cost(self, at: int, sites: Sequence[ObservedSite]) -> None:
+        """The finding recorded ``at`` (in ``plan.located``) carries the cost of ``sites`` too."""
+        if not sites:
+            return
+        finding, span = self.plan.located[at]
+        own = [finding.cost] if finding.cost is not None else []
+        merged = replace(finding, cost=merge_costs([*own, *(site.cost for site in sites)]))
+        self.plan.located[at] = (merged, span)
+        self.plan.comment_lines = [(merged if f is finding else f, line) for f, line in self.plan.comment_lines]
+
+    def _coroutine_of(self, node: ast.AST) -> ast.AST | None:
+        """The ``async def`` whose own code ``node`` is, if one is."""
+        scope = self.scopes.scope_of(node)
+        while not isinstance(scope.node, _FUNCTIONS) and scope.parent is not scope:
+            scope = scope.parent
+        return scope.node if isinstance(scope.node, ast.AsyncFunctionDef) else None
 
     def _start(self, node: ast.stmt | ast.expr) -> tuple[int, int]:
         # libcst's position of a node, like ``ast``'s, leaves out its parentheses.

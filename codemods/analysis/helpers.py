@@ -30,6 +30,7 @@ from codemods.analysis.detector import Detector, is_dotted_name, resolve
 from codemods.analysis.flow import split_dotted
 from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
+from codemods.observed import Cost
 from codemods.catalog import (
     CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
 )
@@ -816,6 +817,9 @@ class HelperCall:
     place: str | None
     #: The fix, as ``_fix_text`` gives it (``!`` and why there is none).
     fix: str
+    #: What a recording saw the call cost (``--observed``), for its finding to carry. Not in
+    #: ``to_json``: a module analysed with observations is never cached.
+    cost: Cost | None = field(default=None, compare=False)
 
     def to_json(self) -> list[Any]:
         return [self.line, self.column, list(self.step), self.place, self.fix]
@@ -841,9 +845,10 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
     reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
     name = index.facts(key).name
     if reason is not None:
-        return Finding(call.line, call.column, CODE, name, False, f"{chain.describe(here)}; {reason}", chain.steps(here))
+        return Finding(call.line, call.column, CODE, name, False, f"{chain.describe(here)}; {reason}", chain.steps(here),
+                       call.cost)
     return Finding(call.line, call.column, CODE, name, not call.fix.startswith("!"), call.fix.lstrip("!"),
-                   chain.steps(here))
+                   chain.steps(here), call.cost)
 
 
 def typed_return(index: ProjectIndex, step: Step, here: str) -> tuple[str, str] | None:

@@ -1,0 +1,340 @@
+"""Where a recording saw a module's coroutines stall the loop (``ProjectView.observed``,
+``codemods.observed``), in the module's tree: each site matched to the call of a coroutine
+it was at, the cost a finding there carries, and the LS401 findings of the sites no
+static finding covers.
+
+A site recorded on Python 3.11+ has the positions of the instruction the coroutine was at
+(``code.co_positions()``): a call's are the ``ast.Call``'s own, except that a call spread
+over lines may start at its attribute (``obj.\\ method()`` starts at ``method``), so a call
+whose end is the site's and whose span holds the site's start counts too. An ``await``
+(the coroutine suspended in ``SEND``) has the ``ast.Await``'s span; a ``for`` loop taking
+its next item has the ``for`` statement's (3.11, 3.12) or its iterable's (3.13); a
+comprehension run as a function of its own (3.11) the comprehension's; a class body the
+``class`` statement's. A site recorded before 3.11 has a line only (where the call
+starts): the calls starting there, narrowed by ``callee`` (the Python function the site
+was calling, when there was one), else the outermost; several calls none of which holds
+the others is ambiguous (reported).
+
+Only the coroutine's own calls are matched: a call in a lambda, a nested ``def`` or a
+class body in it is not the coroutine's code (reported). The finder
+(``codemods.analysis.finder``) takes a matched call's sites when it records a finding
+there (``take``): its cost; what is left becomes LS401 (``Verdicts``), reported at once
+when no call can be moved (``Placed.problem``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from codemods.analysis.detector import SourceText
+from codemods.catalog import CATEGORIES, BlockingCall
+from codemods.observed import Cost, ObservedSite, merge_costs
+
+CODE = CATEGORIES["observed"][0]
+#: Stands for the call a recording saw stall the loop, where a catalog entry would be.
+OBSERVED_ENTRY = BlockingCall("", "observed")
+
+#: Why a site is reported without a call to move (finishing "not fixed automatically: ").
+OWN_CODE = "the coroutine's own code ran on the loop; no call to move to a thread"
+AWAITED = ("the stall is inside the awaited coroutine, which cannot run in a thread: the call that blocks is in its "
+           "code (or in the library it calls)")
+LOOP_ITEMS = ("it stalled while the `for` loop took its next item from `{}`, which makes its items on the loop as it is "
+              "iterated; move the whole loop into a function run with asyncio.to_thread")
+COMPREHENSION = ("it stalled in the comprehension `{}`, which this Python runs as a function of its own: the recording "
+                 "does not say which of its calls (record with Python 3.12+ to have it fixed)")
+CLASS_BODY = "it stalled in the body of class `{}`, which runs on the loop and cannot hold an await"
+NESTED = "the call is in {} inside the coroutine, code that runs when it is called, not the coroutine's own"
+AMBIGUOUS = ("it was recorded with lines only (Python < 3.11), and the line holds several calls it may be ({}): record "
+             "with Python 3.11+ to have it fixed")
+NO_COROUTINE = "the recording places it in no `async def` of the module as it is now"
+CALLBACK = ("a plain function the event loop called (a callback, not a coroutine) ran this long: no await can go there; "
+            "run its work with loop.run_in_executor where it is scheduled, or make it a coroutine")
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+Span = tuple[int, int, int, int]
+
+
+@dataclass(eq=False)
+class Placed:
+    """A site, where it is in the module's tree."""
+
+    site: ObservedSite
+    #: The coroutine it is in (``None``: a callback, or no coroutine holds its line).
+    coroutine: ast.AsyncFunctionDef | None = None
+    #: The coroutine's call it was at, when one is certain.
+    call: ast.Call | None = None
+    #: The call is awaited (the stall was inside the awaited coroutine).
+    awaited: bool = False
+    #: The call makes what a ``for`` loop or a comprehension iterates.
+    iterated: bool = False
+    #: Why no call of the coroutine is the site's, if none is (reported with it).
+    problem: str | None = None
+    #: The name it is reported under when it has no call (the coroutine, the iterable).
+    name: str = ""
+    #: The node it is reported at when it has no call (else at its line).
+    node: ast.AST | None = None
+
+
+@dataclass
+class _Coroutine:
+    """The nodes of one coroutine's own code, by span, and its calls by line."""
+
+    node: ast.AsyncFunctionDef
+    calls: dict[Span, ast.Call] = field(default_factory=dict)
+    call_ends: dict[tuple[int, int], ast.Call] = field(default_factory=dict)
+    by_line: dict[int, list[ast.Call]] = field(default_factory=dict)
+    awaits: dict[Span, ast.Await] = field(default_factory=dict)
+    loops: dict[Span, ast.For | ast.AsyncFor] = field(default_factory=dict)
+    comprehensions: dict[Span, ast.expr] = field(default_factory=dict)
+    classes: dict[Span, ast.ClassDef] = field(default_factory=dict)
+    #: Calls in a lambda, a nested ``def`` or a class body, and which.
+    nested: dict[ast.Call, str] = field(default_factory=dict)
+    awaited: set[ast.Call] = field(default_factory=set)
+    iterated: set[ast.Call] = field(default_factory=set)
+
+
+class ObservedSites:
+    """The sites of one module, matched to its coroutines' calls."""
+
+    def __init__(self, tree: ast.Module, sites: Sequence[ObservedSite], text: SourceText) -> None:
+        self.text = text
+        self.placed: list[Placed] = []
+        self._by_call: dict[ast.AST, list[Placed]] = {}
+        self._taken: set[int] = set()
+        coroutines = [node for node in ast.walk(tree) if isinstance(node, ast.AsyncFunctionDef)]
+        self._coroutines: dict[ast.AsyncFunctionDef, _Coroutine] = {}
+        for site in sites:
+            placed = self._place(site, coroutines)
+            self.placed.append(placed)
+            if placed.call is not None and placed.problem is None:
+                self._by_call.setdefault(placed.call, []).append(placed)
+
+    # -- what the finder asks -------------------------------------------------------------
+
+    def waiting(self, call: ast.AST) -> bool:
+        """Whether sites at ``call`` are still to be accounted for."""
+        return any(id(p) not in self._taken for p in self._by_call.get(call, ()))
+
+    def take(self, calls: Iterable[ast.AST]) -> list[ObservedSite]:
+        """The sites at ``calls`` not taken yet, taken now (a finding carries their cost)."""
+        found: list[ObservedSite] = []
+        for call in calls:
+            for placed in self._by_call.get(call, ()):
+                if id(placed) not in self._taken:
+                    self._taken.add(id(placed))
+                    found.append(placed.site)
+        return found
+
+    def take_within(self, statement: ast.stmt, coroutine: ast.AST | None) -> list[ObservedSite]:
+        """The sites of ``coroutine`` in the lines of ``statement`` not taken yet (a ``with``
+        block that moves to a thread as a whole: its finding carries their cost)."""
+        first, last = statement.lineno, statement.end_lineno or statement.lineno
+        found: list[ObservedSite] = []
+        for placed in self.placed:
+            if id(placed) in self._taken or placed.coroutine is not coroutine or coroutine is None:
+                continue
+            where = placed.call or placed.node
+            line = getattr(where, "lineno", placed.site.line)
+            if first <= line <= last:
+                self._taken.add(id(placed))
+                found.append(placed.site)
+        return found
+
+    def left(self) -> list[Placed]:
+        """The sites no finding took, in the order they were given."""
+        return [placed for placed in self.placed if id(placed) not in self._taken]
+
+    def placed_at(self, call: ast.AST) -> list[Placed]:
+        return [p for p in self._by_call.get(call, ()) if id(p) not in self._taken]
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _place(self, site: ObservedSite, coroutines: list[ast.AsyncFunctionDef]) -> Placed:
+        if site.kind != "coroutine":
+            return Placed(site, problem=CALLBACK, name=site.function or "<callback>")
+        around = [c for c in coroutines if c.lineno <= site.line <= (c.end_lineno or c.lineno)]
+        if not around:
+            return Placed(site, problem=NO_COROUTINE, name=site.function or "<coroutine>")
+        innermost = max(around, key=lambda c: (c.lineno, c.col_offset))
+        wanted = site.function.rpartition(".")[2]
+        if wanted and innermost.name != wanted:
+            named = [c for c in around if c.name == wanted]
+            innermost = max(named, key=lambda c: (c.lineno, c.col_offset)) if named else innermost
+        coroutine = self._coroutine(innermost)
+        if site.col_offset is not None and site.end_line is not None and site.end_col_offset is not None:
+            return self._at_position(site, coroutine, (site.line, site.col_offset, site.end_line, site.end_col_offset))
+        return self._on_line(site, coroutine)
+
+    def _at_position(self, site: ObservedSite, coroutine: _Coroutine, span: Span) -> Placed:
+        call = coroutine.calls.get(span)
+        if call is None:
+            awaited = coroutine.awaits.get(span)
+            if awaited is not None:
+                if isinstance(awaited.value, ast.Call):
+                    call = awaited.value
+                else:
+                    return self._own_code(site, coroutine, awaited, AWAITED)
+        if call is None:
+            ending = coroutine.call_ends.get(span[2:])
+            if ending is not None and (ending.lineno, ending.col_offset) <= span[:2]:
+                call = ending
+        if call is not None:
+            return self._at_call(site, coroutine, call)
+        loop = coroutine.loops.get(span)
+        if loop is not None:
+            return Placed(site, coroutine.node, problem=LOOP_ITEMS.format(self._shown(loop.iter)), node=loop.iter,
+                          name=self._shown(loop.iter))
+        comprehension = coroutine.comprehensions.get(span)
+        if comprehension is not None:
+            shown = self._shown(comprehension)
+            return Placed(site, coroutine.node, problem=COMPREHENSION.format(shown), node=comprehension, name=shown)
+        klass = coroutine.classes.get(span)
+        if klass is not None:
+            return Placed(site, coroutine.node, problem=CLASS_BODY.format(klass.name), node=klass, name=klass.name)
+        return self._own_code(site, coroutine, None, OWN_CODE)
+
+    def _on_line(self, site: ObservedSite, coroutine: _Coroutine) -> Placed:
+        calls = coroutine.by_line.get(site.line, [])
+        if not calls:
+            # Python 3.10 gives a method call spread over lines the line of its name.
+            calls = [call for call in coroutine.calls.values() if isinstance(call.func, ast.Attribute)
+                     and call.func.end_lineno == site.line and call.lineno < site.line]
+        if not calls:
+            loop = next((lp for lp in coroutine.loops.values() if lp.lineno == site.line), None)
+            if loop is not None:
+                return Placed(site, coroutine.node, problem=LOOP_ITEMS.format(self._shown(loop.iter)),
+                              node=loop.iter, name=self._shown(loop.iter))
+            return self._own_code(site, coroutine, None, OWN_CODE)
+        callee = (site.callee or "").rpartition(".")[2]
+        named = [call for call in calls if callee and _called_name(call) == callee]
+        candidates = named or calls
+        chosen = _outermost(candidates)
+        if chosen is None:
+            shown = ", ".join(f"{called_name(self.text, call)}()" for call in candidates)
+            return Placed(site, coroutine.node, problem=AMBIGUOUS.format(shown), node=candidates[0],
+                          name=called_name(self.text, candidates[0]))
+        return self._at_call(site, coroutine, chosen)
+
+    def _at_call(self, site: ObservedSite, coroutine: _Coroutine, call: ast.Call) -> Placed:
+        nested = coroutine.nested.get(call)
+        if nested is not None:
+            return Placed(site, coroutine.node, call, problem=NESTED.format(nested), node=call,
+                          name=called_name(self.text, call))
+        return Placed(site, coroutine.node, call, awaited=call in coroutine.awaited,
+                      iterated=call in coroutine.iterated, name=called_name(self.text, call))
+
+    def _own_code(self, site: ObservedSite, coroutine: _Coroutine, node: ast.AST | None, problem: str) -> Placed:
+        name = coroutine.node.name if not isinstance(node, ast.Await) else _one_line(self._shown(node.value))
+        return Placed(site, coroutine.node, problem=problem, node=node, name=name)
+
+    def _shown(self, node: ast.AST) -> str:
+        """``node`` as written (a finding's text puts its lines on one)."""
+        return self.text(node)
+
+    def _coroutine(self, node: ast.AsyncFunctionDef) -> _Coroutine:
+        found = self._coroutines.get(node)
+        if found is None:
+            found = self._coroutines[node] = _index(node)
+        return found
+
+
+def _index(coroutine: ast.AsyncFunctionDef) -> _Coroutine:
+    """The nodes of the coroutine's own code (decorators, defaults and annotations are the
+    enclosing code's; a nested ``async def`` is a coroutine of its own)."""
+    index = _Coroutine(coroutine)
+    pending: list[tuple[ast.AST, str | None]] = [(statement, None) for statement in coroutine.body]
+    while pending:
+        node, nested = pending.pop()
+        if isinstance(node, ast.AsyncFunctionDef):
+            # A coroutine of its own; its decorators and defaults run here.
+            pending += [(child, nested) for child in [*node.decorator_list, node.args]]
+            continue
+        if isinstance(node, ast.Call):
+            span = _span(node)
+            if nested is not None:
+                index.nested[node] = nested
+            index.calls.setdefault(span, node)
+            index.call_ends.setdefault(span[2:], node)
+            index.by_line.setdefault(node.lineno, []).append(node)
+        elif isinstance(node, ast.Await) and nested is None:
+            index.awaits[_span(node)] = node
+            if isinstance(node.value, ast.Call):
+                index.awaited.add(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and nested is None:
+            index.loops[_span(node)] = node
+            if isinstance(node.iter, ast.Call):
+                index.iterated.add(node.iter)
+        elif isinstance(node, _COMPREHENSIONS) and nested is None:
+            index.comprehensions[_span(node)] = node
+            for generator in node.generators:
+                if isinstance(generator.iter, ast.Call):
+                    index.iterated.add(generator.iter)
+        elif isinstance(node, ast.ClassDef) and nested is None:
+            index.classes[_span(node)] = node
+        inner = nested
+        if isinstance(node, ast.Lambda):
+            inner = nested or "a lambda"
+        elif isinstance(node, ast.FunctionDef):
+            inner = nested or f"the nested function `{node.name}`"
+        elif isinstance(node, ast.ClassDef):
+            inner = nested or f"the body of class `{node.name}`"
+        for child in ast.iter_child_nodes(node):
+            # A nested scope's decorators, defaults and bases run in the coroutine.
+            outer = _runs_outside(node, child)
+            pending.append((child, nested if outer else inner))
+    return index
+
+
+def _runs_outside(scope: ast.AST, child: ast.AST) -> bool:
+    """Whether ``child`` of a nested scope runs where the scope is made (not in its body)."""
+    if isinstance(scope, ast.Lambda):
+        return child is not scope.body
+    if isinstance(scope, ast.FunctionDef):
+        return child in scope.decorator_list or child is scope.args or child is scope.returns
+    if isinstance(scope, ast.ClassDef):
+        return child in scope.decorator_list or child in scope.bases or child in scope.keywords
+    return True
+
+
+def _span(node: ast.AST) -> Span:
+    return (node.lineno, node.col_offset, node.end_lineno or node.lineno,  # type: ignore[attr-defined]
+            node.end_col_offset or 0)  # type: ignore[attr-defined]
+
+
+def called_name(text: SourceText, call: ast.Call) -> str:
+    """What a call calls, as written, on one line (``self.model.predict``)."""
+    return _one_line(text(call.func))
+
+
+_BREAK = re.compile(r"[ \t]*\\?(?:\r\n|\n|\r)[ \t\f]*")
+
+
+def _one_line(text: str) -> str:
+    return _BREAK.sub("", text)
+
+
+def _called_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _contains(outer: ast.AST, inner: ast.AST) -> bool:
+    a, b = _span(outer), _span(inner)
+    return (a[0], a[1]) <= (b[0], b[1]) and (b[2], b[3]) <= (a[2], a[3])
+
+
+def _outermost(calls: list[ast.Call]) -> ast.Call | None:
+    """The call holding all the others, if one does."""
+    for call in calls:
+        if all(other is call or _contains(call, other) for other in calls):
+            return call
+    return None
+
+
+def costed(sites: Sequence[ObservedSite]) -> Cost | None:
+    """The cost a finding at these sites carries."""
+    return merge_costs(site.cost for site in sites)

@@ -1,0 +1,350 @@
+"""Observations in the analysis (``codemods.analysis.observed_sites``): sites matched to the
+calls of a module's coroutines, on positions (3.11+) and on lines (before), the cost a
+static finding at a site carries, and what the matching makes of positions real
+interpreters give (every pyenv Python present, one small program each)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+
+from codemods.analysis.detector import SourceText
+from codemods.analysis.modules import ModuleName, ProjectView
+from codemods.analysis.observed_sites import COMPREHENSION, LOOP_ITEMS, ObservedSites
+from codemods.engine import transform_source
+from codemods.findings import Finding
+from codemods.observed import Chain, Cost, ObservedSite
+
+
+def module(text: str) -> str:
+    return textwrap.dedent(text).lstrip()
+
+
+def site_at(
+    source: str, text: str, nth: int = 0, *, lines_only: bool = False, callee: str | None = None,
+    seconds: float = 0.5, steps: int = 3, through: tuple[str, ...] = ("lib.work()",), function: str = "",
+) -> ObservedSite:
+    """A site at the ``nth`` call whose source is ``text``, as a recording would give it."""
+    tree = ast.parse(source)
+    calls = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.get_source_segment(source, n) == text),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    call = calls[nth]
+    coroutine = function or next(
+        f.name for f in ast.walk(tree) if isinstance(f, ast.AsyncFunctionDef)
+        and f.lineno <= call.lineno <= (f.end_lineno or f.lineno)
+    )
+    positions = (None, None, None) if lines_only else (call.col_offset, call.end_lineno, call.end_col_offset)
+    return ObservedSite(
+        "app.py", call.lineno, *positions, kind="coroutine", function=coroutine, callee=callee, steps=steps,
+        seconds=seconds, longest=seconds / steps, chains=(Chain(through, steps, seconds),) if through else (),
+    )
+
+
+def findings(source: str, sites: Sequence[ObservedSite], **view: object) -> list[Finding]:
+    result = transform_source(source.encode(), project=ProjectView(observed=tuple(sites), **view), findings_only=True)
+    assert result.error is None, result.error
+    return result.findings
+
+
+def costs(found: list[Finding]) -> dict[str, Cost | None]:
+    return {finding.name: finding.cost for finding in found}
+
+
+# -- a static finding at a site carries its cost -------------------------------------------
+
+
+def test_a_catalog_call_at_a_site_carries_its_cost_in_its_message() -> None:
+    source = module("""
+        import time
+
+        async def handler():
+            time.sleep(0.1)
+            time.sleep(0.2)
+    """)
+    site = site_at(source, "time.sleep(0.2)", seconds=2.3, steps=41, through=("time.sleep()",))
+    first, second = findings(source, [site])
+    assert first.cost is None and second.cost == site.cost
+    assert second.message.endswith(
+        "fix: await asyncio.sleep(...); stalled the event loop 2.3 s in 41 steps when recorded, through time.sleep()"
+    )
+    # Compared without the cost: the same findings as without observations.
+    assert [first, second] == findings(source, [])
+
+
+def test_a_call_spread_over_lines_is_matched_by_its_end_when_its_start_moved() -> None:
+    """Python 3.11+ gives a method call written ``obj.\\ method()`` the position of
+    ``method()``: the call whose end is the site's, and whose span holds its start."""
+    source = module("""
+        import requests
+
+        async def handler(url: str):
+            return requests.\\
+                get(url, timeout=5)
+    """)
+    whole = site_at(source, "requests.\\\n        get(url, timeout=5)")
+    moved = ObservedSite("app.py", 5, 8, 5, 27, "coroutine", "handler", None, 2, 0.4, 0.3)
+    assert costs(findings(source, [moved])) == {"requests.get": moved.cost}
+    assert costs(findings(source, [whole])) == {"requests.get": whole.cost}
+    # A span that starts outside the call is not the call's (an ``await`` around it).
+    outside = ObservedSite("app.py", 4, 0, 5, 27, "coroutine", "handler", None, 2, 0.4, 0.3)
+    assert costs(findings(source, [outside])) == {"requests.get": None}
+
+
+def test_a_site_recorded_with_lines_only_is_narrowed_by_its_callee() -> None:
+    source = module("""
+        import os
+        import shutil
+
+        async def tidy(a: str, b: str):
+            shutil.copy(a, b); os.remove(a)
+    """)
+    copying = site_at(source, "shutil.copy(a, b)", lines_only=True, callee="copy", seconds=0.9)
+    removing = site_at(source, "os.remove(a)", lines_only=True, callee="remove", seconds=0.2)
+    found = costs(findings(source, [copying, removing]))
+    assert found == {"shutil.copy": copying.cost, "os.remove": removing.cost}
+    # No callee (a C function): the line holds two calls, neither holds the other.
+    unnamed = site_at(source, "os.remove(a)", lines_only=True)
+    assert costs(findings(source, [unnamed])) == {"shutil.copy": None, "os.remove": None}
+
+
+def test_a_line_only_site_without_a_callee_goes_to_the_outermost_call() -> None:
+    source = module("""
+        import json
+
+        async def load(path: str):
+            return json.loads(open(path).read())
+    """)
+    site = site_at(source, "json.loads(open(path).read())", lines_only=True)
+    # ``open(path).read()`` is the one finding on the line; json.loads holds it but is no
+    # finding: the cost is the outermost call's, and no static finding is there.
+    assert costs(findings(source, [site])) == {"file.read": None}
+    inner = site_at(source, "open(path).read()", lines_only=True, callee="read")
+    assert costs(findings(source, [inner])) == {"file.read": inner.cost}
+
+
+def test_sites_at_one_call_are_merged() -> None:
+    source = module("""
+        import time
+
+        async def handler():
+            time.sleep(1)
+    """)
+    one = site_at(source, "time.sleep(1)", seconds=1.0, steps=2, through=("time.sleep()",))
+    two = site_at(source, "time.sleep(1)", lines_only=True, seconds=3.0, steps=5, through=("x()",))
+    (finding,) = findings(source, [one, two])
+    assert finding.cost == Cost(4.0, 7, max(one.longest, two.longest), ("x()",))
+
+
+def test_the_first_call_of_a_chain_gives_its_cost_to_the_chain() -> None:
+    source = module("""
+        async def read(path: str):
+            return open(path).read()
+    """)
+    site = site_at(source, "open(path)")
+    (finding,) = findings(source, [site])
+    assert (finding.name, finding.cost) == ("file.read", site.cost)
+
+
+def test_what_stalls_in_a_block_that_moves_is_the_blocks_cost() -> None:
+    source = module("""
+        import hashlib
+
+        async def digest(path: str):
+            with open(path, "rb") as fh:
+                data = fh.read()
+                key = hashlib.pbkdf2_hmac("sha256", data, b"salt", 100_000)
+            return key
+    """)
+    stall = site_at(source, 'hashlib.pbkdf2_hmac("sha256", data, b"salt", 100_000)', seconds=1.2)
+    reading = site_at(source, "fh.read()", seconds=0.1)
+    found = findings(source, [stall, reading])
+    assert costs(found) == {"builtins.open": stall.cost, "file.read": reading.cost}
+
+
+def test_a_function_handed_to_a_call_that_runs_it_gets_the_calls_cost() -> None:
+    source = module("""
+        import os
+
+        async def newest(paths: list[str]):
+            return max(paths, key=os.path.getmtime)
+    """)
+    site = site_at(source, "max(paths, key=os.path.getmtime)")
+    assert costs(findings(source, [site])) == {"os.path.getmtime": site.cost}
+
+
+def test_a_project_helper_at_a_site_carries_the_cost() -> None:
+    source = module("""
+        import time
+
+        def pause():
+            time.sleep(1)
+
+        async def handler():
+            pause()
+    """)
+    site = site_at(source, "pause()")
+    assert costs(findings(source, [site])) == {"pause": site.cost}
+
+
+def test_a_helper_decided_with_the_project_carries_the_cost_there() -> None:
+    """A call of another module's function waits for the project's summaries
+    (``codemods.project``): the pending call carries the cost to its finding."""
+    source = module("""
+        from app.store import save
+
+        async def handler():
+            save()
+    """)
+    site = site_at(source, "save()")
+    view = ProjectView(ModuleName("app.handlers"), others={}, summarise=True, observed=(site,))
+    result = transform_source(source.encode(), project=view, findings_only=True)
+    assert result.findings == [] and [call.cost for call in result.pending] == [site.cost]
+    assert [call.step for call in result.pending] == [("call", "app.store.save")]
+
+
+def test_the_rewritten_file_is_analysed_without_the_observations() -> None:
+    """What is left after a fix is listed at its line in the new file; the sites' positions
+    are the old file's, so they are not looked at there."""
+    source = module("""
+        import subprocess
+        import time
+
+        async def handler(cmd: str):
+            time.sleep(1)
+            subprocess.Popen(cmd)
+    """)
+    site = site_at(source, "subprocess.Popen(cmd)")
+    result = transform_source(source.encode(), project=ProjectView(observed=(site,)))
+    assert [f.cost for f in result.findings] == [None, site.cost]
+    assert result.left is not None and [(f.name, f.cost) for f in result.left] == [("subprocess.Popen", None)]
+
+
+def test_summaries_do_not_depend_on_observations() -> None:
+    source = module("""
+        import time
+
+        def pause():
+            time.sleep(1)
+
+        def compute(n):
+            return sum(range(n))
+
+        async def handler():
+            pause()
+            compute(10)
+    """)
+    sites = (site_at(source, "pause()"), site_at(source, "compute(10)"))
+    view = ProjectView(ModuleName("app.handlers"), others={}, summarise=True)
+    plain = transform_source(source.encode(), project=view, findings_only=True)
+    observed = transform_source(
+        source.encode(), project=ProjectView(ModuleName("app.handlers"), others={}, summarise=True, observed=sites),
+        findings_only=True,
+    )
+    assert plain.summary is not None and observed.summary is not None
+    name, keys, facts, *rest = plain.summary
+    assert observed.summary[:2] == [name, keys] and observed.summary[3:] == rest
+    assert {k: v for k, v in observed.summary[2].items() if k in facts} == facts
+
+
+# -- the positions real interpreters give ------------------------------------------------
+
+#: Runs a coroutine that calls ``probe`` in the ways positions differ between versions;
+#: ``probe`` notes the innermost coroutine frame's position, as the recorder samples it.
+PROBES = module('''
+    import asyncio
+    import json
+    import sys
+
+
+    def probe(*args):
+        frame = sys._getframe(1)
+        while frame is not None and not frame.f_code.co_flags & 0x80:  # CO_COROUTINE
+            frame = frame.f_back
+        if sys.version_info >= (3, 11):
+            line, end, col, end_col = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+            SEEN.append([line, col, end, end_col])
+        else:
+            SEEN.append([frame.f_lineno, None, None, None])
+        return probe
+
+
+    def items():
+        probe("items")
+        yield 1
+
+
+    class Waiting:
+        def __await__(self):
+            probe("await")
+            return (yield from asyncio.sleep(0).__await__())
+
+
+    class Holder:
+        method = staticmethod(probe)
+
+
+    SEEN = []
+
+
+    async def main():
+        probe("plain")
+        Holder.method(
+            "spread")
+        Holder.\\
+            method("moved")
+        found = [probe(n) for n in ["comprehension"]]
+        for item in items():
+            pass
+        await Waiting()
+        return found
+
+
+    asyncio.run(main())
+    print(json.dumps(SEEN))
+''')
+#: What each probe's site must be matched to: a call (its source), or a reported stall.
+EXPECTED = ["probe(\"plain\")", "Holder.method(\n        \"spread\")", "Holder.\\\n        method(\"moved\")"]
+
+
+def _pythons() -> list[str]:
+    found = sorted(Path("/root/.pyenv/versions").glob("3.*/bin/python"))
+    versions = {p.parts[-3].rpartition(".")[0]: str(p) for p in found}
+    wanted = [versions[v] for v in ("3.9", "3.10", "3.11", "3.12", "3.13") if v in versions]
+    return wanted or [sys.executable]
+
+
+def _place(positions: list[int | None]) -> tuple[str, str | None, bool, bool]:
+    line, col, end, end_col = positions
+    site = ObservedSite("app.py", line or 0, col, end, end_col, "coroutine", "main", None, 1, 0.1, 0.1)
+    (placed,) = ObservedSites(ast.parse(PROBES), [site], SourceText(PROBES)).placed
+    shown = ast.get_source_segment(PROBES, placed.call) if placed.call is not None else ""
+    return shown or "", placed.problem, placed.awaited, placed.iterated
+
+
+@pytest.mark.parametrize("python", _pythons(), ids=lambda path: Path(path).parts[-3] if "pyenv" in path else "this")
+def test_the_positions_an_interpreter_gives_are_matched(python: str, tmp_path: Path) -> None:
+    done = subprocess.run([python, "-c", PROBES], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert len(seen) == 6
+    placed = [_place(positions) for positions in seen]
+    assert [p[0] for p in placed[:3]] == EXPECTED
+    comprehension, loop, awaited = placed[3:]
+    if comprehension[1] is not None:  # 3.11: the comprehension runs as a function of its own
+        assert comprehension[1] == COMPREHENSION.format('[probe(n) for n in ["comprehension"]]')
+    else:
+        assert comprehension[0] == "probe(n)"
+    if loop[1] is not None:  # 3.11, 3.12: the ``for`` statement's position
+        assert loop[1] == LOOP_ITEMS.format("items()")
+    else:  # 3.13 (and lines only): the iterable's, a call whose items are made as it is iterated
+        assert loop[0] == "items()" and loop[3]
+    assert awaited[0] == "Waiting()" and awaited[2]
