@@ -185,8 +185,7 @@ def _run_project(
 
     def observed(file: SourceFile) -> bool:
         """Whether the file's analysis was told what a recording saw in it: its findings
-        are not the cache's to keep, and it is looked at again whole (a site at a call of
-        another module's function is placed by the analysis that decides the call)."""
+        (and their decision) are not the cache's to keep, nor to give."""
         recording = observed_of(settings_of(file))
         return recording is not None and recording.applied(file.path)
 
@@ -239,17 +238,18 @@ def _run_project(
             yield decision
             continue
         name, package = names[outcome.file.path]
-        if not observed(outcome.file) and (decision.again is None or (
+        if decision.again is None or (
             findings_only and not outcome.result.wanted and not decision.typed
             and not _fix_text_may_change(outcome.result, decision)
-        )):
+        ):
             # Nothing blocks through other modules, or (for findings only) the module's own
             # analysis left nothing to do but finish the findings of its calls.
             result = outcome.result if decision.findings is None else replace(outcome.result, findings=decision.findings)
-            _store_decision(outcome.file, result.findings, decision, settings_of, cache_of, findings_only)
+            if not observed(outcome.file):
+                _store_decision(outcome.file, result.findings, decision, settings_of, cache_of, findings_only)
             yield FileOutcome(outcome.file, result)
             continue
-        others = {module: summary for module, summary in (decision.again or {}).items() if module != name}
+        others = {module: summary for module, summary in decision.again.items() if module != name}
         second_views[outcome.file.path] = ProjectView(
             ModuleName(name, package), others=others, digest=_digest(others, decision.scanned), complete=True,
             scanned=decision.scanned,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import pytest
 
 from codemods import observed as observed_module
 from codemods.findings import Finding
-from codemods.observed import Chain, Cost, Observations, ObservedSite, content_hash, merge_costs
+from codemods.observed import Chain, Cost, Observations, ObservedSite, content_hash
 from tests.test_fronts import COROUTINE_MODULES, age, invoke, reference, write
 
 #: path, line, column, code, message, cost (JSON) or None
@@ -71,35 +70,6 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = write(tmp_path / "shop-project")
     monkeypatch.chdir(root)
     return root
-
-
-@pytest.fixture(autouse=True)
-def costs_on_static_findings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the analysis gives findings their cost (issue 22, part A), a stand-in that
-    does what it will for a static finding: the sites of ``project.observed`` on the
-    finding's line give it their cost. It shows what reaches the analysis, in every
-    process (the workers are forked after it is in place)."""
-    from codemods.analysis import finder
-    from codemods.rewrite import apply
-
-    real = finder.plan_module
-
-    def plan_module(tree: ast.Module, source: bytes, settings: Any, comments: Any = None, suppressed: Any = None,
-                    project: Any = None) -> finder.ModulePlan:
-        plan = real(tree, source, settings, comments, suppressed, project)
-        sites = project.observed if project is not None else ()
-
-        def costed(finding: Finding) -> Finding:
-            cost = merge_costs(site.cost for site in sites if site.line == finding.line)
-            return finding if cost is None else replace(finding, cost=cost)
-
-        plan.findings[:] = map(costed, plan.findings)
-        plan.located[:] = [(costed(finding), span) for finding, span in plan.located]
-        plan.comment_lines[:] = [(costed(finding), line) for finding, line in plan.comment_lines]
-        return plan
-
-    monkeypatch.setattr(finder, "plan_module", plan_module)
-    monkeypatch.setattr(apply, "plan_module", plan_module)
 
 
 def check(*args: str, input: bytes | None = None, status: int = 1) -> list[Found]:
@@ -402,9 +372,9 @@ def test_a_recording_is_read_once_per_run(shop: Path, monkeypatch: pytest.Monkey
 
 def test_a_site_at_a_call_decided_with_other_modules_gets_its_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A call of another module's function, decided over the project's summaries without a
-    second look (the module's findings are finished as they are) when there is no
-    recording, and from the decision the cache stored: with a site at it, the module is
-    looked at again, whole, so that the analysis places the site."""
+    second look (the module's findings are finished as they are), gets the cost of its
+    site; and the decision the cache stored for the module (without a recording) is not
+    the answer for a run with one."""
     root = tmp_path / "app-project"
     (root / "app").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[tool.loopsafe]\n")
