@@ -17,7 +17,7 @@ import pytest
 
 from codemods.analysis.detector import SourceText
 from codemods.analysis.modules import ModuleName, ProjectView
-from codemods.analysis.observed_sites import COMPREHENSION, LOOP_ITEMS, ObservedSites
+from codemods.analysis.observed_sites import AMBIGUOUS, CALLBACK, COMPREHENSION, LOOP_ITEMS, NESTED, ObservedSites
 from codemods.engine import transform_source
 from codemods.findings import Finding
 from codemods.observed import Chain, Cost, ObservedSite
@@ -94,9 +94,9 @@ def test_a_call_spread_over_lines_is_matched_by_its_end_when_its_start_moved() -
     moved = ObservedSite("app.py", 5, 8, 5, 27, "coroutine", "handler", None, 2, 0.4, 0.3)
     assert costs(findings(source, [moved])) == {"requests.get": moved.cost}
     assert costs(findings(source, [whole])) == {"requests.get": whole.cost}
-    # A span that starts outside the call is not the call's (an ``await`` around it).
+    # A span that starts outside the call is not the call's: the coroutine's own code.
     outside = ObservedSite("app.py", 4, 0, 5, 27, "coroutine", "handler", None, 2, 0.4, 0.3)
-    assert costs(findings(source, [outside])) == {"requests.get": None}
+    assert costs(findings(source, [outside])) == {"requests.get": None, "handler": outside.cost}
 
 
 def test_a_site_recorded_with_lines_only_is_narrowed_by_its_callee() -> None:
@@ -113,7 +113,9 @@ def test_a_site_recorded_with_lines_only_is_narrowed_by_its_callee() -> None:
     assert found == {"shutil.copy": copying.cost, "os.remove": removing.cost}
     # No callee (a C function): the line holds two calls, neither holds the other.
     unnamed = site_at(source, "os.remove(a)", lines_only=True)
-    assert costs(findings(source, [unnamed])) == {"shutil.copy": None, "os.remove": None}
+    found = findings(source, [unnamed])
+    assert costs(found) == {"shutil.copy": None, "os.remove": None, "tidy": unnamed.cost}
+    assert [f.detail for f in found if f.code == "LS401"] == [AMBIGUOUS.format("shutil.copy(), os.remove()")]
 
 
 def test_a_line_only_site_without_a_callee_goes_to_the_outermost_call() -> None:
@@ -124,9 +126,9 @@ def test_a_line_only_site_without_a_callee_goes_to_the_outermost_call() -> None:
             return json.loads(open(path).read())
     """)
     site = site_at(source, "json.loads(open(path).read())", lines_only=True)
-    # ``open(path).read()`` is the one finding on the line; json.loads holds it but is no
-    # finding: the cost is the outermost call's, and no static finding is there.
-    assert costs(findings(source, [site])) == {"file.read": None}
+    # ``open(path).read()`` is a finding on the line, but json.loads holds it: the site is
+    # json.loads's, which no static finding covers (LS401, its argument made on the loop).
+    assert costs(findings(source, [site])) == {"file.read": None, "json.loads": site.cost}
     inner = site_at(source, "open(path).read()", lines_only=True, callee="read")
     assert costs(findings(source, [inner])) == {"file.read": inner.cost}
 
@@ -348,3 +350,149 @@ def test_the_positions_an_interpreter_gives_are_matched(python: str, tmp_path: P
     else:  # 3.13 (and lines only): the iterable's, a call whose items are made as it is iterated
         assert loop[0] == "items()" and loop[3]
     assert awaited[0] == "Waiting()" and awaited[2]
+
+
+# -- LS401: calls no static finding covers --------------------------------------------------
+
+
+def test_an_offload_is_not_offloaded_again() -> None:
+    """Recorded again after the fix, a site at ``await asyncio.to_thread(...)`` (its
+    arguments are evaluated there) is no call to move: the work runs in a thread."""
+    source = module("""
+        import asyncio
+        import zlib
+
+        async def pack(blob: bytes) -> bytes:
+            return await asyncio.to_thread(zlib.compress, blob)
+
+        async def pack_too(blob: bytes) -> bytes:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, zlib.compress, blob)
+    """)
+    sites = [site_at(source, "asyncio.to_thread(zlib.compress, blob)"),
+             site_at(source, "loop.run_in_executor(None, zlib.compress, blob)")]
+    result = transform_source(source.encode(), project=ProjectView(observed=tuple(sites)))
+    assert result.findings == [] and result.output == source.encode()
+
+
+def test_what_is_exempt_or_found_statically_is_not_ls401() -> None:
+    source = module("""
+        import time
+        import zlib
+
+        def pause():
+            time.sleep(1)
+
+        async def handler(blob: bytes):
+            zlib.compress(blob)  # noqa: LS401
+            time.sleep(1)  # noqa: LS251
+            pause()
+            zlib.crc32(blob)
+    """)
+    sites = [site_at(source, text, nth) for text, nth in
+             (("zlib.compress(blob)", 0), ("time.sleep(1)", 1), ("pause()", 0), ("zlib.crc32(blob)", 0))]
+    assert [(f.code, f.name) for f in findings(source, sites)] == [("LS301", "pause"), ("LS401", "zlib.crc32")]
+    from codemods.config import Settings
+
+    result = transform_source(
+        source.encode(), Settings(ignore=frozenset({"LS301"})), project=ProjectView(observed=tuple(sites)),
+        findings_only=True,
+    )
+    # LS301 not wanted: the helper blocks statically all the same, it is not LS401.
+    assert [(f.code, f.name) for f in result.findings] == [("LS401", "zlib.crc32")]
+    result = transform_source(
+        source.encode(), Settings(ignore=frozenset({"LS401"})), project=ProjectView(observed=tuple(sites)),
+    )
+    assert [(f.code, f.name, f.cost) for f in result.findings] == [("LS301", "pause", sites[2].cost)]
+    assert b"zlib.crc32(blob)\n" in result.output
+
+
+def test_a_method_of_a_module_imported_as_such_may_run_in_a_thread() -> None:
+    source = module("""
+        import app.codec
+        from app import codec
+
+        async def handle(blob: bytes):
+            first = app.codec.pack(blob)
+            second = codec.pack(blob)
+            return first, second
+    """)
+    sites = [site_at(source, "app.codec.pack(blob)"), site_at(source, "codec.pack(blob)")]
+    first, second = findings(source, sites)
+    assert first.fixable and first.detail == "await asyncio.to_thread(app.codec.pack, ...)"
+    # ``codec`` may be a module or an object of ``app``: another task's too.
+    assert not second.fixable and "the object it is called on, `codec`, is a name imported" in second.detail
+
+
+def test_a_call_in_a_lambda_is_not_the_coroutines() -> None:
+    source = module("""
+        import zlib
+
+        async def handle(blob: bytes):
+            later = lambda: zlib.compress(blob)
+            return later
+    """)
+    (finding,) = findings(source, [site_at(source, "zlib.compress(blob)")])
+    assert (finding.name, finding.fixable) == ("zlib.compress", False)
+    assert finding.detail == NESTED.format("a lambda")
+
+
+def test_a_callback_is_reported_in_a_module_without_coroutines() -> None:
+    source = module("""
+        def on_tick(counts):
+            counts["ticks"] = sum(range(10**7))
+    """)
+    site = ObservedSite("app.py", 2, None, None, None, "callback", "on_tick", None, 3, 0.3, 0.1)
+    (finding,) = findings(source, [site])
+    assert (finding.line, finding.column, finding.code, finding.name) == (2, 5, "LS401", "on_tick")
+    assert finding.detail == CALLBACK and finding.cost == site.cost
+
+
+STORE = module("""
+    def checksum(data: bytes) -> int:
+        total = 0
+        for byte in data:
+            total = (total * 31 + byte) % 1_000_000_007
+        return total
+
+    CACHE = {}
+
+    def remember(key: str) -> str:
+        CACHE[key] = key * 1000
+        return CACHE[key]
+""")
+HANDLERS = module("""
+    from app.store import checksum, remember
+
+    async def handle(data: bytes, key: str):
+        return checksum(data), remember(key)
+""")
+
+
+def test_another_modules_function_is_judged_with_the_project() -> None:
+    """A first look waits for the project's summaries (``codemods.project``); decided there,
+    the function that touches only its arguments runs in a thread, the other is reported
+    (judged as LS301 judges a helper); a second look with the summaries fixes it."""
+    from codemods.analysis.helpers import ModuleSummary, ProjectIndex, ProjectText, helper_finding
+    from codemods.config import Settings
+    from codemods.engine import summarise_source
+
+    sites = (site_at(HANDLERS, "checksum(data)"), site_at(HANDLERS, "remember(key)"))
+    first = ProjectView(ModuleName("app.handlers"), others={}, summarise=True, observed=sites)
+    looked = transform_source(HANDLERS.encode(), project=first, findings_only=True)
+    assert looked.findings == [] and len(looked.pending) == 2
+    sources = {"app.store": STORE.encode(), "app.handlers": HANDLERS.encode()}
+    summaries: dict[str, ModuleSummary] = {
+        name: summarise_source(text, Settings(), name, False) for name, text in sources.items()
+    }
+    index = ProjectIndex(summaries.get, ProjectText({name: (lambda t=text: t) for name, text in sources.items()}))
+    decided = [helper_finding(call, index, "app.handlers") for call in looked.pending]
+    assert [(f.code, f.name, f.fixable, f.cost) for f in decided if f is not None] == [
+        ("LS401", "checksum", True, sites[0].cost), ("LS401", "remember", False, sites[1].cost),
+    ]
+    assert decided[1] is not None and "remember(): it changes the module variable `CACHE`" in decided[1].detail
+    again = ProjectView(ModuleName("app.handlers"), others={"app.store": summaries["app.store"]}, complete=True,
+                        scanned=dict(index.scanned), observed=sites)
+    fixed = transform_source(HANDLERS.encode(), project=again)
+    assert [(f.name, f.fixable) for f in fixed.findings] == [("checksum", True), ("remember", False)]
+    assert b"return await asyncio.to_thread(checksum, data), remember(key)" in fixed.output

@@ -29,8 +29,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from codemods.analysis.detector import SourceText
+from codemods.analysis.bindings import Scope
+from codemods.analysis.detector import SourceText, resolve
+from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, method_reason, thread_reason
 from codemods.catalog import CATEGORIES, BlockingCall
+from codemods.findings import Finding
 from codemods.observed import Cost, ObservedSite, merge_costs
 
 CODE = CATEGORIES["observed"][0]
@@ -46,12 +49,25 @@ LOOP_ITEMS = ("it stalled while the `for` loop took its next item from `{}`, whi
 COMPREHENSION = ("it stalled in the comprehension `{}`, which this Python runs as a function of its own: the recording "
                  "does not say which of its calls (record with Python 3.12+ to have it fixed)")
 CLASS_BODY = "it stalled in the body of class `{}`, which runs on the loop and cannot hold an await"
-NESTED = "the call is in {} inside the coroutine, code that runs when it is called, not the coroutine's own"
+NESTED = ("the call is in {} inside the coroutine, code with a frame of its own (not the coroutine's), where no await "
+          "can go")
 AMBIGUOUS = ("it was recorded with lines only (Python < 3.11), and the line holds several calls it may be ({}): record "
              "with Python 3.11+ to have it fixed")
 NO_COROUTINE = "the recording places it in no `async def` of the module as it is now"
 CALLBACK = ("a plain function the event loop called (a callback, not a coroutine) ran this long: no await can go there; "
             "run its work with loop.run_in_executor where it is scheduled, or make it a coroutine")
+UNPLACED = "loopsafe did not meet the call in the coroutine's code"
+
+#: Why a call may not go to a thread for what it calls (finishing "not fixed automatically: ").
+ITERATED = ("it makes what a loop iterates, and the recording cannot tell a stall in the call from one in taking its "
+            "items, which run on the loop whatever runs the call (a generator); move the whole loop into a function "
+            "run with asyncio.to_thread")
+ANY_FUNCTION = "it calls `{}`, {}, which may be any function: loopsafe cannot tell what would run in the thread"
+CONSTRUCTS = "it constructs `{}`, a class of the module, whose code loopsafe does not follow"
+DEFINED_HERE = "it calls `{}`, a function the coroutine defines, whose code loopsafe does not follow"
+COROUTINE_FUNCTION = "it calls `{}`, a coroutine function: the call only makes a coroutine, so what stalled is not it"
+PROJECT_CODE = ("it calls `{}`, code of the project that loopsafe cannot follow (not a plain function or method: a "
+                "class, a callable object, a coroutine function)")
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -186,16 +202,20 @@ class ObservedSites:
             return self._at_call(site, coroutine, call)
         loop = coroutine.loops.get(span)
         if loop is not None:
-            return Placed(site, coroutine.node, problem=LOOP_ITEMS.format(self._shown(loop.iter)), node=loop.iter,
-                          name=self._shown(loop.iter))
+            return self._loop_items(site, coroutine, loop)
         comprehension = coroutine.comprehensions.get(span)
         if comprehension is not None:
-            shown = self._shown(comprehension)
-            return Placed(site, coroutine.node, problem=COMPREHENSION.format(shown), node=comprehension, name=shown)
+            return self._own_code(site, coroutine, comprehension, COMPREHENSION.format(self._shown(comprehension)))
         klass = coroutine.classes.get(span)
         if klass is not None:
-            return Placed(site, coroutine.node, problem=CLASS_BODY.format(klass.name), node=klass, name=klass.name)
+            return self._own_code(site, coroutine, klass, CLASS_BODY.format(klass.name))
         return self._own_code(site, coroutine, None, OWN_CODE)
+
+    def _loop_items(self, site: ObservedSite, coroutine: _Coroutine, loop: ast.For | ast.AsyncFor) -> Placed:
+        """Named after what makes the items, when a call does (``squares(n)``)."""
+        made = loop.iter
+        name = called_name(self.text, made) if isinstance(made, ast.Call) else coroutine.node.name
+        return Placed(site, coroutine.node, problem=LOOP_ITEMS.format(self._shown(made)), node=made, name=name)
 
     def _on_line(self, site: ObservedSite, coroutine: _Coroutine) -> Placed:
         calls = coroutine.by_line.get(site.line, [])
@@ -206,17 +226,17 @@ class ObservedSites:
         if not calls:
             loop = next((lp for lp in coroutine.loops.values() if lp.lineno == site.line), None)
             if loop is not None:
-                return Placed(site, coroutine.node, problem=LOOP_ITEMS.format(self._shown(loop.iter)),
-                              node=loop.iter, name=self._shown(loop.iter))
+                return self._loop_items(site, coroutine, loop)
             return self._own_code(site, coroutine, None, OWN_CODE)
         callee = (site.callee or "").rpartition(".")[2]
         named = [call for call in calls if callee and _called_name(call) == callee]
-        candidates = named or calls
+        candidates = sorted(named or calls, key=lambda call: (call.lineno, call.col_offset))
         chosen = _outermost(candidates)
         if chosen is None:
+            # Said of the coroutine, at the line's first call: which call stalled is not known.
             shown = ", ".join(f"{called_name(self.text, call)}()" for call in candidates)
             return Placed(site, coroutine.node, problem=AMBIGUOUS.format(shown), node=candidates[0],
-                          name=called_name(self.text, candidates[0]))
+                          name=coroutine.node.name)
         return self._at_call(site, coroutine, chosen)
 
     def _at_call(self, site: ObservedSite, coroutine: _Coroutine, call: ast.Call) -> Placed:
@@ -338,3 +358,90 @@ def _outermost(calls: list[ast.Call]) -> ast.Call | None:
 def costed(sites: Sequence[ObservedSite]) -> Cost | None:
     """The cost a finding at these sites carries."""
     return merge_costs(site.cost for site in sites)
+
+
+# -- the verdicts on calls no static finding covers (LS401) -----------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedCall:
+    """What the LS401 finding of a call needs besides the project's summaries
+    (``HelperCall.observed``): for a call of a project function it is judged like LS301,
+    else by its callee and its receiver."""
+
+    #: The callee as written (``self.model.predict``).
+    name: str
+    #: Why it may not go to a thread when it is not a project function (what it calls,
+    #: the object it is a method of), if so.
+    elsewhere: str | None = None
+    #: Whether LS301 is wanted: a call found blocking through the project is its finding then.
+    helpers: bool = True
+
+
+def callee_problem(call: ast.Call, scope: Scope, name: str, iterated: bool) -> str | None:
+    """Why running what ``call`` calls in a thread may change what the program does, from
+    the callee alone (its receiver and arguments are the confinement rule's)."""
+    func = call.func
+    names = resolve(func, scope)
+    for qualified in sorted(names):
+        reason = thread_reason(qualified, call)
+        if reason is not None:
+            return f"not run in a thread: {reason}"
+    if isinstance(func, ast.Attribute):
+        reason = method_reason(func)
+        if reason is not None:
+            return f"not run in a thread: {reason}"
+    elif not isinstance(func, ast.Name):
+        return ANY_FUNCTION.format(name, "what an expression gives")
+    elif not names:
+        bindings = scope[func.id]
+        if bindings and all(isinstance(b.node, ast.ClassDef) for b in bindings):
+            return CONSTRUCTS.format(name)
+        if bindings and all(isinstance(b.node, ast.AsyncFunctionDef) for b in bindings):
+            return COROUTINE_FUNCTION.format(name)
+        if bindings and all(isinstance(b.node, ast.FunctionDef) for b in bindings):
+            if any(b.scope.kind != "module" for b in bindings):
+                return DEFINED_HERE.format(name)
+        else:
+            return ANY_FUNCTION.format(name, "a variable or a parameter")
+    return ITERATED if iterated else None
+
+
+def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, here: str) -> Finding | None:
+    """The LS401 finding of a call no static finding covers: a project function is judged
+    as LS301 judges it (its body, what it calls, what else may run), other project code is
+    reported, anything else by its callee and receiver (``ObservedCall.elsewhere``);
+    where an await may go and the arguments (``call.place``) hold for all."""
+    observed = call.observed
+    assert observed is not None
+    if keys:
+        refusal = next((found for found in (index.refusal(k, here) for k in keys) if found is not None), None)
+        refusal = refusal or index.problem(call.step, here, here)
+        if index.incomplete:
+            refusal = refusal or "the modules it reaches are not all known here"
+        reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
+    elif _project_code(call.step, index):
+        reason = PROJECT_CODE.format(observed.name)
+    else:
+        reason = observed.elsewhere or call.place
+    through = call.cost.through if call.cost is not None else ()
+    if reason is not None:
+        return Finding(call.line, call.column, CODE, observed.name, False, reason, through, call.cost)
+    return Finding(call.line, call.column, CODE, observed.name, not call.fix.startswith("!"), call.fix.lstrip("!"),
+                   through, call.cost)
+
+
+def _project_code(step: Step, index: ProjectIndex) -> bool:
+    """Whether a call of ``step`` (no function loopsafe follows) reaches the project's code
+    (a class of it, an object of one of its modules)."""
+    if step[0] == "method":
+        return True  # ``self.m()`` in a class of the project
+    if step[0] != "call":
+        return False
+    parts = step[1].split(".")
+    return any(index.module(".".join(parts[:cut])) is not None for cut in range(len(parts) - 1, 0, -1))
+
+
+def reported(placed: Placed) -> str:
+    """Why a site without a call to judge is reported."""
+    return placed.problem or UNPLACED
