@@ -294,6 +294,14 @@ PROBES = module('''
         method = staticmethod(probe)
 
 
+    class Entering:
+        def __enter__(self):
+            probe("enter")
+
+        def __exit__(self, *exc):
+            return False
+
+
     SEEN = []
 
 
@@ -307,6 +315,8 @@ PROBES = module('''
         for item in items():
             pass
         await Waiting()
+        with Entering():
+            pass
         return found
 
 
@@ -324,12 +334,12 @@ def _pythons() -> list[str]:
     return wanted or [sys.executable]
 
 
-def _place(positions: list[int | None]) -> tuple[str, str | None, bool, bool]:
+def _place(positions: list[int | None]) -> tuple[str, str | None, bool, bool, bool]:
     line, col, end, end_col = positions
     site = ObservedSite("app.py", line or 0, col, end, end_col, "coroutine", "main", None, 1, 0.1, 0.1)
     (placed,) = ObservedSites(ast.parse(PROBES), [site], SourceText(PROBES)).placed
     shown = ast.get_source_segment(PROBES, placed.call) if placed.call is not None else ""
-    return shown or "", placed.problem, placed.awaited, placed.iterated
+    return shown or "", placed.problem, placed.awaited, placed.iterated, placed.entered
 
 
 @pytest.mark.parametrize("python", _pythons(), ids=lambda path: Path(path).parts[-3] if "pyenv" in path else "this")
@@ -337,10 +347,10 @@ def test_the_positions_an_interpreter_gives_are_matched(python: str, tmp_path: P
     done = subprocess.run([python, "-c", PROBES], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
-    assert len(seen) == 6
+    assert len(seen) == 7
     placed = [_place(positions) for positions in seen]
     assert [p[0] for p in placed[:3]] == EXPECTED
-    comprehension, loop, awaited = placed[3:]
+    comprehension, loop, awaited, entered = placed[3:]
     if comprehension[1] is not None:  # 3.11: the comprehension runs as a function of its own
         assert comprehension[1] == COMPREHENSION.format('[probe(n) for n in ["comprehension"]]')
     else:
@@ -350,6 +360,9 @@ def test_the_positions_an_interpreter_gives_are_matched(python: str, tmp_path: P
     else:  # 3.13 (and lines only): the iterable's, a call whose items are made as it is iterated
         assert loop[0] == "items()" and loop[3]
     assert awaited[0] == "Waiting()" and awaited[2]
+    # Entering a ``with`` block: its statement's position (3.11, 3.12) or its context
+    # manager's call's (3.13): that call, which may have stalled or not.
+    assert entered[0] == "Entering()" and entered[4] and entered[1] is None
 
 
 # -- LS401: calls no static finding covers --------------------------------------------------

@@ -1177,7 +1177,7 @@ class _Finder:
     def _observed_part(self, node: ast.Call, scope: Scope, placed: Sequence[Placed]) -> ObservedCall:
         """What an LS401 finding of ``node`` needs besides the project's summaries."""
         name = called_name(self.text, node)
-        elsewhere = callee_problem(node, scope, name, any(p.iterated for p in placed))
+        elsewhere = callee_problem(node, scope, name, placed)
         return ObservedCall(name, elsewhere or self._observed_receiver(node, scope), self.settings.allows(HELPER_CODE))
 
     def _observed_receiver(self, node: ast.Call, scope: Scope) -> str | None:

@@ -66,6 +66,9 @@ ANY_FUNCTION = "it calls `{}`, {}, which may be any function: loopsafe cannot te
 CONSTRUCTS = "it constructs `{}`, a class of the module, whose code loopsafe does not follow"
 DEFINED_HERE = "it calls `{}`, a function the coroutine defines, whose code loopsafe does not follow"
 COROUTINE_FUNCTION = "it calls `{}`, a coroutine function: the call only makes a coroutine, so what stalled is not it"
+ENTERED = ("it makes the context manager of a `with` block, and the recording cannot tell a stall in the call from "
+           "one in entering or leaving the block, which runs on the loop whatever runs the call; move the whole block "
+           "into a function run with asyncio.to_thread")
 PROJECT_CODE = ("it calls `{}`, code of the project that loopsafe cannot follow (not a plain function or method: a "
                 "class, a callable object, a coroutine function)")
 
@@ -87,6 +90,8 @@ class Placed:
     awaited: bool = False
     #: The call makes what a ``for`` loop or a comprehension iterates.
     iterated: bool = False
+    #: The call makes the context manager a ``with`` statement enters.
+    entered: bool = False
     #: Why no call of the coroutine is the site's, if none is (reported with it).
     problem: str | None = None
     #: The name it is reported under when it has no call (the coroutine, the iterable).
@@ -107,10 +112,12 @@ class _Coroutine:
     loops: dict[Span, ast.For | ast.AsyncFor] = field(default_factory=dict)
     comprehensions: dict[Span, ast.expr] = field(default_factory=dict)
     classes: dict[Span, ast.ClassDef] = field(default_factory=dict)
+    withs: dict[Span, ast.With | ast.AsyncWith] = field(default_factory=dict)
     #: Calls in a lambda, a nested ``def`` or a class body, and which.
     nested: dict[ast.Call, str] = field(default_factory=dict)
     awaited: set[ast.Call] = field(default_factory=set)
     iterated: set[ast.Call] = field(default_factory=set)
+    entered: set[ast.Call] = field(default_factory=set)
 
 
 class ObservedSites:
@@ -209,6 +216,13 @@ class ObservedSites:
         klass = coroutine.classes.get(span)
         if klass is not None:
             return self._own_code(site, coroutine, klass, CLASS_BODY.format(klass.name))
+        block = coroutine.withs.get(span)
+        if block is not None:
+            # Entering or leaving it (3.11, 3.12): what made its context manager answers for it.
+            made = next((i.context_expr for i in block.items if isinstance(i.context_expr, ast.Call)), None)
+            if made is not None:
+                return self._at_call(site, coroutine, made)
+            return self._own_code(site, coroutine, block, ENTERED)
         return self._own_code(site, coroutine, None, OWN_CODE)
 
     def _loop_items(self, site: ObservedSite, coroutine: _Coroutine, loop: ast.For | ast.AsyncFor) -> Placed:
@@ -244,8 +258,8 @@ class ObservedSites:
         if nested is not None:
             return Placed(site, coroutine.node, call, problem=NESTED.format(nested), node=call,
                           name=called_name(self.text, call))
-        return Placed(site, coroutine.node, call, awaited=call in coroutine.awaited,
-                      iterated=call in coroutine.iterated, name=called_name(self.text, call))
+        return Placed(site, coroutine.node, call, awaited=call in coroutine.awaited, iterated=call in coroutine.iterated,
+                      entered=call in coroutine.entered, name=called_name(self.text, call))
 
     def _own_code(self, site: ObservedSite, coroutine: _Coroutine, node: ast.AST | None, problem: str) -> Placed:
         name = coroutine.node.name if not isinstance(node, ast.Await) else _one_line(self._shown(node.value))
@@ -295,6 +309,9 @@ def _index(coroutine: ast.AsyncFunctionDef) -> _Coroutine:
                     index.iterated.add(generator.iter)
         elif isinstance(node, ast.ClassDef) and nested is None:
             index.classes[_span(node)] = node
+        elif isinstance(node, (ast.With, ast.AsyncWith)) and nested is None:
+            index.withs[_span(node)] = node
+            index.entered.update(item.context_expr for item in node.items if isinstance(item.context_expr, ast.Call))
         inner = nested
         if isinstance(node, ast.Lambda):
             inner = nested or "a lambda"
@@ -378,7 +395,7 @@ class ObservedCall:
     helpers: bool = True
 
 
-def callee_problem(call: ast.Call, scope: Scope, name: str, iterated: bool) -> str | None:
+def callee_problem(call: ast.Call, scope: Scope, name: str, placed: Sequence[Placed]) -> str | None:
     """Why running what ``call`` calls in a thread may change what the program does, from
     the callee alone (its receiver and arguments are the confinement rule's)."""
     func = call.func
@@ -404,7 +421,9 @@ def callee_problem(call: ast.Call, scope: Scope, name: str, iterated: bool) -> s
                 return DEFINED_HERE.format(name)
         else:
             return ANY_FUNCTION.format(name, "a variable or a parameter")
-    return ITERATED if iterated else None
+    if any(p.iterated for p in placed):
+        return ITERATED
+    return ENTERED if any(p.entered for p in placed) else None
 
 
 def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, here: str) -> Finding | None:
