@@ -21,6 +21,7 @@ from codemods.analysis.observed_sites import AMBIGUOUS, CALLBACK, COMPREHENSION,
 from codemods.engine import transform_source
 from codemods.findings import Finding
 from codemods.observed import Chain, Cost, ObservedSite
+from tests.fixture_cases import FixtureCase, discover
 
 
 def module(text: str) -> str:
@@ -509,3 +510,84 @@ def test_another_modules_function_is_judged_with_the_project() -> None:
     fixed = transform_source(HANDLERS.encode(), project=again)
     assert [(f.name, f.fixable) for f in fixed.findings] == [("checksum", True), ("remember", False)]
     assert b"return await asyncio.to_thread(checksum, data), remember(key)" in fixed.output
+
+
+def test_what_a_call_hands_or_reaches_is_judged_too() -> None:
+    """A function or class of the module handed to a library call runs in the thread with
+    it; a context variable set in a thread stays in the thread's copy of the context; an
+    attribute of a function is the function's code; and what the recording saw the call
+    run (its chain) may belong to the loop's thread."""
+    source = module("""
+        import contextvars
+        import functools
+        import sdk
+
+        REQUEST = contextvars.ContextVar("request")
+        SEEN = {}
+
+        def rank(row: str) -> int:
+            return SEEN.setdefault(row, len(SEEN))
+
+        @functools.lru_cache
+        def render(name: str) -> str:
+            return name * 1000
+
+        async def handle(rows: tuple[str, ...], name: str):
+            ordered = sorted(rows, key=rank)
+            REQUEST.set(name)
+            render.cache_clear()
+            legacy = sdk.fetch_all(name)
+            plain = sorted(rows)
+            return ordered, legacy, plain
+    """)
+    sites = [site_at(source, "sorted(rows, key=rank)"), site_at(source, "REQUEST.set(name)"),
+             site_at(source, "render.cache_clear()"),
+             site_at(source, "sdk.fetch_all(name)",
+                     through=("sdk.fetch_all()", "asyncio.base_events.BaseEventLoop.run_until_complete()")),
+             site_at(source, "sorted(rows)")]
+    ordered, *others = findings(source, sites)
+    found = {f.name: f for f in others}
+    assert "its argument `rank` hands it `rank`, a function of the module" in ordered.detail
+    assert "`REQUEST`, is a context variable" in found["REQUEST.set"].detail
+    assert "an attribute of a function of the module" in found["render.cache_clear"].detail
+    assert "the recording saw it run asyncio.base_events.BaseEventLoop.run_until_complete()" in found["sdk.fetch_all"].detail
+    assert [f.name for f in [ordered, *others] if f.fixable] == ["sorted"] and found["sorted"].line == 20
+
+
+def _everywhere(tree: ast.Module) -> tuple[ObservedSite, ...]:
+    """A site at every call and statement of every coroutine, with positions and by line."""
+    sites: list[ObservedSite] = []
+    for coroutine in ast.walk(tree):
+        if not isinstance(coroutine, ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(coroutine):
+            if isinstance(node, (ast.Call, ast.stmt)):
+                sites.append(ObservedSite("app.py", node.lineno, node.col_offset, node.end_lineno, node.end_col_offset,
+                                          "coroutine", coroutine.name, None, 1, 0.1, 0.1))
+            if isinstance(node, ast.Call):
+                sites.append(ObservedSite("app.py", node.lineno, None, None, None, "coroutine", coroutine.name,
+                                          _called(node), 1, 0.1, 0.1))
+    return tuple(sites)
+
+
+def _called(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+SAMPLED = [case for number, case in enumerate(discover()) if number % 40 == 0]
+
+
+@pytest.mark.parametrize("case", SAMPLED, ids=[case.name for case in SAMPLED])
+def test_sites_everywhere_give_a_fix_that_compiles_and_stays(case: FixtureCase) -> None:
+    """Every call and statement of every coroutine of a fixture recorded as a stall: the
+    fix compiles, ``check`` agrees with it, and fixing its output again (the observations
+    stale) changes nothing: what an offload leaves is judged as what it replaced."""
+    source, settings = case.input.read_bytes(), case.settings()
+    project = ProjectView(observed=_everywhere(ast.parse(source)))
+    fixed = transform_source(source, settings, project=project)
+    assert fixed.error is None, fixed.error
+    compile(fixed.output, str(case.input), "exec", dont_inherit=True)
+    assert transform_source(source, settings, project=project, findings_only=True).findings == fixed.findings
+    again = transform_source(fixed.output, settings)
+    assert again.error is None and again.output == fixed.output

@@ -38,13 +38,13 @@ from codemods.analysis.helpers import (
 )
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.observed_sites import (
-    AWAITED, CODE as OBSERVED_CODE, OBSERVED_ENTRY, ObservedCall, ObservedSites, Placed, callee_problem, called_name,
-    costed, observed_finding, reported,
+    AWAITED, CODE as OBSERVED_CODE, CONTEXT_VARIABLE, HANDS_CODE, OBSERVED_ENTRY, ObservedCall, ObservedSites, Placed,
+    callee_problem, called_name, costed, observed_finding, reached, reported,
 )
 from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
-    BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
+    CONTEXT_VAR, BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
 from codemods.analysis.confinement import ATTRIBUTE, MODULE_VARIABLE, PARAMETER, Confinement, describe
 from codemods.catalog import (
@@ -1177,8 +1177,26 @@ class _Finder:
     def _observed_part(self, node: ast.Call, scope: Scope, placed: Sequence[Placed]) -> ObservedCall:
         """What an LS401 finding of ``node`` needs besides the project's summaries."""
         name = called_name(self.text, node)
-        elsewhere = callee_problem(node, scope, name, placed)
-        return ObservedCall(name, elsewhere or self._observed_receiver(node, scope), self.settings.allows(HELPER_CODE))
+        elsewhere = (
+            callee_problem(node, scope, name, placed) or self._observed_receiver(node, scope)
+            or self._hands_code(node)
+        )
+        return ObservedCall(name, elsewhere, self.settings.allows(HELPER_CODE), reached(p.site for p in placed))
+
+    def _hands_code(self, node: ast.Call) -> str | None:
+        """Why an argument hands a function or class of the module to a call that runs in
+        a thread (as ``key=`` or a callback, it runs there too): loopsafe does not judge it
+        there. Lambdas and bound methods are the confinement rule's (what they read)."""
+        for argument in arguments_of(node):
+            for name in ast.walk(argument.value):
+                if not isinstance(name, ast.Name) or not isinstance(name.ctx, ast.Load):
+                    continue
+                bindings = self.scopes.scope_or(name, self.scopes.module)[name.id]
+                if bindings and all(isinstance(b.node, (*_FUNCTIONS, ast.ClassDef)) for b in bindings):
+                    what = "a class" if isinstance(bindings[0].node, ast.ClassDef) else "a function"
+                    shown = self.confinement().render(argument.value)
+                    return f"not run in a thread: {HANDS_CODE.format(shown, name.id, what)}"
+        return None
 
     def _observed_receiver(self, node: ast.Call, scope: Scope) -> str | None:
         """Why the object a method is called on may be used by another task while the
@@ -1186,6 +1204,12 @@ class _Finder:
         func = node.func
         if not isinstance(func, ast.Attribute) or self._names_module(func.value, scope):
             return None
+        holder = func.value
+        if isinstance(holder, ast.Name) and scope[holder.id] and all(b.scope.kind == "module" for b in scope[holder.id]):
+            if self._constants is None:
+                self._constants = ModuleConstants(self.tree, self.settings.constructors)
+            if self._constants.module_kind(holder.id) == CONTEXT_VAR:
+                return f"not run in a thread: {CONTEXT_VARIABLE.format(holder.id)}"
         hazard = self.confinement().hazard(func.value, node)
         if hazard is None:
             return None
@@ -1246,10 +1270,16 @@ class _Finder:
             if isinstance(node, (ast.expr, ast.stmt)):
                 span = self._span(node)
             else:
-                line = min(max(placed.site.line, 1), max(self.source.count("\n") + 1, 1))
+                line = min(max(placed.site.line, 1), self.source.count("\n") + 1)
                 text = self.text.line_bytes(line)
-                offset = placed.site.col_offset if placed.site.col_offset is not None else len(text) - len(text.lstrip())
-                column = self.text.column(line, min(offset, len(text)))
+                offset = len(text) - len(text.lstrip())  # the line's code, unless the site says where on it
+                if placed.site.col_offset is not None and placed.site.col_offset <= len(text):
+                    try:
+                        text[: placed.site.col_offset].decode("utf-8")
+                        offset = placed.site.col_offset
+                    except UnicodeDecodeError:
+                        pass  # not where a character starts: not this text's position
+                column = self.text.column(line, offset)
                 span = (line, column, line, column)
             key = (span[0], span[1], placed.name, reported(placed))
             merged.setdefault(key, ([], span))[0].append(placed.site)

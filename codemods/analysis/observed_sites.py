@@ -32,7 +32,7 @@ from typing import Iterable, Sequence
 from codemods.analysis.bindings import Scope
 from codemods.analysis.detector import SourceText, resolve
 from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, method_reason, thread_reason
-from codemods.catalog import CATEGORIES, BlockingCall
+from codemods.catalog import CATEGORIES, EVENT_LOOP_MODULES, BlockingCall
 from codemods.findings import Finding
 from codemods.observed import Cost, ObservedSite, merge_costs
 
@@ -64,11 +64,27 @@ ITERATED = ("it makes what a loop iterates, and the recording cannot tell a stal
             "run with asyncio.to_thread")
 ANY_FUNCTION = "it calls `{}`, {}, which may be any function: loopsafe cannot tell what would run in the thread"
 CONSTRUCTS = "it constructs `{}`, a class of the module, whose code loopsafe does not follow"
+OF_FUNCTION = "it calls `{}`, an attribute of a function of the module, whose code loopsafe does not follow"
 DEFINED_HERE = "it calls `{}`, a function the coroutine defines, whose code loopsafe does not follow"
 COROUTINE_FUNCTION = "it calls `{}`, a coroutine function: the call only makes a coroutine, so what stalled is not it"
 ENTERED = ("it makes the context manager of a `with` block, and the recording cannot tell a stall in the call from "
            "one in entering or leaving the block, which runs on the loop whatever runs the call; move the whole block "
            "into a function run with asyncio.to_thread")
+HANDS_CODE = ("its argument `{}` hands it `{}`, {} of the module, which the call may run in the thread, where "
+              "loopsafe does not follow it")
+CONTEXT_VARIABLE = ("the object it is called on, `{}`, is a context variable: a thread runs with a copy of the "
+                    "coroutine's context, so what it sets there stays there")
+REACHED = ("the recording saw it run {}, which belongs to {}: it cannot run in a worker thread as it does on the "
+           "loop's")
+#: What a call must not reach to go to a thread, by the module its code is in (a chain
+#: names each function ``module.qualname()``), and what the module belongs to.
+_LOOP_BOUND = (
+    *((f"{module}.", "the event loop's thread") for module in EVENT_LOOP_MODULES),
+    ("sqlite3.", "the thread that made its connection (check_same_thread)"),
+    ("contextvars.", "the coroutine's context"),
+    ("threading.local", "the thread it runs in"),
+    ("signal.", "the main thread"),
+)
 PROJECT_CODE = ("it calls `{}`, code of the project that loopsafe cannot follow (not a plain function or method: a "
                 "class, a callable object, a coroutine function)")
 
@@ -393,6 +409,9 @@ class ObservedCall:
     elsewhere: str | None = None
     #: Whether LS301 is wanted: a call found blocking through the project is its finding then.
     helpers: bool = True
+    #: Why what the recording saw it run may not run in a worker thread, if so (it holds
+    #: for a project function too).
+    reached: str | None = None
 
 
 def callee_problem(call: ast.Call, scope: Scope, name: str, placed: Sequence[Placed]) -> str | None:
@@ -408,6 +427,13 @@ def callee_problem(call: ast.Call, scope: Scope, name: str, placed: Sequence[Pla
         reason = method_reason(func)
         if reason is not None:
             return f"not run in a thread: {reason}"
+        root = func.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and scope[root.id] and all(
+            isinstance(b.node, _FUNCTIONS) for b in scope[root.id]
+        ):
+            return OF_FUNCTION.format(name)  # ``render.cache_clear()``: what it runs is the function's
     elif not isinstance(func, ast.Name):
         return ANY_FUNCTION.format(name, "what an expression gives")
     elif not names:
@@ -426,6 +452,18 @@ def callee_problem(call: ast.Call, scope: Scope, name: str, placed: Sequence[Pla
     return ENTERED if any(p.entered for p in placed) else None
 
 
+def reached(sites: Iterable[ObservedSite]) -> str | None:
+    """Why what the recording saw below the sites (their chains) may not run in a worker
+    thread: code of the event loop, of sqlite3, of the coroutine's context."""
+    for site in sites:
+        for chain in site.chains:
+            for label in chain.through:
+                for prefix, owner in _LOOP_BOUND:
+                    if label.startswith(prefix):
+                        return f"not run in a thread: {REACHED.format(label, owner)}"
+    return None
+
+
 def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, here: str) -> Finding | None:
     """The LS401 finding of a call no static finding covers: a project function is judged
     as LS301 judges it (its body, what it calls, what else may run), other project code is
@@ -438,11 +476,11 @@ def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, her
         refusal = refusal or index.problem(call.step, here, here)
         if index.incomplete:
             refusal = refusal or "the modules it reaches are not all known here"
-        reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
+        reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or observed.reached or call.place
     elif _project_code(call.step, index):
         reason = PROJECT_CODE.format(observed.name)
     else:
-        reason = observed.elsewhere or call.place
+        reason = observed.elsewhere or observed.reached or call.place
     through = call.cost.through if call.cost is not None else ()
     if reason is not None:
         return Finding(call.line, call.column, CODE, observed.name, False, reason, through, call.cost)
