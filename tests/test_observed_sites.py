@@ -17,7 +17,9 @@ import pytest
 
 from codemods.analysis.detector import SourceText
 from codemods.analysis.modules import ModuleName, ProjectView
-from codemods.analysis.observed_sites import AMBIGUOUS, CALLBACK, COMPREHENSION, LOOP_ITEMS, NESTED, ObservedSites
+from codemods.analysis.observed_sites import (
+    AMBIGUOUS, CALLBACK, COMPREHENSION, LOOP_ITEMS, NESTED, OWN_CODE, ObservedSites,
+)
 from codemods.engine import transform_source
 from codemods.findings import Finding
 from codemods.observed import Chain, Cost, ObservedSite
@@ -591,3 +593,19 @@ def test_sites_everywhere_give_a_fix_that_compiles_and_stays(case: FixtureCase) 
     assert transform_source(source, settings, project=project, findings_only=True).findings == fixed.findings
     again = transform_source(fixed.output, settings)
     assert again.error is None and again.output == fixed.output
+
+
+def test_a_site_not_in_a_call_is_the_coroutines_own_code() -> None:
+    """``in_call`` false: the time went in the coroutine's own bytecode at that place (an
+    operator, a loop, an import), not in a call on the line: no call is offloaded for it."""
+    source = module("""
+        import zlib
+
+        async def handle(blob: bytes, n: int):
+            size = len(zlib.compress(blob)) * sum(range(n)) ** 50
+            return size
+    """)
+    inside = site_at(source, "len(zlib.compress(blob))", lines_only=True)
+    own = ObservedSite("app.py", inside.line, None, None, None, "coroutine", "handle", None, 2, 0.2, 0.1, in_call=False)
+    (finding,) = findings(source, [own])
+    assert (finding.name, finding.fixable, finding.detail, finding.column) == ("handle", False, OWN_CODE, 5)

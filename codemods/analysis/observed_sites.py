@@ -42,6 +42,8 @@ OBSERVED_ENTRY = BlockingCall("", "observed")
 
 #: Why a site is reported without a call to move (finishing "not fixed automatically: ").
 OWN_CODE = "the coroutine's own code ran on the loop; no call to move to a thread"
+IMPORTS = ("it imports `{}` here, whose code runs on the loop the first time (and may need its thread); import it "
+           "at module level")
 AWAITED = ("the stall is inside the awaited coroutine, which cannot run in a thread: the call that blocks is in its "
            "code (or in the library it calls)")
 LOOP_ITEMS = ("it stalled while the `for` loop took its next item from `{}`, which makes its items on the loop as it is "
@@ -129,6 +131,7 @@ class _Coroutine:
     comprehensions: dict[Span, ast.expr] = field(default_factory=dict)
     classes: dict[Span, ast.ClassDef] = field(default_factory=dict)
     withs: dict[Span, ast.With | ast.AsyncWith] = field(default_factory=dict)
+    imports: dict[Span, ast.Import | ast.ImportFrom] = field(default_factory=dict)
     #: Calls in a lambda, a nested ``def`` or a class body, and which.
     nested: dict[ast.Call, str] = field(default_factory=dict)
     awaited: set[ast.Call] = field(default_factory=set)
@@ -204,9 +207,25 @@ class ObservedSites:
             named = [c for c in around if c.name == wanted]
             innermost = max(named, key=lambda c: (c.lineno, c.col_offset)) if named else innermost
         coroutine = self._coroutine(innermost)
-        if site.col_offset is not None and site.end_line is not None and site.end_col_offset is not None:
+        positioned = site.col_offset is not None and site.end_line is not None and site.end_col_offset is not None
+        if not site.in_call:
+            return self._own_place(site, coroutine, positioned)
+        if positioned:
+            assert site.col_offset is not None and site.end_line is not None and site.end_col_offset is not None
             return self._at_position(site, coroutine, (site.line, site.col_offset, site.end_line, site.end_col_offset))
         return self._on_line(site, coroutine)
+
+    def _own_place(self, site: ObservedSite, coroutine: _Coroutine, positioned: bool) -> Placed:
+        """A site whose time went in the coroutine's own code (no call made there): an
+        import statement, or a loop, an operator, ... at its position (or line)."""
+        imported = next((node for span, node in coroutine.imports.items() if (
+            span == (site.line, site.col_offset, site.end_line, site.end_col_offset) if positioned
+            else span[0] == site.line)), None)
+        if imported is not None:
+            names = ", ".join(alias.name for alias in imported.names)
+            module = names if isinstance(imported, ast.Import) else "." * imported.level + (imported.module or "")
+            return self._own_code(site, coroutine, imported, IMPORTS.format(module))
+        return self._own_code(site, coroutine, None, OWN_CODE)
 
     def _at_position(self, site: ObservedSite, coroutine: _Coroutine, span: Span) -> Placed:
         call = coroutine.calls.get(span)
@@ -325,6 +344,8 @@ def _index(coroutine: ast.AsyncFunctionDef) -> _Coroutine:
                     index.iterated.add(generator.iter)
         elif isinstance(node, ast.ClassDef) and nested is None:
             index.classes[_span(node)] = node
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and nested is None:
+            index.imports[_span(node)] = node
         elif isinstance(node, (ast.With, ast.AsyncWith)) and nested is None:
             index.withs[_span(node)] = node
             index.entered.update(item.context_expr for item in node.items if isinstance(item.context_expr, ast.Call))
