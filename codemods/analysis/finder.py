@@ -28,8 +28,8 @@ from codemods.analysis.contexts import (
     Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
-from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks, split_dotted
-from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, is_dotted_name, resolve
+from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
+from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis import busy_wait
 from codemods.analysis.helpers import CODE as HELPER_CODE
@@ -38,13 +38,13 @@ from codemods.analysis.helpers import (
 )
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.observed_sites import (
-    AWAITED, CODE as OBSERVED_CODE, CONTEXT_VARIABLE, HANDS_CODE, OBSERVED_ENTRY, ObservedCall, ObservedSites, Placed,
-    callee_problem, called_name, costed, observed_finding, reached, reported,
+    AWAITED, CODE as OBSERVED_CODE, NO_FUNCTION, OBSERVED_ENTRY, ObservedSites, Verdicts, called_name, costed,
+    observed_finding,
 )
 from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
-    CONTEXT_VAR, BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
+    BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
 from codemods.analysis.confinement import ATTRIBUTE, MODULE_VARIABLE, PARAMETER, Confinement, describe
 from codemods.catalog import (
@@ -276,7 +276,7 @@ class _Finder:
         self._busy_waits: busy_wait.BusyWaits | None = None
         #: Where a recording saw the module's coroutines stall the loop (``--observed``).
         self.observed = ObservedSites(tree, project.observed, self.text) if project.observed else None
-        self._imported_modules: set[str] | None = None
+        self._observed_verdicts: Verdicts | None = None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -326,8 +326,8 @@ class _Finder:
         self.holding_coroutines = statements_with_coroutines(self.tree.body, self.source)
         self._bind_statements(self.tree.body, coroutines=0)
         self._statements(self.tree.body)
-        if self.observed is not None:
-            self._observed_left(self.observed)
+        if self.observed is not None and self.settings.allows(OBSERVED_CODE):
+            self.plan.located += self._verdicts().left(self.observed)  # no call answers for them
         plan = self.plan
         plan.located.sort(key=lambda pair: pair[0])
         plan.findings = [finding for finding, _ in plan.located]
@@ -738,7 +738,7 @@ class _Finder:
                 return describe(shown, hazard, label)
         return None
 
-    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType) -> str | None:
+    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType | None) -> str | None:
         """Why the object a method is called on, handed to the thread with the method, may
         be used by another task meanwhile, when its type is not safe to share: it is not
         the coroutine's own (an attribute, a global, a parameter, an object that escaped)."""
@@ -749,7 +749,8 @@ class _Finder:
             return None
         hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
         shown = self.confinement().render(holder)
-        return f"{describe(shown, hazard, subject='the object it is called on, `{}`,')}; {kind.sharing}"
+        described = describe(shown, hazard, subject="the object it is called on, `{}`,")
+        return described if kind is None else f"{described}; {kind.sharing}"
 
     def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
         """Why a variable a moved block is handed may be touched by another task while the
@@ -1119,7 +1120,7 @@ class _Finder:
         placed = self.observed.placed_at(node) if self.observed is not None else []
         # A call a recording saw stall the loop is LS401 if the project's summaries show
         # it does not block after all (it waits for them, below).
-        observed = self._observed_part(node, scope, placed) if placed else None
+        observed = self._verdicts().part(node, scope, placed) if placed else None
         call = HelperCall(line, column + 1, step, place, fix, costed([p.site for p in placed]), observed)
         index.incomplete = False
         finding = helper_finding(call, index, self.project.module.name)
@@ -1154,11 +1155,11 @@ class _Finder:
             hazard = self._arguments_hazard(node, None)
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         step = self.functions.callee(node, scope)
-        part = self._observed_part(node, scope, placed)
+        part = self._verdicts().part(node, scope, placed)
         decided = place is not None or (step is None and part.elsewhere is not None)
         fix = "" if decided else self._fix_text(node, Match(OBSERVED_ENTRY), scope, register=False)
         line, column = self._start(node)
-        call = HelperCall(line, column + 1, step or ("none",), place, fix, costed([p.site for p in placed]), part)
+        call = HelperCall(line, column + 1, step or NO_FUNCTION, place, fix, costed([p.site for p in placed]), part)
         index = self.index
         index.incomplete = False
         here = self.project.module.name
@@ -1174,68 +1175,19 @@ class _Finder:
             self._fix_text(node, Match(OBSERVED_ENTRY), scope)
         self._record_finding(node, finding)
 
-    def _observed_part(self, node: ast.Call, scope: Scope, placed: Sequence[Placed]) -> ObservedCall:
-        """What an LS401 finding of ``node`` needs besides the project's summaries."""
-        name = called_name(self.text, node)
-        elsewhere = (
-            callee_problem(node, scope, name, placed) or self._observed_receiver(node, scope)
-            or self._hands_code(node)
-        )
-        return ObservedCall(name, elsewhere, self.settings.allows(HELPER_CODE), reached(p.site for p in placed))
+    def _verdicts(self) -> Verdicts:
+        if self._observed_verdicts is None:
+            self._observed_verdicts = Verdicts(
+                self.tree, self.scopes, self.text, self.confinement, self._module_constants,
+                lambda call, holder: self._receiver_hazard(call, holder, None), self.settings.allows(HELPER_CODE),
+                self.source.count("\n") + 1,
+            )
+        return self._observed_verdicts
 
-    def _hands_code(self, node: ast.Call) -> str | None:
-        """Why an argument hands a function or class of the module to a call that runs in
-        a thread (as ``key=`` or a callback, it runs there too): loopsafe does not judge it
-        there. Lambdas and bound methods are the confinement rule's (what they read)."""
-        for argument in arguments_of(node):
-            for name in ast.walk(argument.value):
-                if not isinstance(name, ast.Name) or not isinstance(name.ctx, ast.Load):
-                    continue
-                bindings = self.scopes.scope_or(name, self.scopes.module)[name.id]
-                if bindings and all(isinstance(b.node, (*_FUNCTIONS, ast.ClassDef)) for b in bindings):
-                    what = "a class" if isinstance(bindings[0].node, ast.ClassDef) else "a function"
-                    shown = self.confinement().render(argument.value)
-                    return f"not run in a thread: {HANDS_CODE.format(shown, name.id, what)}"
-        return None
-
-    def _observed_receiver(self, node: ast.Call, scope: Scope) -> str | None:
-        """Why the object a method is called on may be used by another task while the
-        thread runs the method: it is not the coroutine's own (a module is not an object)."""
-        func = node.func
-        if not isinstance(func, ast.Attribute) or self._names_module(func.value, scope):
-            return None
-        holder = func.value
-        if isinstance(holder, ast.Name) and scope[holder.id] and all(b.scope.kind == "module" for b in scope[holder.id]):
-            if self._constants is None:
-                self._constants = ModuleConstants(self.tree, self.settings.constructors)
-            if self._constants.module_kind(holder.id) == CONTEXT_VAR:
-                return f"not run in a thread: {CONTEXT_VARIABLE.format(holder.id)}"
-        hazard = self.confinement().hazard(func.value, node)
-        if hazard is None:
-            return None
-        hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
-        shown = self.confinement().render(func.value)
-        return f"not run in a thread: {describe(shown, hazard, subject='the object it is called on, `{}`,')}"
-
-    def _names_module(self, node: ast.expr, scope: Scope) -> bool:
-        """``hashlib``, ``pkg.store`` (``import pkg.store``), ``np`` (``import numpy as np``): a
-        module an ``import`` statement binds, as written."""
-        split = split_dotted(node) if is_dotted_name(node) else None
-        if split is None:
-            return False
-        bindings = scope[split[0]]
-        if not bindings or not all(isinstance(b.node, ast.Import) for b in bindings):
-            return False
-        if self._imported_modules is None:
-            self._imported_modules = set()
-            for statement in ast.walk(self.tree):
-                if isinstance(statement, ast.Import):
-                    for alias in statement.names:
-                        parts = alias.name.split(".")
-                        self._imported_modules.update(
-                            [alias.asname] if alias.asname else (".".join(parts[:end]) for end in range(1, len(parts) + 1))
-                        )
-        return "".join(split) in self._imported_modules
+    def _module_constants(self) -> ModuleConstants:
+        if self._constants is None:
+            self._constants = ModuleConstants(self.tree, self.settings.constructors)
+        return self._constants
 
     def _observed_awaited(self, node: ast.Call, observed: ObservedSites) -> None:
         """An awaited call a recording saw stall the loop: the stall is in the coroutine it
@@ -1257,36 +1209,6 @@ class _Finder:
         self._record_finding(
             node, Finding(line, column + 1, OBSERVED_CODE, called_name(self.text, node), False, AWAITED, through, cost)
         )
-
-    def _observed_left(self, observed: ObservedSites) -> None:
-        """The sites no call of a coroutine answers for (its own code, a callback, a call
-        the recording cannot single out, ...): reported where they are, one finding per
-        place and reason."""
-        if not self.settings.allows(OBSERVED_CODE):
-            return
-        merged: dict[tuple[int, int, str, str], tuple[list[ObservedSite], Span]] = {}
-        for placed in observed.left():
-            node = placed.call or placed.node
-            if isinstance(node, (ast.expr, ast.stmt)):
-                span = self._span(node)
-            else:
-                line = min(max(placed.site.line, 1), self.source.count("\n") + 1)
-                text = self.text.line_bytes(line)
-                offset = len(text) - len(text.lstrip())  # the line's code, unless the site says where on it
-                if placed.site.col_offset is not None and placed.site.col_offset <= len(text):
-                    try:
-                        text[: placed.site.col_offset].decode("utf-8")
-                        offset = placed.site.col_offset
-                    except UnicodeDecodeError:
-                        pass  # not where a character starts: not this text's position
-                column = self.text.column(line, offset)
-                span = (line, column, line, column)
-            key = (span[0], span[1], placed.name, reported(placed))
-            merged.setdefault(key, ([], span))[0].append(placed.site)
-        for (line, column, name, reason), (sites, span) in merged.items():
-            cost = costed(sites)
-            through = cost.through if cost is not None else ()
-            self.plan.located.append((Finding(line, column + 1, OBSERVED_CODE, name, False, reason, through, cost), span))
 
     def _generator_argument(self, node: ast.Call) -> str | None:
         """Why the call may not go to a thread with its arguments: one is a generator expression."""

@@ -10,16 +10,26 @@ whose end is the site's and whose span holds the site's start counts too. An ``a
 (the coroutine suspended in ``SEND``) has the ``ast.Await``'s span; a ``for`` loop taking
 its next item has the ``for`` statement's (3.11, 3.12) or its iterable's (3.13); a
 comprehension run as a function of its own (3.11) the comprehension's; a class body the
-``class`` statement's. A site recorded before 3.11 has a line only (where the call
-starts): the calls starting there, narrowed by ``callee`` (the Python function the site
-was calling, when there was one), else the outermost; several calls none of which holds
-the others is ambiguous (reported).
+``class`` statement's; entering or leaving a ``with`` block the ``with`` statement's
+(3.11, 3.12) or its context manager's call's (3.13). A site recorded before 3.11 has a
+line only (where the call starts; 3.10 gives a method call spread over lines the line of
+its name): the calls there, narrowed by ``callee`` (the Python function the site was
+calling, when there was one), else the outermost; several calls none of which holds the
+others is ambiguous (reported). A site whose time went in the coroutine's own code
+(``in_call`` false: a loop, an operator, an import) is no call's.
 
 Only the coroutine's own calls are matched: a call in a lambda, a nested ``def`` or a
 class body in it is not the coroutine's code (reported). The finder
 (``codemods.analysis.finder``) takes a matched call's sites when it records a finding
-there (``take``): its cost; what is left becomes LS401 (``Verdicts``), reported at once
-when no call can be moved (``Placed.problem``).
+there (``take``): its cost. What is left becomes LS401: a call is offloaded under every
+rule other fixes follow (the finder's: where an await may go, what its arguments are), a
+project function judged as LS301 judges a helper (``observed_finding``, also with the
+project's summaries, through ``HelperCall.observed``), anything else by what it calls,
+the object it is a method of, the code it is handed, and what the recording saw it run
+(``Verdicts.part``); a call that makes what a loop iterates or a ``with`` block enters is
+reported when it is not a project function (the recording cannot tell the call's stall
+from the loop's or the block's). A site with no call to move is reported where it is
+(``Verdicts.left``, ``Placed.problem``).
 """
 
 from __future__ import annotations
@@ -27,10 +37,13 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
-from codemods.analysis.bindings import Scope
-from codemods.analysis.detector import SourceText, resolve
+from codemods.analysis.bindings import ModuleScopes, Scope
+from codemods.analysis.block_analysis import CONTEXT_VAR, ModuleConstants
+from codemods.analysis.confinement import Confinement
+from codemods.analysis.detector import SourceText, arguments_of, is_dotted_name, resolve
+from codemods.analysis.flow import split_dotted
 from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, method_reason, thread_reason
 from codemods.catalog import CATEGORIES, EVENT_LOOP_MODULES, BlockingCall
 from codemods.findings import Finding
@@ -485,7 +498,11 @@ def reached(sites: Iterable[ObservedSite]) -> str | None:
     return None
 
 
-def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, here: str) -> Finding | None:
+#: The step of a call that names no function (a method of a value, a variable's callable).
+NO_FUNCTION: Step = ("value",)
+
+
+def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, here: str) -> Finding:
     """The LS401 finding of a call no static finding covers: a project function is judged
     as LS301 judges it (its body, what it calls, what else may run), other project code is
     reported, anything else by its callee and receiver (``ObservedCall.elsewhere``);
@@ -523,3 +540,117 @@ def _project_code(step: Step, index: ProjectIndex) -> bool:
 def reported(placed: Placed) -> str:
     """Why a site without a call to judge is reported."""
     return placed.problem or UNPLACED
+
+
+class Verdicts:
+    """What the LS401 findings of a module need of it besides the walk (which knows where
+    an await may go and what the arguments are): what a call calls, hands and reaches
+    (``part``); the findings of the sites no call answers for (``left``)."""
+
+    def __init__(
+        self, tree: ast.Module, scopes: ModuleScopes, text: SourceText, confinement: Callable[[], Confinement],
+        constants: Callable[[], ModuleConstants], receiver: Callable[[ast.Call, ast.expr], str | None], helpers: bool,
+        lines: int,
+    ) -> None:
+        self.tree = tree
+        #: The module's number of lines (a site of a corrupt recording may be past them).
+        self.lines = lines
+        self.scopes = scopes
+        self.text = text
+        self.confinement = confinement
+        self.constants = constants
+        #: Why the object a method is called on may be another task's (the finder's rule).
+        self.receiver = receiver
+        self.helpers = helpers
+        self._modules: set[str] | None = None
+
+    def part(self, call: ast.Call, scope: Scope, placed: Sequence[Placed]) -> ObservedCall:
+        """What an LS401 finding of ``call`` needs besides the project's summaries."""
+        name = called_name(self.text, call)
+        elsewhere = callee_problem(call, scope, name, placed) or self._receiver(call, scope) or self._hands_code(call)
+        return ObservedCall(name, elsewhere, self.helpers, reached(p.site for p in placed))
+
+    def _receiver(self, call: ast.Call, scope: Scope) -> str | None:
+        """Why the object a method is called on may be used by another task while the
+        thread runs the method: it is not the coroutine's own (a module is not an object)."""
+        func = call.func
+        if not isinstance(func, ast.Attribute) or self._names_module(func.value, scope):
+            return None
+        holder = func.value
+        if isinstance(holder, ast.Name) and scope[holder.id] and all(b.scope.kind == "module" for b in scope[holder.id]):
+            if self.constants().module_kind(holder.id) == CONTEXT_VAR:
+                return f"not run in a thread: {CONTEXT_VARIABLE.format(holder.id)}"
+        hazard = self.receiver(call, holder)
+        return None if hazard is None else f"not run in a thread: {hazard}"
+
+    def _names_module(self, node: ast.expr, scope: Scope) -> bool:
+        """``hashlib``, ``pkg.store`` (``import pkg.store``), ``np`` (``import numpy as np``): a
+        module an ``import`` statement binds, as written."""
+        split = split_dotted(node) if is_dotted_name(node) else None
+        if split is None:
+            return False
+        bindings = scope[split[0]]
+        if not bindings or not all(isinstance(b.node, ast.Import) for b in bindings):
+            return False
+        if self._modules is None:
+            self._modules = set()
+            for statement in ast.walk(self.tree):
+                if isinstance(statement, ast.Import):
+                    for alias in statement.names:
+                        parts = alias.name.split(".")
+                        self._modules.update(
+                            [alias.asname] if alias.asname else (".".join(parts[:end]) for end in range(1, len(parts) + 1))
+                        )
+        return "".join(split) in self._modules
+
+    def _hands_code(self, call: ast.Call) -> str | None:
+        """Why an argument hands a function or class of the module to a call that runs in
+        a thread (as ``key=`` or a callback, it runs there too): loopsafe does not judge it
+        there. Lambdas and bound methods are the confinement rule's (what they read)."""
+        for argument in arguments_of(call):
+            for name in ast.walk(argument.value):
+                if not isinstance(name, ast.Name) or not isinstance(name.ctx, ast.Load):
+                    continue
+                bindings = self.scopes.scope_or(name, self.scopes.module)[name.id]
+                if bindings and all(isinstance(b.node, (*_FUNCTIONS, ast.ClassDef)) for b in bindings):
+                    what = "a class" if isinstance(bindings[0].node, ast.ClassDef) else "a function"
+                    shown = self.confinement().render(argument.value)
+                    return f"not run in a thread: {HANDS_CODE.format(shown, name.id, what)}"
+        return None
+
+    def left(self, observed: ObservedSites) -> list[tuple[Finding, Span]]:
+        """The sites no call of a coroutine answered for (its own code, a callback, a call
+        the recording cannot single out, ...): reported where they are, one finding per
+        place and reason."""
+        merged: dict[tuple[int, int, str, str], tuple[list[ObservedSite], Span]] = {}
+        for placed in observed.left():
+            span = self._where(placed)
+            key = (span[0], span[1], placed.name, reported(placed))
+            merged.setdefault(key, ([], span))[0].append(placed.site)
+        found: list[tuple[Finding, Span]] = []
+        for (line, column, name, reason), (sites, span) in merged.items():
+            cost = costed(sites)
+            through = cost.through if cost is not None else ()
+            found.append((Finding(line, column + 1, CODE, name, False, reason, through, cost), span))
+        return found
+
+    def _where(self, placed: Placed) -> Span:
+        """Where a site is reported: its node (libcst's line and character columns), else
+        its line, at its column if it has one, else where the line's code starts."""
+        node = placed.call or placed.node
+        text = self.text
+        if isinstance(node, (ast.expr, ast.stmt)):
+            end_line = node.end_lineno or node.lineno
+            return (node.lineno, text.column(node.lineno, node.col_offset), end_line,
+                    text.column(end_line, node.end_col_offset or 0))
+        line = min(max(placed.site.line, 1), self.lines)
+        code = text.line_bytes(line)
+        offset = len(code) - len(code.lstrip())
+        if code and placed.site.col_offset is not None and placed.site.col_offset <= len(code):
+            try:
+                code[: placed.site.col_offset].decode("utf-8")
+                offset = placed.site.col_offset
+            except UnicodeDecodeError:
+                pass  # not where a character starts: not a position of this text
+        column = text.column(line, offset) if code else 0
+        return (line, column, line, column)
