@@ -117,8 +117,8 @@ def transform_source(
         # CPython refuses these too; most likely not Python at all.
         return TransformResult(source, source, error=FileError("binary file (contains NUL bytes); not Python source"))
     settings = settings or Settings()
-    if not has_coroutine(source):
-        return TransformResult(source, source)
+    if not has_coroutine(source) and not (project is not None and project.observed):
+        return TransformResult(source, source)  # (a callback a recording saw stall the loop is in any module)
     # On a deep stack: a 3,000-term sum nests 3,000 levels, for CPython's parser too.
     return run_with_deep_stack(lambda: _never_raising(
         source, filename, lambda: _transform_source(source, settings, filename, findings_only, project)))
@@ -467,7 +467,7 @@ def locate_findings(
     editor wants every finding of the document it shows)."""
     if b"\0" in source:
         return [], FileError("binary file (contains NUL bytes); not Python source")
-    if not has_coroutine(source):
+    if not has_coroutine(source) and not (project is not None and project.observed):
         return [], None
     return run_with_deep_stack(lambda: _locate(source, settings, filename, project))
 

@@ -18,6 +18,8 @@ _AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
 _BEFORE_CLOSING = re.compile(r"(?<=\S) ([)\]}])")
 #: Not a call but a loop (``codemods.analysis.busy_wait``): its name is what it polls.
 _BUSY_WAIT = CATEGORIES["busy-wait"][0]
+#: Not found by reading the code but seen stalling the loop when recorded (``--observed``).
+_OBSERVED = CATEGORIES["observed"][0]
 
 
 @dataclass(frozen=True, order=True)
@@ -47,12 +49,17 @@ class Finding:
 
     @property
     def message(self) -> str:
-        if self.cost is None:
+        if self.cost is None or self.code == _OBSERVED:
             return self._static_message
         return f"{self._static_message}; {self.cost.describe()}"
 
     @property
     def _static_message(self) -> str:
+        if self.code == _OBSERVED:
+            # What the recording saw is the finding: it says so first (the chain is its own).
+            stalled = self.cost.describe() if self.cost is not None else "stalled the event loop when recorded"
+            verdict = "fix" if self.fixable else "not fixed automatically"
+            return f"{self.name}() {stalled}; {verdict}: {self.detail}"
         if self.code == _BUSY_WAIT:
             return f"a loop polls {self.name} and never awaits, which blocks the event loop; not fixed automatically: {self.detail}"
         if self.fixable and self.chain:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from codemods.analysis.observed_sites import CODE as OBSERVED
 from codemods.engine import transform_source
 from codemods.findings import Finding
 from tests.fixture_cases import FixtureCase, discover, listed
@@ -25,24 +26,40 @@ def test_fixture(case: FixtureCase) -> None:
     source = case.input.read_bytes()
     expected = case.expected.read_bytes()
     settings = case.settings()
+    # With observations (``observed.json``), as ``--observed`` gives them: the expected
+    # output's are stale once the fix changed the file, and dropped.
+    project, fixed_project = case.project(source), case.project(expected)
+    sites = case.observed(source)
+    if case.observed_file is not None:
+        assert (sites is None) == case.expects_stale, "observed.json: run `python -m tests.fixture_cases <folder>`"
 
-    result = transform_source(source, settings, str(case.input))
+    result = transform_source(source, settings, str(case.input), project=project)
     assert result.error is None, result.error
     assert result.output.decode() == expected.decode()
 
     # Idempotent: the expected output is a fixed point of the transform.
-    second = transform_source(expected, settings, str(case.expected))
+    second = transform_source(expected, settings, str(case.expected), project=fixed_project)
     assert second.error is None, second.error
     assert second.output.decode() == expected.decode()
     assert second.fixed_count == 0
     # Complete: what `check` lists after the fix is exactly what the fix reported, each
-    # with the same reason (positions aside: the rewrite moves lines).
-    assert listed(second.findings) == listed(result.findings, reported_only=True)
+    # with the same reason (positions aside: the rewrite moves lines); what a recording
+    # saw (LS401) is listed again once the changed file is recorded again.
+    reported = [f for f in result.findings if f.code != OBSERVED or fixed_project.observed]
+    assert listed(second.findings) == listed(reported, reported_only=True)
 
     # `check` finds on CPython's ast, `fix` on libcst: the same findings, with the same
-    # positions, fix texts and reasons, before and after the fix.
-    assert transform_source(source, settings, str(case.input), findings_only=True).findings == result.findings
-    assert transform_source(expected, settings, str(case.expected), findings_only=True).findings == second.findings
+    # positions, fix texts and reasons (and costs), before and after the fix.
+    checked = transform_source(source, settings, str(case.input), findings_only=True, project=project).findings
+    assert checked == result.findings and [f.cost for f in checked] == [f.cost for f in result.findings]
+    assert transform_source(
+        expected, settings, str(case.expected), findings_only=True, project=fixed_project
+    ).findings == second.findings
+    if sites:
+        # Every site is some finding's, once: no stall is lost or counted twice.
+        costs = [f.cost for f in result.findings if f.cost is not None]
+        assert sum(c.steps for c in costs) == sum(s.steps for s in sites)
+        assert round(sum(c.seconds for c in costs), 6) == round(sum(s.seconds for s in sites), 6)
 
     # compile(), not ast.parse: `await` in a lambda or class body parses but does not compile.
     compile(expected, str(case.expected), "exec", dont_inherit=True)

@@ -175,7 +175,9 @@ from fixit.ftypes import Config  # noqa: E402
 
 from tests.fixture_cases import FixtureCase, discover  # noqa: E402
 
-CASES = discover()
+# Observations reach the rule through the configuration (``observed`` in ``[tool.loopsafe]``),
+# not a fixture's ``observed.json``: the cases with one are compared through the CLI's fronts.
+CASES = [case for case in discover() if case.observed_file is None]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

@@ -17,10 +17,13 @@ import pytest
 
 from codemods.analysis.detector import SourceText
 from codemods.analysis.modules import ModuleName, ProjectView
-from codemods.analysis.observed_sites import COMPREHENSION, LOOP_ITEMS, ObservedSites
+from codemods.analysis.observed_sites import (
+    AMBIGUOUS, CALLBACK, COMPREHENSION, LOOP_ITEMS, NESTED, OWN_CODE, ObservedSites,
+)
 from codemods.engine import transform_source
 from codemods.findings import Finding
 from codemods.observed import Chain, Cost, ObservedSite
+from tests.fixture_cases import FixtureCase, discover
 
 
 def module(text: str) -> str:
@@ -94,9 +97,9 @@ def test_a_call_spread_over_lines_is_matched_by_its_end_when_its_start_moved() -
     moved = ObservedSite("app.py", 5, 8, 5, 27, "coroutine", "handler", None, 2, 0.4, 0.3)
     assert costs(findings(source, [moved])) == {"requests.get": moved.cost}
     assert costs(findings(source, [whole])) == {"requests.get": whole.cost}
-    # A span that starts outside the call is not the call's (an ``await`` around it).
+    # A span that starts outside the call is not the call's: the coroutine's own code.
     outside = ObservedSite("app.py", 4, 0, 5, 27, "coroutine", "handler", None, 2, 0.4, 0.3)
-    assert costs(findings(source, [outside])) == {"requests.get": None}
+    assert costs(findings(source, [outside])) == {"requests.get": None, "handler": outside.cost}
 
 
 def test_a_site_recorded_with_lines_only_is_narrowed_by_its_callee() -> None:
@@ -113,7 +116,9 @@ def test_a_site_recorded_with_lines_only_is_narrowed_by_its_callee() -> None:
     assert found == {"shutil.copy": copying.cost, "os.remove": removing.cost}
     # No callee (a C function): the line holds two calls, neither holds the other.
     unnamed = site_at(source, "os.remove(a)", lines_only=True)
-    assert costs(findings(source, [unnamed])) == {"shutil.copy": None, "os.remove": None}
+    found = findings(source, [unnamed])
+    assert costs(found) == {"shutil.copy": None, "os.remove": None, "tidy": unnamed.cost}
+    assert [f.detail for f in found if f.code == "LS401"] == [AMBIGUOUS.format("shutil.copy(), os.remove()")]
 
 
 def test_a_line_only_site_without_a_callee_goes_to_the_outermost_call() -> None:
@@ -124,9 +129,9 @@ def test_a_line_only_site_without_a_callee_goes_to_the_outermost_call() -> None:
             return json.loads(open(path).read())
     """)
     site = site_at(source, "json.loads(open(path).read())", lines_only=True)
-    # ``open(path).read()`` is the one finding on the line; json.loads holds it but is no
-    # finding: the cost is the outermost call's, and no static finding is there.
-    assert costs(findings(source, [site])) == {"file.read": None}
+    # ``open(path).read()`` is a finding on the line, but json.loads holds it: the site is
+    # json.loads's, which no static finding covers (LS401, its argument made on the loop).
+    assert costs(findings(source, [site])) == {"file.read": None, "json.loads": site.cost}
     inner = site_at(source, "open(path).read()", lines_only=True, callee="read")
     assert costs(findings(source, [inner])) == {"file.read": inner.cost}
 
@@ -292,6 +297,14 @@ PROBES = module('''
         method = staticmethod(probe)
 
 
+    class Entering:
+        def __enter__(self):
+            probe("enter")
+
+        def __exit__(self, *exc):
+            return False
+
+
     SEEN = []
 
 
@@ -305,6 +318,8 @@ PROBES = module('''
         for item in items():
             pass
         await Waiting()
+        with Entering():
+            pass
         return found
 
 
@@ -322,12 +337,12 @@ def _pythons() -> list[str]:
     return wanted or [sys.executable]
 
 
-def _place(positions: list[int | None]) -> tuple[str, str | None, bool, bool]:
+def _place(positions: list[int | None]) -> tuple[str, str | None, bool, bool, bool]:
     line, col, end, end_col = positions
     site = ObservedSite("app.py", line or 0, col, end, end_col, "coroutine", "main", None, 1, 0.1, 0.1)
     (placed,) = ObservedSites(ast.parse(PROBES), [site], SourceText(PROBES)).placed
     shown = ast.get_source_segment(PROBES, placed.call) if placed.call is not None else ""
-    return shown or "", placed.problem, placed.awaited, placed.iterated
+    return shown or "", placed.problem, placed.awaited, placed.iterated, placed.entered
 
 
 @pytest.mark.parametrize("python", _pythons(), ids=lambda path: Path(path).parts[-3] if "pyenv" in path else "this")
@@ -335,10 +350,10 @@ def test_the_positions_an_interpreter_gives_are_matched(python: str, tmp_path: P
     done = subprocess.run([python, "-c", PROBES], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
-    assert len(seen) == 6
+    assert len(seen) == 7
     placed = [_place(positions) for positions in seen]
     assert [p[0] for p in placed[:3]] == EXPECTED
-    comprehension, loop, awaited = placed[3:]
+    comprehension, loop, awaited, entered = placed[3:]
     if comprehension[1] is not None:  # 3.11: the comprehension runs as a function of its own
         assert comprehension[1] == COMPREHENSION.format('[probe(n) for n in ["comprehension"]]')
     else:
@@ -348,3 +363,262 @@ def test_the_positions_an_interpreter_gives_are_matched(python: str, tmp_path: P
     else:  # 3.13 (and lines only): the iterable's, a call whose items are made as it is iterated
         assert loop[0] == "items()" and loop[3]
     assert awaited[0] == "Waiting()" and awaited[2]
+    # Entering a ``with`` block: its statement's position (3.11, 3.12) or its context
+    # manager's call's (3.13): that call, which may have stalled or not.
+    assert entered[0] == "Entering()" and entered[4] and entered[1] is None
+
+
+# -- LS401: calls no static finding covers --------------------------------------------------
+
+
+def test_an_offload_is_not_offloaded_again() -> None:
+    """Recorded again after the fix, a site at ``await asyncio.to_thread(...)`` (its
+    arguments are evaluated there) is no call to move: the work runs in a thread."""
+    source = module("""
+        import asyncio
+        import zlib
+
+        async def pack(blob: bytes) -> bytes:
+            return await asyncio.to_thread(zlib.compress, blob)
+
+        async def pack_too(blob: bytes) -> bytes:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, zlib.compress, blob)
+    """)
+    sites = [site_at(source, "asyncio.to_thread(zlib.compress, blob)"),
+             site_at(source, "loop.run_in_executor(None, zlib.compress, blob)")]
+    result = transform_source(source.encode(), project=ProjectView(observed=tuple(sites)))
+    assert result.findings == [] and result.output == source.encode()
+
+
+def test_what_is_exempt_or_found_statically_is_not_ls401() -> None:
+    source = module("""
+        import time
+        import zlib
+
+        def pause():
+            time.sleep(1)
+
+        async def handler(blob: bytes):
+            zlib.compress(blob)  # noqa: LS401
+            time.sleep(1)  # noqa: LS251
+            pause()
+            zlib.crc32(blob)
+    """)
+    sites = [site_at(source, text, nth) for text, nth in
+             (("zlib.compress(blob)", 0), ("time.sleep(1)", 1), ("pause()", 0), ("zlib.crc32(blob)", 0))]
+    assert [(f.code, f.name) for f in findings(source, sites)] == [("LS301", "pause"), ("LS401", "zlib.crc32")]
+    from codemods.config import Settings
+
+    result = transform_source(
+        source.encode(), Settings(ignore=frozenset({"LS301"})), project=ProjectView(observed=tuple(sites)),
+        findings_only=True,
+    )
+    # LS301 not wanted: the helper blocks statically all the same, it is not LS401.
+    assert [(f.code, f.name) for f in result.findings] == [("LS401", "zlib.crc32")]
+    result = transform_source(
+        source.encode(), Settings(ignore=frozenset({"LS401"})), project=ProjectView(observed=tuple(sites)),
+    )
+    assert [(f.code, f.name, f.cost) for f in result.findings] == [("LS301", "pause", sites[2].cost)]
+    assert b"zlib.crc32(blob)\n" in result.output
+
+
+def test_a_method_of_a_module_imported_as_such_may_run_in_a_thread() -> None:
+    source = module("""
+        import app.codec
+        from app import codec
+
+        async def handle(blob: bytes):
+            first = app.codec.pack(blob)
+            second = codec.pack(blob)
+            return first, second
+    """)
+    sites = [site_at(source, "app.codec.pack(blob)"), site_at(source, "codec.pack(blob)")]
+    first, second = findings(source, sites)
+    assert first.fixable and first.detail == "await asyncio.to_thread(app.codec.pack, ...)"
+    # ``codec`` may be a module or an object of ``app``: another task's too.
+    assert not second.fixable and "the object it is called on, `codec`, is a name imported" in second.detail
+
+
+def test_a_call_in_a_lambda_is_not_the_coroutines() -> None:
+    source = module("""
+        import zlib
+
+        async def handle(blob: bytes):
+            later = lambda: zlib.compress(blob)
+            return later
+    """)
+    (finding,) = findings(source, [site_at(source, "zlib.compress(blob)")])
+    assert (finding.name, finding.fixable) == ("zlib.compress", False)
+    assert finding.detail == NESTED.format("a lambda")
+
+
+def test_a_callback_is_reported_in_a_module_without_coroutines() -> None:
+    source = module("""
+        def on_tick(counts):
+            counts["ticks"] = sum(range(10**7))
+    """)
+    site = ObservedSite("app.py", 2, None, None, None, "callback", "on_tick", None, 3, 0.3, 0.1)
+    (finding,) = findings(source, [site])
+    assert (finding.line, finding.column, finding.code, finding.name) == (2, 5, "LS401", "on_tick")
+    assert finding.detail == CALLBACK and finding.cost == site.cost
+
+
+STORE = module("""
+    def checksum(data: bytes) -> int:
+        total = 0
+        for byte in data:
+            total = (total * 31 + byte) % 1_000_000_007
+        return total
+
+    CACHE = {}
+
+    def remember(key: str) -> str:
+        CACHE[key] = key * 1000
+        return CACHE[key]
+""")
+HANDLERS = module("""
+    import hashlib
+
+    from app.store import checksum, remember
+
+    async def handle(data: bytes, key: str):
+        return checksum(data), remember(key), hashlib.sha512(data).digest(), hashlib.scrypt(data, salt=b"s", n=2, r=8, p=1)
+""")
+
+
+def test_another_modules_function_is_judged_with_the_project() -> None:
+    """A first look waits for the project's summaries (``codemods.project``); decided there,
+    the function that touches only its arguments runs in a thread, the other is reported
+    (judged as LS301 judges a helper); a second look with the summaries fixes it."""
+    from codemods.analysis.helpers import ModuleSummary, ProjectIndex, ProjectText, helper_finding
+    from codemods.config import Settings
+    from codemods.engine import summarise_source
+
+    sites = (site_at(HANDLERS, "checksum(data)"), site_at(HANDLERS, "remember(key)"),
+             site_at(HANDLERS, "hashlib.sha512(data).digest()"),
+             site_at(HANDLERS, 'hashlib.scrypt(data, salt=b"s", n=2, r=8, p=1)'))
+    first = ProjectView(ModuleName("app.handlers"), others={}, summarise=True, observed=sites)
+    looked = transform_source(HANDLERS.encode(), project=first, findings_only=True)
+    # A method of a value is decided here; what ``hashlib`` is waits for the project (as
+    # every call through an import does).
+    assert [(f.name, f.fixable) for f in looked.findings] == [("hashlib.sha512(data).digest", False)]
+    assert [call.step for call in looked.pending if call.observed is not None] == [
+        ("call", "app.store.checksum"), ("call", "app.store.remember"), ("call", "hashlib.scrypt"),
+    ]
+    sources = {"app.store": STORE.encode(), "app.handlers": HANDLERS.encode()}
+    summaries: dict[str, ModuleSummary] = {
+        name: summarise_source(text, Settings(), name, False) for name, text in sources.items()
+    }
+    index = ProjectIndex(summaries.get, ProjectText({name: (lambda t=text: t) for name, text in sources.items()}))
+    decided = [helper_finding(call, index, "app.handlers") for call in looked.pending]
+    assert [(f.code, f.name, f.fixable, f.cost) for f in decided if f is not None] == [
+        ("LS401", "checksum", True, sites[0].cost), ("LS401", "remember", False, sites[1].cost),
+        ("LS401", "hashlib.scrypt", True, sites[3].cost),
+    ]
+    assert decided[1] is not None and "remember(): it changes the module variable `CACHE`" in decided[1].detail
+    again = ProjectView(ModuleName("app.handlers"), others={"app.store": summaries["app.store"]}, complete=True,
+                        scanned=dict(index.scanned), observed=sites)
+    fixed = transform_source(HANDLERS.encode(), project=again)
+    assert [(f.name, f.fixable) for f in fixed.findings] == [
+        ("checksum", True), ("remember", False), ("hashlib.sha512(data).digest", False), ("hashlib.scrypt", True),
+    ]
+    assert b"return await asyncio.to_thread(checksum, data), remember(key), hashlib.sha512(data).digest(), " \
+           b"await asyncio.to_thread(hashlib.scrypt, data" in fixed.output
+
+
+def test_what_a_call_hands_or_reaches_is_judged_too() -> None:
+    """A function or class of the module handed to a library call runs in the thread with
+    it; a context variable set in a thread stays in the thread's copy of the context; an
+    attribute of a function is the function's code; and what the recording saw the call
+    run (its chain) may belong to the loop's thread."""
+    source = module("""
+        import contextvars
+        import functools
+        import sdk
+
+        REQUEST = contextvars.ContextVar("request")
+        SEEN = {}
+
+        def rank(row: str) -> int:
+            return SEEN.setdefault(row, len(SEEN))
+
+        @functools.lru_cache
+        def render(name: str) -> str:
+            return name * 1000
+
+        async def handle(rows: tuple[str, ...], name: str):
+            ordered = sorted(rows, key=rank)
+            REQUEST.set(name)
+            render.cache_clear()
+            legacy = sdk.fetch_all(name)
+            plain = sorted(rows)
+            return ordered, legacy, plain
+    """)
+    sites = [site_at(source, "sorted(rows, key=rank)"), site_at(source, "REQUEST.set(name)"),
+             site_at(source, "render.cache_clear()"),
+             site_at(source, "sdk.fetch_all(name)",
+                     through=("sdk.fetch_all()", "asyncio.base_events.BaseEventLoop.run_until_complete()")),
+             site_at(source, "sorted(rows)")]
+    ordered, *others = findings(source, sites)
+    found = {f.name: f for f in others}
+    assert "its argument `rank` hands it `rank`, a function of the module" in ordered.detail
+    assert "`REQUEST`, is a context variable" in found["REQUEST.set"].detail
+    assert "an attribute of a function of the module" in found["render.cache_clear"].detail
+    assert "the recording saw it run asyncio.base_events.BaseEventLoop.run_until_complete()" in found["sdk.fetch_all"].detail
+    assert [f.name for f in [ordered, *others] if f.fixable] == ["sorted"] and found["sorted"].line == 20
+
+
+def _everywhere(tree: ast.Module) -> tuple[ObservedSite, ...]:
+    """A site at every call and statement of every coroutine, with positions and by line."""
+    sites: list[ObservedSite] = []
+    for coroutine in ast.walk(tree):
+        if not isinstance(coroutine, ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(coroutine):
+            if isinstance(node, (ast.Call, ast.stmt)):
+                sites.append(ObservedSite("app.py", node.lineno, node.col_offset, node.end_lineno, node.end_col_offset,
+                                          "coroutine", coroutine.name, None, 1, 0.1, 0.1))
+            if isinstance(node, ast.Call):
+                sites.append(ObservedSite("app.py", node.lineno, None, None, None, "coroutine", coroutine.name,
+                                          _called(node), 1, 0.1, 0.1))
+    return tuple(sites)
+
+
+def _called(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+SAMPLED = [case for number, case in enumerate(discover()) if number % 40 == 0]
+
+
+@pytest.mark.parametrize("case", SAMPLED, ids=[case.name for case in SAMPLED])
+def test_sites_everywhere_give_a_fix_that_compiles_and_stays(case: FixtureCase) -> None:
+    """Every call and statement of every coroutine of a fixture recorded as a stall: the
+    fix compiles, ``check`` agrees with it, and fixing its output again (the observations
+    stale) changes nothing: what an offload leaves is judged as what it replaced."""
+    source, settings = case.input.read_bytes(), case.settings()
+    project = ProjectView(observed=_everywhere(ast.parse(source)))
+    fixed = transform_source(source, settings, project=project)
+    assert fixed.error is None, fixed.error
+    compile(fixed.output, str(case.input), "exec", dont_inherit=True)
+    assert transform_source(source, settings, project=project, findings_only=True).findings == fixed.findings
+    again = transform_source(fixed.output, settings)
+    assert again.error is None and again.output == fixed.output
+
+
+def test_a_site_not_in_a_call_is_the_coroutines_own_code() -> None:
+    """``in_call`` false: the time went in the coroutine's own bytecode at that place (an
+    operator, a loop, an import), not in a call on the line: no call is offloaded for it."""
+    source = module("""
+        import zlib
+
+        async def handle(blob: bytes, n: int):
+            size = len(zlib.compress(blob)) * sum(range(n)) ** 50
+            return size
+    """)
+    inside = site_at(source, "len(zlib.compress(blob))", lines_only=True)
+    own = ObservedSite("app.py", inside.line, None, None, None, "coroutine", "handle", None, 2, 0.2, 0.1, in_call=False)
+    (finding,) = findings(source, [own])
+    assert (finding.name, finding.fixable, finding.detail, finding.column) == ("handle", False, OWN_CODE, 5)

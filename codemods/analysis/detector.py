@@ -435,6 +435,17 @@ class Detector:
         """``io.BytesIO(data)``, or a name every binding of which is one (``buf = io.BytesIO(data)``)."""
         if not constructors:
             return False
+        if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+            # ``await asyncio.to_thread(io.BytesIO, data)`` (a fix's offload of a call a
+            # recording saw stall, LS401) makes what the call made.
+            offload = value.value
+            arguments = arguments_of(offload)
+            if not arguments or arguments[0].keyword is not None or arguments[0].star:
+                return False
+            if not resolve(offload.func, scope) & THREAD_RUNNER_NAMES:
+                return False
+            names = resolve(arguments[0].value, scope)
+            return bool(names) and names <= set(constructors)
         if isinstance(value, ast.Call):
             names = resolve(value.func, scope)
             return bool(names) and names <= set(constructors)

@@ -37,7 +37,10 @@ from codemods.analysis.helpers import (
     MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan, typed_return,
 )
 from codemods.analysis.modules import ProjectView
-from codemods.analysis.observed_sites import ObservedSites, costed
+from codemods.analysis.observed_sites import (
+    AWAITED, CODE as OBSERVED_CODE, NO_FUNCTION, OBSERVED_ENTRY, ObservedSites, Verdicts, called_name, costed,
+    observed_finding,
+)
 from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
@@ -45,8 +48,8 @@ from codemods.analysis.block_analysis import (
 )
 from codemods.analysis.confinement import ATTRIBUTE, MODULE_VARIABLE, PARAMETER, Confinement, describe
 from codemods.catalog import (
-    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, LAZY_VIEW_ARGUMENTS, SAFE_CONTEXT_MANAGERS, THREAD_SAFE,
-    VIEW_METHODS, BlockingCall, BlockingType, Framework, Shares, Strategy,
+    CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, LAZY_VIEW_ARGUMENTS, SAFE_CONTEXT_MANAGERS, THREAD_RUNNER_NAMES,
+    THREAD_SAFE, VIEW_METHODS, BlockingCall, BlockingType, Framework, Shares, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
@@ -273,6 +276,7 @@ class _Finder:
         self._busy_waits: busy_wait.BusyWaits | None = None
         #: Where a recording saw the module's coroutines stall the loop (``--observed``).
         self.observed = ObservedSites(tree, project.observed, self.text) if project.observed else None
+        self._observed_verdicts: Verdicts | None = None
 
     def _note_moved_blocks(self) -> None:
         """Names a block moved by an earlier fix binds count as bound in its coroutine
@@ -322,6 +326,8 @@ class _Finder:
         self.holding_coroutines = statements_with_coroutines(self.tree.body, self.source)
         self._bind_statements(self.tree.body, coroutines=0)
         self._statements(self.tree.body)
+        if self.observed is not None and self.settings.allows(OBSERVED_CODE):
+            self.plan.located += self._verdicts().left(self.observed)  # no call answers for them
         plan = self.plan
         plan.located.sort(key=lambda pair: pair[0])
         plan.findings = [finding for finding, _ in plan.located]
@@ -732,7 +738,7 @@ class _Finder:
                 return describe(shown, hazard, label)
         return None
 
-    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType) -> str | None:
+    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType | None) -> str | None:
         """Why the object a method is called on, handed to the thread with the method, may
         be used by another task meanwhile, when its type is not safe to share: it is not
         the coroutine's own (an attribute, a global, a parameter, an object that escaped)."""
@@ -743,7 +749,8 @@ class _Finder:
             return None
         hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
         shown = self.confinement().render(holder)
-        return f"{describe(shown, hazard, subject='the object it is called on, `{}`,')}; {kind.sharing}"
+        described = describe(shown, hazard, subject="the object it is called on, `{}`,")
+        return described if kind is None else f"{described}; {kind.sharing}"
 
     def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
         """Why a variable a moved block is handed may be touched by another task while the
@@ -1023,6 +1030,8 @@ class _Finder:
     def _leave_call(self, node: ast.Call) -> None:
         context = self.context
         if not context.in_coroutine or node in self.awaited or node in self.chain_heads or node in self.block_openers:
+            if node in self.awaited and context.in_coroutine and self.observed is not None:
+                self._observed_awaited(node, self.observed)
             return
         scope = self.scopes.scope_of(node.func)
         if not context.moving and (node.args or node.keywords):
@@ -1032,9 +1041,12 @@ class _Finder:
                 self._add_cost(found, self.observed.take([node]))  # the functions it calls stalled it
         match = self.detector.match(node, scope)
         if match is None:
-            self._leave_helper_call(node, scope)
+            if not self._leave_helper_call(node, scope) and self.observed is not None and self.observed.waiting(node):
+                self._observed_call(node, scope, self.observed)
             return
         if self._is_suppressed(node, match.entry):
+            if self.observed is not None:
+                self.observed.take(self._made_with(node))  # found, though not wanted: not LS401 either
             return
         entry = match.entry
         if context.moving:
@@ -1079,21 +1091,24 @@ class _Finder:
                 continue
             self._record(function, match.entry, False, f"called by `{self.text(func)}` on the event loop")
 
-    def _leave_helper_call(self, node: ast.Call, scope: Scope) -> None:
+    def _leave_helper_call(self, node: ast.Call, scope: Scope) -> bool:
         """A call of a project function that blocks through its body (LS301): run in a
-        thread when all it touches is safe there, else reported with the reason."""
+        thread when all it touches is safe there, else reported with the reason. Whether
+        it was decided here (found, exempt, or to be decided with the project)."""
         context = self.context
         if context.moving or not self.settings.allows(HELPER_CODE):
-            return  # it runs in the thread with its block; or LS301 is not wanted
+            return False  # it runs in the thread with its block; or LS301 is not wanted
         step = self.functions.callee(node, scope)
         if step is None:
-            return
+            return False
         index = self.index
         index.incomplete = False
         if all(index.chain(key) is None for key in index.runs(step)) and not index.incomplete:
-            return
+            return False
         if self._is_suppressed(node, _HELPER_ENTRY):
-            return
+            if self.observed is not None:
+                self.observed.take([node])
+            return True
         place = context.no_await_reason or self.late_calls.get(node) or self.framework_problem
         if place is None:
             # What the thread is handed: the confinement rule names what a generator
@@ -1102,20 +1117,98 @@ class _Finder:
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
-        cost = costed([p.site for p in self.observed.placed_at(node)]) if self.observed is not None else None
-        call = HelperCall(line, column + 1, step, place, fix, cost)
+        placed = self.observed.placed_at(node) if self.observed is not None else []
+        # A call a recording saw stall the loop is LS401 if the project's summaries show
+        # it does not block after all (it waits for them, below).
+        observed = self._verdicts().part(node, scope, placed) if placed else None
+        call = HelperCall(line, column + 1, step, place, fix, costed([p.site for p in placed]), observed)
         index.incomplete = False
         finding = helper_finding(call, index, self.project.module.name)
         if index.incomplete and not self.project.complete:
             self.plan.pending.append(call)  # decided where the project is at hand
             if self.observed is not None:
                 self.observed.take([node])  # its finding, made there, carries the cost
+            return True
+        if finding is None:
+            return False
+        if finding.fixable:
+            self._fix_text(node, Match(_HELPER_ENTRY if finding.code == HELPER_CODE else OBSERVED_ENTRY), scope)
+        self._record_finding(node, finding)
+        return True
+
+    # -- calls a recording saw stall the loop, no static finding covers (LS401) ------------
+
+    def _observed_call(self, node: ast.Call, scope: Scope, observed: ObservedSites) -> None:
+        """A call that stalled the loop when recorded: run in a thread under every rule a
+        fix follows (where an await may go; what the thread is handed, the object a method
+        is of included; a project function judged as LS301 judges one; what it calls),
+        else reported with the reason."""
+        context = self.context
+        if context.moving:
+            return  # it moves with its block, whose finding carries the cost
+        if self._is_suppressed(node, OBSERVED_ENTRY):
+            observed.take([node])
+            return
+        placed = observed.placed_at(node)
+        place = context.no_await_reason or self.late_calls.get(node) or self.framework_problem
+        if place is None:
+            hazard = self._arguments_hazard(node, None)
+            place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
+        step = self.functions.callee(node, scope)
+        part = self._verdicts().part(node, scope, placed)
+        decided = place is not None or (step is None and part.elsewhere is not None)
+        fix = "" if decided else self._fix_text(node, Match(OBSERVED_ENTRY), scope, register=False)
+        line, column = self._start(node)
+        call = HelperCall(line, column + 1, step or NO_FUNCTION, place, fix, costed([p.site for p in placed]), part)
+        index = self.index
+        index.incomplete = False
+        here = self.project.module.name
+        finding = helper_finding(call, index, here) if step is not None else observed_finding(call, [], index, here)
+        if index.incomplete and not self.project.complete:
+            self.plan.pending.append(call)  # decided where the project is at hand
+            observed.take([node])
             return
         if finding is None:
+            observed.take([node])  # it blocks through the project: LS301's, not wanted
             return
         if finding.fixable:
-            self._fix_text(node, Match(_HELPER_ENTRY), scope)
+            self._fix_text(node, Match(OBSERVED_ENTRY), scope)
         self._record_finding(node, finding)
+
+    def _verdicts(self) -> Verdicts:
+        if self._observed_verdicts is None:
+            self._observed_verdicts = Verdicts(
+                self.tree, self.scopes, self.text, self.confinement, self._module_constants,
+                lambda call, holder: self._receiver_hazard(call, holder, None), self.settings.allows(HELPER_CODE),
+                self.source.count("\n") + 1,
+            )
+        return self._observed_verdicts
+
+    def _module_constants(self) -> ModuleConstants:
+        if self._constants is None:
+            self._constants = ModuleConstants(self.tree, self.settings.constructors)
+        return self._constants
+
+    def _observed_awaited(self, node: ast.Call, observed: ObservedSites) -> None:
+        """An awaited call a recording saw stall the loop: the stall is in the coroutine it
+        awaits, which no thread can run (reported); an offload already runs in a thread."""
+        if not observed.waiting(node):
+            return
+        func = node.func
+        if resolve(func, self.scopes.scope_of(func)) & THREAD_RUNNER_NAMES or (
+            isinstance(func, ast.Attribute) and func.attr == "run_in_executor"
+        ):
+            observed.take([node])  # an offload (an earlier fix's): its work runs in a thread
+            return
+        if self._is_suppressed(node, OBSERVED_ENTRY):
+            observed.take([node])
+            return
+        cost = costed(observed.take([node]))
+        line, column = self._start(node)
+        through = cost.through if cost is not None else ()
+        self._record_finding(
+            node, Finding(line, column + 1, OBSERVED_CODE, called_name(self.text, node), False, AWAITED, through, cost)
+        )
 
     def _generator_argument(self, node: ast.Call) -> str | None:
         """Why the call may not go to a thread with its arguments: one is a generator expression."""
@@ -1406,7 +1499,7 @@ class _Finder:
         # libcst's position of a node, like ``ast``'s, leaves out its parentheses.
         return node.lineno, self.text.column(node.lineno, node.col_offset)
 
-    def _span(self, node: ast.expr) -> Span:
+    def _span(self, node: ast.expr | ast.stmt) -> Span:
         end_line = node.end_lineno or node.lineno
         return (*self._start(node), end_line, self.text.column(end_line, node.end_col_offset or 0))
 

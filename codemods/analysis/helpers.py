@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
 from codemods.analysis.modules import NO_MODULE, ModuleName, ProjectView
@@ -31,6 +31,9 @@ from codemods.analysis.flow import split_dotted
 from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
 from codemods.observed import Cost
+
+if TYPE_CHECKING:
+    from codemods.analysis.observed_sites import ObservedCall
 from codemods.catalog import (
     CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
 )
@@ -600,7 +603,7 @@ class _Review:
                 scope = self.functions.scopes.scope_or(node.func, self.scope)
                 match = detector.match(node, scope)
                 if match is not None:
-                    reason = _thread_reason(match.entry.qualname, node)
+                    reason = thread_reason(match.entry.qualname, node)
                     if reason is not None:
                         self._refuse(reason)
                     if match.reason is None and match.entry.category != "process-start":
@@ -621,7 +624,7 @@ class _Review:
         step = self.functions.callee(call, scope)
         func = call.func
         if step is None and isinstance(func, ast.Attribute):
-            reason = _method_reason(func)
+            reason = method_reason(func)
             if reason is not None:
                 self._refuse(reason)
                 return
@@ -630,7 +633,7 @@ class _Review:
             return
         if step is not None:
             dotted = step[1]
-            reason = _thread_reason(dotted, call)
+            reason = thread_reason(dotted, call)
             made = self.functions.detector.constructors.get(dotted)
             if reason is not None:
                 self._refuse(reason)
@@ -647,7 +650,7 @@ class _Review:
         bindings = scope[root.id]
         if isinstance(func, ast.Name):
             if bindings and all(b.is_builtin for b in bindings):
-                reason = _thread_reason(f"builtins.{func.id}", call)
+                reason = thread_reason(f"builtins.{func.id}", call)
                 if reason is not None:
                     self._refuse(reason)
                 elif not matches_any(f"builtins.{func.id}", THREAD_SAFE) and func.id not in EXCEPTION_CLASSES:
@@ -759,7 +762,7 @@ def _names_stop_iteration(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Name) and node.id == "StopIteration"
 
 
-def _thread_reason(qualname: str, call: ast.Call) -> str | None:
+def thread_reason(qualname: str, call: ast.Call) -> str | None:
     """Why a call of ``qualname`` may not run in a worker thread, if it may not."""
     if qualname == "builtins.vars" and call.args:
         return None  # ``vars(obj)`` reads an object, not the caller's frame
@@ -786,7 +789,7 @@ def _thread_reason(qualname: str, call: ast.Call) -> str | None:
     return None
 
 
-def _method_reason(func: ast.Attribute) -> str | None:
+def method_reason(func: ast.Attribute) -> str | None:
     """Why a call of method ``func.attr`` of some value may not run in a worker thread
     (the value may be what the name says it is: nothing tells it apart)."""
     shown = f"`{ast.unparse(func)}()`"
@@ -820,6 +823,9 @@ class HelperCall:
     #: What a recording saw the call cost (``--observed``), for its finding to carry. Not in
     #: ``to_json``: a module analysed with observations is never cached.
     cost: Cost | None = field(default=None, compare=False)
+    #: For a call a recording saw stall the loop: its LS401 finding when no static one
+    #: covers it (``codemods.analysis.observed_sites``). Not in ``to_json`` either.
+    observed: ObservedCall | None = field(default=None, compare=False)
 
     def to_json(self) -> list[Any]:
         return [self.line, self.column, list(self.step), self.place, self.fix]
@@ -835,6 +841,12 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
     is safe in a thread and an await may go there, else reported with the reason."""
     keys = index.runs(call.step)
     chain = next((found for found in map(index.chain, keys) if found is not None), None)
+    if call.observed is not None and (chain is None or not call.observed.helpers):
+        if chain is not None:
+            return None  # found blocking through the project, under a code not wanted
+        from codemods.analysis.observed_sites import observed_finding
+
+        return observed_finding(call, keys, index, here)
     if chain is None:
         return None
     key = keys[0]

@@ -19,7 +19,7 @@ GREETINGS = {"en": "Welcome, {}!", "fr": "Bienvenue, {} !", "de": "Willkommen, {
 _rendered: dict[str, str] = {}
 
 
-def checksum(moves: tuple[int, ...]) -> int:
+def checksum(moves: bytes) -> int:
     """A rolling checksum of a player's moves: pure Python, CPU-bound on long histories."""
     total = 0
     for index, move in enumerate(moves):
@@ -52,7 +52,7 @@ class Accounts:
         self.history[name].append(move)
 
     async def nightly_report(self, name: str) -> str:
-        moves = tuple(self.history[name])  # a snapshot: other tasks go on playing
+        moves = bytes(self.history[name])  # a snapshot (moves are 0-6): other tasks go on playing
         return f"{name}: {len(moves)} moves, checksum {checksum(moves)}"
 
     async def log_in(self, name: str, password: str) -> bool:
