@@ -380,8 +380,8 @@ def test_a_recording_is_read_once_per_run(shop: Path, monkeypatch: pytest.Monkey
 def test_a_site_at_a_call_decided_with_other_modules_gets_its_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A call of another module's function, decided over the project's summaries without a
     second look (the module's findings are finished as they are), gets the cost of its
-    site; and the decision the cache stored for the module (without a recording) is not
-    the answer for a run with one."""
+    site; the decision the cache stored for the module (without a recording) is not the
+    answer for a run with one, nor is one made with it (an LS401 finding) stored."""
     root = tmp_path / "app-project"
     (root / "app").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[tool.loopsafe]\n")
@@ -389,15 +389,108 @@ def test_a_site_at_a_call_decided_with_other_modules_gets_its_cost(tmp_path: Pat
     (root / "app/store.py").write_text("import sqlite3\n\n\ndef connect(path):\n    return sqlite3.connect(path)\n")
     (root / "app/main.py").write_text(
         "import time\n\nfrom app.store import connect\n\n\nasync def handler(path):\n"
-        "    time.sleep(1)\n    return connect(path)\n"
+        "    time.sleep(1)\n    return connect(path)\n\n\nasync def names(path):\n    return sorted(path.split())\n"
     )
     age(root)
     monkeypatch.chdir(root)
-    observed = str(record(root, [("app/main.py", 8, 0.75, 5), ("app/main.py", 7, 0.5, 2)]))
-    expected = {("app/main.py", 8, "LS301"): 0.75, ("app/main.py", 7, "LS251"): 0.5}
+    observed = str(record(root, [("app/main.py", 8, 0.75, 5), ("app/main.py", 7, 0.5, 2), ("app/main.py", 12, 0.1, 1)]))
+    expected = {("app/main.py", 8, "LS301"): 0.75, ("app/main.py", 7, "LS251"): 0.5, ("app/main.py", 12, "LS401"): 0.1}
     static = check("app")  # stores the decision
     assert [item[3] for item in static] == ["LS251", "LS301"] and costed(static) == {}
     for jobs in ("1", "2"):
         assert costed(check("-j", jobs, "--observed", observed, "app")) == expected
         assert costed(check("--no-cache", "-j", jobs, "--observed", observed, "app")) == expected
     assert check("app") == static
+
+
+# -- LS401: calls no list knows, that the recording saw stall the loop ----------------------
+
+SERVICE = '''\
+import hashlib
+import time
+
+
+def checksum(moves):
+    total = 0
+    for index, move in enumerate(moves):
+        total = (total * 31 + move * index) % 1_000_003
+    return total
+
+
+async def sign_up(password: str) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), b"salt", 1000)
+
+
+async def report(moves: tuple[int, ...]) -> int:
+    return checksum(moves)
+
+
+async def wait() -> None:
+    time.sleep(0.1)
+'''
+#: pbkdf2_hmac (a C function of the standard library), checksum() (a CPU-bound helper of
+#: the module's own) and time.sleep (LS251).
+SERVICE_STALLS = [("app/service.py", 13, 1.5, 6), ("app/service.py", 17, 0.5, 2), ("app/service.py", 21, 0.25, 2)]
+
+
+@pytest.fixture()
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "app-project"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.loopsafe]\n")
+    (root / "app/__init__.py").write_text("")
+    (root / "app/service.py").write_text(SERVICE)
+    age(root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_calls_only_the_recording_saw_are_ls401_in_every_run(app: Path) -> None:
+    observed = str(record(app, SERVICE_STALLS))
+    static = check("app")
+    assert [item[3] for item in static] == ["LS251"] and costed(static) == {}
+    expected = check("--no-cache", "--observed", observed, "app")
+    assert costed(expected) == {
+        ("app/service.py", 13, "LS401"): 1.5, ("app/service.py", 17, "LS401"): 0.5, ("app/service.py", 21, "LS251"): 0.25,
+    }
+    [pbkdf2, helper] = [item for item in expected if item[3] == "LS401"]
+    assert pbkdf2[4].startswith("hashlib.pbkdf2_hmac() stalled the event loop 1.5 s in 6 steps when recorded")
+    assert pbkdf2[4].endswith("; fix: await asyncio.to_thread(hashlib.pbkdf2_hmac, ...)")
+    assert helper[4].endswith("; fix: await asyncio.to_thread(checksum, ...)")
+    runs = {
+        "warm": check("--observed", observed, "app"),
+        "warm, two jobs": check("-j", "2", "--observed", observed, "app"),
+        "stdin": check("--observed", observed, "-", "--stdin-filename", "app/service.py", input=SERVICE.encode()),
+    }
+    assert {name: found for name, found in runs.items() if found != expected} == {}
+    # Selected and ignored by their code; only LS401 found still exits 1.
+    assert [item[3] for item in check("--select", "LS401", "--observed", observed, "app")] == ["LS401", "LS401"]
+    assert [item[3] for item in check("--ignore", "LS401", "--observed", observed, "app")] == ["LS251"]
+    # The cache kept no LS401 and no cost: a run without the recording finds what it found.
+    assert check("app") == static
+    assert check("-j", "2", "app") == static
+    # The fixit rule and the language server, told by the configuration.
+    (app / "pyproject.toml").write_text(f"[tool.loopsafe]\nobserved = {json.dumps(observed)}\n")
+    assert check("app") == expected
+    assert linted(app, ("app/service.py",)) == [item[:5] for item in expected]
+    assert served(app, ("app/service.py",)) == [item[:5] for item in expected]
+
+
+def test_fix_offloads_what_the_recording_saw_and_a_second_fix_changes_nothing(app: Path) -> None:
+    observed = str(record(app, SERVICE_STALLS))
+    by_stdin = invoke("fix", "--observed", observed, "-", "--stdin-filename", "app/service.py", input=SERVICE.encode())
+    assert by_stdin.exit_code == 0, by_stdin.stderr
+    diff = invoke("diff", "--observed", observed, "app")
+    assert "+    return await asyncio.to_thread(checksum, moves)\n" in diff.stdout
+    assert "to_thread(checksum" not in invoke("diff", "app").stdout  # without the recording, no LS401
+    fixed = invoke("fix", "--observed", observed, "app")
+    assert fixed.exit_code == 0, fixed.stderr
+    assert "loopsafe: 1 file changed, 3 calls rewritten, 0 calls left for manual review" in fixed.stderr
+    text = (app / "app/service.py").read_text()
+    assert text == by_stdin.stdout
+    assert 'return await asyncio.to_thread(hashlib.pbkdf2_hmac, "sha256", password.encode(), b"salt", 1000)' in text
+    assert "return await asyncio.to_thread(checksum, moves)" in text
+    again = invoke("fix", "--observed", observed, "app")
+    assert again.exit_code == 0 and (app / "app/service.py").read_text() == text
+    assert "loopsafe: 3 observed sites in 1 module dropped: changed since recorded; record again" in again.stderr
+    assert check("--observed", observed, "app", status=0) == []
