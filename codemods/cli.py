@@ -34,6 +34,7 @@ from codemods.runner import (
     SourceFile,
     default_jobs,
     discover,
+    line_map,
     skipped_by_default,
     unified_diff,
     with_observed,
@@ -695,11 +696,27 @@ def _report_unfixable(display: str, result: TransformResult, tally: Tally, writt
     """Count the calls rewritten and list those left for review; ``written``: where they
     are in the rewritten file, as the user will now see it."""
     tally.calls_fixed += result.fixed_count
-    left = result.left if written and result.left is not None else result.findings
+    left = _left_after_fix(result) if written and result.left is not None else result.findings
     for finding in left:
         if not finding.fixable:
             tally.calls_reported += 1
             click.echo(finding.format(display), err=True)
+
+
+def _left_after_fix(result: TransformResult) -> list[Finding]:
+    """What is left in a rewritten file: the rewritten file's findings (``result.left``,
+    found without the recording, whose places are the old file's), with the calls the
+    recording alone found and the fix left (LS401 reported) moved to where they are now,
+    and the cost the recording saw on each."""
+    observed = [finding for finding in result.findings if finding.cost is not None and not finding.fixable]
+    if not observed:
+        return list(result.left or [])
+    now = line_map(result.source, result.output)
+    moved = [replace(finding, line=now(finding.line)) for finding in observed]
+    costs = {(finding.line, finding.code, finding.name): finding.cost for finding in moved}
+    left = [replace(finding, cost=costs.get((finding.line, finding.code, finding.name))) for finding in result.left or []]
+    static = {(finding.line, finding.code, finding.name) for finding in left}
+    return sorted([*left, *(f for f in moved if (f.line, f.code, f.name) not in static)])
 
 
 @main.command()

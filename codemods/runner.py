@@ -607,6 +607,28 @@ def unified_diff(before: bytes, after: bytes, display: str) -> str:
     return "".join(out)
 
 
+def line_map(before: bytes, after: bytes) -> Callable[[int], int]:
+    """Where each line of ``before`` is in ``after`` (1-based), by a line diff: an unchanged
+    line exactly; a changed or removed one, at the start of what replaced it (as near as
+    the diff tells)."""
+    import bisect
+
+    old_lines = _lines(decode_source(before))
+    new_lines = _lines(decode_source(after))
+    blocks = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes()
+    starts = [first for _, first, _, _, _ in blocks]
+
+    def where(line: int) -> int:
+        index = max(bisect.bisect_right(starts, line - 1) - 1, 0)
+        tag, first, _, new_first, new_last = blocks[index]
+        offset = line - 1 - first
+        if tag != "equal":
+            offset = max(min(offset, new_last - new_first - 1), 0)
+        return max(min(new_first + offset + 1, len(new_lines)), 1)
+
+    return where
+
+
 def _lines(text: str) -> list[str]:
     """Lines with their endings, split only at ``\n``, ``\r\n`` and ``\r`` as Python
     and patch tools do: ``str.splitlines`` also splits at form feeds and other
@@ -625,6 +647,7 @@ __all__ = [
     "observed_in",
     "process_file",
     "run",
+    "line_map",
     "unified_diff",
     "with_observed",
     "write_atomically",

@@ -494,3 +494,39 @@ def test_fix_offloads_what_the_recording_saw_and_a_second_fix_changes_nothing(ap
     assert again.exit_code == 0 and (app / "app/service.py").read_text() == text
     assert "loopsafe: 3 observed sites in 1 module dropped: changed since recorded; record again" in again.stderr
     assert check("--observed", observed, "app", status=0) == []
+
+
+def test_fix_lists_the_calls_it_left_where_they_are_now_with_their_cost(app: Path) -> None:
+    """The rewritten file's findings are found without the recording (its places are the
+    old file's): the calls only the recording found, left unfixed, are listed all the
+    same, moved as the lines moved (an import added above them), and exit 1."""
+    module = app / "app/service.py"
+    module.write_text(
+        "import os\n\nCACHE = {}\n\n\nasync def handler(path):\n    os.remove(path)\n"
+        "    entries = os.scandir(path)\n    return sorted(CACHE.values()), entries\n"
+    )
+    observed = str(record(app, [("app/service.py", 9, 0.5, 3), ("app/service.py", 8, 0.25, 1)]))
+    source = module.read_bytes()
+    by_stdin = invoke("fix", "--observed", observed, "-", "--stdin-filename", "app/service.py", input=source)
+    fixed = invoke("fix", "--observed", observed, "app")
+    assert fixed.exit_code == by_stdin.exit_code == 1
+    assert "1 call rewritten, 2 calls left for manual review" in fixed.stderr
+    lines = module.read_text().splitlines()
+    assert lines[0] == "import asyncio" and lines[9] == "    return sorted(CACHE.values()), entries"
+    left = [line for line in fixed.stderr.splitlines() if line.startswith("app/service.py:")]
+    assert [line.split(" ", 2)[:2] for line in left] == [["app/service.py:9:15:", "LS260"],
+                                                         ["app/service.py:10:12:", "LS401"]]
+    assert left[0].endswith("; stalled the event loop 250 ms in 1 step when recorded, through scandir()")
+    assert "sorted() stalled the event loop 500 ms in 3 steps when recorded" in left[1]
+    assert left == [line for line in by_stdin.stderr.splitlines() if line.startswith("app/service.py:")]
+    # What check lists there now, without the recording.
+    assert [item[:4] for item in check("app")] == [("app/service.py", 9, 15, "LS260")]
+
+
+def test_line_map_follows_the_lines_a_rewrite_moved() -> None:
+    from codemods.runner import line_map
+
+    now = line_map(b"a\nb\nc\nd\n", b"import x\na\nB\nc\n")
+    assert [now(line) for line in (1, 2, 3, 4)] == [2, 3, 4, 4]  # 4 was removed: the line before it is the last
+    now = line_map(b"a\nb\nc\n", b"a\nc\n")
+    assert [now(line) for line in (1, 2, 3)] == [1, 2, 2]
