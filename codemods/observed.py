@@ -28,6 +28,10 @@ The format (JSON, UTF-8), version 1::
           "function": "Worker.handle",        # the coroutine (or callback) it is in
           "callee": "compute",                # the Python function the call was in, when the
                                               # next frame was Python's (for matching a line)
+          "in_call": true,                    # false: the time went in the function's own code
+                                              # at that place (a loop, an operator, an
+                                              # import), not in a call made there; the
+                                              # position is then no call's (absent = true)
           "steps": 41,                        # stalls it was seen in
           "seconds": 2.3,                     # stalled time attributed to it
           "longest": 0.31,                    # the most in one stall
@@ -102,6 +106,7 @@ class ObservedSite:
     seconds: float
     longest: float
     chains: tuple[Chain, ...] = ()
+    in_call: bool = True
 
     @property
     def cost(self) -> Cost:
@@ -111,7 +116,7 @@ class ObservedSite:
         return {
             "path": self.path, "line": self.line, "col_offset": self.col_offset, "end_line": self.end_line,
             "end_col_offset": self.end_col_offset, "kind": self.kind, "function": self.function,
-            "callee": self.callee, "steps": self.steps, "seconds": round(self.seconds, 6),
+            "callee": self.callee, "in_call": self.in_call, "steps": self.steps, "seconds": round(self.seconds, 6),
             "longest": round(self.longest, 6),
             "chains": [
                 {"through": list(c.through), "steps": c.steps, "seconds": round(c.seconds, 6)} for c in self.chains
@@ -241,8 +246,9 @@ def _site(item: Any, index: int) -> ObservedSite:
         col_offset=_optional_int(item.get("col_offset")), end_line=_optional_int(item.get("end_line")),
         end_col_offset=_optional_int(item.get("end_col_offset")), kind=kind,
         function=str(item.get("function", "")), callee=None if item.get("callee") is None else str(item["callee"]),
-        steps=int(item["steps"]), seconds=float(item["seconds"]), longest=float(item.get("longest", item["seconds"])),
+        steps=int(item["steps"]), seconds=float(item["seconds"]), longest=float(item["longest"] if "longest" in item else item["seconds"]),
         chains=tuple(_chain(chain) for chain in _list(item.get("chains", []), f"sites[{index}].chains")),
+        in_call=bool(item.get("in_call", True)),
     )
 
 
