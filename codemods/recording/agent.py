@@ -318,7 +318,12 @@ def _opname(code: CodeType, lasti: int) -> str | None:
     try:
         import opcode  # already imported with asyncio (inspect imports dis)
 
-        return opcode.opname[code.co_code[lasti]]
+        names = opcode.opname
+        operations = code.co_code
+        # A caller's frame (3.11+) stands on the last inline cache entry of its CALL.
+        while lasti > 0 and names[operations[lasti]] == "CACHE":
+            lasti -= 2
+        return names[operations[lasti]]
     except Exception:
         return None
 

@@ -17,10 +17,10 @@ import sys
 
 MYPY = False
 if MYPY:  # names for the type comments (Python 2 syntax: no annotations here)
-    from asyncio import AbstractEventLoop
-    from importlib.machinery import ModuleSpec
-    from types import ModuleType
-    from typing import Any, Optional, Sequence
+    from asyncio import AbstractEventLoop  # noqa: F401
+    from importlib.machinery import ModuleSpec  # noqa: F401
+    from types import ModuleType  # noqa: F401
+    from typing import Any, Optional, Sequence  # noqa: F401
 
 _AGENT_MODULE = "_loopsafe_record_agent"
 
@@ -133,8 +133,8 @@ def _wrap_run_forever(base_events, agent_path):
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
         setattr(run_forever, attribute, getattr(original, attribute, None))
-    setattr(run_forever, "__wrapped__", original)
-    setattr(run_forever, "__loopsafe_record__", True)
+    run_forever.__wrapped__ = original  # type: ignore[attr-defined]
+    run_forever.__loopsafe_record__ = True  # type: ignore[attr-defined]
     loop_class.run_forever = run_forever
 
 
