@@ -35,8 +35,12 @@ What is written: one file per process in $LOOPSAFE_RECORD_DIR, ``<pid>-<nanoseco
 The first line when the process's watchdog first starts, ``{"process": {"pid", "python",
 "executable", "cwd", "prefixes", "threshold_ms"}}``; then one line per stall, appended when
 the stall ends (a process that ends with ``os._exit`` keeps the stalls that ended before):
-``{"seconds": 0.105, "samples": 19, "stacks": [[count, [frame, ...]], ...]}``, each
-distinct stack with the number of samples that saw it, each frame
+``{"seconds": 0.105, "samples": 19, "stacks": [[count, [frame, ...], weight], ...]}``,
+each distinct stack with the number of samples that saw it and their weight: the time
+since the sample before in the step (a sample waits for the GIL while the loop thread
+runs Python code, up to the switch interval, and comes later than one taken while the
+loop thread waits in C: weighing by time keeps CPU-bound code from being undercounted).
+Each frame is
 ``[filename, module, qualname, line, positions, async, op]`` innermost first, down to the
 step's outermost frame (the loop's own frames, and this file's, left out): ``module`` is
 the frame's ``__name__``, ``qualname`` the code's (its name before 3.11), ``positions``
@@ -121,7 +125,7 @@ class _Step:
         self.frame = frame  # its Handle._run frame (None: the loop's own code)
         self.first = first
         self.last = first
-        self.stacks: dict[Stack, int] = {}  # stack -> samples
+        self.stacks: dict[Stack, list[float]] = {}  # stack -> [samples, weight]
 
 
 class _LatePeriod:
@@ -140,11 +144,19 @@ class _LatePeriod:
             if steps:
                 steps[-1].frame = None  # keep no finished step's frame alive
             steps.append(_Step(handle_frame, now))
+            weight = PERIOD
+        else:
+            weight = now - steps[-1].last
         step = steps[-1]
         step.last = now
-        step.stacks[stack] = step.stacks.get(stack, 0) + 1
+        counted = step.stacks.get(stack)
+        if counted is None:
+            step.stacks[stack] = [1, weight]
+        else:
+            counted[0] += 1
+            counted[1] += weight
 
-    def stalls(self, end: float) -> list[tuple[float, dict[Stack, int]]]:
+    def stalls(self, end: float) -> list[tuple[float, dict[Stack, list[float]]]]:
         """(seconds, stacks) of each step that lasted the threshold, the period ending at
         ``end`` (when the beat ran again, or the loop stopped)."""
         found = []
@@ -284,14 +296,17 @@ def _header() -> dict[str, Any]:
     }}
 
 
-def _write_stalls(stalls: list[tuple[float, dict[Stack, int]]]) -> None:
+def _write_stalls(stalls: list[tuple[float, dict[Stack, list[float]]]]) -> None:
     if not stalls:
         return
     lines: list[dict[str, Any]] = []
     for seconds, stacks in stalls:
         lines.append({
-            "seconds": round(seconds, 6), "samples": sum(stacks.values()),
-            "stacks": [[count, [_frame(*entry) for entry in stack]] for stack, count in stacks.items()],
+            "seconds": round(seconds, 6), "samples": int(sum(counted[0] for counted in stacks.values())),
+            "stacks": [
+                [int(count), [_frame(*entry) for entry in stack], round(weight, 6)]
+                for stack, (count, weight) in stacks.items()
+            ],
         })
     _write_lines(lines)
 

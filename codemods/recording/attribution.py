@@ -12,7 +12,8 @@ Python gave positions (3.11+), the innermost frame's call in progress is read fr
 source and ends the chain (``hashlib.pbkdf2_hmac()``), which names a C function. A sample
 with no project coroutine goes to its innermost project frame (kind "callback": a plain
 function the loop ran), else to nothing (``unattributed_seconds``). A stall's time is
-shared among its samples; a site's ``steps`` are the stalls it was seen in.
+shared among its samples, each weighted by the time it stands for; a site's ``steps`` are
+the stalls it was seen in.
 
 Positions are the call's as ``ast`` gives them: the instruction's own position is mapped to
 the ``ast.Call`` it belongs to (an ``await f()`` in progress gives ``f()``; a multi-line
@@ -75,8 +76,9 @@ class Process:
 @dataclass(frozen=True)
 class Stall:
     seconds: float
-    #: Each distinct stack (innermost frame first) with the number of samples that saw it.
-    stacks: tuple[tuple[int, tuple[Frame, ...]], ...]
+    #: Each distinct stack (innermost frame first) with its weight: the sampled time it
+    #: stands for (the stall's time is shared in proportion).
+    stacks: tuple[tuple[float, tuple[Frame, ...]], ...]
     #: Recorded by a Python before 3.11: frames give lines and names, not positions and
     #: qualified names.
     lines_only: bool = False
@@ -117,7 +119,10 @@ def _process(item: dict[str, Any]) -> Process:
 
 
 def _stall(item: dict[str, Any], lines_only: bool) -> Stall:
-    stacks = tuple((int(count), tuple(_frame(entry) for entry in frames)) for count, frames in item["stacks"])
+    stacks = tuple(
+        (float(entry[2]), tuple(_frame(frame) for frame in entry[1]))
+        for entry in item["stacks"]
+    )
     return Stall(float(item["seconds"]), stacks, lines_only)
 
 
@@ -431,14 +436,14 @@ def observations(
     totals: dict[_SiteKey, _SiteTotal] = {}
     unattributed = 0.0
     for stall in recording.stalls:
-        samples = sum(count for count, _ in stall.stacks)
-        if samples <= 0:
+        weights = sum(weight for weight, _ in stall.stacks)
+        if weights <= 0:
             unattributed += stall.seconds
             continue
         shares: dict[_SiteKey, float] = {}
         chain_shares: dict[tuple[_SiteKey, tuple[str, ...]], float] = {}
-        for count, stack in stall.stacks:
-            share = stall.seconds * count / samples
+        for weight, stack in stall.stacks:
+            share = stall.seconds * weight / weights
             found = attributor.attribute(stack, stall.lines_only)
             if found is None:
                 unattributed += share
