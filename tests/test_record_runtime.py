@@ -378,9 +378,12 @@ def test_the_scenarios_recorded_from_a_script(tmp_path: Path) -> None:
 def test_the_scenarios_recorded_from_pytest_with_xdist_workers(tmp_path: Path) -> None:
     write_project(tmp_path)
     loopsafe = find_tool("loopsafe", "a console script: pip install -e .")
+    # Only xdist among the plugins installed here: their loading is most of pytest's start.
+    env = {**clean_environment(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     done = subprocess.run(
-        [loopsafe, "record", "--", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "tests"],
-        cwd=tmp_path, env=clean_environment(), capture_output=True, text=True, timeout=120,
+        [loopsafe, "record", "--", sys.executable, "-m", "pytest", "-q", "-p", "xdist", "-p", "no:cacheprovider",
+         "-n", "2", "tests"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "6 passed" in done.stdout

@@ -13,26 +13,31 @@ How a stall is seen. Each running loop gets a heartbeat, a callback
 ``loop.call_later(BEAT, beat)`` that notes the time and schedules itself again
 (BEAT = threshold / 4). One watchdog thread per process (a ``_thread`` thread, invisible
 to ``threading.enumerate()``; it ends when no loop runs) sleeps until the next beat of a
-loop is EARLY (threshold / 2) overdue. Then the loop thread is stuck: in one step, or in a
-long iteration of short ones. The watchdog samples that thread's stack
-(``sys._current_frames()``) every PERIOD (5 ms, or threshold / 4 if smaller) until the beat
-runs again. Consecutive samples under the same ``asyncio.events.Handle._run`` frame are one
-step (a callback, or one step of a task); a step that lasted the threshold or more is a
-stall. A thread the loop handed work to (``asyncio.to_thread``, executors) is never
-sampled: while it runs, the loop thread is free and the beat is on time.
+loop is EARLY (= BEAT) overdue. Then the loop thread is stuck: in one step, or in a long
+iteration of short ones. The watchdog samples that thread's stack (``sys._current_frames()``)
+every PERIOD (5 ms, or threshold / 4 if smaller) until the beat runs again. Consecutive
+samples under the same ``asyncio.events.Handle._run`` frame are one step (a callback, or
+one step of a task). A step is a stall when it lasted the threshold or more, and it was
+seen twice or more or alone in its late period (a long iteration of short steps, each
+seen once, is none). A thread the loop handed work to (``asyncio.to_thread``, executors)
+is never sampled: while it runs, the loop thread is free and the beat is on time.
 
-How long a step lasted, and the error. The beat ran last at B, so the step in progress at
-the first sample began after B; it is taken to have begun at B + BEAT / 2. The error is
-within +-BEAT / 2 (threshold / 8) when the step began within the beat interval, as a
-step after idle time does; a step that began later, behind other steps of the same loop
-iteration, is overestimated by their time (at most EARLY + BEAT / 2, since the first
-sample). A step that follows another in the same late period began between the last sample
-of the one before and its own first sample (the middle is taken: within PERIOD / 2). A
-step ends when the beat runs again (the rest of that loop iteration is counted with it,
-usually microseconds), when the next step is seen, or when ``run_forever`` returns.
+How long a step lasted, and the error. The step in progress at the first sample (at S)
+began after the beat last ran (at B), and it is taken to have begun at the later of
+B + BEAT / 2 and S - PERIOD: a step that began soon after the beat (after idle time, say)
+is counted from within +-BEAT / 2 of its start, one that began behind other steps of a
+busy loop iteration is not charged with their time, and one that had already run long
+when first seen (the watchdog waited for the GIL, or for a CPU) is undercounted by that
+wait. A step that follows another in the same late period began between the last sample
+of the one before and its own first sample (the middle is taken: within PERIOD / 2, and
+the wait for the GIL). A step ends when the beat runs again (the rest of that loop
+iteration is counted with it, usually microseconds), when the next step is seen, or when
+``run_forever`` returns. So a step a little longer than the threshold may be missed; one
+much shorter is never recorded.
 
 What is written: one file per process in $LOOPSAFE_RECORD_DIR, ``<pid>-<nanoseconds>.jsonl``.
-The first line when the process's watchdog first starts, ``{"process": {"pid", "python",
+The first line when the process's watchdog first starts (or its first loop stops),
+``{"process": {"pid", "python",
 "executable", "cwd", "prefixes", "threshold_ms"}}``; then one line per stall, appended when
 the stall ends (a process that ends with ``os._exit`` keeps the stalls that ended before):
 ``{"seconds": 0.105, "samples": 19, "stacks": [[count, [frame, ...], weight], ...]}``,
@@ -79,7 +84,7 @@ def _threshold_seconds() -> float:
 RECORD_DIR = os.environ.get("LOOPSAFE_RECORD_DIR", "")
 THRESHOLD = _threshold_seconds()
 BEAT = THRESHOLD / 4
-EARLY = THRESHOLD / 2
+EARLY = BEAT
 PERIOD = min(0.005, THRESHOLD / 4)
 
 _ASYNC_FLAGS = 0x80 | 0x200  # CO_COROUTINE | CO_ASYNC_GENERATOR
@@ -162,9 +167,13 @@ class _LatePeriod:
         found = []
         steps = self.steps
         for index, step in enumerate(steps):
-            start = self.beat + BEAT / 2 if index == 0 else (steps[index - 1].last + step.first) / 2
+            if index == 0:
+                start = max(self.beat + BEAT / 2, step.first - PERIOD)
+            else:
+                start = (steps[index - 1].last + step.first) / 2
             stop = end if index == len(steps) - 1 else (step.last + steps[index + 1].first) / 2
-            if stop - start >= THRESHOLD:
+            seen = sum(counted[0] for counted in step.stacks.values())
+            if stop - start >= THRESHOLD and (seen > 1 or len(steps) == 1):
                 found.append((stop - start, step.stacks))
             step.frame = None
         return found
@@ -172,30 +181,32 @@ class _LatePeriod:
 
 def loop_started(loop: AbstractEventLoop, base_frame: FrameType | None) -> _Loop | None:
     """Called by run_forever's wrapper before the loop runs; returns what ``loop_stopped``
-    takes, or None when this loop is already recorded (run_forever inside itself)."""
+    takes, or None when this run is not recorded (run_forever inside itself, a closed loop,
+    no thread to be had at interpreter shutdown)."""
     global _handle_run_code, _watchdog_started
-    with _lock:
-        for state in _running.values():
-            if state.loop is loop:
-                return None
     if _handle_run_code is None:
         _handle_run_code = sys.modules["asyncio.events"].Handle._run.__code__
     state = _Loop(loop, _thread.get_ident(), base_frame)
-    state.handle = loop.call_later(BEAT, state.beat)
-    with _lock:
+    # The loop thread never waits long for the lock: a watchdog frozen at interpreter
+    # shutdown could hold it for ever.
+    if not _lock.acquire(True, 1.0):
+        return None
+    try:
+        if any(other.loop is loop for other in _running.values()):
+            return None
         _running[id(state)] = state
         start = not _watchdog_started
         _watchdog_started = True
-    if not start:
-        _wake_watchdog()
-        return state
+    finally:
+        _lock.release()
     try:
-        _thread.start_new_thread(_watch, ())
-    except BaseException:  # no thread at interpreter shutdown: this run is not recorded
-        with _lock:
-            _running.pop(id(state), None)
-            _watchdog_started = False
-        state.handle.cancel()
+        state.handle = loop.call_later(BEAT, state.beat)
+        if start:
+            _thread.start_new_thread(_watch, ())
+        else:
+            _wake_watchdog()
+    except BaseException:
+        _forget(state, watchdog_started=not start)
         return None
     return state
 
@@ -203,17 +214,32 @@ def loop_started(loop: AbstractEventLoop, base_frame: FrameType | None) -> _Loop
 def loop_stopped(state: _Loop) -> None:
     """Called by run_forever's wrapper when the loop stops: the beat is cancelled, and a
     stall in progress (the loop's last step) is written."""
+    late = _forget(state)
+    _wake_watchdog()
+    _write_header()  # if the watchdog has not yet: it may not have run at all
+    if late is not None:
+        _write_stalls(late.stalls(state.last_beat if state.last_beat != late.beat else _now()))
+
+
+def _forget(state: _Loop, watchdog_started: bool = True) -> _LatePeriod | None:
+    """Stop recording ``state``'s loop; its late period, if one is open."""
+    global _watchdog_started
     try:
         if state.handle is not None:
             state.handle.cancel()
+    except Exception:
+        pass
+    if not _lock.acquire(True, 1.0):
+        return None
+    try:
+        _running.pop(id(state), None)
+        if not watchdog_started:
+            _watchdog_started = False
+        late = state.late
+        state.late = None
+        return late
     finally:
-        with _lock:
-            _running.pop(id(state), None)
-            late = state.late
-            state.late = None
-        _wake_watchdog()
-        if late is not None:
-            _write_stalls(late.stalls(state.last_beat if state.last_beat != late.beat else _now()))
+        _lock.release()
 
 
 def _wake_watchdog() -> None:
@@ -224,11 +250,8 @@ def _wake_watchdog() -> None:
 
 
 def _watch() -> None:
-    global _header_written
     try:
-        if not _header_written:
-            _header_written = True
-            _write_lines([_header()])
+        _write_header()
         while _watch_once():
             pass
     except BaseException:
@@ -286,6 +309,14 @@ def _sample(state: _Loop) -> tuple[FrameType | None, Stack]:
             stack.append((code, frame.f_lineno, frame.f_lasti, frame.f_globals.get("__name__")))
         frame = frame.f_back
     return None, tuple(stack)
+
+
+def _write_header() -> None:
+    """The process's line, once (twice at worst: the reader counts files, not lines)."""
+    global _header_written
+    if not _header_written:
+        _write_lines([_header()])
+        _header_written = True
 
 
 def _header() -> dict[str, Any]:

@@ -100,13 +100,15 @@ def read_recording(folder: Path) -> Recording:
         except OSError:
             continue
         lines_only = False
+        process = None  # one per file (a file may repeat the line)
         for line in text.splitlines():
             try:
                 record = json.loads(line)
                 if "process" in record:
-                    process = _process(record["process"])
-                    lines_only = _version(process.python) < (3, 11)
-                    recording.processes.append(process)
+                    if process is None:
+                        process = _process(record["process"])
+                        lines_only = _version(process.python) < (3, 11)
+                        recording.processes.append(process)
                 else:
                     recording.stalls.append(_stall(record, lines_only))
             except (ValueError, KeyError, TypeError, IndexError):

@@ -11,7 +11,9 @@ loopsafe with the same signal, once the observations are written.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import py_compile
 import signal
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from codemods.observed import Observations, format_seconds
 from codemods.recording.attribution import observations, read_recording
 
 BOOT_DIR = Path(__file__).resolve().parent / "boot"
+AGENT = BOOT_DIR.parent / "agent.py"
 DIRECTORY_VARIABLE = "LOOPSAFE_RECORD_DIR"
 THRESHOLD_VARIABLE = "LOOPSAFE_RECORD_THRESHOLD_MS"
 
@@ -55,10 +58,25 @@ def recording_environment(environ: Mapping[str, str], folder: str, threshold_ms:
 
 def record(command: Sequence[str], threshold_ms: float, root: Path) -> Outcome:
     """Run ``command`` recorded, in the current directory; raises ``CommandError``."""
+    precompile()
     with tempfile.TemporaryDirectory(prefix="loopsafe-record-") as folder:
         returncode = run(command, recording_environment(os.environ, folder, threshold_ms))
         recording = read_recording(Path(folder))
     return Outcome(returncode, observations(recording, root, command, threshold_ms))
+
+
+def precompile() -> None:
+    """Byte-compile, for this Python, the files every recorded process loads, if they are
+    not: a process that may not write bytecode (PYTHONDONTWRITEBYTECODE) would compile
+    them at each start (2-3 ms; 0.2 ms from bytecode). Where they cannot be written (an
+    installation pip compiled), nothing is done."""
+    for source in (BOOT_DIR / "sitecustomize.py", AGENT):
+        try:
+            cached = Path(importlib.util.cache_from_source(str(source)))
+            if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
+                py_compile.compile(str(source), cfile=str(cached), doraise=True)
+        except (OSError, py_compile.PyCompileError, NotImplementedError, ValueError):
+            pass
 
 
 def run(command: Sequence[str], env: Mapping[str, str]) -> int:
