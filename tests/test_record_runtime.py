@@ -68,6 +68,22 @@ async def inner():
     helper()
 
 
+def interrupt():
+    raise KeyboardInterrupt
+
+
+loop = asyncio.new_event_loop()
+loop.call_soon(interrupt)
+try:
+    loop.run_forever()
+except KeyboardInterrupt as error:
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    print("recorder in a traceback:", any("recording" in frame.filename for frame in frames))
+loop.close()
+
+
 async def main():
     print("agent in loop:", "_loopsafe_record_agent" in sys.modules)
     time.sleep(0.06)  # in main
@@ -109,7 +125,7 @@ def test_the_agent_on_each_python(python: Path, tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (3, "")
     assert done.stdout.splitlines() == [
         "agent at start: False", "project sitecustomize: project", "boot on sys.path: False",
-        "agent after import: False", "agent in loop: True", "threads: 2 []",
+        "agent after import: False", "recorder in a traceback: False", "agent in loop: True", "threads: 2 []",
     ]
     found = observations(read_recording(folder), project)
     assert (found.processes, found.pythons) == (1, (version,))

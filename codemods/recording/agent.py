@@ -2,12 +2,16 @@
 stalled.
 
 ``boot/sitecustomize.py`` loads this file by path (as ``_loopsafe_record_agent``) when the
-process's first event loop starts to run (``BaseEventLoop.run_forever``, which every loop
-built on asyncio's runs), and calls ``loop_started`` / ``loop_stopped`` around each run.
+process's first event loop starts to run, and calls ``loop_started`` / ``loop_stopped``
+when a loop built on asyncio's ``BaseEventLoop`` sets itself as the thread's running loop
+and unsets itself (``asyncio.events._set_running_loop``).
 Standard library only, Python 3.9 syntax, and no import of ``codemods``: the recorded
 program may run on another Python than loopsafe's, without its dependencies. It never
 changes what the program does: no output, every error swallowed, no thread left when no
-loop runs, nothing written but its own file.
+loop runs, nothing written but its own file. (One thing shows: on Python 3.12+, a process
+that calls ``os.fork()`` while a loop runs has the watchdog thread, and Python warns that
+forking a process with threads may deadlock the child; a DeprecationWarning, hidden by
+the default filters outside ``__main__``.)
 
 How a stall is seen. Each running loop gets a heartbeat, a callback
 ``loop.call_later(BEAT, beat)`` that notes the time and schedules itself again
@@ -32,7 +36,7 @@ wait. A step that follows another in the same late period began between the last
 of the one before and its own first sample (the middle is taken: within PERIOD / 2, and
 the wait for the GIL). A step ends when the beat runs again (the rest of that loop
 iteration is counted with it, usually microseconds), when the next step is seen, or when
-``run_forever`` returns. So a step a little longer than the threshold may be missed; one
+the loop stops running. So a step a little longer than the threshold may be missed; one
 much shorter is never recorded.
 
 What is written: one file per process in $LOOPSAFE_RECORD_DIR, ``<pid>-<nanoseconds>.jsonl``.
@@ -105,10 +109,11 @@ _handle_run_code: CodeType | None = None  # asyncio.events.Handle._run.__code__:
 class _Loop:
     """A loop while it runs: its thread, where its stack begins, its heartbeat."""
 
-    __slots__ = ("loop", "thread_id", "base_frame", "last_beat", "handle", "late")
+    __slots__ = ("loop", "pid", "thread_id", "base_frame", "last_beat", "handle", "late")
 
     def __init__(self, loop: AbstractEventLoop, thread_id: int, base_frame: FrameType | None) -> None:
         self.loop = loop
+        self.pid = os.getpid()
         self.thread_id = thread_id
         self.base_frame = base_frame
         self.last_beat = _now()
@@ -180,20 +185,20 @@ class _LatePeriod:
 
 
 def loop_started(loop: AbstractEventLoop, base_frame: FrameType | None) -> _Loop | None:
-    """Called by run_forever's wrapper before the loop runs; returns what ``loop_stopped``
-    takes, or None when this run is not recorded (run_forever inside itself, a closed loop,
-    no thread to be had at interpreter shutdown)."""
+    """Called when ``loop`` starts to run in this thread, ``base_frame`` the frame that set
+    it running (``run_forever``, or its setup on 3.12+); returns what ``loop_stopped`` takes,
+    or None when this run is not recorded (no thread to be had at interpreter shutdown)."""
     global _handle_run_code, _watchdog_started
     if _handle_run_code is None:
         _handle_run_code = sys.modules["asyncio.events"].Handle._run.__code__
+    if base_frame is not None and base_frame.f_code.co_name == "_run_forever_setup":
+        base_frame = base_frame.f_back  # the setup returns: the loop runs in its caller
     state = _Loop(loop, _thread.get_ident(), base_frame)
     # The loop thread never waits long for the lock: a watchdog frozen at interpreter
     # shutdown could hold it for ever.
     if not _lock.acquire(True, 1.0):
         return None
     try:
-        if any(other.loop is loop for other in _running.values()):
-            return None
         _running[id(state)] = state
         start = not _watchdog_started
         _watchdog_started = True
@@ -212,8 +217,11 @@ def loop_started(loop: AbstractEventLoop, base_frame: FrameType | None) -> _Loop
 
 
 def loop_stopped(state: _Loop) -> None:
-    """Called by run_forever's wrapper when the loop stops: the beat is cancelled, and a
-    stall in progress (the loop's last step) is written."""
+    """Called when the loop stops running: the beat is cancelled, and a stall in progress
+    (the loop's last step) is written. Not in a child made by fork, which asyncio tells
+    that no loop runs there (the parent's watchdog may have held the lock)."""
+    if state.pid != os.getpid():
+        return
     late = _forget(state)
     _wake_watchdog()
     _write_header()  # if the watchdog has not yet: it may not have run at all

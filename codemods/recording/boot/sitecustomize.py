@@ -4,9 +4,9 @@
 # `sitecustomize` at startup (not under `python -I`, `-E` or `-S`). It must cost nothing a
 # program notices and change nothing it does:
 # - without LOOPSAFE_RECORD_DIR, or on a Python older than 3.9, it only steps aside;
-# - otherwise it hooks `asyncio.base_events` (when asyncio is imported, if ever) to wrap
-#   `BaseEventLoop.run_forever`, and loads the recorder (../agent.py) when a loop first runs:
-#   a program that never runs an event loop pays for this file only;
+# - otherwise, once asyncio is imported (if ever), it wraps `asyncio.events._set_running_loop`
+#   (which a loop calls when it starts and stops running) and loads the recorder
+#   (../agent.py) when a loop first runs: a program that never runs one pays for this file;
 # - it takes its folder off sys.path and runs the sitecustomize it shadows, if the rest of
 #   sys.path has one (the project's, or the distribution's), as `sitecustomize`;
 # - its own errors are swallowed; those of the shadowed sitecustomize are raised, so `site`
@@ -49,14 +49,14 @@ def _hook_asyncio(agent_path):
     # type: (str) -> None
     base_events = sys.modules.get("asyncio.base_events")
     if base_events is not None:
-        _wrap_run_forever(base_events, agent_path)
+        _hook_running_loop(base_events, agent_path)
     else:
         sys.meta_path.insert(0, _AsyncioHook(agent_path))
 
 
 class _AsyncioHook(object):
     """Finds nothing itself: lets the other finders find `asyncio.base_events`, and has the
-    module's loader wrap `run_forever` once the module has run."""
+    module's loader hook the running loop once the module has run."""
 
     def __init__(self, agent_path):
         # type: (str) -> None
@@ -106,7 +106,7 @@ class _PatchingLoader(object):
         try:
             if self.hook in sys.meta_path:
                 sys.meta_path.remove(self.hook)
-            _wrap_run_forever(module, self.hook.agent_path)
+            _hook_running_loop(module, self.hook.agent_path)
         except Exception:
             pass
 
@@ -115,45 +115,48 @@ class _PatchingLoader(object):
         return getattr(self.loader, name)
 
 
-def _wrap_run_forever(base_events, agent_path):
+def _hook_running_loop(base_events, agent_path):
     # type: (ModuleType, str) -> None
-    loop_class = base_events.BaseEventLoop
-    original = loop_class.run_forever
+    """Wrap ``asyncio.events._set_running_loop``, which a loop calls with itself when it
+    starts running and with None when it stops (``run_forever``, and on 3.13 the setup and
+    cleanup GUI loops call): no frame of ours is on the loop's stack, or in a traceback."""
+    events = sys.modules["asyncio.events"]  # type: Any
+    original = events._set_running_loop
     if getattr(original, "__loopsafe_record__", False):
         return
+    loop_class = base_events.BaseEventLoop
+    recordings = {}  # type: dict[int, Any]  # thread -> the agent's state of its loop
 
-    def run_forever(self):
-        # type: (AbstractEventLoop) -> Any
-        recording = _loop_started(self, agent_path)
-        try:
-            return original(self)
-        finally:
-            if recording is not None:
-                _loop_stopped(recording)
+    def _set_running_loop(loop):
+        # type: (Optional[AbstractEventLoop]) -> None
+        original(loop)
+        _running_loop_set(loop, loop_class, agent_path, recordings)
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
-        setattr(run_forever, attribute, getattr(original, attribute, None))
-    run_forever.__wrapped__ = original  # type: ignore[attr-defined]
-    run_forever.__loopsafe_record__ = True  # type: ignore[attr-defined]
-    loop_class.run_forever = run_forever
+        setattr(_set_running_loop, attribute, getattr(original, attribute, None))
+    _set_running_loop.__wrapped__ = original  # type: ignore[attr-defined]
+    _set_running_loop.__loopsafe_record__ = True  # type: ignore[attr-defined]
+    events._set_running_loop = _set_running_loop
 
 
-def _loop_started(loop, agent_path):
-    # type: (AbstractEventLoop, str) -> Any
+def _running_loop_set(loop, loop_class, agent_path, recordings):
+    # type: (Optional[AbstractEventLoop], type, str, dict[int, Any]) -> None
     try:
-        agent = sys.modules.get(_AGENT_MODULE)
-        if agent is None:
-            agent = _load_agent(agent_path)
-        # The frame of run_forever above: where the loop's own stack begins.
-        return agent.loop_started(loop, sys._getframe(1))
-    except Exception:
-        return None
+        import _thread
 
-
-def _loop_stopped(recording):
-    # type: (Any) -> None
-    try:
-        sys.modules[_AGENT_MODULE].loop_stopped(recording)
+        thread = _thread.get_ident()
+        previous = recordings.pop(thread, None)
+        if previous is not None:
+            sys.modules[_AGENT_MODULE].loop_stopped(previous)
+        # Only a loop that really runs (not one set by hand) of asyncio's own kind: a step
+        # of it is a call of asyncio.events.Handle._run.
+        if loop is not None and isinstance(loop, loop_class) and loop.is_running():
+            agent = sys.modules.get(_AGENT_MODULE)
+            if agent is None:
+                agent = _load_agent(agent_path)
+            recording = agent.loop_started(loop, sys._getframe(2))  # the frame that set it
+            if recording is not None:
+                recordings[thread] = recording
     except Exception:
         pass
 
