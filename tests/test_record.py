@@ -10,6 +10,7 @@ import ast
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -361,3 +362,41 @@ def test_the_agent_is_python_3_9_standard_library_only() -> None:
                 names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 for name in names:
                     assert name and name.split(".")[0] in {*sys.stdlib_module_names, "__future__"}, (path, name)
+
+
+@pytest.fixture()
+def agent(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The agent's module, loaded apart (as the boot file loads it), threshold 20 ms."""
+    import importlib.util
+
+    monkeypatch.setenv("LOOPSAFE_RECORD_THRESHOLD_MS", "20")
+    spec = importlib.util.spec_from_file_location("_loopsafe_record_agent_under_test", RECORDING_PACKAGE / "agent.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def late_period_stalls(agent: Any, samples: list[tuple[float, object]], end: float) -> list[float]:
+    """The stalls the agent finds in a late period that began with a beat at 0 (each
+    sample: its time and the step it saw, an object standing for a Handle._run frame)."""
+    period = agent._LatePeriod(0.0)
+    for now, step in samples:
+        period.add(now, (step, (("code", 1, 0, "m"),)))
+    return [round(seconds, 4) for seconds, _ in period.stalls(end)]
+
+
+def test_the_agent_cuts_a_late_period_into_steps(agent: Any) -> None:
+    assert (agent.BEAT, agent.EARLY, agent.PERIOD) == (0.005, 0.005, 0.005)
+    first, second, third, fourth = object(), object(), object(), object()
+    # A long iteration of short steps, each seen once: no stall.
+    assert late_period_stalls(agent, [(0.01, first), (0.02, second), (0.03, third), (0.04, fourth)], 0.045) == []
+    # One step all along: from the middle of the beat interval to the beat's return.
+    assert late_period_stalls(agent, [(0.01 * n, first) for n in range(1, 11)], 0.102) == [0.0995]
+    # A long step after short ones: from between its first sample and the one before.
+    samples = [(0.01, first), (0.02, second), *((0.01 * n, third) for n in range(3, 10))]
+    assert late_period_stalls(agent, samples, 0.092) == [0.067]
+    # Seen once, alone (the beat ran right after): counted from a period before it was
+    # seen, not from the beat (the loop may have run other steps before it).
+    assert late_period_stalls(agent, [(0.03, first)], 0.04) == []
+    assert late_period_stalls(agent, [(0.01, first)], 0.04) == [0.035]

@@ -27,12 +27,12 @@ seen once, is none). A thread the loop handed work to (``asyncio.to_thread``, ex
 is never sampled: while it runs, the loop thread is free and the beat is on time.
 
 How long a step lasted, and the error. The step in progress at the first sample (at S)
-began after the beat last ran (at B), and it is taken to have begun at the later of
-B + BEAT / 2 and S - PERIOD: a step that began soon after the beat (after idle time, say)
-is counted from within +-BEAT / 2 of its start, one that began behind other steps of a
-busy loop iteration is not charged with their time, and one that had already run long
-when first seen (the watchdog waited for the GIL, or for a CPU) is undercounted by that
-wait. A step that follows another in the same late period began between the last sample
+began after the beat last ran (at B). When it was the only step seen in the late period,
+and seen twice or more, it is taken to have begun at B + BEAT / 2: within +-BEAT / 2 of
+its start when it began within the beat interval (after idle time, say); otherwise at
+the later of B + BEAT / 2 and S - PERIOD, so that a step behind other steps of a busy
+loop iteration is not charged with their time (one that had run long before it was
+first seen, the watchdog waiting for the GIL or a CPU, is then undercounted by the wait). A step that follows another in the same late period began between the last sample
 of the one before and its own first sample (the middle is taken: within PERIOD / 2, and
 the wait for the GIL). A step ends when the beat runs again (the rest of that loop
 iteration is counted with it, usually microseconds), when the next step is seen, or when
@@ -172,12 +172,15 @@ class _LatePeriod:
         found = []
         steps = self.steps
         for index, step in enumerate(steps):
+            seen = sum(counted[0] for counted in step.stacks.values())
             if index == 0:
-                start = max(self.beat + BEAT / 2, step.first - PERIOD)
+                # Alone in its late period and seen more than once: the step was all the
+                # loop did since the beat (nothing else was seen), so it began then.
+                alone = len(steps) == 1 and seen > 1
+                start = self.beat + BEAT / 2 if alone else max(self.beat + BEAT / 2, step.first - PERIOD)
             else:
                 start = (steps[index - 1].last + step.first) / 2
             stop = end if index == len(steps) - 1 else (step.last + steps[index + 1].first) / 2
-            seen = sum(counted[0] for counted in step.stacks.values())
             if stop - start >= THRESHOLD and (seen > 1 or len(steps) == 1):
                 found.append((stop - start, step.stacks))
             step.frame = None
