@@ -400,3 +400,10 @@ def test_the_agent_cuts_a_late_period_into_steps(agent: Any) -> None:
     # seen, not from the beat (the loop may have run other steps before it).
     assert late_period_stalls(agent, [(0.03, first)], 0.04) == []
     assert late_period_stalls(agent, [(0.01, first)], 0.04) == [0.035]
+
+
+def test_the_agent_writes_json_without_the_json_module(agent: Any) -> None:
+    value = {"seconds": 0.105, "stacks": [[3, [["/p/\u00e9\"\\\n\x01.py", None, "f", 7, [7, 7, 4, 20], True, "CALL"]],
+                                           1e-07]], "name": "\udcff", "n": 12345678901234567890, "ok": False}
+    text = agent._json(value)
+    assert json.loads(text.encode("utf-8", "backslashreplace")) == value
