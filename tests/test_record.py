@@ -400,6 +400,9 @@ def test_the_agent_cuts_a_late_period_into_steps(agent: Any) -> None:
     # seen, not from the beat (the loop may have run other steps before it).
     assert late_period_stalls(agent, [(0.03, first)], 0.04) == []
     assert late_period_stalls(agent, [(0.01, first)], 0.04) == [0.035]
+    # Outside any step (no Handle._run frame: the loop's own code, waiting in select for a
+    # CPU), however long: no stall.
+    assert late_period_stalls(agent, [(0.01 * n, None) for n in range(1, 11)], 0.102) == []
 
 
 def test_the_agent_writes_json_without_the_json_module(agent: Any) -> None:

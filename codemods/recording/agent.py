@@ -23,7 +23,8 @@ every PERIOD (5 ms, or threshold / 4 if smaller) until the beat runs again. Cons
 samples under the same ``asyncio.events.Handle._run`` frame are one step (a callback, or
 one step of a task). A step is a stall when it lasted the threshold or more, and it was
 seen twice or more or alone in its late period (a long iteration of short steps, each
-seen once, is none). A thread the loop handed work to (``asyncio.to_thread``, executors)
+seen once, is none). Time the loop thread spent outside any step (waiting in ``select``
+for a CPU, or a loop clock that is not the monotonic clock) is no stall. A thread the loop handed work to (``asyncio.to_thread``, executors)
 is never sampled: while it runs, the loop thread is free and the beat is on time.
 
 How long a step lasted, and the error. The step in progress at the first sample (at S)
@@ -102,7 +103,10 @@ _running: dict[int, _Loop] = {}  # id(_Loop) -> _Loop, the loops running now
 _watchdog_started = False
 _output: str | None = None  # this process's file, named when first written
 _header_written = False
-_cwd = os.getcwd()
+try:
+    _cwd = os.getcwd()
+except OSError:  # the folder was removed: relative file names stay relative
+    _cwd = ""
 _handle_run_code: CodeType | None = None  # asyncio.events.Handle._run.__code__: one step of the loop
 
 
@@ -129,10 +133,11 @@ class _Loop:
 
 
 class _Step:
-    __slots__ = ("frame", "first", "last", "stacks")
+    __slots__ = ("frame", "is_step", "first", "last", "stacks")
 
     def __init__(self, frame: FrameType | None, first: float) -> None:
-        self.frame = frame  # its Handle._run frame (None: the loop's own code)
+        self.frame = frame  # its Handle._run frame while it may go on
+        self.is_step = frame is not None  # else the loop's own code (select, timers)
         self.first = first
         self.last = first
         self.stacks: dict[Stack, list[float]] = {}  # stack -> [samples, weight]
@@ -181,7 +186,7 @@ class _LatePeriod:
             else:
                 start = (steps[index - 1].last + step.first) / 2
             stop = end if index == len(steps) - 1 else (step.last + steps[index + 1].first) / 2
-            if stop - start >= THRESHOLD and (seen > 1 or len(steps) == 1):
+            if step.is_step and stop - start >= THRESHOLD and (seen > 1 or len(steps) == 1):
                 found.append((stop - start, step.stacks))
             step.frame = None
         return found
