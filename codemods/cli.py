@@ -367,6 +367,7 @@ def main() -> None:
       diff   print the rewrite as a unified diff, change nothing (exit 1 if any change)
       fix    rewrite files in place                        (exit 1 if calls need review)
       server a language server for editors (LSP over stdin/stdout)
+      record run a program, record where its event loop stalled  (exit: the program's)
     Exit 2 means a file could not be processed or the configuration is wrong.
 
     Each file gets the settings of [tool.loopsafe] in its nearest pyproject.toml.
@@ -806,3 +807,55 @@ def server() -> None:
     except ImportError as error:  # pygls/lsprotocol missing from an old installation
         raise click.ClickException(f"the language server needs pygls and lsprotocol ({error})") from None
     serve()
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              default="loopsafe-observed.json", show_default=True, help="Where the observations go.")
+@click.option("--threshold", metavar="MS", type=click.FloatRange(min=0, min_open=True), default=20.0,
+              show_default=True, help="A loop step longer than this many milliseconds is a stall.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def record(output: Path, threshold: float, command: tuple[str, ...]) -> None:
+    """Run COMMAND and record where its event loops stalled, for `check --observed`.
+
+    \b
+      loopsafe record -- python -m pytest tests/
+      loopsafe record -o before.json --threshold 50 -- python app.py --port 8080
+
+    Every Python process COMMAND starts is recorded (pytest-xdist workers, `subprocess`
+    with `sys.executable`), through a sitecustomize module on PYTHONPATH, from the moment
+    it runs an asyncio event loop (a program without one pays nothing). A loop step that
+    runs longer than the threshold is a stall: its time goes to the call in the project's
+    innermost coroutine that was in progress (the project: files under the current
+    directory, outside site-packages and virtual environments), with the chain of calls
+    below it down to the one that blocked. Work handed to a thread (`asyncio.to_thread`)
+    is not a stall.
+
+    FILE (JSON; the format is documented in codemods/observed.py) holds per call site:
+    path, line and columns, the coroutine, the stalls, their total and longest time, the
+    chains seen, and each module's content hash (`check` drops observations of a module
+    changed since). A summary goes to stderr.
+
+    COMMAND's output and exit status are its own (a command killed by a signal kills
+    loopsafe with it; 127/126: it could not be started; 2: FILE could not be written).
+    Ctrl-C goes to COMMAND, and loopsafe waits for it. Not recorded: a Python started with
+    -I, -E or -S (no sitecustomize), Pythons before 3.9, loops not built on asyncio's
+    (uvloop).
+    """
+    from codemods.recording.session import CommandError, die_like, exit_status, summarize, write
+    from codemods.recording.session import record as record_command
+
+    try:
+        outcome = record_command(command, threshold, Path.cwd())
+    except CommandError as error:
+        click.echo(f"loopsafe record: {error}", err=True)
+        sys.exit(error.status)
+    try:
+        write(output, outcome.observations)
+    except OSError as error:
+        click.echo(f"loopsafe record: cannot write {output}: {error.strerror or error}", err=True)
+        sys.exit(2)
+    summarize(outcome.observations, output, sys.stderr)
+    sys.stderr.flush()
+    die_like(outcome.returncode)
+    sys.exit(exit_status(outcome.returncode))

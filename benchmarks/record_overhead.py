@@ -1,0 +1,168 @@
+"""What `loopsafe record` costs a program that does not stall: loop-heavy programs run
+with and without the recorder, alternating, and the medians compared.
+
+    python benchmarks/record_overhead.py                 # 11 runs of each, about two minutes
+    python benchmarks/record_overhead.py --runs 21 --python /root/.pyenv/versions/3.12.1/bin/python
+
+Programs (each times its own `asyncio.run`, wall and CPU time of the process (so the
+watchdog thread's CPU counts), so loopsafe's own start and the writing of the file are
+not counted):
+- tasks: 200 tasks, each 1,500 short steps (a little work, then `await asyncio.sleep(0)`):
+  one loop iteration runs every task once, about 2-3 ms, far below the threshold;
+- wide: 4,000 tasks doing the same 60 times: an iteration takes ~40 ms, so the heartbeat
+  is late by more than half the threshold in every iteration and the watchdog samples,
+  although no single step is long (the recorder's worst case; nothing is recorded);
+- queues: producer/consumer pairs through `asyncio.Queue`, with timers
+  (`asyncio.sleep(0.0001)`), the pattern of a server;
+- startup: a script that imports three modules and ends, run with the recorder's
+  environment but without loopsafe's own start: what a program that never runs a loop
+  pays (the boot sitecustomize and nothing else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROGRAMS = {
+    "tasks": '''
+import asyncio, json, sys, time
+
+async def worker(index, steps):
+    total = 0
+    for step in range(steps):
+        total += len(json.dumps({"task": index, "step": step}))
+        await asyncio.sleep(0)
+    return total
+
+async def main():
+    return sum(await asyncio.gather(*(worker(i, 1500) for i in range(200))))
+
+started, cpu = time.perf_counter(), time.process_time()
+asyncio.run(main())
+print(time.perf_counter() - started, time.process_time() - cpu)
+''',
+    "wide": '''
+import asyncio, json, sys, time
+
+async def worker(index, steps):
+    total = 0
+    for step in range(steps):
+        total += len(json.dumps({"task": index, "step": step}))
+        await asyncio.sleep(0)
+    return total
+
+async def main():
+    return sum(await asyncio.gather(*(worker(i, 60) for i in range(4000))))
+
+started, cpu = time.perf_counter(), time.process_time()
+asyncio.run(main())
+print(time.perf_counter() - started, time.process_time() - cpu)
+''',
+    "queues": '''
+import asyncio, sys, time
+
+async def producer(queue, items):
+    for item in range(items):
+        await queue.put(item)
+        if item % 50 == 0:
+            await asyncio.sleep(0.0001)
+    await queue.put(None)
+
+async def consumer(queue):
+    total = 0
+    while (item := await queue.get()) is not None:
+        total += item * item
+    return total
+
+async def main():
+    queues = [asyncio.Queue(maxsize=20) for _ in range(50)]
+    producers = [asyncio.create_task(producer(q, 4000)) for q in queues]
+    totals = await asyncio.gather(*(consumer(q) for q in queues))
+    await asyncio.gather(*producers)
+    return sum(totals)
+
+started, cpu = time.perf_counter(), time.process_time()
+asyncio.run(main())
+print(time.perf_counter() - started, time.process_time() - cpu)
+''',
+    "startup": "import json, os, re\n",
+}
+
+
+def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, stderr) of one run: the program's own `asyncio.run`
+    as it printed them; for a program that prints nothing, the whole process's (the CPU
+    time from the rusage of children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.stdout.strip():
+        wall_text, cpu_text = done.stdout.split()[-2:]
+        return float(wall_text), float(cpu_text), done.stderr
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stderr
+
+
+def overhead(without: list[float], with_recorder: list[float]) -> str:
+    a, b = statistics.median(without), statistics.median(with_recorder)
+    return f"{a:.3f} | {b:.3f} | {100 * (b - a) / a:+.1f}%"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=11, help="runs of each variant (alternating)")
+    parser.add_argument("--python", default=sys.executable, help="the Python that runs the programs")
+    parser.add_argument("--only", action="append", choices=sorted(PROGRAMS), help="only these programs")
+    arguments = parser.parse_args()
+    loopsafe = shutil.which("loopsafe", path=str(Path(sys.executable).parent)) or shutil.which("loopsafe")
+    if loopsafe is None:
+        sys.exit("loopsafe is not installed (pip install -e .)")
+    version = subprocess.run([arguments.python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"Python {version} ({arguments.python}), {arguments.runs} alternating runs of each, "
+          f"{os.cpu_count()} cores; medians in seconds\n")
+    print("| program | wall without | wall with | overhead | CPU without | CPU with | overhead | stalls recorded |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="record-overhead-") as folder:
+        cwd = Path(folder)
+        for name in arguments.only or list(PROGRAMS):
+            (cwd / f"{name}.py").write_text(PROGRAMS[name])
+            plain = [arguments.python, f"{name}.py"]
+            # The startup case runs with the recorder's environment alone: loopsafe's own
+            # start is not the program's cost.
+            recorded, env = ([loopsafe, "record", "-o", "observed.json", "--", *plain], None) if name != "startup" \
+                else (plain, _recording_environment(folder))
+            runs: dict[str, list[float]] = {"wall": [], "cpu": [], "recorded wall": [], "recorded cpu": []}
+            stalls = set()
+            for _ in range(arguments.runs):
+                wall, cpu, _ = measure(plain, cwd)
+                runs["wall"].append(wall)
+                runs["cpu"].append(cpu)
+                wall, cpu, err = measure(recorded, cwd, env)
+                runs["recorded wall"].append(wall)
+                runs["recorded cpu"].append(cpu)
+                stalls.add(err.split(":", 1)[1].split(" longer")[0].strip() if "longer than" in err else "-")
+            print(f"| {name} | {overhead(runs['wall'], runs['recorded wall'])} | "
+                  f"{overhead(runs['cpu'], runs['recorded cpu'])} | {', '.join(sorted(stalls))} |", flush=True)
+
+
+def _recording_environment(folder: str) -> dict[str, str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from codemods.recording.session import recording_environment
+
+    return recording_environment(os.environ, folder, 20.0)
+
+
+if __name__ == "__main__":
+    main()
