@@ -51,13 +51,13 @@ class Finding:
     def message(self) -> str:
         if self.cost is None or self.code == _OBSERVED:
             return self._static_message
-        return f"{self._static_message}; {self.cost.describe()}"
+        return f"{self._static_message}; {self.cost.describe(self.name)}"
 
     @property
     def _static_message(self) -> str:
         if self.code == _OBSERVED:
             # What the recording saw is the finding: it says so first (the chain is its own).
-            stalled = self.cost.describe() if self.cost is not None else "stalled the event loop when recorded"
+            stalled = self.cost.describe(self.name) if self.cost is not None else "stalled the event loop when recorded"
             verdict = "fix" if self.fixable else "not fixed automatically"
             return f"{self.name}() {stalled}; {verdict}: {self.detail}"
         if self.code == _BUSY_WAIT:

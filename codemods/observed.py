@@ -86,10 +86,14 @@ class Cost:
     #: The costliest chain below the call (empty when the time was in the call itself).
     through: tuple[str, ...] = ()
 
-    def describe(self) -> str:
+    def describe(self, called: str | None = None) -> str:
+        """``called``: the name of the call the cost is of, which the chain need not repeat."""
         steps = "1 step" if self.steps == 1 else f"{self.steps} steps"
         text = f"stalled the event loop {format_seconds(self.seconds)} in {steps} when recorded"
-        return f"{text}, through {' -> '.join(self.through)}" if self.through else text
+        through = self.through
+        if through and called is not None and _function_name(through[0]) == _function_name(called):
+            through = through[1:]
+        return f"{text}, through {' -> '.join(through)}" if through else text
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,11 @@ class Observations:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=1) + "\n"
+
+
+def _function_name(label: str) -> str:
+    """``crunch`` of ``service.crunch()``: a chain names functions by module, a call as written."""
+    return label.removesuffix("()").rpartition(".")[2]
 
 
 def content_hash(source: bytes) -> str:
