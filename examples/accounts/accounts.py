@@ -24,6 +24,7 @@ def checksum(moves: bytes) -> int:
     total = 0
     for index, move in enumerate(moves):
         total = (total * 31 + move * index) % 1_000_003
+        total = total * total % 1_000_003
     return total
 
 
@@ -31,7 +32,7 @@ def greeting(language: str) -> str:
     """The greeting of ``language``, rendered once and kept (slow the first time only)."""
     if language not in _rendered:
         text = GREETINGS.get(language, GREETINGS["en"])
-        for _ in range(200_000):  # stands for a template engine warming up
+        for _ in range(1_500_000):  # stands for a template engine warming up
             text = text.strip()
         _rendered[language] = text
     return _rendered[language]
