@@ -105,8 +105,8 @@ UNSAFE = textwrap.dedent('''
 
         def predict(self, x: int) -> int:
             first = self.bias
-            for _ in range(5):
-                sum(range(300_000))  # the model's work, between two reads of its state
+            for _ in range(40):  # short pieces: the GIL changes hands between them
+                sum(range(50_000))  # the model's work, between two reads of its state
             return x + first + self.bias
 
 
