@@ -16,7 +16,8 @@ deadlock the child; a DeprecationWarning, hidden by the default filters outside
 
 How a stall is seen. Each running loop gets a heartbeat, a callback
 ``loop.call_later(BEAT, beat)`` that notes the time and schedules itself again
-(BEAT = threshold / 4). One watchdog thread per process (a ``_thread`` thread, invisible
+(BEAT = threshold / 4), from when the loop has run for BEAT (the watchdog asks for the
+first beat with ``call_soon_threadsafe``; until it runs, the loop's start stands for it). One watchdog thread per process (a ``_thread`` thread, invisible
 to ``threading.enumerate()``) sleeps until the next beat of a loop is EARLY (= BEAT)
 overdue. Then the loop thread is stuck: in one step, or in a long
 iteration of short ones. The watchdog samples that thread's stack (``sys._current_frames()``)
@@ -72,7 +73,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, Optional, Tuple  # asyncio imported typing already
 
 if TYPE_CHECKING:
-    from asyncio import AbstractEventLoop, TimerHandle
+    from asyncio import AbstractEventLoop, Handle
 
 #: One sampled frame: its code, line, last instruction and module ``__name__``.
 SampledFrame = Tuple[CodeType, Optional[int], int, Optional[str]]
@@ -114,7 +115,7 @@ _handle_run_code: CodeType | None = None  # asyncio.events.Handle._run.__code__:
 class _Loop:
     """A loop while it runs: its thread, where its stack begins, its heartbeat."""
 
-    __slots__ = ("loop", "pid", "thread_id", "base_frame", "last_beat", "handle", "late")
+    __slots__ = ("loop", "pid", "thread_id", "base_frame", "last_beat", "handle", "late", "stopped")
 
     def __init__(self, loop: AbstractEventLoop, thread_id: int, base_frame: FrameType | None) -> None:
         self.loop = loop
@@ -122,10 +123,13 @@ class _Loop:
         self.thread_id = thread_id
         self.base_frame = base_frame
         self.last_beat = _now()
-        self.handle: TimerHandle | None = None
+        self.handle: Handle | None = None  # the next beat
         self.late: _LatePeriod | None = None
+        self.stopped = False
 
     def beat(self) -> None:
+        if self.stopped:  # a first beat the watchdog asked for as the loop stopped
+            return
         try:
             self.last_beat = _now()
             self.handle = self.loop.call_later(BEAT, self.beat)
@@ -213,13 +217,12 @@ def loop_started(loop: AbstractEventLoop, base_frame: FrameType | None) -> _Loop
         _watchdog_started = True
     finally:
         _lock.release()
-    try:
-        state.handle = loop.call_later(BEAT, state.beat)
-        if start:
+    if start:
+        try:
             _thread.start_new_thread(_watch, ())
-    except BaseException:
-        _forget(state, watchdog_started=not start)
-        return None
+        except BaseException:
+            _forget(state, watchdog_started=False)
+            return None
     return state
 
 
@@ -238,22 +241,24 @@ def loop_stopped(state: _Loop) -> None:
 def _forget(state: _Loop, watchdog_started: bool = True) -> _LatePeriod | None:
     """Stop recording ``state``'s loop; its late period, if one is open."""
     global _watchdog_started
-    try:
-        if state.handle is not None:
-            state.handle.cancel()
-    except Exception:
-        pass
     if not _lock.acquire(True, 1.0):
         return None
     try:
         _running.pop(id(state), None)
         if not watchdog_started:
             _watchdog_started = False
+        state.stopped = True
         late = state.late
         state.late = None
-        return late
+        handle = state.handle
     finally:
         _lock.release()
+    try:
+        if handle is not None:
+            handle.cancel()
+    except Exception:
+        pass
+    return late
 
 
 def _watch() -> None:
@@ -297,6 +302,13 @@ def _watch_once() -> bool:
 
 def _check(state: _Loop, now: float, finished: list[tuple[_LatePeriod, float]]) -> float:
     """Sample ``state``'s loop if its beat is overdue; the time to look at it again."""
+    if state.handle is None and now - state.last_beat >= BEAT:
+        # The first beat, once the loop has run for a beat's time: a loop that runs less
+        # (asyncio.run runs two short ones after the program's) costs almost nothing.
+        try:
+            state.handle = state.loop.call_soon_threadsafe(state.beat)
+        except Exception:  # closed meanwhile: it is being forgotten
+            pass
     beat = state.last_beat
     late = state.late
     if late is not None and late.beat != beat:  # the beat ran: the late period is over
