@@ -111,13 +111,19 @@ print(time.perf_counter() - started, time.process_time() - cpu)
 }
 
 
+#: Every run's environment: bytecode is cached as in an ordinary installation (this
+#: benchmark's own environment may say PYTHONDONTWRITEBYTECODE; the recorder's two files
+#: would then be compiled at every start by Pythons other than loopsafe's).
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds, stderr) of one run: the program's own `asyncio.run`
     as it printed them; for a program that prints nothing, the whole process's (the CPU
     time from the rusage of children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, cwd=cwd, env=env or ENVIRONMENT, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.stdout.strip():
@@ -176,7 +182,7 @@ def _recording_environment(folder: str) -> dict[str, str]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from codemods.recording.session import recording_environment
 
-    return recording_environment(os.environ, folder, 20.0)
+    return recording_environment(ENVIRONMENT, folder, 20.0)
 
 
 if __name__ == "__main__":
