@@ -7,17 +7,19 @@ when a loop built on asyncio's ``BaseEventLoop`` sets itself as the thread's run
 and unsets itself (``asyncio.events._set_running_loop``).
 Standard library only, Python 3.9 syntax, and no import of ``codemods``: the recorded
 program may run on another Python than loopsafe's, without its dependencies. It never
-changes what the program does: no output, every error swallowed, no thread left when no
-loop runs, nothing written but its own file. (One thing shows: on Python 3.12+, a process
-that calls ``os.fork()`` while a loop runs has the watchdog thread, and Python warns that
-forking a process with threads may deadlock the child; a DeprecationWarning, hidden by
-the default filters outside ``__main__``.)
+changes what the program does: no output, every error swallowed, no thread left once no
+loop has run for 50 ms, nothing written but its own file. (One thing shows: on Python
+3.12+, a process that calls ``os.fork()`` while a loop runs, or within 50 ms of its end,
+has the watchdog thread, and Python warns that forking a process with threads may
+deadlock the child; a DeprecationWarning, hidden by the default filters outside
+``__main__``.)
 
 How a stall is seen. Each running loop gets a heartbeat, a callback
 ``loop.call_later(BEAT, beat)`` that notes the time and schedules itself again
-(BEAT = threshold / 4). One watchdog thread per process (a ``_thread`` thread, invisible
-to ``threading.enumerate()``; it ends when no loop runs) sleeps until the next beat of a
-loop is EARLY (= BEAT) overdue. Then the loop thread is stuck: in one step, or in a long
+(BEAT = threshold / 4), from when the loop has run for BEAT (the watchdog asks for the
+first beat with ``call_soon_threadsafe``; until it runs, the loop's start stands for it). One watchdog thread per process (a ``_thread`` thread, invisible
+to ``threading.enumerate()``) sleeps until the next beat of a loop is EARLY (= BEAT)
+overdue. Then the loop thread is stuck: in one step, or in a long
 iteration of short ones. The watchdog samples that thread's stack (``sys._current_frames()``)
 every PERIOD (5 ms, or threshold / 4 if smaller) until the beat runs again. Consecutive
 samples under the same ``asyncio.events.Handle._run`` frame are one step (a callback, or
@@ -71,7 +73,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, Optional, Tuple  # asyncio imported typing already
 
 if TYPE_CHECKING:
-    from asyncio import AbstractEventLoop, TimerHandle
+    from asyncio import AbstractEventLoop, Handle
 
 #: One sampled frame: its code, line, last instruction and module ``__name__``.
 SampledFrame = Tuple[CodeType, Optional[int], int, Optional[str]]
@@ -91,16 +93,16 @@ THRESHOLD = _threshold_seconds()
 BEAT = THRESHOLD / 4
 EARLY = BEAT
 PERIOD = min(0.005, THRESHOLD / 4)
+IDLE_GRACE = 0.05  # how long the watchdog outlives the last running loop
 
 _ASYNC_FLAGS = 0x80 | 0x200  # CO_COROUTINE | CO_ASYNC_GENERATOR
 _AGENT_FILE = __file__
 _now = time.monotonic  # the clock of asyncio's loops
 
 _lock = _thread.allocate_lock()  # guards _running, each loop's late period, _watchdog_started
-_wake = _thread.allocate_lock()  # released to wake the watchdog early
-_wake.acquire()
 _running: dict[int, _Loop] = {}  # id(_Loop) -> _Loop, the loops running now
 _watchdog_started = False
+_idle_since: float | None = None  # when the last loop stopped, while the watchdog waits
 _output: str | None = None  # this process's file, named when first written
 _header_written = False
 try:
@@ -113,7 +115,7 @@ _handle_run_code: CodeType | None = None  # asyncio.events.Handle._run.__code__:
 class _Loop:
     """A loop while it runs: its thread, where its stack begins, its heartbeat."""
 
-    __slots__ = ("loop", "pid", "thread_id", "base_frame", "last_beat", "handle", "late")
+    __slots__ = ("loop", "pid", "thread_id", "base_frame", "last_beat", "handle", "late", "stopped")
 
     def __init__(self, loop: AbstractEventLoop, thread_id: int, base_frame: FrameType | None) -> None:
         self.loop = loop
@@ -121,10 +123,13 @@ class _Loop:
         self.thread_id = thread_id
         self.base_frame = base_frame
         self.last_beat = _now()
-        self.handle: TimerHandle | None = None
+        self.handle: Handle | None = None  # the next beat
         self.late: _LatePeriod | None = None
+        self.stopped = False
 
     def beat(self) -> None:
+        if self.stopped:  # a first beat the watchdog asked for as the loop stopped
+            return
         try:
             self.last_beat = _now()
             self.handle = self.loop.call_later(BEAT, self.beat)
@@ -212,15 +217,12 @@ def loop_started(loop: AbstractEventLoop, base_frame: FrameType | None) -> _Loop
         _watchdog_started = True
     finally:
         _lock.release()
-    try:
-        state.handle = loop.call_later(BEAT, state.beat)
-        if start:
+    if start:
+        try:
             _thread.start_new_thread(_watch, ())
-        else:
-            _wake_watchdog()
-    except BaseException:
-        _forget(state, watchdog_started=not start)
-        return None
+        except BaseException:
+            _forget(state, watchdog_started=False)
+            return None
     return state
 
 
@@ -231,7 +233,6 @@ def loop_stopped(state: _Loop) -> None:
     if state.pid != os.getpid():
         return
     late = _forget(state)
-    _wake_watchdog()
     _write_header()  # if the watchdog has not yet: it may not have run at all
     if late is not None:
         _write_stalls(late.stalls(state.last_beat if state.last_beat != late.beat else _now()))
@@ -240,29 +241,24 @@ def loop_stopped(state: _Loop) -> None:
 def _forget(state: _Loop, watchdog_started: bool = True) -> _LatePeriod | None:
     """Stop recording ``state``'s loop; its late period, if one is open."""
     global _watchdog_started
-    try:
-        if state.handle is not None:
-            state.handle.cancel()
-    except Exception:
-        pass
     if not _lock.acquire(True, 1.0):
         return None
     try:
         _running.pop(id(state), None)
         if not watchdog_started:
             _watchdog_started = False
+        state.stopped = True
         late = state.late
         state.late = None
-        return late
+        handle = state.handle
     finally:
         _lock.release()
-
-
-def _wake_watchdog() -> None:
     try:
-        _wake.release()
-    except RuntimeError:  # not taken back yet: the watchdog wakes anyway
+        if handle is not None:
+            handle.cancel()
+    except Exception:
         pass
+    return late
 
 
 def _watch() -> None:
@@ -276,26 +272,43 @@ def _watch() -> None:
 
 def _watch_once() -> bool:
     """Check every running loop (sampling the stuck ones), then sleep until the next check;
-    False when no loop runs any more (the thread ends; the next loop starts another)."""
-    global _watchdog_started
+    False when no loop has run for IDLE_GRACE (the thread ends; the next loop starts
+    another: ``asyncio.run`` runs its loop three times, a test suite one after another)."""
+    global _watchdog_started, _idle_since
     now = _now()
     finished: list[tuple[_LatePeriod, float]] = []
     next_check: float | None = None
     with _lock:
         if not _running:
-            _watchdog_started = False
-            return False
+            if _idle_since is None:
+                _idle_since = now
+            elif now - _idle_since >= IDLE_GRACE:
+                _watchdog_started = False
+                _idle_since = None
+                return False
+            # Not woken by a loop that starts (a wake costs the loop thread the GIL, and
+            # asyncio.run starts three): it looks for one as often as it checks a beat.
+            next_check = min(_idle_since + IDLE_GRACE, now + BEAT + EARLY)
+        else:
+            _idle_since = None
         for state in list(_running.values()):
             at = _check(state, now, finished)
             next_check = at if next_check is None or at < next_check else next_check
     for late, end in finished:
         _write_stalls(late.stalls(end))
-    _wake.acquire(True, max(0.0005, (next_check or now) - _now()))
+    time.sleep(max(0.0005, (next_check or now) - _now()))
     return True
 
 
 def _check(state: _Loop, now: float, finished: list[tuple[_LatePeriod, float]]) -> float:
     """Sample ``state``'s loop if its beat is overdue; the time to look at it again."""
+    if state.handle is None and now - state.last_beat >= BEAT:
+        # The first beat, once the loop has run for a beat's time: a loop that runs less
+        # (asyncio.run runs two short ones after the program's) costs almost nothing.
+        try:
+            state.handle = state.loop.call_soon_threadsafe(state.beat)
+        except Exception:  # closed meanwhile: it is being forgotten
+            pass
     beat = state.last_beat
     late = state.late
     if late is not None and late.beat != beat:  # the beat ran: the late period is over
@@ -430,14 +443,13 @@ def _json(value: Any) -> str:
 def _forked() -> None:
     """In a child made by fork: no watchdog runs here, and no loop is recorded yet; the
     child writes its own file."""
-    global _lock, _wake, _watchdog_started, _output, _header_written
+    global _lock, _watchdog_started, _idle_since, _output, _header_written
     for state in _running.values():
         state.late = None
     _running.clear()
     _lock = _thread.allocate_lock()
-    _wake = _thread.allocate_lock()
-    _wake.acquire()
     _watchdog_started = False
+    _idle_since = None
     _output = None
     _header_written = False
 

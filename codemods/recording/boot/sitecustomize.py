@@ -124,13 +124,16 @@ def _hook_running_loop(base_events, agent_path):
     original = events._set_running_loop
     if getattr(original, "__loopsafe_record__", False):
         return
+    import _thread
+
     loop_class = base_events.BaseEventLoop
     recordings = {}  # type: dict[int, Any]  # thread -> the agent's state of its loop
+    thread_of = _thread.get_ident
 
     def _set_running_loop(loop):
         # type: (Optional[AbstractEventLoop]) -> None
         original(loop)
-        _running_loop_set(loop, loop_class, agent_path, recordings)
+        _running_loop_set(loop, loop_class, agent_path, recordings, thread_of())
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
         setattr(_set_running_loop, attribute, getattr(original, attribute, None))
@@ -139,12 +142,9 @@ def _hook_running_loop(base_events, agent_path):
     events._set_running_loop = _set_running_loop
 
 
-def _running_loop_set(loop, loop_class, agent_path, recordings):
-    # type: (Optional[AbstractEventLoop], type, str, dict[int, Any]) -> None
+def _running_loop_set(loop, loop_class, agent_path, recordings, thread):
+    # type: (Optional[AbstractEventLoop], type, str, dict[int, Any], int) -> None
     try:
-        import _thread
-
-        thread = _thread.get_ident()
         previous = recordings.pop(thread, None)
         if previous is not None:
             sys.modules[_AGENT_MODULE].loop_stopped(previous)
