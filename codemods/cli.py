@@ -575,13 +575,11 @@ def _show(display: str, finding: Finding, output_format: str, tally: Tally) -> N
             f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
         )
     elif output_format == "json":
-        from codemods.sarif import cost_json
-
         tally.findings.append({
             "path": display, "line": finding.line, "column": finding.column,
             "code": finding.code, "name": finding.name, "fixable": finding.fixable,
             "message": finding.message, **({"chain": list(finding.chain)} if finding.chain else {}),
-            **({"cost": cost_json(finding.cost)} if finding.cost is not None else {}),
+            **({"cost": finding.cost.to_json()} if finding.cost is not None else {}),
         })
 
 
@@ -649,7 +647,7 @@ def _print_statistics(findings: Sequence[Finding], by_cost: bool = False) -> Non
     """``count  CODE  name  (N fixable)``, most frequent first, as ``ruff --statistics``;
     then, for the rows a recording saw stall the loop, the time and the steps
     (``by_cost``: those rows first, the longest first)."""
-    from codemods.observed import Cost, format_seconds, merge_costs
+    from codemods.observed import Cost, merge_costs
 
     counts: dict[tuple[str, str], list[int]] = {}
     costs: dict[tuple[str, str], list[Cost]] = {}
@@ -667,10 +665,7 @@ def _print_statistics(findings: Sequence[Finding], by_cost: bool = False) -> Non
 
     for (code, name), (total, fixable) in sorted(counts.items(), key=order):
         cost = observed.get((code, name))
-        stalled = ""
-        if cost is not None:
-            steps = "1 step" if cost.steps == 1 else f"{cost.steps} steps"
-            stalled = f"  observed {format_seconds(cost.seconds)} in {steps}"
+        stalled = f"  observed {cost.amount}" if cost is not None else ""
         click.echo(f"{total:>6}  {code}  {name}  ({fixable} fixable){stalled}")
 
 

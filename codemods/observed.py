@@ -86,14 +86,23 @@ class Cost:
     #: The costliest chain below the call (empty when the time was in the call itself).
     through: tuple[str, ...] = ()
 
+    @property
+    def amount(self) -> str:
+        """``2.3 s in 41 steps``."""
+        return f"{format_seconds(self.seconds)} in {'1 step' if self.steps == 1 else f'{self.steps} steps'}"
+
     def describe(self, called: str | None = None) -> str:
         """``called``: the name of the call the cost is of, which the chain need not repeat."""
-        steps = "1 step" if self.steps == 1 else f"{self.steps} steps"
-        text = f"stalled the event loop {format_seconds(self.seconds)} in {steps} when recorded"
+        text = f"stalled the event loop {self.amount} when recorded"
         through = self.through
         if through and called is not None and _function_name(through[0]) == _function_name(called):
             through = through[1:]
         return f"{text}, through {' -> '.join(through)}" if through else text
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``check --format json`` and SARIF results carry it."""
+        return {"seconds": round(self.seconds, 6), "steps": self.steps, "longest": round(self.longest, 6),
+                "through": list(self.through)}
 
 
 @dataclass(frozen=True)

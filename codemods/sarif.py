@@ -8,7 +8,6 @@ from typing import Any, Sequence
 from codemods import __version__
 from codemods.catalog import CATEGORIES, TITLES
 from codemods.findings import FileError, Finding
-from codemods.observed import Cost
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -43,7 +42,7 @@ def sarif_log(findings: Sequence[tuple[str, Finding]], errors: Sequence[tuple[st
             }],
             "properties": {"fixable": finding.fixable, "callable": finding.name,
                            **({"chain": list(finding.chain)} if finding.chain else {}),
-                           **({"cost": cost_json(finding.cost)} if finding.cost is not None else {})},
+                           **({"cost": finding.cost.to_json()} if finding.cost is not None else {})},
         }
         for path, finding in findings
     ]
@@ -70,14 +69,6 @@ def sarif_log(findings: Sequence[tuple[str, Finding]], errors: Sequence[tuple[st
             "results": results,
         }],
     }
-
-
-def cost_json(cost: Cost) -> dict[str, Any]:
-    """What a recording saw a finding's call cost, as ``check --format json`` and SARIF
-    results carry it: the stalled seconds, the steps (stalls), the longest, and the
-    costliest chain below the call."""
-    return {"seconds": round(cost.seconds, 6), "steps": cost.steps, "longest": round(cost.longest, 6),
-            "through": list(cost.through)}
 
 
 def _uri(path: str) -> str:

@@ -191,14 +191,9 @@ class Detector:
     def _offloaded_result_type(self, value: ast.expr, scope: Scope, excluding: ast.AST | None = None) -> BlockingType | None:
         """``await asyncio.to_thread(Path(p).resolve)``: typed like ``Path(p).resolve()``, so
         that the rewritten code is checked as the original was (and fixed the same)."""
-        if not isinstance(value, ast.Call):
+        function = _offloaded_callable(value, scope)
+        if function is None:
             return None
-        arguments = arguments_of(value)
-        if not arguments or arguments[0].keyword is not None or arguments[0].star:
-            return None
-        if not resolve(value.func, scope) & THREAD_RUNNER_NAMES:
-            return None
-        function = arguments[0].value
         if isinstance(function, ast.Lambda) and no_parameters(function.args):
             # ``lambda: Image.open(p).convert("RGBA")``: a chain, typed as its last call
             return self.receiver_type(function.body, scope) if isinstance(function.body, ast.Call) else None
@@ -435,16 +430,11 @@ class Detector:
         """``io.BytesIO(data)``, or a name every binding of which is one (``buf = io.BytesIO(data)``)."""
         if not constructors:
             return False
-        if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+        if isinstance(value, ast.Await):
             # ``await asyncio.to_thread(io.BytesIO, data)`` (a fix's offload of a call a
             # recording saw stall, LS401) makes what the call made.
-            offload = value.value
-            arguments = arguments_of(offload)
-            if not arguments or arguments[0].keyword is not None or arguments[0].star:
-                return False
-            if not resolve(offload.func, scope) & THREAD_RUNNER_NAMES:
-                return False
-            names = resolve(arguments[0].value, scope)
+            function = _offloaded_callable(value.value, scope)
+            names = resolve(function, scope) if function is not None else set()
             return bool(names) and names <= set(constructors)
         if isinstance(value, ast.Call):
             names = resolve(value.func, scope)
@@ -572,6 +562,19 @@ def _assigns(statements: Sequence[ast.stmt], at: int, target: ast.AST) -> bool:
     if isinstance(statement, ast.Assign):
         return len(statement.targets) == 1 and statement.targets[0] is target
     return isinstance(statement, ast.AnnAssign) and statement.target is target and statement.value is not None
+
+
+def _offloaded_callable(value: ast.expr, scope: Scope) -> ast.expr | None:
+    """``f`` of ``asyncio.to_thread(f, ...)`` (any of ``THREAD_RUNNER_NAMES``), as a fix
+    spells an offload; ``None`` for any other expression."""
+    if not isinstance(value, ast.Call):
+        return None
+    arguments = arguments_of(value)
+    if not arguments or arguments[0].keyword is not None or arguments[0].star:
+        return None
+    if not resolve(value.func, scope) & THREAD_RUNNER_NAMES:
+        return None
+    return arguments[0].value
 
 
 def _derived_from(receiver: ast.expr) -> tuple[ast.expr, str] | None:

@@ -850,10 +850,7 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
     if chain is None:
         return None
     key = keys[0]
-    refusal = next((found for found in (index.refusal(k, here) for k in keys) if found is not None), None)
-    refusal = refusal or index.problem(call.step, here, here)
-    if index.incomplete:
-        refusal = refusal or "the modules it reaches are not all known here"
+    refusal = helper_refusal(call.step, keys, index, here)
     reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or call.place
     name = index.facts(key).name
     if reason is not None:
@@ -861,6 +858,16 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
                        call.cost)
     return Finding(call.line, call.column, CODE, name, not call.fix.startswith("!"), call.fix.lstrip("!"),
                    chain.steps(here), call.cost)
+
+
+def helper_refusal(step: Step, keys: list[str], index: ProjectIndex, here: str) -> str | None:
+    """Why the project function ``keys`` name, called as ``step`` in module ``here``, may
+    not run in a worker thread: its body, what else the name may run, modules not known."""
+    refusal = next((found for found in (index.refusal(k, here) for k in keys) if found is not None), None)
+    refusal = refusal or index.problem(step, here, here)
+    if index.incomplete:
+        refusal = refusal or "the modules it reaches are not all known here"
+    return refusal
 
 
 def typed_return(index: ProjectIndex, step: Step, here: str) -> tuple[str, str] | None:

@@ -44,7 +44,7 @@ from codemods.analysis.block_analysis import CONTEXT_VAR, ModuleConstants
 from codemods.analysis.confinement import Confinement
 from codemods.analysis.detector import SourceText, arguments_of, is_dotted_name, resolve
 from codemods.analysis.flow import split_dotted
-from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, method_reason, thread_reason
+from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, helper_refusal, method_reason, thread_reason
 from codemods.catalog import CATEGORIES, EVENT_LOOP_MODULES, BlockingCall
 from codemods.findings import Finding
 from codemods.observed import Cost, ObservedSite, merge_costs
@@ -510,10 +510,7 @@ def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, her
     observed = call.observed
     assert observed is not None
     if keys:
-        refusal = next((found for found in (index.refusal(k, here) for k in keys) if found is not None), None)
-        refusal = refusal or index.problem(call.step, here, here)
-        if index.incomplete:
-            refusal = refusal or "the modules it reaches are not all known here"
+        refusal = helper_refusal(call.step, keys, index, here)
         reason = (f"not run in a thread: {refusal}" if refusal is not None else None) or observed.reached or call.place
     elif _project_code(call.step, index):
         reason = PROJECT_CODE.format(observed.name)
