@@ -142,6 +142,24 @@ def _sites(path: Path) -> dict[str, Any]:
     return {f"{site['path']}:{site['line']}": site for site in document["sites"]}
 
 
+#: Code an offload runs on the loop: a busy machine can stall a step there (the executor's
+#: first worker thread starting), which is not the work the offload moved to the thread.
+_OFFLOAD_MACHINERY = ("asyncio.", "concurrent.futures.", "threading.", "futures.Future(")
+
+
+def _stalling(path: Path) -> set[str]:
+    """The sites of a recording where the loop stalled in the program's own work: not those
+    whose every chain is only the offload's machinery."""
+
+    def machinery_only(site: dict[str, Any]) -> bool:
+        chains = [chain["through"] for chain in site["chains"]]
+        return bool(chains) and all(
+            through and all(label.startswith(_OFFLOAD_MACHINERY) for label in through) for through in chains
+        )
+
+    return {where for where, site in _sites(path).items() if not machinery_only(site)}
+
+
 def test_record_check_fix_and_record_again(tmp_path: Path) -> None:
     """As a script; under pytest: the walkthrough test below, and the recorder's own tests
     (``tests/test_record_runtime.py``, pytest-xdist workers included)."""
@@ -194,7 +212,7 @@ def test_record_check_fix_and_record_again(tmp_path: Path) -> None:
     again = _run(app, env, loopsafe, "record", "-o", "again.json", "--", sys.executable, *command)
     assert again.returncode == plain.returncode
     lines = source.splitlines()
-    sites = _sites(app / "again.json")
+    sites = _stalling(app / "again.json")
     assert line_of("return cached_label(key)") in sites
     for text in ("slowlib.load, path", "hashlib.pbkdf2_hmac,", "crunch, n"):
         assert line_of(text) not in sites, (text, sorted(sites))
@@ -232,4 +250,4 @@ def test_the_readme_walkthrough_on_the_bundled_example(tmp_path: Path) -> None:
     source = (app / "accounts.py").read_text()
     again = _run(app, env, loopsafe, "record", "--", *pytest_run)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert set(_sites(app / "loopsafe-observed.json")) == {line_of("return greeting(language)")}, again.stderr
+    assert _stalling(app / "loopsafe-observed.json") == {line_of("return greeting(language)")}, again.stderr
