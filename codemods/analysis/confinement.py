@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
 from codemods.analysis.bindings import Binding, ModuleScopes, Scope
@@ -86,8 +86,9 @@ _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag
 class Hazard:
     """Why a value handed to a thread may be touched by another task meanwhile."""
 
-    #: The source text of the expression other tasks can reach.
-    culprit: str
+    #: The expression other tasks can reach, or its source text: a node is spelled (by
+    #: ``render``) only when the hazard is told, as most are dropped by ``_worst``.
+    source: ast.AST | str
     #: What it is, finishing "`culprit`, ...".
     why: str
     #: Other tasks surely can reach it, or it is bound to a thread or the loop (else:
@@ -97,6 +98,13 @@ class Hazard:
     items: bool = False
     #: It holds ``culprit``'s items (a copy, a loop variable), not ``culprit``.
     items_of: bool = False
+    #: How ``source``, a node, is spelled.
+    render: Callable[[ast.AST], str] = field(default=ast.unparse, compare=False, repr=False)
+
+    @property
+    def culprit(self) -> str:
+        """The source text of the expression other tasks can reach."""
+        return self.source if isinstance(self.source, str) else self.render(self.source)
 
 
 Verdict = Union[str, Hazard]
@@ -168,6 +176,11 @@ class Confinement:
         self.maker_type: Callable[[ast.Call], BlockingType | None] = lambda call: None
         self._parents: dict[ast.AST, ast.AST] | None = None
         self._loads: dict[ast.AST, dict[str, list[ast.Name]]] = {}
+        # Asked again and again, across questions: each node's spelling, names and code
+        # before a fix (nodes are keys, not ids: ``before_fix`` makes new ones).
+        self._texts: dict[ast.AST, str] = {}
+        self._names: dict[ast.AST, set[str]] = {}
+        self._before: dict[ast.expr, ast.expr] = {}
 
     # -- the questions -------------------------------------------------------------------
 
@@ -181,7 +194,7 @@ class Confinement:
         try:
             verdict = _Evaluation(self, site).value(argument)
         except RecursionError:  # nested too deeply to follow
-            verdict = Hazard(self.render(argument), UNKNOWN, certain=False)
+            verdict = Hazard(argument, UNKNOWN, certain=False, render=self.text)
         if not isinstance(verdict, Hazard) or (verdict.items and (shallow or not strict)):
             return None
         return verdict if strict or verdict.certain else None
@@ -207,11 +220,29 @@ class Confinement:
                     found.setdefault(node.id, []).append(node)
         return found
 
+    def text(self, node: ast.AST) -> str:
+        """``render(node)``, once per node."""
+        found = self._texts.get(node)
+        if found is None:
+            found = self._texts[node] = self.render(node)
+        return found
+
+    def unfixed(self, node: ast.expr) -> ast.expr:
+        """``before_fix(node)``, once per node (the same new nodes each time)."""
+        found = self._before.get(node)
+        if found is None:
+            found = self._before[node] = self.before_fix(node)
+        return found
+
     def scope(self, node: ast.AST) -> Scope:
         return self.scopes.scope_or(node, self.scopes.module)
 
     def names(self, node: ast.expr) -> set[str]:
-        return resolve(node, self.scope(node))
+        """The qualified names ``node`` may stand for (callers do not change the set)."""
+        found = self._names.get(node)
+        if found is None:
+            found = self._names[node] = resolve(node, self.scope(node))
+        return found
 
     def is_enum(self, node: ast.expr) -> bool:
         """A module-level class deriving from ``enum.Enum`` (its members are constants)."""
@@ -224,27 +255,69 @@ class Confinement:
         )
 
 
+_NO_CUT = sys.maxsize
+
+
 class _Evaluation:
-    """One question: the verdict on an expression, handed to a thread at ``site``."""
+    """One question: the verdict on an expression, handed to a thread at ``site``.
+
+    A value reached along many paths (a name rebound from other names, each bound from
+    others) is judged once: its verdict is kept unless it was cut short by the cycle cut of
+    a binding or an escape in progress *outside* it (``visiting``, ``escaping``: such a
+    verdict holds only where it was reached). ``cut`` is the lowest depth of the binding
+    or escape in progress that the current evaluation stopped at."""
 
     def __init__(self, confinement: Confinement, site: ast.AST) -> None:
         self.confinement = confinement
         self.site = site
         self.parents = confinement.parents()
         self.inside_site = {id(node) for node in ast.walk(site)}
-        self.visiting: set[int] = set()
-        self.escaping: set[str] = set()
+        #: Binding node, escaping name -> the depth it is in progress at.
+        self.visiting: dict[int, int] = {}
+        self.escaping: dict[str, int] = {}
+        self.depth = 0
+        self.cut = _NO_CUT
+        self.values: dict[ast.expr, Verdict] = {}
+        self.bindings: dict[Binding, Verdict] = {}
+        self.makers: dict[ast.Call, BlockingType | None] = {}
 
     def text(self, node: ast.AST) -> str:
-        return self.confinement.render(node)
+        return self.confinement.text(node)
+
+    def at(self, node: ast.AST, why: str, certain: bool) -> Hazard:
+        """A hazard whose culprit is ``node``, spelled only if told."""
+        return Hazard(node, why, certain, render=self.confinement.text)
+
+    def maker_type(self, call: ast.Call) -> BlockingType | None:
+        # Asked once per question: the finder's receiver types grow as it walks the module.
+        if call not in self.makers:
+            self.makers[call] = self.confinement.maker_type(call)
+        return self.makers[call]
+
+    def cut_at(self, depth: int) -> None:
+        self.cut = min(self.cut, depth)
 
     # -- expressions ------------------------------------------------------------------
 
     def value(self, node: ast.expr) -> Verdict:
+        known = self.values.get(node)
+        if known is not None:
+            return known
+        entry, outer_cut = self.depth, self.cut
+        self.cut = _NO_CUT
+        try:
+            verdict = self._value(node)
+        finally:
+            cut, self.cut = self.cut, min(outer_cut, self.cut)
+        if cut >= entry:  # cut only inside: the same wherever it is reached
+            self.values[node] = verdict
+        return verdict
+
+    def _value(self, node: ast.expr) -> Verdict:
         if isinstance(node, ast.Await):
             # An offload an earlier fix wrote is judged as the call it replaced: a verdict
             # (and its reason) must read the same after a fix.
-            before = self.confinement.before_fix(node)
+            before = self.confinement.unfixed(node)
             if not isinstance(before, ast.Await):
                 return self.value(before)
         if isinstance(node, (ast.Constant, ast.JoinedStr, ast.Compare, ast.UnaryOp)):
@@ -288,7 +361,7 @@ class _Evaluation:
             return base if base in (IMMUTABLE, OWNED) else _items_of(base)
         if isinstance(node, ast.Name):
             return self.name(node)
-        return Hazard(self.text(node), UNKNOWN, certain=False)
+        return self.at(node, UNKNOWN, False)
 
     def items(self, iterable: ast.expr) -> Verdict:
         """The items a loop over ``iterable`` gets, on the loop's thread: a lazy view's are
@@ -317,7 +390,7 @@ class _Evaluation:
                     for n in names
                 )
                 if not pure and not isinstance(inner.func, ast.Attribute):  # a method of an item: ``x.strip()``
-                    parts.append(Hazard(self.text(inner), "a call that would run in the thread, later", certain=True))
+                    parts.append(self.at(inner, "a call that would run in the thread, later", True))
             elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) and not self.bound_within(inner, view):
                 parts.append(self.value(inner))
             elif isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Load):
@@ -352,7 +425,7 @@ class _Evaluation:
         func = node.func
         names = self.confinement.names(func)
         if names and all(n in THREAD_AFFINE for n in names):
-            return Hazard(self.text(node), THREAD_AFFINE[sorted(names)[0]], certain=True)
+            return self.at(node, THREAD_AFFINE[sorted(names)[0]], True)
         if self.call_is_lazy(node):
             return self.lazy(node, node)
         if names:
@@ -373,7 +446,7 @@ class _Evaluation:
             verdict = _worst([_contained(self.value(a)) for a in [*node.args, *(k.value for k in node.keywords)]])
             return verdict if isinstance(verdict, Hazard) else OWNED
         elif isinstance(func, ast.Attribute):
-            maker = self.confinement.maker_type(node)
+            maker = self.maker_type(node)
             if maker is not None and maker.thread_safe:
                 return OWNED  # a new object of one that threads may share (``self.pool.cursor()``)
             receiver = self.value(func.value)
@@ -382,10 +455,10 @@ class _Evaluation:
             if isinstance(receiver, Hazard) and receiver.why in _AFFINE_REASONS:
                 # ``conn.cursor()``; ``loop.create_future()`` gives an asyncio object
                 why = THREAD_AFFINE["asyncio.Future"] if func.attr in LOOP_FACTORIES else receiver.why
-                return Hazard(self.text(node), why, certain=True)
+                return self.at(node, why, True)
             if receiver in (IMMUTABLE, OWNED):
                 return OWNED  # ``s.split()``, ``d.get(k)``: new values, or items of an owned object
-        return Hazard(self.text(node), UNKNOWN_RESULT, certain=False)
+        return self.at(node, UNKNOWN_RESULT, False)
 
     def is_class(self, name: ast.Name) -> bool:
         bindings = self.confinement.scope(name)[name.id]
@@ -400,7 +473,7 @@ class _Evaluation:
             if self.confinement.is_enum(base):
                 return IMMUTABLE
             if bindings and all(isinstance(b.node, ast.ClassDef) for b in bindings):
-                return Hazard(self.text(node), ATTRIBUTE, certain=True)  # a class attribute
+                return self.at(node, ATTRIBUTE, True)  # a class attribute
         verdict = self.value(base)
         if verdict in (IMMUTABLE, OWNED):
             return verdict
@@ -408,18 +481,18 @@ class _Evaluation:
         if verdict.why in _AFFINE_REASONS or verdict.why in (UNKNOWN_RESULT, UNKNOWN):
             return verdict  # ``conn.total_changes``; an attribute of a call's result: as unknown as it
         if verdict.why == IMPORTED:
-            return Hazard(self.text(node), IMPORTED, certain=False)
-        return Hazard(self.text(node), ATTRIBUTE, certain=True)
+            return self.at(node, IMPORTED, False)
+        return self.at(node, ATTRIBUTE, True)
 
     def module_attribute(self, node: ast.Attribute, bindings: list[Binding]) -> Verdict:
         names = self.confinement.names(node)
         if names & set(SHARED_MODULE_STATE):
-            return Hazard(self.text(node), PROCESS_STATE, certain=True)
+            return self.at(node, PROCESS_STATE, True)
         if all(isinstance(b.node, ast.Import) for b in bindings) and names and all(
             n.split(".")[0] in _STDLIB for n in names
         ):
             return IMMUTABLE  # ``subprocess.PIPE``, ``logging.DEBUG``: constants, functions, classes
-        return Hazard(self.text(node), IMPORTED, certain=False)
+        return self.at(node, IMPORTED, False)
 
     # -- names ------------------------------------------------------------------------
 
@@ -440,25 +513,43 @@ class _Evaluation:
         node = binding.node
         if node is None or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return IMMUTABLE  # a builtin, or code
-        if id(node) in self.visiting:
+        depth = self.visiting.get(id(node))
+        if depth is not None:
+            self.cut_at(depth)
             return IMMUTABLE  # ``x = x + [1]``: the other bindings decide
-        self.visiting.add(id(node))
+        known = self.bindings.get(binding)
+        if known is not None:
+            return known
+        depth = self.depth
+        self.visiting[id(node)] = depth
+        self.depth += 1
+        outer_cut, self.cut = self.cut, _NO_CUT
         try:
-            if binding.scope.kind == "module":
-                return self.module_binding(binding)
-            if binding.is_import:
-                return IMMUTABLE if isinstance(node, ast.Import) else Hazard(binding.name, IMPORTED, certain=False)
-            if isinstance(node, ast.arg):
-                return self.parameter(node, binding)
-            if isinstance(node, ast.ExceptHandler):
-                return OWNED
-            if not self.in_site_function(binding) and binding.scope.kind == "function":
-                return Hazard(binding.name, ENCLOSING, certain=False)
-            if isinstance(node, ast.Name):
-                return self.bound_value(node)
-            return Hazard(binding.name, UNKNOWN, certain=False)
+            verdict = self._binding(binding)
         finally:
-            self.visiting.discard(id(node))
+            del self.visiting[id(node)]
+            self.depth -= 1
+            cut, self.cut = self.cut, min(outer_cut, self.cut)
+        if cut >= depth:
+            self.bindings[binding] = verdict
+        return verdict
+
+    def _binding(self, binding: Binding) -> Verdict:
+        node = binding.node
+        assert node is not None
+        if binding.scope.kind == "module":
+            return self.module_binding(binding)
+        if binding.is_import:
+            return IMMUTABLE if isinstance(node, ast.Import) else Hazard(binding.name, IMPORTED, certain=False)
+        if isinstance(node, ast.arg):
+            return self.parameter(node, binding)
+        if isinstance(node, ast.ExceptHandler):
+            return OWNED
+        if not self.in_site_function(binding) and binding.scope.kind == "function":
+            return Hazard(binding.name, ENCLOSING, certain=False)
+        if isinstance(node, ast.Name):
+            return self.bound_value(node)
+        return Hazard(binding.name, UNKNOWN, certain=False)
 
     def in_site_function(self, binding: Binding) -> bool:
         """Whether the name is bound in the function that holds the site."""
@@ -545,13 +636,19 @@ class _Evaluation:
         """How an object the coroutine made under ``name`` may have reached other tasks
         before the site (or anywhere in a loop around it), if it may have."""
         function = self.function_of(self.site)
-        if function is None or any(b.scope.node is not function for b in bindings) or name in self.escaping:
+        if function is None or any(b.scope.node is not function for b in bindings):
             return None
-        self.escaping.add(name)
+        depth = self.escaping.get(name)
+        if depth is not None:
+            self.cut_at(depth)
+            return None
+        self.escaping[name] = self.depth
+        self.depth += 1
         try:
             return self._escape(name, bindings, function)
         finally:
-            self.escaping.discard(name)
+            del self.escaping[name]
+            self.depth -= 1
 
     def reads_before(self, name: str, function: ast.AST) -> Iterator[tuple[ast.Name, list[ast.AST]]]:
         """The reads of ``name`` in ``function`` that may run before the site (earlier, or

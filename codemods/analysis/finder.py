@@ -733,7 +733,7 @@ class _Finder:
             shallow = shares is not None and name in shares.shallow
             hazard = self.confinement().hazard(argument.value, call, shallow=shallow)
             if hazard is not None:
-                shown = self.confinement().render(argument.value)
+                shown = self.confinement().text(argument.value)
                 label = f"{argument.keyword}={shown}" if argument.keyword else f"{argument.star}{shown}"
                 return describe(shown, hazard, label)
         return None
@@ -748,7 +748,7 @@ class _Finder:
         if hazard is None:
             return None
         hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
-        shown = self.confinement().render(holder)
+        shown = self.confinement().text(holder)
         described = describe(shown, hazard, subject="the object it is called on, `{}`,")
         return described if kind is None else f"{described}; {kind.sharing}"
 

@@ -611,7 +611,7 @@ class Verdicts:
                 bindings = self.scopes.scope_or(name, self.scopes.module)[name.id]
                 if bindings and all(isinstance(b.node, (*_FUNCTIONS, ast.ClassDef)) for b in bindings):
                     what = "a class" if isinstance(bindings[0].node, ast.ClassDef) else "a function"
-                    shown = self.confinement().render(argument.value)
+                    shown = self.confinement().text(argument.value)
                     return f"not run in a thread: {HANDS_CODE.format(shown, name.id, what)}"
         return None
 
