@@ -174,6 +174,8 @@ class Confinement:
         #: The type of the object a call made its result from (``conn.cursor()``), if the
         #: catalog says it makes one (set by the finder, which knows the receivers' types).
         self.maker_type: Callable[[ast.Call], BlockingType | None] = lambda call: None
+        #: Each node of ``tree`` -> the node it is a child of (the finder has it at hand).
+        self.parents_of: Callable[[], dict[ast.AST, ast.AST]] = self._walk_parents
         self._parents: dict[ast.AST, ast.AST] | None = None
         self._loads: dict[ast.AST, dict[str, list[ast.Name]]] = {}
         # Asked again and again, across questions: each node's spelling, names and code
@@ -203,12 +205,15 @@ class Confinement:
 
     def parents(self) -> dict[ast.AST, ast.AST]:
         if self._parents is None:
-            parents: dict[ast.AST, ast.AST] = {}
-            for node in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(node):
-                    parents[child] = node
-            self._parents = parents
+            self._parents = self.parents_of()
         return self._parents
+
+    def _walk_parents(self) -> dict[ast.AST, ast.AST]:
+        parents: dict[ast.AST, ast.AST] = {}
+        for node in ast.walk(self.tree):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+        return parents
 
     def loads(self, function: ast.AST) -> dict[str, list[ast.Name]]:
         """The reads of each name in ``function`` (walked once: a module asks about many values)."""

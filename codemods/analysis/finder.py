@@ -700,6 +700,9 @@ class _Finder:
             )
             confinement.before_fix = lambda node: as_before_fix(node, imports)
             confinement.maker_type = self._maker_type
+            receivers = self.detector.receivers
+            assert receivers is not None and receivers.tree is self.tree
+            confinement.parents_of = receivers.parents
             self._confinement = confinement
         return self._confinement
 

@@ -245,6 +245,11 @@ class ModuleReceivers:
 
     # -- the module's classes -----------------------------------------------------------------
 
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each node of the module -> the node it is a child of."""
+        self._all_classes()
+        return self._parents
+
     def _all_classes(self) -> list[ast.ClassDef]:
         if self._classes is None:
             self._read_module()
