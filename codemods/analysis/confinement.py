@@ -36,6 +36,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
+from codemods.analysis.flow import child_nodes, walk
 from codemods.analysis.bindings import Binding, ModuleScopes, Scope
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
 from codemods.analysis.block_analysis import ancestors as ancestors_of
@@ -210,8 +211,8 @@ class Confinement:
 
     def _walk_parents(self) -> dict[ast.AST, ast.AST]:
         parents: dict[ast.AST, ast.AST] = {}
-        for node in ast.walk(self.tree):
-            for child in ast.iter_child_nodes(node):
+        for node in walk(self.tree):
+            for child in child_nodes(node):
                 parents[child] = node
         return parents
 
@@ -220,7 +221,7 @@ class Confinement:
         found = self._loads.get(function)
         if found is None:
             found = self._loads[function] = {}
-            for node in ast.walk(function):
+            for node in walk(function):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                     found.setdefault(node.id, []).append(node)
         return found
@@ -276,7 +277,7 @@ class _Evaluation:
         self.confinement = confinement
         self.site = site
         self.parents = confinement.parents()
-        self.inside_site = {id(node) for node in ast.walk(site)}
+        self.inside_site = {id(node) for node in walk(site)}
         #: Binding node, escaping name -> the depth it is in progress at.
         self.visiting: dict[int, int] = {}
         self.escaping: dict[str, int] = {}
@@ -383,7 +384,7 @@ class _Evaluation:
     def lazy(self, node: ast.expr, view: ast.expr) -> Verdict:
         """A generator, lambda or lazy view: what it reads, it reads later, in the thread."""
         parts: list[Verdict] = []
-        for inner in ast.walk(view):
+        for inner in walk(view):
             if inner is view:
                 continue
             if isinstance(inner, ast.Call) and self.call_is_lazy(inner):
@@ -416,7 +417,7 @@ class _Evaluation:
     def bound_within(self, name: ast.Name, view: ast.expr) -> bool:
         """A name bound by the generator or lambda itself (its variables, its parameters)."""
         bindings = self.confinement.scope(name)[name.id]
-        inside = {id(n) for n in ast.walk(view)}
+        inside = {id(n) for n in walk(view)}
         return bool(bindings) and all(b.node is not None and id(b.node) in inside for b in bindings)
 
     def call_is_lazy(self, call: ast.Call) -> bool:

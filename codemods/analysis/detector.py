@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
+from codemods.analysis.flow import walk
 from codemods.analysis.bindings import Binding, Scope, Source
 from codemods.analysis.prior_fixes import no_parameters
 from codemods.catalog import (
@@ -320,7 +321,7 @@ class Detector:
             statements = list(function.body)
             where: dict[ast.AST, int] = {}
             for index, statement in enumerate(statements):
-                where.update(dict.fromkeys(ast.walk(statement), index))
+                where.update(dict.fromkeys(walk(statement), index))
             known = self._statements[function] = (statements, where)
         return known
 
@@ -455,7 +456,7 @@ class Detector:
         known = self._assigned.get(owner)
         if known is None:
             known = self._assigned[owner] = {}
-            for node in ast.walk(owner):
+            for node in walk(owner):
                 if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                     known[node.targets[0]] = node.value
                 elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):

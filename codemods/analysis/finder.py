@@ -28,7 +28,7 @@ from codemods.analysis.contexts import (
     Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
-from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
+from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks, child_nodes, walk
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis import busy_wait
@@ -469,7 +469,7 @@ class _Finder:
             self._expression(statement.value)
             self._pop()
         else:
-            for child in ast.iter_child_nodes(statement):
+            for child in child_nodes(statement):
                 if isinstance(child, ast.expr):
                     self._expression(child)
 
@@ -758,7 +758,7 @@ class _Finder:
     def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
         """Why a variable a moved block is handed may be touched by another task while the
         thread runs: it holds shared state (``items = self.items``), or an object that escaped."""
-        reads = {n.id: n for n in reversed(list(ast.walk(block))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        reads = {n.id: n for n in reversed(list(walk(block))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for name in plan.arguments:
             read = reads.get(name)
             hazard = None if read is None else self.confinement().hazard(read, block, strict=False)
@@ -870,17 +870,17 @@ class _Finder:
         awaits if anything is). A plain read of the target has no effect, so only a read
         that fails (an attribute never set) tells the orders apart: the call has run."""
         scope = self.scopes.scope_of(part)
-        if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in ast.walk(part)):
+        if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in walk(part)):
             return False
-        if not any(isinstance(n, ast.Call) for n in ast.walk(part)):
+        if not any(isinstance(n, ast.Call) for n in walk(part)):
             return False  # nothing the fix could await
         if isinstance(part, ast.Call) and all(
-            self._is_pure(n, scope) for a in arguments_of(part) for n in ast.walk(a.value) if isinstance(n, ast.Call)
+            self._is_pure(n, scope) for a in arguments_of(part) for n in walk(a.value) if isinstance(n, ast.Call)
         ):
             return True
         return all(
             self._is_pure(n, scope) or self.detector.match(n, scope) is not None
-            for n in ast.walk(part) if isinstance(n, ast.Call)
+            for n in walk(part) if isinstance(n, ast.Call)
         )
 
     def _is_pure(self, call: ast.Call, scope: Scope) -> bool:
@@ -909,7 +909,7 @@ class _Finder:
         if (
             isinstance(value, ast.BinOp) and _reads_only(value.left) and self._hoistable_statement(node, target)
             and self._hoistable_part(value.right, target) and not any(
-                isinstance(n, ast.Call) and self.detector.match(n, self.scopes.scope_of(n)) for n in ast.walk(value.left))
+                isinstance(n, ast.Call) and self.detector.match(n, self.scopes.scope_of(n)) for n in walk(value.left))
         ):
             # ``self.n = self.n + f(p)`` -> ``_result = await ...`` then ``self.n = self.n + _result``.
             self.plan.hoists.add(self._start(node))
@@ -953,11 +953,11 @@ class _Finder:
         elif isinstance(node, (ast.Name, ast.Constant)):
             return
         else:
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.expr):
                     self._expression(child)
                 elif isinstance(child, (ast.keyword, ast.comprehension, ast.arguments)):
-                    for inner in ast.iter_child_nodes(child):
+                    for inner in child_nodes(child):
                         if isinstance(inner, ast.expr):
                             self._expression(inner)
 
@@ -1289,8 +1289,8 @@ class _Finder:
                     f"`{self.text(argument.value)}` is read after the file is opened: a lambda would read it later, in "
                     "the thread, where another task may have changed it")
         taken = {
-            n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and not any(n is m for value in bound for m in ast.walk(value))
+            n.id for n in walk(node) if isinstance(n, ast.Name)
+            and not any(n is m for value in bound for m in walk(value))
         }
         parameters: list[tuple[str, ast.expr]] = []
         for value in bound:
@@ -1330,7 +1330,7 @@ class _Finder:
         loop, as the original does (``os.path.join(self.folder, name)``): not when a call
         in it is rewritten itself (or may be: a project function still to be decided)."""
         pending = {(call.line, call.column) for call in self.plan.pending}
-        for node in ast.walk(value):
+        for node in walk(value):
             if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, *_COMPREHENSIONS)):
                 return False
             if isinstance(node, ast.Call) and (
@@ -1399,7 +1399,7 @@ class _Finder:
             if isinstance(current, ast.Call) and current in self.rewrites:
                 found.append(current)
                 continue
-            pending.extend(ast.iter_child_nodes(current))
+            pending.extend(child_nodes(current))
         if not found:
             return self.text.between(start, end)
         found.sort(key=lambda call: (call.lineno, call.col_offset))
@@ -1603,7 +1603,7 @@ def _reads_target(node: ast.AST, target: ast.expr) -> bool:
 def _reads_only(node: ast.expr, calls: bool = True) -> bool:
     """Names, attributes, subscripts, literals and operators, and (with ``calls``)
     ``d.get(k, default)``: evaluating it changes nothing."""
-    for child in ast.walk(node):
+    for child in walk(node):
         if isinstance(child, ast.Call):
             if not (calls and isinstance(child.func, ast.Attribute) and child.func.attr == "get" and not child.keywords
                     and 1 <= len(child.args) <= 2):
