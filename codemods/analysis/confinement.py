@@ -36,7 +36,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
-from codemods.analysis.flow import child_nodes, walk
+from codemods.analysis.flow import child_nodes, walk, walk_syntax
 from codemods.analysis.bindings import Binding, ModuleScopes, Scope
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
 from codemods.analysis.block_analysis import ancestors as ancestors_of
@@ -277,7 +277,7 @@ class _Evaluation:
         self.confinement = confinement
         self.site = site
         self.parents = confinement.parents()
-        self.inside_site = {id(node) for node in walk(site)}
+        self.inside_site = {id(node) for node in walk_syntax(site)}
         #: Binding node, escaping name -> the depth it is in progress at.
         self.visiting: dict[int, int] = {}
         self.escaping: dict[str, int] = {}
@@ -417,7 +417,7 @@ class _Evaluation:
     def bound_within(self, name: ast.Name, view: ast.expr) -> bool:
         """A name bound by the generator or lambda itself (its variables, its parameters)."""
         bindings = self.confinement.scope(name)[name.id]
-        inside = {id(n) for n in walk(view)}
+        inside = {id(n) for n in walk_syntax(view)}
         return bool(bindings) and all(b.node is not None and id(b.node) in inside for b in bindings)
 
     def call_is_lazy(self, call: ast.Call) -> bool:

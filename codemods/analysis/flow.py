@@ -227,11 +227,28 @@ def statement_events(statement: ast.stmt) -> _Events:
 # -- the statement structure -------------------------------------------------------------
 
 
+#: Fields that never hold a node (names, numbers, flags): not read by the walks below.
+_SCALAR_FIELDS = frozenset({
+    "id", "attr", "arg", "module", "level", "conversion", "is_async", "simple", "kind", "type_comment", "tag",
+})
+#: Contexts (``Load``) and operators (``Add``): nodes no reader of ``walk_syntax`` wants.
+_MARKER_FIELDS = frozenset({"ctx", "op", "ops"})
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+_SYNTAX_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(kind: type) -> tuple[str, ...]:
+    fields = _NODE_FIELDS.get(kind)
+    if fields is None:
+        fields = _NODE_FIELDS[kind] = tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)  # type: ignore[attr-defined]
+    return fields
+
+
 def child_nodes(node: ast.AST) -> list[ast.AST]:
-    """``child_nodes(node)``, as a list, at about half the cost (the analysis
+    """``ast.iter_child_nodes(node)``, as a list, at about half the cost (the analysis
     walks every module several times)."""
     found: list[ast.AST] = []
-    for name in node._fields:
+    for name in _node_fields(type(node)):
         value = getattr(node, name, None)
         if isinstance(value, ast.AST):
             found.append(value)
@@ -241,17 +258,36 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
 
 
 def walk(node: ast.AST) -> Iterator[ast.AST]:
-    """``walk(node)``: the same nodes in the same order (breadth first), faster."""
+    """``ast.walk(node)``: the same nodes in the same order (breadth first), faster."""
     pending = deque([node])
     while pending:
         node = pending.popleft()
         yield node
-        for name in node._fields:
+        for name in _node_fields(type(node)):
             value = getattr(node, name, None)
             if isinstance(value, ast.AST):
                 pending.append(value)
             elif isinstance(value, list):
                 pending.extend(item for item in value if isinstance(item, ast.AST))
+
+
+def walk_syntax(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``walk(node)`` but contexts and operators, in no promised order: for
+    readers that gather a set (about twice as fast as ``walk``)."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        kind = type(node)
+        fields = _SYNTAX_FIELDS.get(kind)
+        if fields is None:
+            fields = _SYNTAX_FIELDS[kind] = tuple(f for f in _node_fields(kind) if f not in _MARKER_FIELDS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
 
 
 def child_blocks(statement: ast.stmt, scopes: bool = False) -> Iterator[list[ast.stmt]]:

@@ -27,7 +27,7 @@ from codemods.analysis.modules import NO_MODULE, ModuleName, ProjectView
 from codemods.analysis.block_analysis import DATA, EXCEPTION_CLASSES, LOGGER, PATH, ModuleConstants, matches_any
 from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name, resolve
-from codemods.analysis.flow import split_dotted, walk
+from codemods.analysis.flow import split_dotted, walk, walk_syntax
 from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
 from codemods.observed import Cost
@@ -390,7 +390,7 @@ class ModuleFunctions:
         resolved at module level (a local of the same name makes a name too many, never
         one too few)."""
         found: set[str] = set()
-        for node in walk(self.tree):
+        for node in walk_syntax(self.tree):
             targets: list[ast.expr] = []
             if isinstance(node, (ast.Assign, ast.Delete)):
                 targets = node.targets
@@ -399,7 +399,7 @@ class ModuleFunctions:
             elif isinstance(node, ast.Call):
                 found.update(self._patched(node, module_scope))
             for target in targets:
-                for part in walk(target):
+                for part in walk_syntax(target):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)):
                         owner = self._resolved(part.value, module_scope)
                         if owner is not None:
@@ -523,7 +523,7 @@ def _instance_attributes(node: ast.ClassDef) -> frozenset[str]:
         if not arguments:
             continue
         receiver = arguments[0].arg
-        for part in walk(statement):
+        for part in walk_syntax(statement):
             if (isinstance(part, ast.Attribute) and isinstance(part.ctx, ast.Store)
                     and isinstance(part.value, ast.Name) and part.value.id == receiver):
                 found.add(part.attr)

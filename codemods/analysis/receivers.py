@@ -19,7 +19,7 @@ import ast
 from collections import deque
 from typing import Callable, Iterator, Protocol
 
-from codemods.analysis.flow import child_nodes, walk
+from codemods.analysis.flow import child_nodes
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.detector import resolve
 from codemods.catalog import BlockingType
@@ -308,7 +308,7 @@ class ModuleReceivers:
         of attributes (their owners are resolved when an attribute is asked about)."""
         self._classes = []
         parents = self._parents
-        pending = deque([self.tree])
+        pending: deque[ast.AST] = deque([self.tree])
         while pending:  # ``ast.walk``'s order, each node's children listed once
             node = pending.popleft()
             children = child_nodes(node)
