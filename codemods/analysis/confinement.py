@@ -261,31 +261,38 @@ class Confinement:
         )
 
 
-_NO_CUT = sys.maxsize
+#: What a verdict's evaluation looked at of the cycle cuts: the bindings (by node id) and
+#: the escaping names it asked about.
+Footprint = set[Union[int, str]]
 
 
 class _Evaluation:
     """One question: the verdict on an expression, handed to a thread at ``site``.
 
-    A value reached along many paths (a name rebound from other names, each bound from
-    others) is judged once: its verdict is kept unless it was cut short by the cycle cut of
-    a binding or an escape in progress *outside* it (``visiting``, ``escaping``: such a
-    verdict holds only where it was reached). ``cut`` is the lowest depth of the binding
-    or escape in progress that the current evaluation stopped at."""
+    A value or binding reached along many paths (a name rebound from other names, each
+    bound from others) is judged once where that cannot change the verdict: the cycle cuts
+    (a binding in progress counts as immutable, an escape in progress as none) make a
+    verdict depend on what is in progress where it is asked. Each verdict keeps the
+    bindings and names it asked about (its footprint); it is kept if none of them was in
+    progress when it was made, and reused where none of them is."""
 
     def __init__(self, confinement: Confinement, site: ast.AST) -> None:
         self.confinement = confinement
         self.site = site
         self.parents = confinement.parents()
         self.inside_site = {id(node) for node in walk_syntax(site)}
-        #: Binding node, escaping name -> the depth it is in progress at.
-        self.visiting: dict[int, int] = {}
-        self.escaping: dict[str, int] = {}
-        self.depth = 0
-        self.cut = _NO_CUT
-        self.values: dict[ast.expr, Verdict] = {}
-        self.bindings: dict[Binding, Verdict] = {}
+        #: Bindings (by node id) and names whose evaluation is in progress.
+        self.visiting: set[int] = set()
+        self.escaping: set[str] = set()
+        #: The footprints of the evaluations in progress, innermost last.
+        self.footprints: list[Footprint] = [set()]
+        self.values: dict[ast.expr, tuple[Verdict, Footprint]] = {}
+        self.bindings: dict[Binding, tuple[Verdict, Footprint]] = {}
         self.makers: dict[ast.Call, BlockingType | None] = {}
+
+    def free(self, footprint: Footprint) -> bool:
+        """Nothing ``footprint`` names is in progress: the verdict is the same here."""
+        return footprint.isdisjoint(self.visiting) and footprint.isdisjoint(self.escaping)
 
     def text(self, node: ast.AST) -> str:
         return self.confinement.text(node)
@@ -300,23 +307,21 @@ class _Evaluation:
             self.makers[call] = self.confinement.maker_type(call)
         return self.makers[call]
 
-    def cut_at(self, depth: int) -> None:
-        self.cut = min(self.cut, depth)
-
     # -- expressions ------------------------------------------------------------------
 
     def value(self, node: ast.expr) -> Verdict:
         known = self.values.get(node)
-        if known is not None:
-            return known
-        entry, outer_cut = self.depth, self.cut
-        self.cut = _NO_CUT
+        if known is not None and self.free(known[1]):
+            self.footprints[-1] |= known[1]
+            return known[0]
+        self.footprints.append(set())
         try:
             verdict = self._value(node)
         finally:
-            cut, self.cut = self.cut, min(outer_cut, self.cut)
-        if cut >= entry:  # cut only inside: the same wherever it is reached
-            self.values[node] = verdict
+            footprint = self.footprints.pop()
+            self.footprints[-1] |= footprint
+        if self.free(footprint):
+            self.values[node] = (verdict, footprint)
         return verdict
 
     def _value(self, node: ast.expr) -> Verdict:
@@ -519,25 +524,24 @@ class _Evaluation:
         node = binding.node
         if node is None or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return IMMUTABLE  # a builtin, or code
-        depth = self.visiting.get(id(node))
-        if depth is not None:
-            self.cut_at(depth)
+        key = id(node)
+        self.footprints[-1].add(key)
+        if key in self.visiting:
             return IMMUTABLE  # ``x = x + [1]``: the other bindings decide
         known = self.bindings.get(binding)
-        if known is not None:
-            return known
-        depth = self.depth
-        self.visiting[id(node)] = depth
-        self.depth += 1
-        outer_cut, self.cut = self.cut, _NO_CUT
+        if known is not None and self.free(known[1]):
+            self.footprints[-1] |= known[1]
+            return known[0]
+        self.visiting.add(key)
+        self.footprints.append({key})
         try:
             verdict = self._binding(binding)
         finally:
-            del self.visiting[id(node)]
-            self.depth -= 1
-            cut, self.cut = self.cut, min(outer_cut, self.cut)
-        if cut >= depth:
-            self.bindings[binding] = verdict
+            self.visiting.discard(key)
+            footprint = self.footprints.pop()
+            self.footprints[-1] |= footprint
+        if self.free(footprint):
+            self.bindings[binding] = (verdict, footprint)
         return verdict
 
     def _binding(self, binding: Binding) -> Verdict:
@@ -644,17 +648,14 @@ class _Evaluation:
         function = self.function_of(self.site)
         if function is None or any(b.scope.node is not function for b in bindings):
             return None
-        depth = self.escaping.get(name)
-        if depth is not None:
-            self.cut_at(depth)
+        self.footprints[-1].add(name)
+        if name in self.escaping:
             return None
-        self.escaping[name] = self.depth
-        self.depth += 1
+        self.escaping.add(name)
         try:
             return self._escape(name, bindings, function)
         finally:
-            del self.escaping[name]
-            self.depth -= 1
+            self.escaping.discard(name)
 
     def reads_before(self, name: str, function: ast.AST) -> Iterator[tuple[ast.Name, list[ast.AST]]]:
         """The reads of ``name`` in ``function`` that may run before the site (earlier, or
