@@ -46,22 +46,16 @@ from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
     BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
-from codemods.analysis.confinement import ATTRIBUTE, MODULE_VARIABLE, PARAMETER, Confinement, describe
+from codemods.analysis.handover import Handover
 from codemods.catalog import (
     CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, LAZY_VIEW_ARGUMENTS, SAFE_CONTEXT_MANAGERS, THREAD_RUNNER_NAMES,
-    THREAD_SAFE, VIEW_METHODS, BlockingCall, BlockingType, Framework, Shares, Strategy,
+    THREAD_SAFE, VIEW_METHODS, BlockingCall, BlockingType, Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
 from codemods.observed import ObservedSite, merge_costs
-from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, as_before_fix, module_imports, unfix
+from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
 
-#: What an object a method is called on is, said of the object rather than of a value it holds.
-_SHARED_RECEIVER = {
-    ATTRIBUTE: "an attribute, which other tasks can use while the thread runs",
-    MODULE_VARIABLE: "a module-level variable, which other tasks can use while the thread runs",
-    PARAMETER: "a parameter of the coroutine, which its caller may share with other tasks",
-}
 _CALLS_LATER = "its arguments call functions: a lambda would call them later, in the thread"
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -255,6 +249,7 @@ class _Finder:
         self.holding_coroutines: set[ast.stmt] = set()
         self.awaited: set[ast.Call] = set()
         self.chain_heads: set[ast.Call] = set()
+        self.handover = Handover(tree, self.scopes, self.detector, settings, self.chain_heads)
         self.block_openers: set[ast.Call] = set()
         self.carried: list[list[str]] = []
         self.state_holders: set[ast.AST] = set()
@@ -272,7 +267,6 @@ class _Finder:
         #: (``x = x + f()``) -> why no await may go there.
         self.late_calls: dict[ast.Call, str] = {}
         self._constants: ModuleConstants | None = None
-        self._confinement: Confinement | None = None
         self._busy_waits: busy_wait.BusyWaits | None = None
         #: Where a recording saw the module's coroutines stall the loop (``--observed``).
         self.observed = ObservedSites(tree, project.observed, self.text) if project.observed else None
@@ -656,7 +650,7 @@ class _Finder:
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
         if isinstance(plan, BlockPlan):
-            hazard = self._block_arguments_hazard(node, plan)
+            hazard = self.handover.block_arguments_hazard(node, plan)
             if hazard is not None:
                 plan = Refusal(hazard, atomic=True)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
@@ -686,85 +680,6 @@ class _Finder:
         # Calls inside are found, not rewritten: the whole block will run in a thread.
         self._push(MOVING_BLOCK)
         return True, True, False, opened
-
-    # -- what a worker thread is handed (``codemods.analysis.confinement``) -------------
-
-    def confinement(self) -> Confinement:
-        if self._confinement is None:
-            confinement = Confinement(self.tree, self.scopes, self.settings.index, self.settings.constructors)
-            confinement.blocks = lambda name: self.detector.entry(name) is not None
-            imports = module_imports(self.tree)
-            # Named as written before a fix: a reason must read the same after it.
-            confinement.render = lambda node: ast.unparse(
-                as_before_fix(node, imports) if isinstance(node, ast.expr) else node
-            )
-            confinement.before_fix = lambda node: as_before_fix(node, imports)
-            confinement.maker_type = self._maker_type
-            receivers = self.detector.receivers
-            assert receivers is not None and receivers.tree is self.tree
-            confinement.parents_of = receivers.parents
-            self._confinement = confinement
-        return self._confinement
-
-    def _maker_type(self, call: ast.Call) -> BlockingType | None:
-        """``Detector.maker_type`` of a call of the module, or of one ``as_before_fix`` made
-        (``x.m()`` for ``await asyncio.to_thread(x.m)``: new nodes around the module's own)."""
-        func = call.func
-        for node in (func, func.value if isinstance(func, ast.Attribute) else None):
-            if node is not None and self.scopes.has_scope(node):
-                return self.detector.maker_type(call, self.scopes.scope_of(node))
-        return None
-
-    def _arguments_hazard(self, call: ast.Call, shares: Shares | None) -> str | None:
-        """Why an argument of ``call``, run in a thread, may be touched by another task
-        meanwhile: every argument of a project function (or of a callable declared
-        blocking: ``shares.every``); those a catalog callable's ``shares`` says may take
-        mutable objects."""
-        if shares is not None and shares.every:
-            shares = None
-        position: int | None = 0
-        for argument in arguments_of(call):
-            if argument.star == "*":
-                position = None  # where the rest go is unknown
-            name = None if shares is None or argument.star else shares.name(position, argument.keyword)
-            if argument.keyword is None and not argument.star and position is not None:
-                position += 1
-            if shares is not None and not shares.every and (
-                not shares.mutable if argument.star else name not in shares.mutable
-            ):
-                continue
-            shallow = shares is not None and name in shares.shallow
-            hazard = self.confinement().hazard(argument.value, call, shallow=shallow)
-            if hazard is not None:
-                shown = self.confinement().text(argument.value)
-                label = f"{argument.keyword}={shown}" if argument.keyword else f"{argument.star}{shown}"
-                return describe(shown, hazard, label)
-        return None
-
-    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType | None) -> str | None:
-        """Why the object a method is called on, handed to the thread with the method, may
-        be used by another task meanwhile, when its type is not safe to share: it is not
-        the coroutine's own (an attribute, a global, a parameter, an object that escaped)."""
-        if isinstance(holder, ast.Call) and holder in self.chain_heads:
-            return None  # ``open(p).read()``: made in the thread too
-        hazard = self.confinement().hazard(holder, call)
-        if hazard is None:
-            return None
-        hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
-        shown = self.confinement().text(holder)
-        described = describe(shown, hazard, subject="the object it is called on, `{}`,")
-        return described if kind is None else f"{described}; {kind.sharing}"
-
-    def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
-        """Why a variable a moved block is handed may be touched by another task while the
-        thread runs: it holds shared state (``items = self.items``), or an object that escaped."""
-        reads = {n.id: n for n in reversed(list(walk(block))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        for name in plan.arguments:
-            read = reads.get(name)
-            hazard = None if read is None else self.confinement().hazard(read, block, strict=False)
-            if hazard is not None:
-                return describe(name, hazard, subject="it reads `{}`, which")
-        return None
 
     # -- where a new await would let other tasks in at the wrong moment ----------------
 
@@ -1066,9 +981,9 @@ class _Finder:
         if reason is None:
             reason = self._generator_argument(node)
         if reason is None and entry.shares is not None and entry.strategy is Strategy.TO_THREAD:
-            reason = self._arguments_hazard(node, entry.shares)
+            reason = self.handover.arguments_hazard(node, entry.shares)
         if reason is None and match.holder is not None and match.receiver is not None and not _shareable(match):
-            reason = self._receiver_hazard(node, match.holder, match.receiver)
+            reason = self.handover.receiver_hazard(node, match.holder, match.receiver)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
@@ -1116,7 +1031,7 @@ class _Finder:
         if place is None:
             # What the thread is handed: the confinement rule names what a generator
             # argument reads, so it speaks first.
-            hazard = self._arguments_hazard(node, None)
+            hazard = self.handover.arguments_hazard(node, None)
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
@@ -1155,7 +1070,7 @@ class _Finder:
         placed = observed.placed_at(node)
         place = context.no_await_reason or self.late_calls.get(node) or self.framework_problem
         if place is None:
-            hazard = self._arguments_hazard(node, None)
+            hazard = self.handover.arguments_hazard(node, None)
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         step = self.functions.callee(node, scope)
         part = self._verdicts().part(node, scope, placed)
@@ -1181,8 +1096,8 @@ class _Finder:
     def _verdicts(self) -> Verdicts:
         if self._observed_verdicts is None:
             self._observed_verdicts = Verdicts(
-                self.tree, self.scopes, self.text, self.confinement, self._module_constants,
-                lambda call, holder: self._receiver_hazard(call, holder, None), self.settings.allows(HELPER_CODE),
+                self.tree, self.scopes, self.text, self.handover.confinement, self._module_constants,
+                lambda call, holder: self.handover.receiver_hazard(call, holder, None), self.settings.allows(HELPER_CODE),
                 self.source.count("\n") + 1,
             )
         return self._observed_verdicts
