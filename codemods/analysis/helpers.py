@@ -242,7 +242,7 @@ class ModuleFunctions:
             for absolute in [self.module.absolute("." * statement.level + (statement.module or ""))]
             if absolute is not None
         )
-        return ModuleSummary(self.module.name, table, classes, aliases, self._assigned(module_scope), stars)
+        return ModuleSummary(self.module.name, table, classes, aliases, lambda: self._assigned(module_scope), stars)
 
     def _assigned(self, module_scope: Scope) -> frozenset[str]:
         """What the module assigns of other modules and of classes, anywhere in it: roots

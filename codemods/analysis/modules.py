@@ -7,6 +7,7 @@ Plain data, light to import: the runner makes these for every file of a run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 if TYPE_CHECKING:
@@ -120,11 +121,18 @@ class ModuleSummary:
     classes: Mapping[str, ClassFacts] = field(default_factory=dict)
     #: Module-level names bound once, by an import: their absolute dotted names (re-exports).
     aliases: Mapping[str, str] = field(default_factory=dict)
-    #: Absolute dotted names of attributes of other modules and of classes the module
-    #: assigns (``store.save = fake``, ``setattr(store, "save", fake)``, ``patch("app.store.save")``).
-    assigned: frozenset[str] = frozenset()
+    #: ``assigned``, or how to read it when it is first asked (a summary made here: most
+    #: are never asked, and reading it walks the whole module).
+    assigned_names: frozenset[str] | Callable[[], frozenset[str]] = field(default=frozenset(), compare=False)
     #: Modules it re-exports with ``from x import *`` (absolute names).
     stars: tuple[str, ...] = ()
+
+    @cached_property
+    def assigned(self) -> frozenset[str]:
+        """Absolute dotted names of attributes of other modules and of classes the module
+        assigns (``store.save = fake``, ``setattr(store, "save", fake)``, ``patch("app.store.save")``)."""
+        given = self.assigned_names
+        return given if isinstance(given, frozenset) else given()
 
     def may_bind(self, kind: str, name: str) -> bool:
         """Whether the module may bind ``name`` by a ``def``, ``class`` or ``import``
