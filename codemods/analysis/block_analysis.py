@@ -124,8 +124,20 @@ def ancestors(parents: Mapping[ast.AST, ast.AST], node: ast.AST, stop: ast.AST) 
     return found
 
 
+#: The catalog's pattern tuples by id -> (the tuple itself, which keeps the id its own;
+#: its patterns; the prefixes its ``module.*`` patterns match), made when first matched.
+_SPLIT_PATTERNS: dict[int, tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]] = {}
+
+
 def matches_any(qualname: str, patterns: Iterable[str]) -> bool:
     """Whether ``qualname`` is one of ``patterns`` (``module.*``: every name under a module)."""
+    if type(patterns) is tuple and len(patterns) > 4:  # a catalog tuple, asked again and again
+        split = _SPLIT_PATTERNS.get(id(patterns))
+        if split is None or split[0] is not patterns:
+            split = _SPLIT_PATTERNS[id(patterns)] = (
+                patterns, frozenset(patterns), tuple(p[:-1] for p in patterns if p.endswith(".*")),
+            )
+        return qualname in split[1] or qualname.startswith(split[2])
     return any(qualname == p or (p.endswith(".*") and qualname.startswith(p[:-1])) for p in patterns)
 
 
