@@ -676,3 +676,20 @@ def test_generator_variety() -> None:
 
     collect()
     assert not VARIETY.keys() - seen, sorted(VARIETY.keys() - seen)
+
+
+def test_matches_any_answers_the_same_through_its_split_of_a_catalog_tuple() -> None:
+    """``matches_any`` splits a catalog tuple once (names, ``module.*`` prefixes): the
+    answers are those of reading the patterns one by one."""
+    from codemods import catalog
+    from codemods.analysis.block_analysis import matches_any
+
+    tuples = [v for v in vars(catalog).values() if isinstance(v, tuple) and len(v) > 4 and all(isinstance(p, str) for p in v)]
+    names = {"", "os", "os.path.join", "builtins.open"}
+    for patterns in tuples:
+        for p in patterns:
+            names |= {p, p[:-1], p[:-1] + "x.y", p + "z", p.rsplit(".", 1)[0]}
+    for patterns in tuples:
+        for name in names:
+            one_by_one = any(name == p or (p.endswith(".*") and name.startswith(p[:-1])) for p in patterns)
+            assert matches_any(name, patterns) == one_by_one, (name, patterns[:3])

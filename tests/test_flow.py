@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,22 @@ def test_locals_exclude_global_and_nonlocal_declarations() -> None:
     flow, _ = _flow("async def f(p):\n global g\n g = 1\n with open(p) as marked: y = [z for z in p]")
     assert flow.locals == {"p", "marked", "y"}
     assert flow.declared_global == {"g"}
+
+
+def test_walks_see_what_ast_walk_sees() -> None:
+    """``walk`` and ``child_nodes`` are ``ast.walk`` and ``ast.iter_child_nodes`` (order
+    included); ``walk_syntax`` gives the same nodes but contexts and operators."""
+    import codemods.analysis.finder as sample
+    from codemods.analysis.flow import child_nodes, walk, walk_syntax
+
+    source = Path(sample.__file__).read_text() + (
+        "\nmatch x:\n    case {'a': [1, *rest], **kw} if not a < b: pass\n    case C(y=z) | None: pass\n"
+        "try:\n    pass\nexcept* E as e:\n    del a.b, c[d]\nf'{x!r:>{w}}'\nlambda *a, k=1, **kw: (yield)\n"
+    )
+    tree = ast.parse(source)
+    assert list(walk(tree)) == list(ast.walk(tree))
+    assert all(child_nodes(n) == list(ast.iter_child_nodes(n)) for n in ast.walk(tree))
+    markers = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+    expected = [n for n in ast.walk(tree) if not isinstance(n, markers)]
+    found = list(walk_syntax(tree))
+    assert len(found) == len(expected) and {id(n) for n in found} == {id(n) for n in expected}

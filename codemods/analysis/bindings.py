@@ -48,6 +48,8 @@ import enum
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from codemods.analysis.flow import child_nodes
+
 __all__ = ["Binding", "ModuleScopes", "QualifiedName", "Scope", "Source"]
 
 
@@ -492,7 +494,7 @@ class _Walker:
 
     def _generic(self, node: ast.AST) -> None:
         # Nodes without a handler (ast.Index/ExtSlice on 3.8, newer syntax): children in field order.
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, ast.stmt):
                 self.body([child])
             elif isinstance(child, ast.expr):

@@ -47,16 +47,7 @@ from codemods.catalog import (
     Strategy,
 )
 from codemods.analysis.flow import (
-    DefiniteAssignment,
-    FunctionFlow,
-    bound_by_statement,
-    bound_by_target,
-    child_blocks,
-    free_reads,
-    parameter_names,
-    split_dotted,
-    statement_events,
-    walk_statements,
+    DefiniteAssignment, FunctionFlow, bound_by_statement, bound_by_target, child_blocks, child_nodes, free_reads, parameter_names, split_dotted, statement_events, walk, walk_statements,
 )
 from codemods.analysis.prior_fixes import HELPER_NAME
 
@@ -133,8 +124,20 @@ def ancestors(parents: Mapping[ast.AST, ast.AST], node: ast.AST, stop: ast.AST) 
     return found
 
 
+#: The catalog's pattern tuples by id -> (the tuple itself, which keeps the id its own;
+#: its patterns; the prefixes its ``module.*`` patterns match), made when first matched.
+_SPLIT_PATTERNS: dict[int, tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]] = {}
+
+
 def matches_any(qualname: str, patterns: Iterable[str]) -> bool:
     """Whether ``qualname`` is one of ``patterns`` (``module.*``: every name under a module)."""
+    if type(patterns) is tuple and len(patterns) > 4:  # a catalog tuple, asked again and again
+        split = _SPLIT_PATTERNS.get(id(patterns))
+        if split is None or split[0] is not patterns:
+            split = _SPLIT_PATTERNS[id(patterns)] = (
+                patterns, frozenset(patterns), tuple(p[:-1] for p in patterns if p.endswith(".*")),
+            )
+        return qualname in split[1] or qualname.startswith(split[2])
     return any(qualname == p or (p.endswith(".*") and qualname.startswith(p[:-1])) for p in patterns)
 
 
@@ -366,7 +369,7 @@ class _Review:
         #: Locals that may hold a function or lambda the coroutine defined.
         self.functions = {
             node.name if not isinstance(node, ast.Assign) else node.targets[0].id  # type: ignore[attr-defined]
-            for node in ast.walk(function)
+            for node in walk(function)
             if (isinstance(node, (*_FUNCTIONS, ast.ClassDef)) and node is not function)
             or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
                 and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name))
@@ -375,7 +378,7 @@ class _Review:
         #: Whether the block holds an await an earlier fix wrote (``codemods.analysis.prior_fixes``):
         #: reviewed as the code it replaced, it refuses the block last.
         self.awaits_offloaded = bool(analysis.offloaded) and any(
-            node in analysis.offloaded for statement in block.body for node in ast.walk(statement)
+            node in analysis.offloaded for statement in block.body for node in walk(statement)
         )
         #: The block as it will run in the thread: hoisted arguments become parameters.
         self.moved = self._moved_block()
@@ -456,7 +459,7 @@ class _Review:
         """Names in the order they first appear in the block."""
         if not hasattr(self, "_first_seen"):
             self._first_seen: dict[str, int] = {}
-            for node in ast.walk(self.moved):
+            for node in walk(self.moved):
                 if isinstance(node, ast.Name):
                     position = (node.lineno << 16) + node.col_offset
                     self._first_seen[node.id] = min(self._first_seen.get(node.id, position), position)
@@ -484,9 +487,9 @@ class _Review:
         name to stay a local of the coroutine).
         """
         blocks = self._movable_blocks()
-        inside = {id(node) for block in blocks for node in ast.walk(block)}
+        inside = {id(node) for block in blocks for node in walk(block)}
         mentioned = {
-            node.id for node in ast.walk(self.function)
+            node.id for node in walk(self.function)
             if isinstance(node, ast.Name) and id(node) not in inside
         }
         for other in blocks[1:]:
@@ -571,7 +574,7 @@ class _Review:
         return True
 
     def _names_in_block(self) -> set[str]:
-        return {node.id for node in ast.walk(self.moved) if isinstance(node, ast.Name)}
+        return {node.id for node in walk(self.moved) if isinstance(node, ast.Name)}
 
     def _bound_in_block(self) -> set[str]:
         return {name for statement in walk_statements([self.moved]) for name in bound_by_statement(statement)}
@@ -609,7 +612,7 @@ class _Review:
         for extra in (arguments.vararg, arguments.kwarg):
             if extra is not None:
                 bindings.setdefault(extra.arg, []).append(("data", None))
-        for node in ast.walk(self.function):
+        for node in walk(self.function):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 bindings.setdefault(node.targets[0].id, []).append(("value", node.value))
             elif isinstance(node, ast.Assign):
@@ -694,7 +697,7 @@ class _Review:
                              ast.ListComp, ast.SetComp, ast.DictComp)):
             return DATA
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp)):
-            operands = [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.expr)]
+            operands = [n for n in child_nodes(node) if isinstance(n, ast.expr)]
             kinds = {self.kind(o) for o in operands}
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and self.kind(node.left) == PATH:
                 return PATH
@@ -780,7 +783,7 @@ class _Review:
             if self._in_handler():
                 raise _Refusal("it is in an `except` handler and re-raises with a bare `raise`: a worker thread "
                                "has no exception being handled")
-        self._review_expressions([child for child in ast.iter_child_nodes(statement) if isinstance(child, ast.expr)])
+        self._review_expressions([child for child in child_nodes(statement) if isinstance(child, ast.expr)])
         for handler in getattr(statement, "handlers", ()):
             self._review_expressions([handler.type] if handler.type is not None else [])
         if isinstance(statement, (ast.For, ast.While)):
@@ -810,14 +813,14 @@ class _Review:
     def _review_expressions(self, expressions: Iterable[ast.expr]) -> None:
         for expression in expressions:
             # What a plain function cannot hold at all comes first.
-            for node in ast.walk(expression):
+            for node in walk(expression):
                 if isinstance(node, ast.Await):
                     raise _Refusal("it contains an await")
                 if isinstance(node, (ast.Yield, ast.YieldFrom)):
                     raise _Refusal("it contains a yield")
                 if isinstance(node, ast.comprehension) and node.is_async:
                     raise _Refusal("it contains an async comprehension")
-            callees = {id(node.func) for node in ast.walk(expression) if isinstance(node, ast.Call)}
+            callees = {id(node.func) for node in walk(expression) if isinstance(node, ast.Call)}
             for node in walk_in_order(expression):
                 if id(node) not in callees:  # a callee is reviewed with its call
                     self._review_node(node)
@@ -876,8 +879,8 @@ class _Review:
         """A variable the block made itself (``reader = csv.reader(f)``), not shared."""
         if name in self.flow.deferred_reads:
             return False
-        inside = {id(n) for n in ast.walk(self.moved)}
-        for node in ast.walk(self.function):
+        inside = {id(n) for n in walk(self.moved)}
+        for node in walk(self.function):
             if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
                 if id(node) not in inside:
                     return False
@@ -1046,10 +1049,10 @@ class _Review:
 
     @staticmethod
     def _names_in(node: ast.AST) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
     def _reads_shared_state(self, argument: ast.expr) -> bool:
-        for node in ast.walk(argument):
+        for node in walk(argument):
             if isinstance(node, (ast.Attribute, ast.Subscript)):
                 root = node.value
                 while isinstance(root, (ast.Attribute, ast.Subscript)):
@@ -1067,7 +1070,7 @@ class _Review:
 
     def _plain_read(self, node: ast.expr, calls: bool) -> bool:
         """Reads only: names, attributes, subscripts, constants, operators, pure calls."""
-        for child in ast.walk(node):
+        for child in walk(node):
             if isinstance(child, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, *_COMPREHENSION_NODES)):
                 return False
             if isinstance(child, ast.Call):
@@ -1105,20 +1108,20 @@ def walk_in_order(node: ast.AST, lambdas: bool = True) -> list[ast.AST]:
             continue
         stack.append((current, True))
         if lambdas or not isinstance(current, ast.Lambda):
-            stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(current))))
+            stack.extend((child, False) for child in reversed(list(child_nodes(current))))
     return found
 
 
 def _own_expressions(statement: ast.stmt) -> Iterable[ast.AST]:
-    for child in ast.iter_child_nodes(statement):
+    for child in child_nodes(statement):
         if isinstance(child, ast.expr):
-            yield from ast.walk(child)
+            yield from walk(child)
 
 
 def free_reads_of_scopes(block: ast.AST) -> set[str]:
     """Names read by the functions and lambdas nested in ``block``."""
     return {
-        name for node in ast.walk(block) if isinstance(node, (*_FUNCTIONS, ast.Lambda, ast.ClassDef))
+        name for node in walk(block) if isinstance(node, (*_FUNCTIONS, ast.Lambda, ast.ClassDef))
         for name in free_reads(node)
     }
 

@@ -45,6 +45,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from codemods.analysis.flow import child_nodes, walk
 from codemods.catalog import BUSY_WAIT_PREDICATES, CATEGORIES, CLOCKS, STATE_QUERIES, THREAD_RUNNERS, Framework
 
 if TYPE_CHECKING:  # the screen imports this module: kept light
@@ -113,7 +114,7 @@ class BusyWaits:
             conditions.insert(0, (test, loop))
         for condition, _ in conditions:
             assigned.update(
-                node.target.id for node in ast.walk(condition)
+                node.target.id for node in walk(condition)
                 if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name)
             )
         reader = _Reader(scope, assigned)
@@ -136,7 +137,7 @@ class BusyWaits:
         """The names some function of the module declares ``global`` or ``nonlocal``."""
         if self._rebound is None:
             self._rebound = {
-                name for node in ast.walk(self._tree) if isinstance(node, (ast.Global, ast.Nonlocal))
+                name for node in walk(self._tree) if isinstance(node, (ast.Global, ast.Nonlocal))
                 for name in node.names
             }
         return self._rebound
@@ -195,7 +196,7 @@ def _inert(
 def _plain_exit(statement: ast.stmt) -> bool:
     """``break``, ``return value``, ``raise Error(...)``: the loop ends, once."""
     if isinstance(statement, ast.Return):
-        return statement.value is None or not any(isinstance(n, (ast.Call, *_NEVER_YIELDS)) for n in ast.walk(statement.value))
+        return statement.value is None or not any(isinstance(n, (ast.Call, *_NEVER_YIELDS)) for n in walk(statement.value))
     if isinstance(statement, ast.Raise):
         raised = statement.exc
         if isinstance(raised, ast.Call):
@@ -204,7 +205,7 @@ def _plain_exit(statement: ast.stmt) -> bool:
             parts: list[ast.expr] = [*raised.args, *(k.value for k in raised.keywords)]
         else:
             parts = [raised] if raised is not None else []
-        return not any(isinstance(n, (ast.Call, *_NEVER_YIELDS)) for part in parts for n in ast.walk(part))
+        return not any(isinstance(n, (ast.Call, *_NEVER_YIELDS)) for part in parts for n in walk(part))
     return True
 
 
@@ -247,7 +248,7 @@ class _Reader:
             return True
         if not isinstance(node, _PLAIN):
             return False
-        return all(self._read(child, found, names) for child in ast.iter_child_nodes(node))
+        return all(self._read(child, found, names) for child in child_nodes(node))
 
     def _call(self, node: ast.Call, found: list[ast.expr], names: set[str]) -> bool:
         func = node.func
@@ -309,4 +310,4 @@ def _asks(method: str) -> bool:
 
 def _reads_only(node: ast.expr) -> bool:
     """An expression that calls nothing and never yields."""
-    return not any(isinstance(n, (ast.Call, *_NEVER_YIELDS, *_SCOPES)) for n in ast.walk(node))
+    return not any(isinstance(n, (ast.Call, *_NEVER_YIELDS, *_SCOPES)) for n in walk(node))

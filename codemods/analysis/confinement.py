@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
+from codemods.analysis.flow import child_nodes, walk, walk_syntax
 from codemods.analysis.bindings import Binding, ModuleScopes, Scope
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
 from codemods.analysis.block_analysis import ancestors as ancestors_of
@@ -86,8 +87,9 @@ _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag
 class Hazard:
     """Why a value handed to a thread may be touched by another task meanwhile."""
 
-    #: The source text of the expression other tasks can reach.
-    culprit: str
+    #: The expression other tasks can reach, or its source text: a node is spelled (by
+    #: ``render``) only when the hazard is told, as most are dropped by ``_worst``.
+    source: ast.AST | str
     #: What it is, finishing "`culprit`, ...".
     why: str
     #: Other tasks surely can reach it, or it is bound to a thread or the loop (else:
@@ -97,6 +99,13 @@ class Hazard:
     items: bool = False
     #: It holds ``culprit``'s items (a copy, a loop variable), not ``culprit``.
     items_of: bool = False
+    #: How ``source``, a node, is spelled.
+    render: Callable[[ast.AST], str] = field(default=ast.unparse, compare=False, repr=False)
+
+    @property
+    def culprit(self) -> str:
+        """The source text of the expression other tasks can reach."""
+        return self.source if isinstance(self.source, str) else self.render(self.source)
 
 
 Verdict = Union[str, Hazard]
@@ -166,8 +175,15 @@ class Confinement:
         #: The type of the object a call made its result from (``conn.cursor()``), if the
         #: catalog says it makes one (set by the finder, which knows the receivers' types).
         self.maker_type: Callable[[ast.Call], BlockingType | None] = lambda call: None
+        #: Each node of ``tree`` -> the node it is a child of (the finder has it at hand).
+        self.parents_of: Callable[[], dict[ast.AST, ast.AST]] = self._walk_parents
         self._parents: dict[ast.AST, ast.AST] | None = None
         self._loads: dict[ast.AST, dict[str, list[ast.Name]]] = {}
+        # Asked again and again, across questions: each node's spelling, names and code
+        # before a fix (nodes are keys, not ids: ``before_fix`` makes new ones).
+        self._texts: dict[ast.AST, str] = {}
+        self._names: dict[ast.AST, set[str]] = {}
+        self._before: dict[ast.expr, ast.expr] = {}
 
     # -- the questions -------------------------------------------------------------------
 
@@ -181,7 +197,7 @@ class Confinement:
         try:
             verdict = _Evaluation(self, site).value(argument)
         except RecursionError:  # nested too deeply to follow
-            verdict = Hazard(self.render(argument), UNKNOWN, certain=False)
+            verdict = Hazard(argument, UNKNOWN, certain=False, render=self.text)
         if not isinstance(verdict, Hazard) or (verdict.items and (shallow or not strict)):
             return None
         return verdict if strict or verdict.certain else None
@@ -190,28 +206,49 @@ class Confinement:
 
     def parents(self) -> dict[ast.AST, ast.AST]:
         if self._parents is None:
-            parents: dict[ast.AST, ast.AST] = {}
-            for node in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(node):
-                    parents[child] = node
-            self._parents = parents
+            self._parents = self.parents_of()
         return self._parents
+
+    def _walk_parents(self) -> dict[ast.AST, ast.AST]:
+        parents: dict[ast.AST, ast.AST] = {}
+        for node in walk(self.tree):
+            for child in child_nodes(node):
+                parents[child] = node
+        return parents
 
     def loads(self, function: ast.AST) -> dict[str, list[ast.Name]]:
         """The reads of each name in ``function`` (walked once: a module asks about many values)."""
         found = self._loads.get(function)
         if found is None:
             found = self._loads[function] = {}
-            for node in ast.walk(function):
+            for node in walk(function):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                     found.setdefault(node.id, []).append(node)
+        return found
+
+    def text(self, node: ast.AST) -> str:
+        """``render(node)``, once per node."""
+        found = self._texts.get(node)
+        if found is None:
+            found = self._texts[node] = self.render(node)
+        return found
+
+    def unfixed(self, node: ast.expr) -> ast.expr:
+        """``before_fix(node)``, once per node (the same new nodes each time)."""
+        found = self._before.get(node)
+        if found is None:
+            found = self._before[node] = self.before_fix(node)
         return found
 
     def scope(self, node: ast.AST) -> Scope:
         return self.scopes.scope_or(node, self.scopes.module)
 
     def names(self, node: ast.expr) -> set[str]:
-        return resolve(node, self.scope(node))
+        """The qualified names ``node`` may stand for (callers do not change the set)."""
+        found = self._names.get(node)
+        if found is None:
+            found = self._names[node] = resolve(node, self.scope(node))
+        return found
 
     def is_enum(self, node: ast.expr) -> bool:
         """A module-level class deriving from ``enum.Enum`` (its members are constants)."""
@@ -224,27 +261,74 @@ class Confinement:
         )
 
 
+#: What a verdict's evaluation looked at of the cycle cuts: the bindings (by node id) and
+#: the escaping names it asked about.
+Footprint = set[Union[int, str]]
+
+
 class _Evaluation:
-    """One question: the verdict on an expression, handed to a thread at ``site``."""
+    """One question: the verdict on an expression, handed to a thread at ``site``.
+
+    A value or binding reached along many paths (a name rebound from other names, each
+    bound from others) is judged once where that cannot change the verdict: the cycle cuts
+    (a binding in progress counts as immutable, an escape in progress as none) make a
+    verdict depend on what is in progress where it is asked. Each verdict keeps the
+    bindings and names it asked about (its footprint); it is kept if none of them was in
+    progress when it was made, and reused where none of them is."""
 
     def __init__(self, confinement: Confinement, site: ast.AST) -> None:
         self.confinement = confinement
         self.site = site
         self.parents = confinement.parents()
-        self.inside_site = {id(node) for node in ast.walk(site)}
+        self.inside_site = {id(node) for node in walk_syntax(site)}
+        #: Bindings (by node id) and names whose evaluation is in progress.
         self.visiting: set[int] = set()
         self.escaping: set[str] = set()
+        #: The footprints of the evaluations in progress, innermost last.
+        self.footprints: list[Footprint] = [set()]
+        self.values: dict[ast.expr, tuple[Verdict, Footprint]] = {}
+        self.bindings: dict[Binding, tuple[Verdict, Footprint]] = {}
+        self.makers: dict[ast.Call, BlockingType | None] = {}
+
+    def free(self, footprint: Footprint) -> bool:
+        """Nothing ``footprint`` names is in progress: the verdict is the same here."""
+        return footprint.isdisjoint(self.visiting) and footprint.isdisjoint(self.escaping)
 
     def text(self, node: ast.AST) -> str:
-        return self.confinement.render(node)
+        return self.confinement.text(node)
+
+    def at(self, node: ast.AST, why: str, certain: bool) -> Hazard:
+        """A hazard whose culprit is ``node``, spelled only if told."""
+        return Hazard(node, why, certain, render=self.confinement.text)
+
+    def maker_type(self, call: ast.Call) -> BlockingType | None:
+        # Asked once per question: the finder's receiver types grow as it walks the module.
+        if call not in self.makers:
+            self.makers[call] = self.confinement.maker_type(call)
+        return self.makers[call]
 
     # -- expressions ------------------------------------------------------------------
 
     def value(self, node: ast.expr) -> Verdict:
+        known = self.values.get(node)
+        if known is not None and self.free(known[1]):
+            self.footprints[-1] |= known[1]
+            return known[0]
+        self.footprints.append(set())
+        try:
+            verdict = self._value(node)
+        finally:
+            footprint = self.footprints.pop()
+            self.footprints[-1] |= footprint
+        if self.free(footprint):
+            self.values[node] = (verdict, footprint)
+        return verdict
+
+    def _value(self, node: ast.expr) -> Verdict:
         if isinstance(node, ast.Await):
             # An offload an earlier fix wrote is judged as the call it replaced: a verdict
             # (and its reason) must read the same after a fix.
-            before = self.confinement.before_fix(node)
+            before = self.confinement.unfixed(node)
             if not isinstance(before, ast.Await):
                 return self.value(before)
         if isinstance(node, (ast.Constant, ast.JoinedStr, ast.Compare, ast.UnaryOp)):
@@ -288,7 +372,7 @@ class _Evaluation:
             return base if base in (IMMUTABLE, OWNED) else _items_of(base)
         if isinstance(node, ast.Name):
             return self.name(node)
-        return Hazard(self.text(node), UNKNOWN, certain=False)
+        return self.at(node, UNKNOWN, False)
 
     def items(self, iterable: ast.expr) -> Verdict:
         """The items a loop over ``iterable`` gets, on the loop's thread: a lazy view's are
@@ -305,7 +389,7 @@ class _Evaluation:
     def lazy(self, node: ast.expr, view: ast.expr) -> Verdict:
         """A generator, lambda or lazy view: what it reads, it reads later, in the thread."""
         parts: list[Verdict] = []
-        for inner in ast.walk(view):
+        for inner in walk(view):
             if inner is view:
                 continue
             if isinstance(inner, ast.Call) and self.call_is_lazy(inner):
@@ -317,7 +401,7 @@ class _Evaluation:
                     for n in names
                 )
                 if not pure and not isinstance(inner.func, ast.Attribute):  # a method of an item: ``x.strip()``
-                    parts.append(Hazard(self.text(inner), "a call that would run in the thread, later", certain=True))
+                    parts.append(self.at(inner, "a call that would run in the thread, later", True))
             elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) and not self.bound_within(inner, view):
                 parts.append(self.value(inner))
             elif isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Load):
@@ -338,7 +422,7 @@ class _Evaluation:
     def bound_within(self, name: ast.Name, view: ast.expr) -> bool:
         """A name bound by the generator or lambda itself (its variables, its parameters)."""
         bindings = self.confinement.scope(name)[name.id]
-        inside = {id(n) for n in ast.walk(view)}
+        inside = {id(n) for n in walk_syntax(view)}
         return bool(bindings) and all(b.node is not None and id(b.node) in inside for b in bindings)
 
     def call_is_lazy(self, call: ast.Call) -> bool:
@@ -352,7 +436,7 @@ class _Evaluation:
         func = node.func
         names = self.confinement.names(func)
         if names and all(n in THREAD_AFFINE for n in names):
-            return Hazard(self.text(node), THREAD_AFFINE[sorted(names)[0]], certain=True)
+            return self.at(node, THREAD_AFFINE[sorted(names)[0]], True)
         if self.call_is_lazy(node):
             return self.lazy(node, node)
         if names:
@@ -373,7 +457,7 @@ class _Evaluation:
             verdict = _worst([_contained(self.value(a)) for a in [*node.args, *(k.value for k in node.keywords)]])
             return verdict if isinstance(verdict, Hazard) else OWNED
         elif isinstance(func, ast.Attribute):
-            maker = self.confinement.maker_type(node)
+            maker = self.maker_type(node)
             if maker is not None and maker.thread_safe:
                 return OWNED  # a new object of one that threads may share (``self.pool.cursor()``)
             receiver = self.value(func.value)
@@ -382,10 +466,10 @@ class _Evaluation:
             if isinstance(receiver, Hazard) and receiver.why in _AFFINE_REASONS:
                 # ``conn.cursor()``; ``loop.create_future()`` gives an asyncio object
                 why = THREAD_AFFINE["asyncio.Future"] if func.attr in LOOP_FACTORIES else receiver.why
-                return Hazard(self.text(node), why, certain=True)
+                return self.at(node, why, True)
             if receiver in (IMMUTABLE, OWNED):
                 return OWNED  # ``s.split()``, ``d.get(k)``: new values, or items of an owned object
-        return Hazard(self.text(node), UNKNOWN_RESULT, certain=False)
+        return self.at(node, UNKNOWN_RESULT, False)
 
     def is_class(self, name: ast.Name) -> bool:
         bindings = self.confinement.scope(name)[name.id]
@@ -400,7 +484,7 @@ class _Evaluation:
             if self.confinement.is_enum(base):
                 return IMMUTABLE
             if bindings and all(isinstance(b.node, ast.ClassDef) for b in bindings):
-                return Hazard(self.text(node), ATTRIBUTE, certain=True)  # a class attribute
+                return self.at(node, ATTRIBUTE, True)  # a class attribute
         verdict = self.value(base)
         if verdict in (IMMUTABLE, OWNED):
             return verdict
@@ -408,18 +492,18 @@ class _Evaluation:
         if verdict.why in _AFFINE_REASONS or verdict.why in (UNKNOWN_RESULT, UNKNOWN):
             return verdict  # ``conn.total_changes``; an attribute of a call's result: as unknown as it
         if verdict.why == IMPORTED:
-            return Hazard(self.text(node), IMPORTED, certain=False)
-        return Hazard(self.text(node), ATTRIBUTE, certain=True)
+            return self.at(node, IMPORTED, False)
+        return self.at(node, ATTRIBUTE, True)
 
     def module_attribute(self, node: ast.Attribute, bindings: list[Binding]) -> Verdict:
         names = self.confinement.names(node)
         if names & set(SHARED_MODULE_STATE):
-            return Hazard(self.text(node), PROCESS_STATE, certain=True)
+            return self.at(node, PROCESS_STATE, True)
         if all(isinstance(b.node, ast.Import) for b in bindings) and names and all(
             n.split(".")[0] in _STDLIB for n in names
         ):
             return IMMUTABLE  # ``subprocess.PIPE``, ``logging.DEBUG``: constants, functions, classes
-        return Hazard(self.text(node), IMPORTED, certain=False)
+        return self.at(node, IMPORTED, False)
 
     # -- names ------------------------------------------------------------------------
 
@@ -440,25 +524,42 @@ class _Evaluation:
         node = binding.node
         if node is None or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return IMMUTABLE  # a builtin, or code
-        if id(node) in self.visiting:
+        key = id(node)
+        self.footprints[-1].add(key)
+        if key in self.visiting:
             return IMMUTABLE  # ``x = x + [1]``: the other bindings decide
-        self.visiting.add(id(node))
+        known = self.bindings.get(binding)
+        if known is not None and self.free(known[1]):
+            self.footprints[-1] |= known[1]
+            return known[0]
+        self.visiting.add(key)
+        self.footprints.append({key})
         try:
-            if binding.scope.kind == "module":
-                return self.module_binding(binding)
-            if binding.is_import:
-                return IMMUTABLE if isinstance(node, ast.Import) else Hazard(binding.name, IMPORTED, certain=False)
-            if isinstance(node, ast.arg):
-                return self.parameter(node, binding)
-            if isinstance(node, ast.ExceptHandler):
-                return OWNED
-            if not self.in_site_function(binding) and binding.scope.kind == "function":
-                return Hazard(binding.name, ENCLOSING, certain=False)
-            if isinstance(node, ast.Name):
-                return self.bound_value(node)
-            return Hazard(binding.name, UNKNOWN, certain=False)
+            verdict = self._binding(binding)
         finally:
-            self.visiting.discard(id(node))
+            self.visiting.discard(key)
+            footprint = self.footprints.pop()
+            self.footprints[-1] |= footprint
+        if self.free(footprint):
+            self.bindings[binding] = (verdict, footprint)
+        return verdict
+
+    def _binding(self, binding: Binding) -> Verdict:
+        node = binding.node
+        assert node is not None
+        if binding.scope.kind == "module":
+            return self.module_binding(binding)
+        if binding.is_import:
+            return IMMUTABLE if isinstance(node, ast.Import) else Hazard(binding.name, IMPORTED, certain=False)
+        if isinstance(node, ast.arg):
+            return self.parameter(node, binding)
+        if isinstance(node, ast.ExceptHandler):
+            return OWNED
+        if not self.in_site_function(binding) and binding.scope.kind == "function":
+            return Hazard(binding.name, ENCLOSING, certain=False)
+        if isinstance(node, ast.Name):
+            return self.bound_value(node)
+        return Hazard(binding.name, UNKNOWN, certain=False)
 
     def in_site_function(self, binding: Binding) -> bool:
         """Whether the name is bound in the function that holds the site."""
@@ -545,7 +646,10 @@ class _Evaluation:
         """How an object the coroutine made under ``name`` may have reached other tasks
         before the site (or anywhere in a loop around it), if it may have."""
         function = self.function_of(self.site)
-        if function is None or any(b.scope.node is not function for b in bindings) or name in self.escaping:
+        if function is None or any(b.scope.node is not function for b in bindings):
+            return None
+        self.footprints[-1].add(name)
+        if name in self.escaping:
             return None
         self.escaping.add(name)
         try:

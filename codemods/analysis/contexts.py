@@ -7,6 +7,7 @@ import ast
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from codemods.analysis.flow import child_nodes
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.detector import resolve
 from codemods.catalog import CANCELLATION
@@ -195,7 +196,7 @@ def _may_leave(statement: ast.stmt) -> bool:
         if isinstance(node, _SCOPES):
             continue
         inner = in_loop or isinstance(node, _LOOPS)
-        pending.extend((child, inner) for child in ast.iter_child_nodes(node))
+        pending.extend((child, inner) for child in child_nodes(node))
     return False
 
 
@@ -215,7 +216,7 @@ def _collect_raises(node: ast.AST, raises: list[ast.Raise], loops: list[ast.stmt
     found = isinstance(node, ast.Raise)
     if found:
         raises.append(node)  # type: ignore[arg-type]
-    for child in ast.iter_child_nodes(node):
+    for child in child_nodes(node):
         found = _collect_raises(child, raises, loops) or found
     if found and isinstance(node, _LOOPS):
         loops.append(node)

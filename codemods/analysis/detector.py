@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
+from codemods.analysis.flow import walk
 from codemods.analysis.bindings import Binding, Scope, Source
 from codemods.analysis.prior_fixes import no_parameters
 from codemods.catalog import (
@@ -140,7 +141,13 @@ class Detector:
 
     # -- bindings ----------------------------------------------------------------------
 
-    def constructed_type(self, value: ast.expr, scope: Scope, excluding: ast.AST | None = None) -> BlockingType | None:
+    def constructed_type(
+        self, value: ast.expr, scope: Scope, excluding: ast.AST | None = None,
+        typed: tuple[ast.expr, BlockingType | None] | None = None,
+    ) -> BlockingType | None:
+        """The type of the object ``value`` makes, when it is certain. ``typed``: a
+        receiver whose type ``receiver_type`` has just found (in a chain ``a.b().c()``,
+        asking again would double the work at every link)."""
         if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Div):
             # ``Path(root) / "name"`` is a path too (``kind.joins``).
             left = self.receiver_type(value.left, scope)
@@ -162,7 +169,7 @@ class Detector:
             return self.receivers.returned_type(value, scope) if kinds == {None} and self.receivers else None
         func = value.func
         if isinstance(func, ast.Attribute):
-            base = self.receiver_type(func.value, scope)
+            base = typed[1] if typed is not None and typed[0] is func.value else self.receiver_type(func.value, scope)
             if base is not None and func.attr in base.opens:
                 return self.constructors.get("builtins.open")  # ``p.open()``: a file
         return self.receivers.returned_type(value, scope) if self.receivers is not None else None
@@ -258,6 +265,7 @@ class Detector:
         makes the type, so does this one.
         """
         derived = _derived_from(receiver)
+        typed: tuple[ast.expr, BlockingType | None] | None = None
         if derived is not None:
             # ``p.parent`` or ``p.with_suffix(".bak")``: the same type as ``p``.
             base, attribute = derived
@@ -267,8 +275,10 @@ class Detector:
             returned = None if kind is None else returned_type(kind, attribute)
             if returned is not None and self.allowed(BlockingCall(returned.name, returned.category)):
                 return returned  # ``conn.cursor()``: a new object of another type
+            if excluding is None:
+                typed = (base, kind)  # what ``constructed_type`` would ask again
         if isinstance(receiver, (ast.Call, ast.BinOp, ast.Await)):
-            return self.constructed_type(receiver, scope, excluding)
+            return self.constructed_type(receiver, scope, excluding, typed)
         if isinstance(receiver, ast.Attribute) and self.receivers is not None:
             return self.receivers.attribute_type(receiver, scope)  # ``self.http``
         if not isinstance(receiver, ast.Name):
@@ -320,7 +330,7 @@ class Detector:
             statements = list(function.body)
             where: dict[ast.AST, int] = {}
             for index, statement in enumerate(statements):
-                where.update(dict.fromkeys(ast.walk(statement), index))
+                where.update(dict.fromkeys(walk(statement), index))
             known = self._statements[function] = (statements, where)
         return known
 
@@ -455,7 +465,7 @@ class Detector:
         known = self._assigned.get(owner)
         if known is None:
             known = self._assigned[owner] = {}
-            for node in ast.walk(owner):
+            for node in walk(owner):
                 if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                     known[node.targets[0]] = node.value
                 elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):

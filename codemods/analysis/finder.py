@@ -28,7 +28,7 @@ from codemods.analysis.contexts import (
     Context, raise_after, raises_in,
 )
 from codemods.analysis.screen import ASYNC_DEF
-from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks
+from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks, child_nodes, walk
 from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis import busy_wait
@@ -46,22 +46,16 @@ from codemods.analysis.spelling import Speller, Spelling
 from codemods.analysis.block_analysis import (
     BlockAnalysis, BlockPlan, ModuleConstants, Refusal, all_with_statements, matches_any, walk_in_order,
 )
-from codemods.analysis.confinement import ATTRIBUTE, MODULE_VARIABLE, PARAMETER, Confinement, describe
+from codemods.analysis.handover import Handover
 from codemods.catalog import (
     CALLS_ITS_CALLBACKS, CANCELLATION, HOLDS_PROCESS_STATE, LAZY_VIEW_ARGUMENTS, SAFE_CONTEXT_MANAGERS, THREAD_RUNNER_NAMES,
-    THREAD_SAFE, VIEW_METHODS, BlockingCall, BlockingType, Framework, Shares, Strategy,
+    THREAD_SAFE, VIEW_METHODS, BlockingCall, BlockingType, Framework, Strategy,
 )
 from codemods.config import Settings
 from codemods.findings import Finding
 from codemods.observed import ObservedSite, merge_costs
-from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, as_before_fix, module_imports, unfix
+from codemods.analysis.prior_fixes import HELPER_NAME, Unfixed, unfix
 
-#: What an object a method is called on is, said of the object rather than of a value it holds.
-_SHARED_RECEIVER = {
-    ATTRIBUTE: "an attribute, which other tasks can use while the thread runs",
-    MODULE_VARIABLE: "a module-level variable, which other tasks can use while the thread runs",
-    PARAMETER: "a parameter of the coroutine, which its caller may share with other tasks",
-}
 _CALLS_LATER = "its arguments call functions: a lambda would call them later, in the thread"
 NO_NAME = "the names it needs (`asyncio`, ...) mean something else here, so they cannot be imported"
 MIXED = "the module imports both trio and asyncio, so loopsafe cannot tell which one runs it"
@@ -255,6 +249,7 @@ class _Finder:
         self.holding_coroutines: set[ast.stmt] = set()
         self.awaited: set[ast.Call] = set()
         self.chain_heads: set[ast.Call] = set()
+        self.handover = Handover(tree, self.scopes, self.detector, settings, self.chain_heads)
         self.block_openers: set[ast.Call] = set()
         self.carried: list[list[str]] = []
         self.state_holders: set[ast.AST] = set()
@@ -272,7 +267,6 @@ class _Finder:
         #: (``x = x + f()``) -> why no await may go there.
         self.late_calls: dict[ast.Call, str] = {}
         self._constants: ModuleConstants | None = None
-        self._confinement: Confinement | None = None
         self._busy_waits: busy_wait.BusyWaits | None = None
         #: Where a recording saw the module's coroutines stall the loop (``--observed``).
         self.observed = ObservedSites(tree, project.observed, self.text) if project.observed else None
@@ -469,7 +463,7 @@ class _Finder:
             self._expression(statement.value)
             self._pop()
         else:
-            for child in ast.iter_child_nodes(statement):
+            for child in child_nodes(statement):
                 if isinstance(child, ast.expr):
                     self._expression(child)
 
@@ -656,7 +650,7 @@ class _Finder:
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
         if isinstance(plan, BlockPlan):
-            hazard = self._block_arguments_hazard(node, plan)
+            hazard = self.handover.block_arguments_hazard(node, plan)
             if hazard is not None:
                 plan = Refusal(hazard, atomic=True)
         if context.no_await_reason is not None:  # where no await may go (finally, ...)
@@ -686,82 +680,6 @@ class _Finder:
         # Calls inside are found, not rewritten: the whole block will run in a thread.
         self._push(MOVING_BLOCK)
         return True, True, False, opened
-
-    # -- what a worker thread is handed (``codemods.analysis.confinement``) -------------
-
-    def confinement(self) -> Confinement:
-        if self._confinement is None:
-            confinement = Confinement(self.tree, self.scopes, self.settings.index, self.settings.constructors)
-            confinement.blocks = lambda name: self.detector.entry(name) is not None
-            imports = module_imports(self.tree)
-            # Named as written before a fix: a reason must read the same after it.
-            confinement.render = lambda node: ast.unparse(
-                as_before_fix(node, imports) if isinstance(node, ast.expr) else node
-            )
-            confinement.before_fix = lambda node: as_before_fix(node, imports)
-            confinement.maker_type = self._maker_type
-            self._confinement = confinement
-        return self._confinement
-
-    def _maker_type(self, call: ast.Call) -> BlockingType | None:
-        """``Detector.maker_type`` of a call of the module, or of one ``as_before_fix`` made
-        (``x.m()`` for ``await asyncio.to_thread(x.m)``: new nodes around the module's own)."""
-        func = call.func
-        for node in (func, func.value if isinstance(func, ast.Attribute) else None):
-            if node is not None and self.scopes.has_scope(node):
-                return self.detector.maker_type(call, self.scopes.scope_of(node))
-        return None
-
-    def _arguments_hazard(self, call: ast.Call, shares: Shares | None) -> str | None:
-        """Why an argument of ``call``, run in a thread, may be touched by another task
-        meanwhile: every argument of a project function (or of a callable declared
-        blocking: ``shares.every``); those a catalog callable's ``shares`` says may take
-        mutable objects."""
-        if shares is not None and shares.every:
-            shares = None
-        position: int | None = 0
-        for argument in arguments_of(call):
-            if argument.star == "*":
-                position = None  # where the rest go is unknown
-            name = None if shares is None or argument.star else shares.name(position, argument.keyword)
-            if argument.keyword is None and not argument.star and position is not None:
-                position += 1
-            if shares is not None and not shares.every and (
-                not shares.mutable if argument.star else name not in shares.mutable
-            ):
-                continue
-            shallow = shares is not None and name in shares.shallow
-            hazard = self.confinement().hazard(argument.value, call, shallow=shallow)
-            if hazard is not None:
-                shown = self.confinement().render(argument.value)
-                label = f"{argument.keyword}={shown}" if argument.keyword else f"{argument.star}{shown}"
-                return describe(shown, hazard, label)
-        return None
-
-    def _receiver_hazard(self, call: ast.Call, holder: ast.expr, kind: BlockingType | None) -> str | None:
-        """Why the object a method is called on, handed to the thread with the method, may
-        be used by another task meanwhile, when its type is not safe to share: it is not
-        the coroutine's own (an attribute, a global, a parameter, an object that escaped)."""
-        if isinstance(holder, ast.Call) and holder in self.chain_heads:
-            return None  # ``open(p).read()``: made in the thread too
-        hazard = self.confinement().hazard(holder, call)
-        if hazard is None:
-            return None
-        hazard = replace(hazard, why=_SHARED_RECEIVER.get(hazard.why, hazard.why))
-        shown = self.confinement().render(holder)
-        described = describe(shown, hazard, subject="the object it is called on, `{}`,")
-        return described if kind is None else f"{described}; {kind.sharing}"
-
-    def _block_arguments_hazard(self, block: ast.With, plan: BlockPlan) -> str | None:
-        """Why a variable a moved block is handed may be touched by another task while the
-        thread runs: it holds shared state (``items = self.items``), or an object that escaped."""
-        reads = {n.id: n for n in reversed(list(ast.walk(block))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        for name in plan.arguments:
-            read = reads.get(name)
-            hazard = None if read is None else self.confinement().hazard(read, block, strict=False)
-            if hazard is not None:
-                return describe(name, hazard, subject="it reads `{}`, which")
-        return None
 
     # -- where a new await would let other tasks in at the wrong moment ----------------
 
@@ -867,17 +785,17 @@ class _Finder:
         awaits if anything is). A plain read of the target has no effect, so only a read
         that fails (an attribute never set) tells the orders apart: the call has run."""
         scope = self.scopes.scope_of(part)
-        if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in ast.walk(part)):
+        if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)) or _reads_target(n, target) for n in walk(part)):
             return False
-        if not any(isinstance(n, ast.Call) for n in ast.walk(part)):
+        if not any(isinstance(n, ast.Call) for n in walk(part)):
             return False  # nothing the fix could await
         if isinstance(part, ast.Call) and all(
-            self._is_pure(n, scope) for a in arguments_of(part) for n in ast.walk(a.value) if isinstance(n, ast.Call)
+            self._is_pure(n, scope) for a in arguments_of(part) for n in walk(a.value) if isinstance(n, ast.Call)
         ):
             return True
         return all(
             self._is_pure(n, scope) or self.detector.match(n, scope) is not None
-            for n in ast.walk(part) if isinstance(n, ast.Call)
+            for n in walk(part) if isinstance(n, ast.Call)
         )
 
     def _is_pure(self, call: ast.Call, scope: Scope) -> bool:
@@ -906,7 +824,7 @@ class _Finder:
         if (
             isinstance(value, ast.BinOp) and _reads_only(value.left) and self._hoistable_statement(node, target)
             and self._hoistable_part(value.right, target) and not any(
-                isinstance(n, ast.Call) and self.detector.match(n, self.scopes.scope_of(n)) for n in ast.walk(value.left))
+                isinstance(n, ast.Call) and self.detector.match(n, self.scopes.scope_of(n)) for n in walk(value.left))
         ):
             # ``self.n = self.n + f(p)`` -> ``_result = await ...`` then ``self.n = self.n + _result``.
             self.plan.hoists.add(self._start(node))
@@ -950,11 +868,11 @@ class _Finder:
         elif isinstance(node, (ast.Name, ast.Constant)):
             return
         else:
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.expr):
                     self._expression(child)
                 elif isinstance(child, (ast.keyword, ast.comprehension, ast.arguments)):
-                    for inner in ast.iter_child_nodes(child):
+                    for inner in child_nodes(child):
                         if isinstance(inner, ast.expr):
                             self._expression(inner)
 
@@ -1063,9 +981,9 @@ class _Finder:
         if reason is None:
             reason = self._generator_argument(node)
         if reason is None and entry.shares is not None and entry.strategy is Strategy.TO_THREAD:
-            reason = self._arguments_hazard(node, entry.shares)
+            reason = self.handover.arguments_hazard(node, entry.shares)
         if reason is None and match.holder is not None and match.receiver is not None and not _shareable(match):
-            reason = self._receiver_hazard(node, match.holder, match.receiver)
+            reason = self.handover.receiver_hazard(node, match.holder, match.receiver)
         if reason is not None:
             self._record(node, entry, False, reason)
             return
@@ -1113,7 +1031,7 @@ class _Finder:
         if place is None:
             # What the thread is handed: the confinement rule names what a generator
             # argument reads, so it speaks first.
-            hazard = self._arguments_hazard(node, None)
+            hazard = self.handover.arguments_hazard(node, None)
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         fix = "" if place is not None else self._fix_text(node, Match(_HELPER_ENTRY), scope, register=False)
         line, column = self._start(node)
@@ -1152,7 +1070,7 @@ class _Finder:
         placed = observed.placed_at(node)
         place = context.no_await_reason or self.late_calls.get(node) or self.framework_problem
         if place is None:
-            hazard = self._arguments_hazard(node, None)
+            hazard = self.handover.arguments_hazard(node, None)
             place = f"not run in a thread: {hazard}" if hazard is not None else self._generator_argument(node)
         step = self.functions.callee(node, scope)
         part = self._verdicts().part(node, scope, placed)
@@ -1178,8 +1096,8 @@ class _Finder:
     def _verdicts(self) -> Verdicts:
         if self._observed_verdicts is None:
             self._observed_verdicts = Verdicts(
-                self.tree, self.scopes, self.text, self.confinement, self._module_constants,
-                lambda call, holder: self._receiver_hazard(call, holder, None), self.settings.allows(HELPER_CODE),
+                self.tree, self.scopes, self.text, self.handover.confinement, self._module_constants,
+                lambda call, holder: self.handover.receiver_hazard(call, holder, None), self.settings.allows(HELPER_CODE),
                 self.source.count("\n") + 1,
             )
         return self._observed_verdicts
@@ -1286,8 +1204,8 @@ class _Finder:
                     f"`{self.text(argument.value)}` is read after the file is opened: a lambda would read it later, in "
                     "the thread, where another task may have changed it")
         taken = {
-            n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and not any(n is m for value in bound for m in ast.walk(value))
+            n.id for n in walk(node) if isinstance(n, ast.Name)
+            and not any(n is m for value in bound for m in walk(value))
         }
         parameters: list[tuple[str, ast.expr]] = []
         for value in bound:
@@ -1327,7 +1245,7 @@ class _Finder:
         loop, as the original does (``os.path.join(self.folder, name)``): not when a call
         in it is rewritten itself (or may be: a project function still to be decided)."""
         pending = {(call.line, call.column) for call in self.plan.pending}
-        for node in ast.walk(value):
+        for node in walk(value):
             if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, *_COMPREHENSIONS)):
                 return False
             if isinstance(node, ast.Call) and (
@@ -1396,7 +1314,7 @@ class _Finder:
             if isinstance(current, ast.Call) and current in self.rewrites:
                 found.append(current)
                 continue
-            pending.extend(ast.iter_child_nodes(current))
+            pending.extend(child_nodes(current))
         if not found:
             return self.text.between(start, end)
         found.sort(key=lambda call: (call.lineno, call.col_offset))
@@ -1600,7 +1518,7 @@ def _reads_target(node: ast.AST, target: ast.expr) -> bool:
 def _reads_only(node: ast.expr, calls: bool = True) -> bool:
     """Names, attributes, subscripts, literals and operators, and (with ``calls``)
     ``d.get(k, default)``: evaluating it changes nothing."""
-    for child in ast.walk(node):
+    for child in walk(node):
         if isinstance(child, ast.Call):
             if not (calls and isinstance(child.func, ast.Attribute) and child.func.attr == "get" and not child.keywords
                     and 1 <= len(child.args) <= 2):

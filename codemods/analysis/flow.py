@@ -18,6 +18,7 @@ the direction that makes a caller report rather than rewrite.
 from __future__ import annotations
 
 import ast
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
@@ -91,7 +92,7 @@ class _Events:
         elif isinstance(node, _COMPREHENSIONS):
             self._comprehension(node, definite)
         else:
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 self.expression(child, definite)
 
     def _defaults(self, arguments: ast.arguments, definite: bool) -> None:
@@ -144,7 +145,7 @@ def free_reads(scope: ast.AST) -> set[str]:
     """Names a nested scope reads from outside itself (a superset: own locals excluded)."""
     own: set[str] = set()
     reads: set[str] = set()
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if isinstance(node, ast.Name):
             (reads if isinstance(node.ctx, ast.Load) else own).add(node.id)
         elif isinstance(node, ast.arg):
@@ -161,7 +162,7 @@ def free_reads(scope: ast.AST) -> set[str]:
 
 def _reads_of_inner_functions(scope: ast.AST) -> set[str]:
     result: set[str] = set()
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if node is not scope and isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
             result |= free_reads(node)
     return result
@@ -218,12 +219,75 @@ def statement_events(statement: ast.stmt) -> _Events:
         if _MATCH and isinstance(statement, _MATCH):
             expression(statement.subject)
     else:  # Expr, Return, Raise, Assert, Delete, ...
-        for child in ast.iter_child_nodes(statement):
+        for child in child_nodes(statement):
             expression(child)
     return events
 
 
 # -- the statement structure -------------------------------------------------------------
+
+
+#: Fields that never hold a node (names, numbers, flags): not read by the walks below.
+_SCALAR_FIELDS = frozenset({
+    "id", "attr", "arg", "module", "level", "conversion", "is_async", "simple", "kind", "type_comment", "tag",
+})
+#: Contexts (``Load``) and operators (``Add``): nodes no reader of ``walk_syntax`` wants.
+_MARKER_FIELDS = frozenset({"ctx", "op", "ops"})
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+_SYNTAX_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(kind: type) -> tuple[str, ...]:
+    fields = _NODE_FIELDS.get(kind)
+    if fields is None:
+        fields = _NODE_FIELDS[kind] = tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)  # type: ignore[attr-defined]
+    return fields
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)``, as a list, at about half the cost (the analysis
+    walks every module several times)."""
+    found: list[ast.AST] = []
+    for name in _node_fields(type(node)):
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk(node)``: the same nodes in the same order (breadth first), faster."""
+    pending = deque([node])
+    while pending:
+        node = pending.popleft()
+        yield node
+        for name in _node_fields(type(node)):
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+
+
+def walk_syntax(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``walk(node)`` but contexts and operators, in no promised order: for
+    readers that gather a set (about twice as fast as ``walk``)."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        kind = type(node)
+        fields = _SYNTAX_FIELDS.get(kind)
+        if fields is None:
+            fields = _SYNTAX_FIELDS[kind] = tuple(f for f in _node_fields(kind) if f not in _MARKER_FIELDS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
 
 
 def child_blocks(statement: ast.stmt, scopes: bool = False) -> Iterator[list[ast.stmt]]:
@@ -264,7 +328,7 @@ def _irrefutable(case: ast.AST) -> bool:
 
 def pattern_names(pattern: ast.AST) -> list[str]:
     names: list[str] = []
-    for node in ast.walk(pattern):
+    for node in walk(pattern):
         for attribute in ("name", "rest"):
             value = getattr(node, attribute, None)
             if isinstance(value, str) and isinstance(node, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from codemods.catalog import Framework
-from codemods.analysis.flow import split_dotted
+from codemods.analysis.flow import split_dotted, walk
 
 
 def detect_framework(tree: ast.Module | None, source: str | bytes | None = None) -> Framework | None:
@@ -57,7 +57,7 @@ def frameworks_used(tree: ast.Module) -> set[Framework]:
         if framework is not None:
             found.add(framework)
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 module(alias.name)

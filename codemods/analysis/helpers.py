@@ -20,14 +20,20 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, cast
 
 from codemods.analysis.bindings import ModuleScopes, Scope, Source
 from codemods.analysis.modules import NO_MODULE, ModuleName, ProjectView
+from codemods.analysis.modules import ClassFacts as ClassFacts
+from codemods.analysis.modules import FunctionFacts as FunctionFacts
+from codemods.analysis.modules import FunctionTable as FunctionTable
+from codemods.analysis.modules import ModuleHandle as ModuleHandle
+from codemods.analysis.modules import ModuleSummary as ModuleSummary
+from codemods.analysis.modules import Step as Step
 from codemods.analysis.block_analysis import DATA, EXCEPTION_CLASSES, LOGGER, PATH, ModuleConstants, matches_any
 from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_comment
 from codemods.analysis.detector import Detector, is_dotted_name, resolve
-from codemods.analysis.flow import split_dotted
+from codemods.analysis.flow import split_dotted, walk, walk_syntax
 from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
 from codemods.observed import Cost
@@ -97,153 +103,6 @@ _MAY_DECLARE = re.compile(MAY_SUPPRESS)
 _METHOD_DECORATORS = frozenset({"classmethod", "staticmethod"})
 #: Decorators of a module-level function that leave what a call returns as its annotation says.
 _RESULT_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
-
-#: One call a function makes that matters: ``("block", qualname)`` (the catalog),
-#: ``("call", "pkg.reports.save")`` (by absolute dotted name), ``("method", "pkg.app.Bot", "save")``.
-Step = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FunctionFacts:
-    """What one sync function or method does, as far as its callers need to know."""
-
-    #: The ``def``'s name.
-    name: str
-    steps: tuple[Step, ...] = ()
-    #: Whether a call runs this body (not a generator; a method wrapped by nothing but
-    #: ``classmethod``/``staticmethod``).
-    followed: bool = True
-    #: ``# loopsafe: ignore`` on its ``def`` line, or named in ``non-blocking``.
-    declared: bool = False
-    #: Why it may not run in a worker thread, from its own body (not from what it calls).
-    refusal: str | None = None
-    #: The qualified name of the catalog type its return annotation names, for a
-    #: module-level function whose call certainly returns what the annotation says (not a
-    #: generator, not decorated but by ``functools.cache``/``lru_cache``): other modules
-    #: type what their coroutines' calls of it return (``typed_return``).
-    returns: str | None = None
-
-
-@dataclass(frozen=True)
-class ClassFacts:
-    #: Absolute dotted names of the bases (``None``: not a plain name, unknown).
-    bases: tuple[str | None, ...]
-    #: Every name the class body binds (a method, or anything else that shadows one).
-    members: frozenset[str]
-    #: Names its methods bind on the instance (``self.record = sink``): they shadow methods.
-    instance_attributes: frozenset[str] = frozenset()
-
-
-class FunctionTable(Mapping[str, FunctionFacts]):
-    """A module's functions by key (``"save"``, ``"Store.save"``); the facts of each are
-    read from its body the first time they are asked for (``compute``): answering a call
-    of one function must not cost a review of every function of the module."""
-
-    def __init__(
-        self, keys: Iterable[str], known: Mapping[str, FunctionFacts] | None = None,
-        compute: Callable[[str], FunctionFacts] | None = None,
-    ) -> None:
-        self._keys = frozenset(keys)
-        self.known: dict[str, FunctionFacts] = dict(known or {})
-        self._compute = compute
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __getitem__(self, key: str) -> FunctionFacts:
-        found = self.known.get(key)
-        if found is None:
-            if key not in self._keys or self._compute is None:
-                raise KeyError(key)
-            found = self.known[key] = self._compute(key)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._keys))
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def answered(self) -> FunctionTable:
-        """Only the functions asked about so far, for another process: a worker asks of
-        them what was asked here (``codemods.project``)."""
-        return FunctionTable(self.known, self.known)
-
-
-@dataclass(frozen=True)
-class ModuleSummary:
-    name: str
-    functions: FunctionTable = field(default_factory=lambda: FunctionTable(()))
-    classes: Mapping[str, ClassFacts] = field(default_factory=dict)
-    #: Module-level names bound once, by an import: their absolute dotted names (re-exports).
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    #: Absolute dotted names of attributes of other modules and of classes the module
-    #: assigns (``store.save = fake``, ``setattr(store, "save", fake)``, ``patch("app.store.save")``).
-    assigned: frozenset[str] = frozenset()
-    #: Modules it re-exports with ``from x import *`` (absolute names).
-    stars: tuple[str, ...] = ()
-
-    def may_bind(self, kind: str, name: str) -> bool:
-        """Whether the module may bind ``name`` by a ``def``, ``class`` or ``import``
-        (``kind``): a handle that has not read the module answers from its text."""
-        return True
-
-    def real(self) -> ModuleSummary:
-        """The summary itself (a handle reads the module for it)."""
-        return self
-
-    def answered(self) -> ModuleSummary:
-        return ModuleSummary(self.name, self.functions.answered(), self.classes, self.aliases, self.assigned,
-                             self.stars)
-
-    def read_for(self, paths: Iterable[str]) -> ModuleSummary:
-        """The summary with the facts read of the functions ``paths`` name (``"save"``,
-        ``"Store.load"``) and of those of this module they call: what answering calls of
-        them asks here, most likely (the rest is read when asked)."""
-        prefix = f"{self.name}."
-        pending = [path for path in paths if path in self.functions]
-        for path in paths:
-            first, _, rest = path.partition(".")
-            if rest and first in self.classes:
-                pending.extend(key for key in self.functions if key.endswith(f".{rest}"))
-        seen: set[str] = set()
-        while pending:
-            key = pending.pop()
-            if key in seen or key not in self.functions:
-                continue
-            seen.add(key)
-            for step in self.functions[key].steps:
-                if step[0] == "call" and step[1].startswith(prefix):
-                    pending.append(step[1][len(prefix):])
-                elif step[0] == "method" and step[1].startswith(prefix):
-                    pending.extend(k for k in self.functions if k.endswith(f".{step[2]}"))
-        return self
-
-    def to_json(self) -> list[Any]:
-        """The keys, and the facts read so far (``from_json`` reads the rest again, given how)."""
-        return [
-            self.name,
-            sorted(self.functions),
-            {k: [f.name, [list(s) for s in f.steps], f.followed, f.declared, f.refusal, f.returns]
-             for k, f in self.functions.known.items()},
-            {k: [list(c.bases), sorted(c.members), sorted(c.instance_attributes)] for k, c in self.classes.items()},
-            dict(self.aliases),
-            sorted(self.assigned),
-            list(self.stars),
-        ]
-
-    @classmethod
-    def from_json(cls, data: list[Any], compute: Callable[[str], FunctionFacts] | None = None) -> ModuleSummary:
-        name, keys, functions, classes, aliases, assigned, stars = data
-        known = {k: FunctionFacts(n, tuple(tuple(s) for s in steps), followed, declared, refusal, returns)
-                 for k, (n, steps, followed, declared, refusal, returns) in functions.items()}
-        return cls(
-            name, FunctionTable(keys, known, compute),
-            {k: ClassFacts(tuple(bases), frozenset(members), frozenset(attributes))
-             for k, (bases, members, attributes) in classes.items()},
-            dict(aliases), frozenset(assigned), tuple(stars),
-        )
-
 
 # -- one module's summary ----------------------------------------------------------------
 
@@ -383,14 +242,14 @@ class ModuleFunctions:
             for absolute in [self.module.absolute("." * statement.level + (statement.module or ""))]
             if absolute is not None
         )
-        return ModuleSummary(self.module.name, table, classes, aliases, self._assigned(module_scope), stars)
+        return ModuleSummary(self.module.name, table, classes, aliases, lambda: self._assigned(module_scope), stars)
 
     def _assigned(self, module_scope: Scope) -> frozenset[str]:
         """What the module assigns of other modules and of classes, anywhere in it: roots
         resolved at module level (a local of the same name makes a name too many, never
         one too few)."""
         found: set[str] = set()
-        for node in ast.walk(self.tree):
+        for node in walk_syntax(self.tree):
             targets: list[ast.expr] = []
             if isinstance(node, (ast.Assign, ast.Delete)):
                 targets = node.targets
@@ -399,7 +258,7 @@ class ModuleFunctions:
             elif isinstance(node, ast.Call):
                 found.update(self._patched(node, module_scope))
             for target in targets:
-                for part in ast.walk(target):
+                for part in walk_syntax(target):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)):
                         owner = self._resolved(part.value, module_scope)
                         if owner is not None:
@@ -506,7 +365,7 @@ def _members(node: ast.ClassDef) -> dict[str, list[ast.AST]]:
         elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
-                for name in ast.walk(target):
+                for name in walk(target):
                     if isinstance(name, ast.Name):
                         members.setdefault(name.id, []).append(statement)
     return members
@@ -523,7 +382,7 @@ def _instance_attributes(node: ast.ClassDef) -> frozenset[str]:
         if not arguments:
             continue
         receiver = arguments[0].arg
-        for part in ast.walk(statement):
+        for part in walk_syntax(statement):
             if (isinstance(part, ast.Attribute) and isinstance(part.ctx, ast.Store)
                     and isinstance(part.value, ast.Name) and part.value.id == receiver):
                 found.add(part.attr)
@@ -884,18 +743,6 @@ def typed_return(index: ProjectIndex, step: Step, here: str) -> tuple[str, str] 
     if returns is None or index.problem(step, here, here) is not None:
         return None
     return keys[0], returns
-
-
-class ModuleHandle(Protocol):
-    """A module as the index sees it: a ``ModuleSummary``, or a handle that reads the
-    module only when an answer needs more than its text tells (``codemods.summaries``)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def may_bind(self, kind: str, name: str) -> bool: ...
-
-    def real(self) -> ModuleSummary: ...
 
 
 class _Missing:

@@ -43,7 +43,7 @@ from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.block_analysis import CONTEXT_VAR, ModuleConstants
 from codemods.analysis.confinement import Confinement
 from codemods.analysis.detector import SourceText, arguments_of, is_dotted_name, resolve
-from codemods.analysis.flow import split_dotted
+from codemods.analysis.flow import child_nodes, split_dotted, walk
 from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, helper_refusal, method_reason, thread_reason
 from codemods.catalog import CATEGORIES, EVENT_LOOP_MODULES, BlockingCall
 from codemods.findings import Finding
@@ -160,7 +160,7 @@ class ObservedSites:
         self.placed: list[Placed] = []
         self._by_call: dict[ast.AST, list[Placed]] = {}
         self._taken: set[int] = set()
-        coroutines = [node for node in ast.walk(tree) if isinstance(node, ast.AsyncFunctionDef)]
+        coroutines = [node for node in walk(tree) if isinstance(node, ast.AsyncFunctionDef)]
         self._coroutines: dict[ast.AsyncFunctionDef, _Coroutine] = {}
         for site in sites:
             placed = self._place(site, coroutines)
@@ -369,7 +369,7 @@ def _index(coroutine: ast.AsyncFunctionDef) -> _Coroutine:
             inner = nested or f"the nested function `{node.name}`"
         elif isinstance(node, ast.ClassDef):
             inner = nested or f"the body of class `{node.name}`"
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             # A nested scope's decorators, defaults and bases run in the coroutine.
             outer = _runs_outside(node, child)
             pending.append((child, nested if outer else inner))
@@ -591,7 +591,7 @@ class Verdicts:
             return False
         if self._modules is None:
             self._modules = set()
-            for statement in ast.walk(self.tree):
+            for statement in walk(self.tree):
                 if isinstance(statement, ast.Import):
                     for alias in statement.names:
                         parts = alias.name.split(".")
@@ -605,13 +605,13 @@ class Verdicts:
         a thread (as ``key=`` or a callback, it runs there too): loopsafe does not judge it
         there. Lambdas and bound methods are the confinement rule's (what they read)."""
         for argument in arguments_of(call):
-            for name in ast.walk(argument.value):
+            for name in walk(argument.value):
                 if not isinstance(name, ast.Name) or not isinstance(name.ctx, ast.Load):
                     continue
                 bindings = self.scopes.scope_or(name, self.scopes.module)[name.id]
                 if bindings and all(isinstance(b.node, (*_FUNCTIONS, ast.ClassDef)) for b in bindings):
                     what = "a class" if isinstance(bindings[0].node, ast.ClassDef) else "a function"
-                    shown = self.confinement().render(argument.value)
+                    shown = self.confinement().text(argument.value)
                     return f"not run in a thread: {HANDS_CODE.format(shown, name.id, what)}"
         return None
 

@@ -27,7 +27,7 @@ import copy
 from dataclasses import dataclass, field
 
 from codemods.catalog import CATALOG, THREAD_RUNNER_NAMES, Framework
-from codemods.analysis.flow import split_dotted
+from codemods.analysis.flow import split_dotted, walk_statements
 
 #: The prefix of the functions ``fix`` moves blocks into (``_blocking_io``, ``_blocking_io_2``).
 HELPER_NAME = "_blocking_io"
@@ -79,7 +79,7 @@ def module_imports(module: ast.Module) -> dict[str, str]:
 def _imports(module: ast.Module) -> dict[str, str]:
     """Names bound by imports, anywhere, to the one qualified name each stands for."""
     found: dict[str, set[str]] = {}
-    for node in ast.walk(module):
+    for node in walk_statements(module.body, scopes=True):  # imports are statements: no expression is walked
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

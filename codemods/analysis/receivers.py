@@ -16,8 +16,10 @@ Annotations are trusted as parameters' are. Bases defined outside the module are
 from __future__ import annotations
 
 import ast
+from collections import deque
 from typing import Callable, Iterator, Protocol
 
+from codemods.analysis.flow import child_nodes
 from codemods.analysis.bindings import ModuleScopes, Scope
 from codemods.analysis.detector import resolve
 from codemods.catalog import BlockingType
@@ -245,6 +247,11 @@ class ModuleReceivers:
 
     # -- the module's classes -----------------------------------------------------------------
 
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each node of the module -> the node it is a child of."""
+        self._all_classes()
+        return self._parents
+
     def _all_classes(self) -> list[ast.ClassDef]:
         if self._classes is None:
             self._read_module()
@@ -301,8 +308,12 @@ class ModuleReceivers:
         of attributes (their owners are resolved when an attribute is asked about)."""
         self._classes = []
         parents = self._parents
-        for node in ast.walk(self.tree):
-            for child in ast.iter_child_nodes(node):
+        pending: deque[ast.AST] = deque([self.tree])
+        while pending:  # ``ast.walk``'s order, each node's children listed once
+            node = pending.popleft()
+            children = child_nodes(node)
+            pending.extend(children)
+            for child in children:
                 parents[child] = node
             if isinstance(node, ast.ClassDef):
                 self._classes.append(node)
@@ -368,9 +379,9 @@ class ModuleReceivers:
 
 def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a function's body, not those of functions nested in it."""
-    pending = list(ast.iter_child_nodes(function))
+    pending = list(child_nodes(function))
     while pending:
         node = pending.pop()
         yield node
         if not isinstance(node, (*_FUNCTIONS, ast.Lambda, ast.ClassDef)):
-            pending.extend(ast.iter_child_nodes(node))
+            pending.extend(child_nodes(node))

@@ -27,7 +27,7 @@ from typing import Iterable
 
 from codemods.catalog import Framework
 from codemods.analysis.busy_wait import may_busy_wait
-from codemods.analysis.flow import bound_by_target, split_dotted
+from codemods.analysis.flow import bound_by_target, child_nodes, split_dotted, walk_syntax
 
 
 #: Matches every ``async def``. As a compound statement it can only start a line (after
@@ -464,8 +464,8 @@ def _stub_of(node: ast.AST) -> Stub:
     replacement = f"class {name}: pass" if isinstance(node, ast.ClassDef) else f"def {name}(): pass"
     end = node.end_lineno if node.end_lineno is not None else node.lineno  # type: ignore[attr-defined]
     decorators = {id(d) for d in getattr(node, "decorator_list", [])}
-    cut = [child for child in ast.iter_child_nodes(node) if id(child) not in decorators]
-    mentions = frozenset(n.id for child in cut for n in ast.walk(child) if isinstance(n, ast.Name))
+    cut = [child for child in child_nodes(node) if id(child) not in decorators]
+    mentions = frozenset(n.id for child in cut for n in walk_syntax(child) if isinstance(n, ast.Name))
     return Stub(node.lineno, node.col_offset, end, replacement, mentions)  # type: ignore[attr-defined]
 
 

@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from codemods.analysis.flow import child_nodes
 from codemods.analysis.bindings import QualifiedName, Scope, Source
 from codemods.catalog import THREAD_RUNNERS, Framework, Native
 
@@ -151,7 +152,7 @@ def _unseen_bindings(owner: ast.AST) -> Iterable[str]:
         elif isinstance(node, ast.ClassDef):
             pending.extend([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
         else:
-            pending.extend(ast.iter_child_nodes(node))
+            pending.extend(child_nodes(node))
 
 
 @dataclass(frozen=True)
