@@ -252,8 +252,10 @@ async def resolve_code_action(ls: LoopsafeServer, action: types.CodeAction) -> t
     data = action.data
     if not isinstance(data, dict) or action.edit is not None:
         return action
-    analysis = ls._analyses.get(str(data.get("uri")))
-    if analysis is None or analysis.version != data.get("version") or not _still_there(analysis, data):
+    uri = str(data.get("uri"))
+    analysis, document = ls._analyses.get(uri), ls._document(uri)
+    if (analysis is None or document is None or analysis.version != document.version
+            or analysis.version != data.get("version") or not _still_there(analysis, data)):
         return action  # the document has left the version the action was offered on
     kind, index = _what(action)
     action.edit = await asyncio.to_thread(analysis.edit, kind, index)
