@@ -136,21 +136,22 @@ def _view(path: str | None, source: bytes, settings: Settings) -> ProjectView | 
     return observed_view(view, path, source, settings)
 
 
-def client_range(document: TextDocument, span: tuple[int, int, int, int]) -> types.Range:
+def client_range(document: TextDocument, span: tuple[int, int, int, int], lines: Sequence[str]) -> types.Range:
+    """``span`` in the client's units; ``lines``: the document's (split once, not per finding)."""
     start_line, start_column, end_line, end_column = span
     in_points = types.Range(
         start=types.Position(line=start_line - 1, character=start_column),
         end=types.Position(line=end_line - 1, character=end_column),
     )
-    return document.position_codec.range_to_client_units(document.lines, in_points)
+    return document.position_codec.range_to_client_units(lines, in_points)
 
 
 def diagnostic(
-    document: TextDocument, finding: Finding, span: tuple[int, int, int, int], definitions: _Definitions | None = None,
+    document: TextDocument, finding: Finding, span: tuple[int, int, int, int], definitions: _Definitions,
 ) -> types.Diagnostic:
-    chain = (definitions or _Definitions(document)).chain_locations(finding.chain)
+    chain = definitions.chain_locations(finding.chain)
     return types.Diagnostic(
-        range=client_range(document, span),
+        range=client_range(document, span, definitions.lines),
         message=finding.message,
         severity=types.DiagnosticSeverity.Warning,
         code=finding.code,
@@ -162,10 +163,12 @@ def diagnostic(
 
 class _Definitions:
     """Where the functions of LS301 chains are defined, for one document's diagnostics:
-    each module located and parsed once however many chains go through it."""
+    each module located and parsed once however many chains go through it (and the
+    document's lines, split once)."""
 
     def __init__(self, document: TextDocument) -> None:
         self.document = document
+        self.lines = document.lines
         self._locator: ModuleLocator | None = None
         #: uri -> the module's statements (``None``: it does not parse).
         self._bodies: dict[str, list[ast.stmt] | None] = {}
