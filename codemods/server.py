@@ -134,7 +134,7 @@ class LoopsafeServer(LanguageServer):
         """The analysis of the document's current version: the one its diagnostics were
         published from, or (a version not analysed yet) the next one, analysed now."""
         document = self._document(uri)
-        if document is None:
+        if document is None or self.shut_down:
             return None
         version = document.version
         done = self._analyses.get(uri)
