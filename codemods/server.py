@@ -42,8 +42,7 @@ from codemods.server_work import FIX_ALL, ActionKind, DocumentAnalysis, analyse,
 if TYPE_CHECKING:
     from codemods.analysis.finder import Span
 
-#: A change burst is analysed this long after its last change (a document asked for code
-#: actions, at once).
+#: A change burst is analysed this long after its last change.
 DEBOUNCE_SECONDS = 0.1
 
 logger = logging.getLogger(__name__)
@@ -142,8 +141,10 @@ class LoopsafeServer(LanguageServer):
             return done
         future: asyncio.Future[DocumentAnalysis | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(uri, []).append((version, future))
-        if self._running != (uri, version):
-            self.schedule(uri, 0)  # asked for now: the end of the burst is not waited for
+        if self._running != (uri, version) and uri not in self._timers:
+            # (A burst under way is waited for: editors ask at each keystroke, and cancel
+            # the question at the next.)
+            self._make_due(uri)
         return await future
 
     def forget(self, uri: str) -> None:
@@ -162,6 +163,8 @@ class LoopsafeServer(LanguageServer):
             timer.cancel()
         self._timers.clear()
         self._due.clear()
+        for uri in list(self._waiting):
+            self._answer(uri, None, None)
 
     def _document(self, uri: str) -> TextDocument | None:
         try:
