@@ -434,7 +434,9 @@ def test_exit_ends_the_server_at_once_while_a_long_analysis_runs(root: Path) -> 
                 send({"method": "textDocument/didOpen", "params": {"textDocument": {
                     "uri": (root / "large.py").as_uri(), "languageId": "python", "version": 1, "text": text}}})
                 await process.stdin.drain()
-                await asyncio.sleep(0.5)  # into its analysis
+                # Into its analysis, past its parse: one step of C the server cannot leave
+                # (exit waits for the step running, not for the analysis).
+                await asyncio.sleep(1.5)
             asked = time.monotonic()
             if shut_down_first:  # (its answer is not waited for: the server reads in order)
                 send({"id": 2, "method": "shutdown", "params": None})
