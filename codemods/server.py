@@ -11,37 +11,39 @@ nearest ``pyproject.toml``):
   (``source.fixAll.loopsafe``), whose edit makes the document what ``loopsafe fix``
   makes of it, byte for byte.
 
-The message loop never analyses: documents are analysed in a worker thread, a change
-burst is analysed once (``DEBOUNCE_SECONDS`` after its last change; open and save at
-once), and results for a version the document has left are dropped. A document Python
-cannot parse (mid-typing) gets its findings cleared, not a crash; they come back at the
-next version that parses.
+The message loop never analyses: documents are analysed in a worker thread, one at a
+time, each at its current version when its turn comes (``codemods.server_work``); a
+change burst is analysed once (``DEBOUNCE_SECONDS`` after its last change; open and save
+at once), and an analysis a newer version overtook is dropped, never published. Each
+version's analysis is kept: code actions are listed from it without analysing again,
+and their edits are computed when the client resolves one (``codeAction/resolve``; for
+a client that cannot, when listed). A document Python cannot parse (mid-typing) gets
+its findings cleared, not a crash; they come back at the next version that parses.
+``exit`` ends the process at once, an analysis running or not.
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
+import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from codemods import __version__
-from codemods.config import ConfigError, Settings, load_settings
 from codemods.findings import Finding
-from codemods.observed import ObservedError
+from codemods.server_work import FIX_ALL, ActionKind, DocumentAnalysis, analyse, snapshot
 
 if TYPE_CHECKING:
-    from codemods.analysis.modules import ProjectView
+    from codemods.analysis.finder import Span
 
 #: A change burst is analysed this long after its last change.
-DEBOUNCE_SECONDS = 0.25
-FIX_ALL = "source.fixAll.loopsafe"
-SOURCE = "loopsafe"
+DEBOUNCE_SECONDS = 0.1
 
 logger = logging.getLogger(__name__)
 
@@ -49,49 +51,120 @@ logger = logging.getLogger(__name__)
 class LoopsafeServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("loopsafe", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-        self._pending: dict[str, asyncio.Task[None]] = {}
+        #: Debounce timers of documents changed, by URI.
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        #: Documents whose current version is to be analysed, in the order asked (a dict: a set in order).
+        self._due: dict[str, None] = {}
+        #: The document and version being analysed, if one is.
+        self._running: tuple[str, int | None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        #: The analysis of each open document's current version, once done.
+        self._analyses: dict[str, DocumentAnalysis] = {}
+        #: Requests waiting for the analysis of a version, by URI.
+        self._waiting: dict[str, list[tuple[int | None, asyncio.Future[DocumentAnalysis | None]]]] = {}
+        #: The client asked to shut down: exit ends the process with status 0, not 1.
+        self.shut_down = False
 
-    # -- scheduling ---------------------------------------------------------------------
+    # -- scheduling: one analysis at a time, always of a document's current version --------
 
     def schedule(self, uri: str, delay: float) -> None:
         """Analyse ``uri`` after ``delay`` seconds, unless another change comes first."""
-        pending = self._pending.pop(uri, None)
-        if pending is not None:
-            pending.cancel()
-        self._pending[uri] = asyncio.get_running_loop().create_task(self._analyse_later(uri, delay))
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        if delay > 0:
+            self._timers[uri] = asyncio.get_running_loop().call_later(delay, self._make_due, uri)
+        else:
+            self._make_due(uri)
 
-    async def _analyse_later(self, uri: str, delay: float) -> None:
-        try:
-            await asyncio.sleep(delay)
-        except asyncio.CancelledError:
+    def _make_due(self, uri: str) -> None:
+        self._timers.pop(uri, None)
+        if self.shut_down:
             return
+        self._due[uri] = None
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        """Analyse the documents due, one at a time, each at its version when its turn
+        comes: however many versions came meanwhile, only the current one is analysed,
+        and an analysis a newer version overtook while it ran is dropped unpublished."""
+        while self._due and not self.shut_down:
+            uri = next(iter(self._due))
+            del self._due[uri]
+            document = self._document(uri)
+            if document is None:
+                continue
+            copy = snapshot(document)
+            self._running = (uri, copy.version)
+            try:
+                analysis = await asyncio.to_thread(analyse, copy)
+            except Exception as error:  # noqa: BLE001 - a bug of ours must not take the editor's server down
+                logger.exception("analysing %s", uri)
+                self.window_log_message(types.LogMessageParams(
+                    type=types.MessageType.Error, message=f"loopsafe: internal error analysing {uri}: {error!r}"))
+                self._answer(uri, copy.version, None)
+                continue
+            finally:
+                self._running = None
+            current = self._document(uri)
+            if self.shut_down or current is None or current.version != copy.version:
+                continue  # overtaken: the newer version is due, or will be when its burst ends
+            self._analyses[uri] = analysis
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=analysis.diagnostics, version=copy.version)
+            )
+            self._answer(uri, copy.version, analysis)
+
+    def _answer(self, uri: str, version: int | None, analysis: DocumentAnalysis | None) -> None:
+        """Hand ``analysis`` (of ``version``) to the requests waiting for it; those waiting
+        for an older version get nothing (the document has left it)."""
+        waiting = self._waiting.pop(uri, [])
+        later: list[tuple[int | None, asyncio.Future[DocumentAnalysis | None]]] = []
+        for wanted, future in waiting:
+            if wanted is not None and version is not None and wanted > version:
+                later.append((wanted, future))
+            elif not future.done():
+                future.set_result(analysis if wanted == version else None)
+        if later:
+            self._waiting[uri] = later
+
+    async def analysis_of(self, uri: str) -> DocumentAnalysis | None:
+        """The analysis of the document's current version: the one its diagnostics were
+        published from, or (a version not analysed yet) the next one, analysed now."""
         document = self._document(uri)
-        if document is None:
-            return
-        # A copy: the client's next change edits the document while this one is analysed.
-        snapshot = TextDocument(uri, document.source, document.version, position_codec=document.position_codec)
-        version = snapshot.version
-        try:
-            diagnostics = await asyncio.to_thread(_diagnostics, snapshot)
-        except Exception as error:  # noqa: BLE001 - a bug of ours must not take the editor's server down
-            logger.exception("analysing %s", uri)
-            self.window_log_message(types.LogMessageParams(
-                type=types.MessageType.Error, message=f"loopsafe: internal error analysing {uri}: {error!r}"))
-            return
-        current = self._document(uri)
-        if current is None or current.version != version:
-            return  # stale: a newer version is on its way
-        if self._pending.get(uri) is asyncio.current_task():
-            del self._pending[uri]
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
-        )
+        if document is None or self.shut_down:
+            return None
+        version = document.version
+        done = self._analyses.get(uri)
+        if done is not None and done.version == version:
+            return done
+        future: asyncio.Future[DocumentAnalysis | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(uri, []).append((version, future))
+        if self._running != (uri, version) and uri not in self._timers:
+            # (A burst under way is waited for: editors ask at each keystroke, and cancel
+            # the question at the next.)
+            self._make_due(uri)
+        return await future
 
     def forget(self, uri: str) -> None:
-        pending = self._pending.pop(uri, None)
-        if pending is not None:
-            pending.cancel()
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        self._due.pop(uri, None)
+        self._analyses.pop(uri, None)
+        self._answer(uri, None, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def stop_analysing(self) -> None:
+        """After ``shutdown``: nothing more is analysed (the one running is left to ``exit``)."""
+        self.shut_down = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._due.clear()
+        for uri in list(self._waiting):
+            self._answer(uri, None, None)
 
     def _document(self, uri: str) -> TextDocument | None:
         try:
@@ -99,6 +172,27 @@ class LoopsafeServer(LanguageServer):
         except Exception:  # noqa: BLE001 - an unknown or malformed URI: nothing to analyse
             return None
         return document if document.version is not None or uri in self.workspace.text_documents else None
+
+    @property
+    def resolves_edits(self) -> bool:
+        """Whether the client asks for a code action's edit when it needs it
+        (``codeAction/resolve``), keeping the action's ``data`` until then."""
+        text_document = self.client_capabilities.text_document
+        code_action = text_document.code_action if text_document is not None else None
+        if code_action is None or not code_action.data_support or code_action.resolve_support is None:
+            return False
+        return "edit" in code_action.resolve_support.properties
+
+    def exit_now(self) -> None:
+        """End the process at once, an analysis running or not (its thread cannot be
+        stopped, and Python would wait for it): 0 after ``shutdown``, 1 without (LSP)."""
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # closed by the client: nothing more to say
+        os._exit(0 if self.shut_down else 1)
 
 
 server = LoopsafeServer()
@@ -124,202 +218,98 @@ def did_close(ls: LoopsafeServer, params: types.DidCloseTextDocumentParams) -> N
     ls.forget(params.text_document.uri)
 
 
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: LoopsafeServer, params: None) -> None:
+    ls.stop_analysing()
+
+
+@server.feature(types.EXIT)
+def exit_(ls: LoopsafeServer, params: None) -> None:
+    ls.exit_now()
+
+
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False
-    ),
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=True),
 )
 async def code_action(ls: LoopsafeServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-    uri = params.text_document.uri
-    document = ls._document(uri)
-    if document is None:
+    analysis = await ls.analysis_of(params.text_document.uri)
+    if analysis is None:
         return None
-    # Computed on the text as it is now (a copy), in a worker thread: the edits must fit it.
-    snapshot = TextDocument(uri, document.source, document.version, position_codec=document.position_codec)
-    return await asyncio.to_thread(_actions, snapshot, params.range, params.context.only)
+    offered = _offered(analysis, params.range, params.context.only)
+    if ls.resolves_edits:
+        return offered  # each edit on codeAction/resolve: listing them costs no analysis
+    # A client that cannot resolve: every edit now, and only the actions that have one.
+    edits = await asyncio.to_thread(lambda: [analysis.edit(*_what(action)) for action in offered])
+    resolved = []
+    for action, edit in zip(offered, edits):
+        if edit is not None:
+            action.edit = edit
+            action.data = None
+            resolved.append(action)
+    return resolved
 
 
-# -- the work, off the message loop ----------------------------------------------------------
+@server.feature(types.CODE_ACTION_RESOLVE)
+async def resolve_code_action(ls: LoopsafeServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data
+    if not isinstance(data, dict) or action.edit is not None:
+        return action
+    uri = str(data.get("uri"))
+    analysis, document = ls._analyses.get(uri), ls._document(uri)
+    if (analysis is None or document is None or analysis.version != document.version
+            or analysis.version != data.get("version") or not _still_there(analysis, data)):
+        return action  # the document has left the version the action was offered on
+    kind, index = _what(action)
+    action.edit = await asyncio.to_thread(analysis.edit, kind, index)
+    return action
 
 
-def _settings(path: str | None) -> Settings | ConfigError:
-    folder = Path(path).parent if path else Path.cwd()
-    try:
-        return load_settings(folder.resolve())
-    except ConfigError as error:
-        return error
-
-
-def _view(path: str | None, source: bytes, settings: Settings) -> ProjectView | None:
-    """The project around the document, as ``loopsafe check`` sees it: its modules read
-    afresh, and what the recording (``observed`` in [tool.loopsafe]) saw in the document
-    if it is the file recorded. Raises ``ObservedError``."""
-    from codemods.summaries import observed_view, project_view
-
-    view = project_view(Path(path).resolve(), settings, fresh=True) if path else None
-    return observed_view(view, path, source, settings)
-
-
-def _analyse(source: str, path: str | None) -> tuple[list[tuple[Finding, tuple[int, int, int, int]]], types.Diagnostic | None]:
-    """The document's findings with their spans, and a diagnostic for what stops the
-    analysis (a broken configuration or recording); a module Python cannot parse has none."""
-    from codemods.engine import locate_findings
-
-    settings = _settings(path)
-    text = source.encode("utf-8")
-    try:
-        if isinstance(settings, ConfigError):
-            raise settings
-        view = _view(path, text, settings)
-    except (ConfigError, ObservedError) as problem:
-        return [], types.Diagnostic(
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-            message=f"loopsafe cannot run: {problem}", severity=types.DiagnosticSeverity.Error, source=SOURCE,
-        )
-    located, error = locate_findings(text, settings, path or "<editor>", view)
-    if error is not None:
-        logger.info("%s: %s", path, error.message)
-    return located, None
-
-
-def _diagnostics(document: TextDocument) -> list[types.Diagnostic]:
-    """The diagnostics of a document (in a worker thread: analysing and locating the
-    definitions of LS301 chains read files)."""
-    located, problem = _analyse(document.source, document.path)
-    diagnostics = [_diagnostic(document, finding, span) for finding, span in located]
-    return [*diagnostics, problem] if problem is not None else diagnostics
-
-
-def _range(document: TextDocument, span: tuple[int, int, int, int]) -> types.Range:
-    start_line, start_column, end_line, end_column = span
-    in_points = types.Range(
-        start=types.Position(line=start_line - 1, character=start_column),
-        end=types.Position(line=end_line - 1, character=end_column),
-    )
-    return document.position_codec.range_to_client_units(document.lines, in_points)
-
-
-def _diagnostic(document: TextDocument, finding: Finding, span: tuple[int, int, int, int]) -> types.Diagnostic:
-    return types.Diagnostic(
-        range=_range(document, span),
-        message=finding.message,
-        severity=types.DiagnosticSeverity.Warning,
-        code=finding.code,
-        source=SOURCE,
-        data={"fixable": finding.fixable, "name": finding.name, "chain": list(finding.chain)},
-        related_information=_chain_locations(document, finding.chain) or None,
-    )
-
-
-def _chain_locations(document: TextDocument, chain: Sequence[str]) -> list[types.DiagnosticRelatedInformation]:
-    """Where each function of an LS301 chain is defined, with what it calls: the way to
-    the blocking call, one click at a time."""
-    if not chain or not document.path:
-        return []
-    from codemods.project import ModuleLocator, module_name_of
-
-    _, _, root = module_name_of(Path(document.path))
-    locator = ModuleLocator()
-    for folder in (root, Path.cwd(), Path.cwd() / "src"):
-        locator.add_root(folder)
-    found: list[types.DiagnosticRelatedInformation] = []
-    for step, called in zip(chain, chain[1:]):
-        parts = step.removesuffix("()").split(".")
-        where: tuple[str, str, list[str]] | None = None
-        for cut in range(len(parts) - 1, 0, -1):
-            path = locator.locate(".".join(parts[:cut]))
-            if path is not None:
-                where = (path.as_uri(), path.read_text(encoding="utf-8", errors="replace"), parts[cut:])
-                break
-        if where is None:  # a function of the document's own module
-            where = (document.uri, document.source, parts)
-        uri, text, names = where
-        line = _definition_line(text, names)
-        if line is not None:
-            position = types.Position(line=line - 1, character=0)
-            found.append(types.DiagnosticRelatedInformation(
-                location=types.Location(uri=uri, range=types.Range(start=position, end=position)),
-                message=f"{step} calls {called}",
-            ))
-    return found
-
-
-def _definition_line(text: str, names: list[str]) -> int | None:
-    """The line of the ``def`` that ``names`` (``["load"]``, ``["Store", "save"]``) is, at
-    module level or in a module-level class."""
-    import ast
-
-    try:
-        body: list[ast.stmt] = ast.parse(text).body
-    except (SyntaxError, ValueError, RecursionError):
-        return None
-    for index, name in enumerate(names):
-        last = index == len(names) - 1
-        kinds = (ast.FunctionDef,) if last else (ast.ClassDef,)
-        match = next((s for s in body if isinstance(s, kinds) and s.name == name), None)
-        if match is None:
-            return None
-        if last:
-            return match.lineno
-        body = match.body
-    return None
-
-
-def _actions(
-    document: TextDocument, wanted: types.Range, only: Sequence[str] | None
-) -> list[types.CodeAction]:
-    from codemods.engine import add_noqa, fix_one, locate_findings, transform_source
-
-    path = document.path
-    settings = _settings(path)
-    if isinstance(settings, ConfigError):
-        return []
-    source = document.source.encode("utf-8")
-    filename = path or "<editor>"
-    try:
-        view = _view(path, source, settings)
-    except ObservedError:
-        return []  # the document's diagnostics say why
-    located, error = locate_findings(source, settings, filename, view)
-    if error is not None or not located:
-        return []
+def _offered(analysis: DocumentAnalysis, wanted: types.Range, only: Sequence[str] | None) -> list[types.CodeAction]:
+    """The code actions at ``wanted``, without their edits: for each finding there, its
+    quick fix (if it has one) and its ``# noqa``; "fix all" if the document has a fix."""
+    document = analysis.document
     actions: list[types.CodeAction] = []
-    quick = only is None or any(kind.startswith(types.CodeActionKind.QuickFix) for kind in only)
-    if quick:
-        for finding, span in located:
-            found_range = _range(document, span)
-            if not _overlaps(found_range, wanted):
+
+    def offer(title: str, kind: str, what: ActionKind, index: int, **more: Any) -> None:
+        data: dict[str, Any] = {"uri": document.uri, "version": document.version, "action": what, "index": index}
+        if index >= 0:
+            finding = analysis.located[index][0]
+            data.update(line=finding.line, column=finding.column, code=finding.code)
+        actions.append(types.CodeAction(title=title, kind=kind, data=data, **more))
+
+    if only is None or any(kind.startswith(types.CodeActionKind.QuickFix) for kind in only):
+        for index, ((finding, _), diagnostic) in enumerate(zip(analysis.located, analysis.diagnostics)):
+            if not _overlaps(diagnostic.range, wanted):
                 continue
-            diagnostic = _diagnostic(document, finding, span)
             if finding.fixable:
-                fixed = fix_one(source, settings, filename, span, view)
-                if fixed.error is None and fixed.changed:
-                    actions.append(types.CodeAction(
-                        title=f"loopsafe: {finding.detail}", kind=types.CodeActionKind.QuickFix,
-                        diagnostics=[diagnostic], is_preferred=True,
-                        edit=_workspace_edit(document, fixed.output.decode("utf-8")),
-                    ))
-            commented = add_noqa(source, settings, filename, selected=_at(finding), project=view)
-            if commented.error is None and commented.changed:
-                actions.append(types.CodeAction(
-                    title=f"loopsafe: suppress {finding.code} with `# noqa: {finding.code}`",
-                    kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
-                    edit=_workspace_edit(document, commented.output.decode("utf-8")),
-                ))
+                offer(f"loopsafe: {finding.detail}", types.CodeActionKind.QuickFix, "fix", index,
+                      diagnostics=[diagnostic], is_preferred=True)
+            offer(f"loopsafe: suppress {finding.code} with `# noqa: {finding.code}`", types.CodeActionKind.QuickFix,
+                  "noqa", index, diagnostics=[diagnostic])
     fix_all = only is None or any(FIX_ALL.startswith(kind) or kind == FIX_ALL for kind in only)
-    if fix_all and any(finding.fixable for finding, _ in located):
-        fixed_all = transform_source(source, settings, filename, project=view)
-        if fixed_all.error is None and fixed_all.changed:
-            actions.append(types.CodeAction(
-                title="loopsafe: fix all blocking calls", kind=FIX_ALL,
-                edit=_workspace_edit(document, fixed_all.output.decode("utf-8")),
-            ))
+    if fix_all and any(finding.fixable for finding, _ in analysis.located):
+        offer("loopsafe: fix all blocking calls", FIX_ALL, "fix-all", -1)
     return actions
 
 
-def _at(chosen: Finding) -> Callable[[Finding], bool]:
-    return lambda finding: (finding.line, finding.column) == (chosen.line, chosen.column)
+def _what(action: types.CodeAction) -> tuple[ActionKind, int]:
+    assert isinstance(action.data, dict)
+    what = action.data.get("action")
+    index = action.data.get("index")
+    kind: ActionKind = "fix" if what == "fix" else "noqa" if what == "noqa" else "fix-all"
+    return kind, index if isinstance(index, int) else -1
+
+
+def _still_there(analysis: DocumentAnalysis, data: dict[str, Any]) -> bool:
+    """Whether the finding an action was offered for is the analysis's finding at its index."""
+    index = data.get("index")
+    if data.get("action") == "fix-all":
+        return True
+    if not isinstance(index, int) or not 0 <= index < len(analysis.located):
+        return False
+    finding = analysis.located[index][0]
+    return (finding.line, finding.column, finding.code) == (data.get("line"), data.get("column"), data.get("code"))
 
 
 def _overlaps(a: types.Range, b: types.Range) -> bool:
@@ -329,37 +319,22 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
     return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
 
 
-def _workspace_edit(document: TextDocument, new_text: str) -> types.WorkspaceEdit:
-    """The edits that make the document ``new_text``: one per changed run of lines (the
-    call's line, the import added), against the version they were computed on."""
-    old_lines = document.source.splitlines(keepends=True)
-    new_lines = new_text.splitlines(keepends=True)
-    edits: list[types.TextEdit] = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, first, last, new_first, new_last in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        edits.append(types.TextEdit(
-            range=types.Range(start=_line_start(document, old_lines, first), end=_line_start(document, old_lines, last)),
-            new_text="".join(new_lines[new_first:new_last]),
-        ))
-    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version)
-    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=edits)])
-
-
-def _line_start(document: TextDocument, lines: list[str], index: int) -> types.Position:
-    """Where line ``index`` starts; past the last line, the end of the text (which need not
-    end with a line break)."""
-    if index < len(lines) or not lines or lines[-1].endswith(("\n", "\r")):
-        return types.Position(line=index, character=0)
-    last = lines[-1]
-    return types.Position(line=len(lines) - 1, character=document.position_codec.client_num_units(last))
+def _analyse(source: str, path: str | None) -> tuple[list[tuple[Finding, Span]], types.Diagnostic | None]:
+    """The findings of a document's text with their spans, and the diagnostic saying why
+    the analysis cannot run (a broken configuration or recording), if so."""
+    uri = Path(path).resolve().as_uri() if path else "untitled:document"
+    analysis = analyse(TextDocument(uri, source, 1))
+    return analysis.located, analysis.diagnostics[-1] if analysis.settings is None else None
 
 
 def main(argv: Any = None) -> None:
-    """Serve over stdin/stdout until the client says exit."""
+    """Serve over stdin/stdout until the client says exit (or closes stdin)."""
     logging.basicConfig(level=logging.WARNING)
+    # The analysis thread hands the interpreter back sooner (Python's default: 5 ms) when
+    # the message loop asks: each message read takes several such hand-overs.
+    sys.setswitchinterval(0.001)
     server.start_io()
+    server.exit_now()  # not waiting for an analysis thread
 
 
 __all__ = ["FIX_ALL", "LoopsafeServer", "main", "server"]

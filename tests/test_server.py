@@ -9,9 +9,11 @@ them, and compared with what ``loopsafe fix`` makes of the same text.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -42,8 +44,9 @@ TIMEOUT = 20.0
 class Editor:
     """A language client with what the server published, by URI."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, capabilities: types.ClientCapabilities | None = None) -> None:
         self.root = root
+        self.capabilities = capabilities or types.ClientCapabilities()
         self.client = LanguageClient("loopsafe-tests", "1")
         self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
         self.changed = asyncio.Event()
@@ -57,7 +60,7 @@ class Editor:
     async def start(self) -> None:
         await self.client.start_io(sys.executable, "-m", "codemods", "server", cwd=str(self.root))
         await self.client.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
+            capabilities=self.capabilities,
             root_uri=self.root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=self.root.as_uri(), name="project")],
         ))
@@ -109,9 +112,9 @@ class Editor:
         return [action for action in result or [] if isinstance(action, types.CodeAction)]
 
 
-def run(test: Callable[[Editor], Awaitable[T]], root: Path) -> T:
+def run(test: Callable[[Editor], Awaitable[T]], root: Path, capabilities: types.ClientCapabilities | None = None) -> T:
     async def session() -> T:
-        editor = Editor(root)
+        editor = Editor(root, capabilities)
         await editor.start()
         try:
             return await test(editor)
@@ -326,3 +329,137 @@ def test_the_message_loop_answers_while_a_large_document_is_analysed(root: Path)
     answered_first, found = run(test, root)
     assert found == 3000
     assert answered_first
+
+
+#: A client that lists code actions first and asks for an edit when it needs it (as VS
+#: Code, Neovim and Helix do).
+RESOLVING = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
+    code_action=types.CodeActionClientCapabilities(
+        data_support=True, resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
+    ),
+))
+
+
+def test_a_client_that_resolves_gets_the_actions_first_and_each_edit_when_it_asks(root: Path) -> None:
+    moved = "# a line more\n" + HANDLERS
+
+    async def test(editor: Editor) -> dict[str, Any]:
+        uri = editor.open("handlers.py", HANDLERS)
+        sleep = next(d for d in await editor.diagnostics(uri, 1) if d.code == "LS251")
+        listed = await editor.actions(uri, sleep.range)
+        resolved = [await editor.client.code_action_resolve_async(action) for action in listed]
+        again = await editor.client.code_action_resolve_async(listed[0])
+        # A new version: what was offered on the old one gets no edit; asked at once (before
+        # its diagnostics), the actions are those of the new version.
+        version = editor.change(uri, moved)
+        moved_range = types.Range(start=types.Position(line=sleep.range.start.line + 1, character=sleep.range.start.character),
+                                  end=types.Position(line=sleep.range.end.line + 1, character=sleep.range.end.character))
+        stale = await editor.client.code_action_resolve_async(listed[0])
+        current = await editor.actions(uri, moved_range)
+        fixed_now = await editor.client.code_action_resolve_async(current[0])
+        return {"listed": listed, "resolved": resolved, "again": again, "stale": stale, "current": current,
+                "fixed_now": fixed_now, "version": version}
+
+    got = run(test, root, RESOLVING)
+    # Listed without their edits, each with what finds its finding again.
+    assert [(a.title, a.edit) for a in got["listed"]] == [
+        ("loopsafe: await asyncio.sleep(...)", None), ("loopsafe: suppress LS251 with `# noqa: LS251`", None),
+        ("loopsafe: fix all blocking calls", None)]
+    assert all(isinstance(a.data, dict) and a.data["version"] == 1 for a in got["listed"])
+    # Resolved: the edits a client that cannot resolve gets (test_diagnostics_quick_fixes_and_fix_all).
+    quick, suppress, fix_all = got["resolved"]
+    assert apply(HANDLERS, quick.edit) == HANDLERS.replace("import os\nimport time\n", "import asyncio\nimport os\n").replace(
+        "    time.sleep(1)", "    await asyncio.sleep(1)")
+    assert apply(HANDLERS, suppress.edit) == HANDLERS.replace("time.sleep(1)", "time.sleep(1)  # noqa: LS251")
+    assert apply(HANDLERS, fix_all.edit) == transform_source(HANDLERS.encode()).output.decode()
+    assert got["again"].edit == quick.edit
+    assert got["stale"].edit is None
+    assert [a.title for a in got["current"]] == [a.title for a in got["listed"]]
+    assert got["current"][0].data["version"] == got["version"]
+    assert apply(moved, got["fixed_now"].edit) == "# a line more\n" + apply(HANDLERS, quick.edit)
+
+
+def _lsp_message(payload: dict[str, Any]) -> bytes:
+    body = json.dumps({"jsonrpc": "2.0", **payload}).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+async def _read_message(stream: asyncio.StreamReader) -> dict[str, Any]:
+    length = 0
+    while (line := await stream.readline()).strip():
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    if not length:
+        raise EOFError("the server closed its output")
+    message: dict[str, Any] = json.loads(await stream.readexactly(length))
+    return message
+
+
+def test_exit_ends_the_server_at_once_while_a_long_analysis_runs(root: Path) -> None:
+    """``shutdown`` and ``exit`` during an analysis of many seconds: the process is gone
+    within 3 s, with status 0; ``exit`` without ``shutdown``: status 1 (LSP). Two
+    servers, side by side (the second idle: one long analysis at a time on this machine)."""
+    # Many seconds of analysis: thousands of coroutines, each with calls to judge (and no
+    # single step of it long: the server reads ``exit`` between two).
+    large = "import os\nimport time\n\n" + "".join(
+        f"async def handler_{n}(path):\n    time.sleep(1)\n    os.remove(path + '{n}')\n"
+        "    os.rename(path, path + '.old')\n    return path\n\n"
+        for n in range(5_000)
+    )
+
+    async def serve(shut_down_first: bool, text: str | None) -> tuple[int | None, float, list[str]]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "codemods", "server", cwd=str(root),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert process.stdin is not None and process.stdout is not None
+        published: list[str] = []
+
+        async def until(wanted: Callable[[dict[str, Any]], bool]) -> None:
+            assert process.stdout is not None
+            while not wanted(message := await _read_message(process.stdout)):
+                if message.get("method") == "textDocument/publishDiagnostics":
+                    published.append(message["params"]["uri"])
+
+        def send(payload: dict[str, Any]) -> None:
+            assert process.stdin is not None
+            process.stdin.write(_lsp_message(payload))
+
+        try:
+            send({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": root.as_uri(),
+                                                               "capabilities": {}}})
+            await asyncio.wait_for(until(lambda m: m.get("id") == 1), TIMEOUT)
+            send({"method": "initialized", "params": {}})
+            if text is not None:
+                send({"method": "textDocument/didOpen", "params": {"textDocument": {
+                    "uri": (root / "large.py").as_uri(), "languageId": "python", "version": 1, "text": text}}})
+                await process.stdin.drain()
+                # Into its analysis, past its parse: one step of C the server cannot leave
+                # (exit waits for the step running, not for the analysis).
+                await asyncio.sleep(1.5)
+            asked = time.monotonic()
+            if shut_down_first:  # (its answer is not waited for: the server reads in order)
+                send({"id": 2, "method": "shutdown", "params": None})
+            send({"method": "exit", "params": None})
+            await process.stdin.drain()
+            try:
+                await asyncio.wait_for(until(lambda m: False), 3)
+            except (EOFError, asyncio.IncompleteReadError):
+                pass  # the server is gone
+            except asyncio.TimeoutError:
+                return None, time.monotonic() - asked, published  # still running
+            status = await asyncio.wait_for(process.wait(), 3)
+            return status, time.monotonic() - asked, published
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    async def both() -> list[tuple[int | None, float, list[str]]]:
+        return list(await asyncio.gather(serve(True, large), serve(False, None)))
+
+    (after_shutdown, took, published), (without_shutdown, took_too, _) = asyncio.run(both())
+    # The large document's analysis was still running: its diagnostics never came.
+    assert published == []
+    assert (after_shutdown, without_shutdown) == (0, 1)
+    assert took < 3 and took_too < 3
