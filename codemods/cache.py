@@ -22,10 +22,9 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import astuple, dataclass, fields, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +75,24 @@ def default_cache_dir(root: Path) -> Path:
 
 def fingerprint(settings: Settings) -> str:
     """What findings depend on besides the file's bytes."""
+    digest = hashlib.sha256(_code_digest())
+    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
+                settings.non_blocking, settings.declared)
+    digest.update(repr(relevant).encode())
+    return digest.hexdigest()[:20]
+
+
+@lru_cache(maxsize=None)
+def _code_digest() -> bytes:
+    """loopsafe's own code (the catalog, the analyses: every source of the package) and
+    the Python running it (its grammar)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for source in sorted(package.rglob("*.py")):  # the subpackages' code too
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     digest.update(sys.version.encode())
-    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
-                settings.non_blocking, settings.declared)
-    digest.update(repr(relevant).encode())
-    return digest.hexdigest()[:20]
+    return digest.digest()
 
 
 class FindingsCache:
@@ -212,6 +219,8 @@ class FindingsCache:
         })
 
     def _write(self, target: Path, document: Any) -> None:
+        import tempfile
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _mark_cache_folder(self.folder)

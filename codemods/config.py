@@ -34,7 +34,6 @@ name or pattern = strategy (``to_thread`` or ``report``)::
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import re
@@ -44,26 +43,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from codemods.declared import DeclaredBlocking, DeclaredPattern, is_pattern, parse_pattern
-from codemods.catalog import (
-    BlockingCall,
-    BlockingType,
-    build_annotation_index,
-    build_constructor_index,
-    build_index,
-    catalog_names,
-    names_method,
-    normalize_code,
-    user_entry,
-)
+from codemods.codes import normalize_code
 
+# The catalog is built where its entries are asked for (``index``...), not here: reading
+# settings (a check answered from the findings cache) does not build it.
 if TYPE_CHECKING:
     from codemods.analysis.screen import ScreenNames
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+    from codemods.catalog import BlockingCall, BlockingType
+    from codemods.declared import DeclaredBlocking, DeclaredPattern
 
 
 def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
@@ -133,19 +120,27 @@ class Settings:
     @cached_property
     def index(self) -> dict[str, BlockingCall]:
         """The blocking callables, by name: the catalog and ``blocking``, less the names ``ignore`` lists."""
+        from codemods.catalog import build_index
+
         return build_index(self.extra, self.ignore)
 
     @cached_property
     def declared_blocking(self) -> DeclaredBlocking | None:
         """What the ``blocking`` patterns cover (``None`` without any)."""
+        from codemods.declared import DeclaredBlocking
+
         return DeclaredBlocking(self.declared, self.ignore) if self.declared else None
 
     @cached_property
     def constructors(self) -> dict[str, BlockingType]:
+        from codemods.catalog import build_constructor_index
+
         return build_constructor_index(self.ignore)
 
     @cached_property
     def annotations(self) -> dict[str, BlockingType]:
+        from codemods.catalog import build_annotation_index
+
         return build_annotation_index(self.ignore)
 
     @cached_property
@@ -226,6 +221,11 @@ def _blocking(blocking: object, where: str) -> tuple[list[BlockingCall], list[De
                           "or a table of name = strategy")
     extra: list[BlockingCall] = []
     declared: list[DeclaredPattern] = []
+    if not strategies:
+        return extra, declared
+    from codemods.catalog import user_entry
+    from codemods.declared import is_pattern, parse_pattern
+
     for name, strategy in strategies.items():
         assert isinstance(name, str)
         if not isinstance(strategy, str):
@@ -246,10 +246,16 @@ def check_ignored(
     """Each entry of ``ignore`` must name something loopsafe knows: a code (``LS251``,
     ``ASYNC251``), a name of the catalog, or one a ``blocking`` pattern covers; a
     misspelling would silently do nothing."""
+    names = [name for name in ignore if normalize_code(name) is None]
+    if not names:
+        return  # codes only: the catalog need not be built
+    from codemods.catalog import catalog_names, names_method
+
     known = catalog_names(extra)
-    for name in ignore:
-        if (normalize_code(name) is None and name not in known and not names_method(name)
-                and not any(p.covers(name) for p in declared)):
+    for name in names:
+        if name not in known and not names_method(name) and not any(p.covers(name) for p in declared):
+            import difflib
+
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
@@ -339,6 +345,11 @@ def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: most runs of a project without a pyproject.toml never parse TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

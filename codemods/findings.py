@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codemods.catalog import CATEGORIES
-from codemods.observed import Cost
+from codemods.codes import CATEGORIES
+
+if TYPE_CHECKING:
+    from codemods.observed import Cost
 
 _LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
 _AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")

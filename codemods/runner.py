@@ -6,24 +6,22 @@ that file, and the other files are processed as usual.
 
 from __future__ import annotations
 
-import difflib
 import io
 import os
 import stat
-import tempfile
-import tokenize
-from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
-from codemods.observed import Observations, ObservedSite, load as load_observations
 
+# What only some runs need is imported where it is used (the pool of workers, writing,
+# diffs, recordings): a check answered from the findings cache walks, stats and prints.
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from codemods.observed import Observations, ObservedSite
 
     from codemods.analysis.modules import ProjectView
     from codemods.cache import FindingsCache
@@ -256,6 +254,8 @@ def observed_in(path: Path) -> ObservedRun:
         stamp = (-1, -1)  # ``load`` says why it cannot be read
     known = _OBSERVED_FILES.get(path)
     if known is None or known[0] != stamp:
+        from codemods.observed import load as load_observations
+
         known = _OBSERVED_FILES[path] = (stamp, ObservedRun(load_observations(path), path))
     return known[1]
 
@@ -350,6 +350,9 @@ def run(
                                   observed_of(settings_of(file))),
             )
         return
+    from collections import deque
+    from concurrent.futures import Future
+
     in_flight_limit = 16 * jobs
     in_flight = 0
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
@@ -407,10 +410,14 @@ def run(
 
 
 def _ready(item: TransformResult | Future[TransformResult]) -> bool:
+    from concurrent.futures import Future
+
     return not isinstance(item, Future) or item.done()
 
 
 def _result(item: TransformResult | Future[TransformResult]) -> TransformResult:
+    from concurrent.futures import Future
+
     return item.result() if isinstance(item, Future) else item
 
 
@@ -531,6 +538,8 @@ def write_atomically(path: Path, data: bytes, expected_current: bytes) -> None:
     if status.st_nlink > 1:
         _write_in_place(path, data)
         return
+    import tempfile
+
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".loopsafe")
     except PermissionError:
@@ -582,6 +591,8 @@ def _write_in_place(path: Path, data: bytes) -> None:
 
 def decode_source(data: bytes) -> str:
     """Text of a Python source, honouring a BOM or coding cookie (as Python does)."""
+    import tokenize
+
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding)
@@ -595,6 +606,8 @@ _NO_NEWLINE = "\\ No newline at end of file\n"
 def unified_diff(before: bytes, after: bytes, display: str) -> str:
     """A ``git apply``-able unified diff, ``a/`` and ``b/`` prefixed (a path outside the
     current directory is shown as it is, without prefixes, for ``patch -p0``)."""
+    import difflib
+
     old_lines = _lines(decode_source(before))
     new_lines = _lines(decode_source(after))
     old_name, new_name = (display, display) if Path(display).is_absolute() else (f"a/{display}", f"b/{display}")
@@ -612,6 +625,7 @@ def line_map(before: bytes, after: bytes) -> Callable[[int], int]:
     line exactly; a changed or removed one, at the start of what replaced it (as near as
     the diff tells)."""
     import bisect
+    import difflib
 
     old_lines = _lines(decode_source(before))
     new_lines = _lines(decode_source(after))
