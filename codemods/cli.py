@@ -24,16 +24,19 @@ from codemods.codes import normalize_code
 from codemods.config import ConfigError, Settings
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.invocation import (
+    EXIT_ERROR,
     STDIN,
     Invocation,
     Output,
     Tally,
     announce_settings,
+    exit_status,
     files_to_look_at,
     make_project,
     plural,
     report_findings,
     say_observed,
+    shows_progress,
 )
 from codemods.observed import DEFAULT_FILE as OBSERVED_FILE, ObservedError
 from codemods.project import run_project
@@ -52,7 +55,6 @@ from codemods.runner import (
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
 class ConfigProblem(click.ClickException):
@@ -244,14 +246,10 @@ def _saving(project: Project, outcomes: Iterator[FileOutcome]) -> Iterator[FileO
         project.save_caches()
 
 
-#: Runs with fewer files finish before a progress bar would help.
-PROGRESS_MIN_FILES = 200
-
-
 def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[FileOutcome]:
     """A progress bar on stderr for long runs on a terminal; silent in CI and when piped."""
     stderr = click.get_text_stream("stderr")
-    if total < PROGRESS_MIN_FILES or os.environ.get("CI") or not stderr.isatty():
+    if not shows_progress(total, stderr):
         yield from outcomes
         return
     bar: ProgressBar[int]  # counts up to ``length``: click cannot infer the item type without an iterable
@@ -288,9 +286,7 @@ def _with_stdin(invocation: Invocation, project: Project,
 
 
 def _finish(tally: Tally, found: bool) -> None:
-    if tally.errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FOUND if found else EXIT_CLEAN)
+    sys.exit(exit_status(tally, found))
 
 
 @main.command()

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 _LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
 _AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
 _BEFORE_CLOSING = re.compile(r"(?<=\S) ([)\]}])")
+#: What one of the three patterns needs to match: a line break, or a space inside a bracket.
+_MAY_SPREAD = re.compile(r"[\r\n]|[(\[{] | [)\]}]")
 #: Not a call but a loop (``codemods.analysis.busy_wait``): its name is what it polls.
 _BUSY_WAIT = CATEGORIES["busy-wait"][0]
 #: Not found by reading the code but seen stalling the loop when recorded (``--observed``).
@@ -45,9 +47,11 @@ class Finding:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", tuple(self.chain))
-        detail = _LINE_BREAK.sub(" ", self.detail)
-        detail = _AFTER_OPENING.sub(r"\1", detail)
-        object.__setattr__(self, "detail", _BEFORE_CLOSING.sub(r"\1", detail))
+        detail = self.detail
+        if _MAY_SPREAD.search(detail):  # most details hold none
+            detail = _LINE_BREAK.sub(" ", detail)
+            detail = _AFTER_OPENING.sub(r"\1", detail)
+            object.__setattr__(self, "detail", _BEFORE_CLOSING.sub(r"\1", detail))
 
     @property
     def message(self) -> str:

@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from codemods.cache import FindingsCache, default_cache_dir
 from codemods.config import Settings, SettingsTree, is_excluded, parse_version, relative_to
@@ -260,11 +260,33 @@ def files_to_look_at(paths: Sequence[str], project: Project, tally: Tally) -> li
     return files
 
 
+#: Runs with fewer files finish before a progress bar would help.
+PROGRESS_MIN_FILES = 200
+
+
+def shows_progress(total: int, stderr: IO[str]) -> bool:
+    """Whether a run over ``total`` files shows a progress bar on ``stderr``: long runs
+    on a terminal, never in CI or when piped."""
+    return total >= PROGRESS_MIN_FILES and not os.environ.get("CI") and stderr.isatty()
+
+
 def say_observed(project: Project, tally: Tally) -> None:
     """What became of the recordings' observations, with the run's summary."""
     for recording in project.recordings():
         for line in recording.summary():
             tally.say(f"loopsafe: {line}")
+
+
+#: Exit statuses, for CI: nothing found; blocking calls found (check), changes needed
+#: (diff), calls left for review (fix); a file or path could not be processed, or the
+#: command line or configuration is wrong.
+EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
+
+
+def exit_status(tally: Tally, found: bool) -> int:
+    if tally.errors:
+        return EXIT_ERROR
+    return EXIT_FOUND if found else EXIT_CLEAN
 
 
 # -- check's report ----------------------------------------------------------------------

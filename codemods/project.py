@@ -48,18 +48,10 @@ def run_project(
     modules. Outcomes come in the order of ``files``, except those that needed a second
     look, which come last. ``observed_of``: the recording for files of these settings
     (``runner.run``)."""
-    if not any(settings_of(file).allows("LS301") for file in files):
-        # Nothing to follow.
+    if not _follows_calls(files, settings_of):
         yield from run(files, settings_of, jobs, findings_only, cache_of, observed_of=observed_of)
         return
-    locator = ModuleLocator()
-    names: dict[Path, tuple[str, bool]] = {}
-    for file in files:
-        name, package, root = module_name_of(file.path, locator.folders)
-        names[file.path] = (name, package)
-        locator.add_root(root)
-    for root in extra_roots:
-        locator.add_root(root)
+    locator, names = _locate(files, extra_roots)
     # No more workers than files to look at.
     pool = WorkerPool(min(jobs, len(files)), findings_only) if jobs > 1 else None
     try:
@@ -68,6 +60,60 @@ def run_project(
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+def cached_outcomes(
+    files: Sequence[SourceFile],
+    settings_of: Callable[[SourceFile], Settings],
+    cache_of: Callable[[Settings], FindingsCache | None],
+    extra_roots: Iterable[Path] = (),
+) -> list[FileOutcome] | None:
+    """What ``run_project(files, settings_of, findings_only=True, cache_of=cache_of,
+    extra_roots=extra_roots)`` gives, in order, when the findings cache holds the answer
+    for every file (without a recording); ``None`` as soon as a file would be read."""
+    outcomes: list[FileOutcome] = []
+    held: list[int] = []
+    follows = _follows_calls(files, settings_of)
+    for file in files:
+        cache = cache_of(settings_of(file))
+        status = stat_or_none(file.path)
+        cached = cache.get(file.path, status) if cache is not None and status is not None else None
+        if cached is None:
+            return None
+        result = TransformResult(b"", b"", list(cached.findings), cached.error, wanted=cached.wanted,
+                                 pending=cached.pending)
+        if follows and (result.wanted or result.pending) and result.error is None:
+            held.append(len(outcomes))  # decided over other modules (``_run_project``)
+        outcomes.append(FileOutcome(file, result))
+    if held:
+        locator, _ = _locate(files, extra_roots)
+        statuses: dict[str, tuple[int, int] | None] = {}
+        for position in held:
+            file, result = outcomes[position].file, outcomes[position].result
+            stored = _stored_decision(file, settings_of, cache_of, locator, statuses)
+            if stored is None:
+                return None
+            outcomes[position] = FileOutcome(file, replace(result, findings=stored))
+    return outcomes
+
+
+def _follows_calls(files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings]) -> bool:
+    """Whether calls of project functions are followed across modules (LS301) for any file."""
+    return any(settings_of(file).allows("LS301") for file in files)
+
+
+def _locate(files: Sequence[SourceFile], extra_roots: Iterable[Path]) -> tuple[ModuleLocator, dict[Path, tuple[str, bool]]]:
+    """Where the run's modules are found (the folders of its files' top packages, then
+    ``extra_roots``), and each file's module name and whether it is a package."""
+    locator = ModuleLocator()
+    names: dict[Path, tuple[str, bool]] = {}
+    for file in files:
+        name, package, root = module_name_of(file.path, locator.folders)
+        names[file.path] = (name, package)
+        locator.add_root(root)
+    for root in extra_roots:
+        locator.add_root(root)
+    return locator, names
 
 
 def _in_order(files: Sequence[SourceFile], outcomes: Iterable[FileOutcome]) -> Iterator[FileOutcome]:
@@ -264,4 +310,4 @@ def _digest(others: dict[str, ModuleSummary], scanned: dict[str, tuple[str, ...]
     return hashlib.sha256(document.encode()).hexdigest()[:20]
 
 
-__all__ = ["ModuleLocator", "module_name_of", "run_project"]
+__all__ = ["ModuleLocator", "cached_outcomes", "module_name_of", "run_project"]
