@@ -250,7 +250,11 @@ def _row(finding: Finding) -> list[Any]:
 
 
 def _finding(row: list[Any]) -> Finding:
-    return Finding(**dict(zip(_STORED_FIELDS, row)))
+    """The finding ``_row`` stored (a finding's fields, as it had them)."""
+    state = dict(zip(_STORED_FIELDS, row))
+    state["chain"] = tuple(state["chain"])
+    state["cost"] = None
+    return Finding.restored(state)
 
 
 def _mark_cache_folder(folder: Path) -> None:

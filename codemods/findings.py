@@ -53,6 +53,15 @@ class Finding:
             detail = _AFTER_OPENING.sub(r"\1", detail)
             object.__setattr__(self, "detail", _BEFORE_CLOSING.sub(r"\1", detail))
 
+    @classmethod
+    def restored(cls, state: dict[str, Any]) -> Finding:
+        """A finding from the fields a finding had (``codemods.cache``: its detail one line
+        already, ``chain`` a tuple, ``cost`` given), set as unpickling sets them: no
+        ``__post_init__`` to run again on each of the thousands a warm run reads."""
+        finding = cls.__new__(cls)
+        finding.__dict__.update(state)
+        return finding
+
     @property
     def message(self) -> str:
         if self.cost is None or self.code == _OBSERVED:

@@ -31,7 +31,7 @@ from codemods.runner import FileOutcome, ObservedOf, SourceFile, WorkerPool, run
 if TYPE_CHECKING:
     from codemods.analysis.modules import ProjectView
     from codemods.analysis.helpers import HelperCall, ModuleSummary
-    from codemods.cache import FindingsCache
+    from codemods.cache import Decision, FindingsCache
     from codemods.summaries import Decided, Known, ProjectSummaries
 
 
@@ -72,25 +72,27 @@ def cached_outcomes(
     extra_roots=extra_roots)`` gives, in order, when the findings cache holds the answer
     for every file (without a recording); ``None`` as soon as a file would be read."""
     outcomes: list[FileOutcome] = []
-    held: list[int] = []
+    held: list[tuple[int, Decision | None]] = []
     follows = _follows_calls(files, settings_of)
+    # Each file's stat, taken once: the decisions depend on the run's files.
+    statuses: dict[str, tuple[int, int] | None] = {}
     for file in files:
         cache = cache_of(settings_of(file))
         status = stat_or_none(file.path)
         cached = cache.get(file.path, status) if cache is not None and status is not None else None
-        if cached is None:
+        if cached is None or status is None:
             return None
+        statuses[str(file.path)] = (status.st_mtime_ns, status.st_size)
         result = TransformResult(b"", b"", list(cached.findings), cached.error, wanted=cached.wanted,
                                  pending=cached.pending)
         if follows and (result.wanted or result.pending) and result.error is None:
-            held.append(len(outcomes))  # decided over other modules (``_run_project``)
+            held.append((len(outcomes), cached.decision))  # decided over other modules (``_run_project``)
         outcomes.append(FileOutcome(file, result))
     if held:
         locator, _ = _locate(files, extra_roots)
-        statuses: dict[str, tuple[int, int] | None] = {}
-        for position in held:
+        for position, decision in held:
             file, result = outcomes[position].file, outcomes[position].result
-            stored = _stored_decision(file, settings_of, cache_of, locator, statuses)
+            stored = _still_decided(decision, locator, statuses)
             if stored is None:
                 return None
             outcomes[position] = FileOutcome(file, replace(result, findings=stored))
@@ -269,7 +271,12 @@ def _stored_decision(
     cache = cache_of(settings_of(file))
     status = stat_or_none(file.path)
     cached = cache.get(file.path, status) if cache is not None and status is not None else None
-    decision = cached.decision if cached is not None else None
+    return _still_decided(cached.decision, locator, statuses) if cached is not None else None
+
+
+def _still_decided(decision: Decision | None, locator: ModuleLocator,
+                   statuses: dict[str, tuple[int, int] | None]) -> list[Finding] | None:
+    """The findings of ``decision``, if nothing they depend on changed."""
     if decision is None:
         return None
     for path, stored in decision.depends.items():
