@@ -37,13 +37,19 @@ ENVIRONMENT_VARIABLE = "LOOPSAFE_CACHE_DIR"
 #: Files modified this close to the start of the run are not stored.
 RACY_SECONDS = 2.0
 
+#: A file as a decision saw it: its path, modification time in ns and size.
+Stamp = tuple[str, int, int]
+
+
 @dataclass(frozen=True)
 class Decision:
     """The findings of a file whose calls were decided with other modules' summaries
-    (``codemods.project``), and what they depend on: the files of those modules, and
-    the module names that were not the project's."""
+    (``codemods.project``), and what they depend on: the files of those modules as they
+    were (a decision often depends on most of the project's files: a set, which a run
+    compares with the stamps it checked once), and the module names that were not the
+    project's."""
 
-    depends: dict[str, tuple[int, int]]
+    depends: frozenset[Stamp]
     absent: tuple[str, ...]
     findings: list[Finding]
 
@@ -144,18 +150,21 @@ class FindingsCache:
     def _load(self) -> dict[str, _Entry]:
         try:
             document = json.loads(self.path.read_bytes())
+            # The stamps and the sets of them decisions depend on are stored once each.
+            stamps = [(path, mtime, size) for path, mtime, size in document["stamps"]]
+            depends = [frozenset(stamps[index] for index in indices) for indices in document["depends"]]
             return {
                 path: (mtime, size, Cached(
                     [_finding(finding) for finding in findings], FileError(*error) if error else None,
                     frozenset(wanted), (again[0], [_finding(f) for f in again[1]]) if again else None,
                     tuple(pending),
-                    Decision({p: (m, z) for p, (m, z) in decision[0].items()}, tuple(decision[1]),
-                             [_finding(f) for f in decision[2]]) if decision else None,
+                    Decision(depends[decision[0]], tuple(decision[1]), [_finding(f) for f in decision[2]])
+                    if decision else None,
                 ))
                 for path, (mtime, size, findings, error, wanted, again, pending, decision)
                 in document["files"].items()
             }
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             return {}  # no cache yet, or one this version cannot read: start afresh
 
     def get(self, path: Path, status: os.stat_result) -> Cached | None:
@@ -207,15 +216,29 @@ class FindingsCache:
             return
         merged = self._load()
         merged.update(self._new)
+        stamps: dict[Stamp, int] = {}
+        depends: dict[frozenset[Stamp], int] = {}
+
+        def depends_index(decision: Decision) -> int:
+            index = depends.get(decision.depends)
+            if index is None:
+                index = depends[decision.depends] = len(depends)
+                for stamp in decision.depends:
+                    stamps.setdefault(stamp, len(stamps))
+            return index
+
+        files = {
+            path: [mtime, size, [_row(f) for f in c.findings], astuple(c.error) if c.error else None,
+                   sorted(c.wanted), [c.again[0], [_row(f) for f in c.again[1]]] if c.again else None,
+                   list(c.pending),
+                   [depends_index(c.decision), list(c.decision.absent), [_row(f) for f in c.decision.findings]]
+                   if c.decision else None]
+            for path, (mtime, size, c) in merged.items()
+        }
         self._write(self.path, {
-            "files": {
-                path: [mtime, size, [_row(f) for f in c.findings], astuple(c.error) if c.error else None,
-                       sorted(c.wanted), [c.again[0], [_row(f) for f in c.again[1]]] if c.again else None,
-                       list(c.pending),
-                       [c.decision.depends, list(c.decision.absent), [_row(f) for f in c.decision.findings]]
-                       if c.decision else None]
-                for path, (mtime, size, c) in merged.items()
-            }
+            "stamps": [list(stamp) for stamp in stamps],
+            "depends": [sorted(stamps[stamp] for stamp in stamp_set) for stamp_set in depends],
+            "files": files,
         })
 
     def _write(self, target: Path, document: Any) -> None:

@@ -280,6 +280,9 @@ def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
     supported; ``>=3`` allows 3.8; ``!=3.8.*,>=3.7`` allows 3.7. ``None`` when the
     specifier allows no Python 3 release at all. Raises ``ValueError`` if it is invalid.
     """
+    simple = _simple_minimum(spec)
+    if simple is not None:
+        return simple
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
 
@@ -304,6 +307,30 @@ def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
         if any(specifiers.contains(candidate, prereleases=True) for candidate in candidates):
             return (3, minor)
     return None
+
+
+#: ``>=3.N`` or ``>=3.N.M``; ``<4`` (``<4.0``...) or ``<3.K`` (``<3.K.0``...).
+_AT_LEAST = re.compile(r">=\s*3\.(\d{1,2})(?:\.\d+)?")
+_BELOW = re.compile(r"<\s*(?:4|3\.(\d{1,2}))(?:\.0)*")
+
+
+def _simple_minimum(spec: str) -> tuple[int, int] | None:
+    """``minimum_from_requires_python`` of the usual specifiers, ``>=3.N[.M]`` alone or
+    with an upper bound above it (``<4``, ``<3.K`` with K > N): 3.N.M itself is allowed,
+    and no 3.m before it. ``None`` for any other (``packaging`` reads those, at a cost
+    a run answered from the findings cache would notice)."""
+    clauses = [clause.strip() for clause in spec.split(",")]
+    lower = [match for match in map(_AT_LEAST.fullmatch, clauses) if match is not None]
+    if len(lower) != 1:
+        return None
+    minor = int(lower[0].group(1))
+    for clause in clauses:
+        if _AT_LEAST.fullmatch(clause):
+            continue
+        upper = _BELOW.fullmatch(clause)
+        if upper is None or (upper.group(1) is not None and int(upper.group(1)) <= minor):
+            return None
+    return (3, minor)
 
 
 def _requires_python(document: Mapping[str, Any], path: Path) -> tuple[int, int] | None:

@@ -31,7 +31,7 @@ from codemods.runner import FileOutcome, ObservedOf, SourceFile, WorkerPool, run
 if TYPE_CHECKING:
     from codemods.analysis.modules import ProjectView
     from codemods.analysis.helpers import HelperCall, ModuleSummary
-    from codemods.cache import Decision, FindingsCache
+    from codemods.cache import Decision, FindingsCache, Stamp
     from codemods.summaries import Decided, Known, ProjectSummaries
 
 
@@ -75,14 +75,14 @@ def cached_outcomes(
     held: list[tuple[int, Decision | None]] = []
     follows = _follows_calls(files, settings_of)
     # Each file's stat, taken once: the decisions depend on the run's files.
-    statuses: dict[str, tuple[int, int] | None] = {}
+    seen = _SeenFiles()
     for file in files:
         cache = cache_of(settings_of(file))
         status = stat_or_none(file.path)
         cached = cache.get(file.path, status) if cache is not None and status is not None else None
         if cached is None or status is None:
             return None
-        statuses[str(file.path)] = (status.st_mtime_ns, status.st_size)
+        seen.statuses[str(file.path)] = (status.st_mtime_ns, status.st_size)  # as the cache was asked
         result = TransformResult(b"", b"", list(cached.findings), cached.error, wanted=cached.wanted,
                                  pending=cached.pending)
         if follows and (result.wanted or result.pending) and result.error is None:
@@ -92,7 +92,7 @@ def cached_outcomes(
         locator, _ = _locate(files, extra_roots)
         for position, decision in held:
             file, result = outcomes[position].file, outcomes[position].result
-            stored = _still_decided(decision, locator, statuses)
+            stored = _still_decided(decision, locator, seen)
             if stored is None:
                 return None
             outcomes[position] = FileOutcome(file, replace(result, findings=stored))
@@ -180,10 +180,10 @@ def _run_project(
     if not held:
         return
     undecided: list[FileOutcome] = []
-    statuses: dict[str, tuple[int, int] | None] = {}
+    seen = _SeenFiles()
     for outcome in held:
         stored = (
-            _stored_decision(outcome.file, settings_of, cache_of, locator, statuses)
+            _stored_decision(outcome.file, settings_of, cache_of, locator, seen)
             if findings_only and not observed(outcome.file) else None
         )
         if stored is not None:
@@ -264,33 +264,50 @@ def _fix_text_may_change(result: TransformResult, decision: Decided) -> bool:
 def _stored_decision(
     file: SourceFile, settings_of: Callable[[SourceFile], Settings],
     cache_of: Callable[[Settings], FindingsCache | None], locator: ModuleLocator,
-    statuses: dict[str, tuple[int, int] | None],
+    seen: _SeenFiles,
 ) -> list[Finding] | None:
     """The findings decided for ``file`` by an earlier run, if nothing they depend on
-    changed (``statuses``: the files' stats, taken once for all held files)."""
+    changed (``seen``: the files' stats, taken once for all held files)."""
     cache = cache_of(settings_of(file))
     status = stat_or_none(file.path)
     cached = cache.get(file.path, status) if cache is not None and status is not None else None
-    return _still_decided(cached.decision, locator, statuses) if cached is not None else None
+    return _still_decided(cached.decision, locator, seen) if cached is not None else None
 
 
-def _still_decided(decision: Decision | None, locator: ModuleLocator,
-                   statuses: dict[str, tuple[int, int] | None]) -> list[Finding] | None:
+def _still_decided(decision: Decision | None, locator: ModuleLocator, seen: _SeenFiles) -> list[Finding] | None:
     """The findings of ``decision``, if nothing they depend on changed."""
-    if decision is None:
+    if decision is None or not seen.hold(decision.depends):
         return None
-    for path, stored in decision.depends.items():
-        if path not in statuses:
-            try:
-                now = os.stat(path)
-                statuses[path] = (now.st_mtime_ns, now.st_size)
-            except OSError:
-                statuses[path] = None
-        if statuses[path] != tuple(stored):
-            return None
     if any(locator.locate(name) is not None for name in decision.absent):
         return None  # a module that was not the project's is now
     return decision.findings
+
+
+class _SeenFiles:
+    """The files stored decisions depend on, as a run sees them: each one's modification
+    time and size, taken once, and the stamps found to hold (decisions share most)."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, tuple[int, int] | None] = {}
+        self._holding: set[Stamp] = set()
+
+    def status(self, path: str) -> tuple[int, int] | None:
+        if path not in self.statuses:
+            try:
+                now = os.stat(path)
+                self.statuses[path] = (now.st_mtime_ns, now.st_size)
+            except OSError:
+                self.statuses[path] = None
+        return self.statuses[path]
+
+    def hold(self, stamps: frozenset[Stamp]) -> bool:
+        """Whether every file is as ``stamps`` saw it."""
+        for stamp in stamps - self._holding:
+            path, mtime, size = stamp
+            if self.status(path) != (mtime, size):
+                return False
+            self._holding.add(stamp)
+        return True
 
 
 def _store_decision(
@@ -301,7 +318,8 @@ def _store_decision(
 
     cache = cache_of(settings_of(file))
     if cache is not None and findings_only:
-        cache.put_decision(file.path, Decision(decided.depends, decided.absent, list(findings)))
+        depends = frozenset((path, mtime, size) for path, (mtime, size) in decided.depends.items())
+        cache.put_decision(file.path, Decision(depends, decided.absent, list(findings)))
 
 
 def _wanted(result: TransformResult, call_of: Callable[[Any], HelperCall]) -> frozenset[str]:

@@ -182,3 +182,29 @@ def test_the_command_answers_without_click_the_catalog_or_the_analyses(project: 
     heavy = ("click", "libcst", "codemods.cli", "codemods.catalog", "codemods.engine", "codemods.analysis",
              "codemods.rewrite", "codemods.summaries", "codemods.observed", "codemods.declared")
     assert [name for name in loaded if name.startswith(heavy)] == []
+
+
+SPECIFIERS = [
+    ">=3.12", ">=3.8", ">= 3.9", " >=3.11 ", ">=3.9.1", ">=3.09", ">=3.99", ">=3.100", ">=3.9.0rc1", "~=3.10",
+    ">=3.9,<4.0", ">=3.9, <4", "<4,>=3.8", ">=3.9,<4.0.0", ">=3.9,<4.1", ">=3.9,<3", ">=3.10,<3.13", ">=3.9,<3.10",
+    ">=3.9,<3.10.0", ">=3.9,<3.10.0.0", ">=3.9,<3.9", ">=3.9,<3.9.5", ">=3.9,<3.010", ">=3.9,>=3.10", ">=3.9,!=3.9.0",
+    ">=3.9,<=3.11", ">=3.9,",
+]
+
+
+def test_the_usual_requires_python_is_read_without_packaging_as_packaging_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import codemods.config as config
+
+    def minimum(spec: str) -> object:
+        try:
+            return config.minimum_from_requires_python(spec)
+        except ValueError:
+            return ValueError
+
+    quick = [minimum(spec) for spec in SPECIFIERS]
+    simple = [config._simple_minimum(spec) for spec in SPECIFIERS]
+    monkeypatch.setattr(config, "_simple_minimum", lambda spec: None)
+    assert [minimum(spec) for spec in SPECIFIERS] == quick
+    assert sum(answer is not None for answer in simple) >= 15  # most of them without packaging
