@@ -395,37 +395,41 @@ class SettingsTree:
     def __init__(self, config: Path | None = None, adjust: Callable[[Settings], Settings] = lambda s: s) -> None:
         self._adjust = adjust
         self._override = adjust(load_settings(Path.cwd(), config)) if config is not None else None
-        self._by_folder: dict[Path, Settings] = {}
+        self._by_folder: dict[str, Settings] = {}
         self._by_source: dict[Path | None, Settings] = {}
         self._documents: dict[Path, dict[str, Any]] = {}
-        self._lookups: dict[Path, tuple[Path | None, Path | None]] = {}
+        self._lookups: dict[str, tuple[Path | None, Path | None]] = {}
 
     def for_folder(self, folder: Path) -> Settings:
         """The settings of the files in ``folder`` (absolute). Raises ``ConfigError``."""
         if self._override is not None:
             return self._override
-        known = self._by_folder.get(folder)
+        # Folders as text: a walk asks for every folder, and path objects cost more than
+        # the lookup itself.
+        text = str(folder)
+        known = self._by_folder.get(text)
         if known is None:
-            configured, nearest = self._lookup(folder)
+            configured, nearest = self._lookup(text)
             source = configured or nearest
             known = self._by_source.get(source)
             if known is None:
                 found = (source, self._read(source)) if source is not None else None
                 known = self._by_source[source] = self._adjust(_settings_of(found, None))
-            self._by_folder[folder] = known
+            self._by_folder[text] = known
         return known
 
-    def _lookup(self, folder: Path) -> tuple[Path | None, Path | None]:
+    def _lookup(self, folder: str) -> tuple[Path | None, Path | None]:
         """(the nearest pyproject.toml with [tool.loopsafe], the nearest at all), from
         ``folder`` up, as ``find_pyproject``; each folder asked once (one ``stat``)."""
         known = self._lookups.get(folder)
         if known is None:
-            parent = folder.parent
+            parent = os.path.dirname(folder)
             above = self._lookup(parent) if parent != folder else (None, None)
-            candidate = folder / "pyproject.toml"
-            if candidate.is_file():
-                has_table = "loopsafe" in self._read(candidate).get("tool", {})
-                known = (candidate if has_table else above[0], candidate)
+            candidate = os.path.join(folder, "pyproject.toml")
+            if os.path.isfile(candidate):
+                path = Path(candidate)
+                has_table = "loopsafe" in self._read(path).get("tool", {})
+                known = (path if has_table else above[0], path)
             else:
                 known = above
             self._lookups[folder] = known

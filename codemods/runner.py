@@ -103,31 +103,65 @@ def discover(
             elif excluded is not None:
                 excluded.append(shown)
         elif given.is_dir():
-            walked, real_top, absolute_top = str(given), str(given.resolve()), str(given.absolute())
-            for folder, dirnames, filenames in os.walk(walked, onerror=None, followlinks=False):
-                below = folder[len(walked):]  # "" or "/sub/dir"
-                if below and not below.startswith(os.sep):  # walking "/" itself
-                    below = os.sep + below
-                real_folder, absolute_folder = real_top + below, absolute_top + below
-                dirnames[:] = sorted(
-                    d
-                    for d in dirnames
-                    if not os.path.islink(os.path.join(folder, d))
-                    and not skipped(os.path.join(absolute_folder, d), True)
-                )
-                for name in filenames:
-                    if not name.endswith(".py"):
-                        continue
-                    candidate = os.path.join(folder, name)
-                    if (
-                        not os.path.islink(candidate)
-                        and os.path.isfile(candidate)
-                        and not skipped(os.path.join(absolute_folder, name), False)
-                    ):
-                        add(os.path.join(real_folder, name), candidate)
+            _walk(str(given), str(given.resolve()), str(given.absolute()), skipped, add)
         else:
             errors.append((shown, FileError("not a regular file or directory")))
     return sorted(found.values(), key=lambda f: f.display), errors
+
+
+def _walk(top: str, real_top: str, absolute_top: str, skipped: Callable[[str, bool], bool],
+          add: Callable[[str, str], None]) -> None:
+    """``add(real path, path as walked)`` for each regular ``*.py`` file under the folder
+    ``top`` (``real_top`` resolved, ``absolute_top`` absolute) that ``skipped`` keeps, as
+    ``os.walk`` walks: a folder's subfolders asked about, then its files, then each
+    subfolder in name order. Symbolic links are neither walked into nor taken; what
+    ``os.scandir`` says of an entry saves a ``stat`` per file."""
+    waiting = [(top, real_top, absolute_top)]
+    while waiting:
+        folder, real_folder, absolute_folder = waiting.pop()
+        folders: list[os.DirEntry[str]] = []
+        files: list[os.DirEntry[str]] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir()
+                    except OSError:
+                        is_folder = False
+                    (folders if is_folder else files).append(entry)
+        except OSError:
+            continue  # unreadable: nothing under it, as os.walk
+        walked = sorted(
+            (entry for entry in folders
+             if not _is_link(entry) and not skipped(os.path.join(absolute_folder, entry.name), True)),
+            key=lambda entry: entry.name,
+        )
+        for entry in files:
+            name = entry.name
+            if (name.endswith(".py") and _is_regular_file(entry)
+                    and not skipped(os.path.join(absolute_folder, name), False)):
+                add(os.path.join(real_folder, name), entry.path)
+        waiting.extend(
+            (entry.path, os.path.join(real_folder, entry.name), os.path.join(absolute_folder, entry.name))
+            for entry in reversed(walked)
+        )
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    """``os.path.islink``: ``False`` when it cannot be told."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _is_regular_file(entry: os.DirEntry[str]) -> bool:
+    """A file and no symbolic link (``os.path.isfile`` and not ``islink``); ``False``
+    when it cannot be told."""
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def stat_or_none(path: Path) -> os.stat_result | None:
