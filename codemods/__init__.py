@@ -11,9 +11,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import Any
+
     from codemods.catalog import CATALOG, BlockingCall, Strategy
     from codemods.config import Settings
     from codemods.engine import transform_source

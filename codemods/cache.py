@@ -26,10 +26,13 @@ import time
 from dataclasses import astuple, dataclass, fields, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
 
 from codemods.config import Settings
 from codemods.findings import FileError, Finding
+
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The cache folder's name, beside the project's ``pyproject.toml``.
 CACHE_DIR_NAME = ".loopsafe_cache"

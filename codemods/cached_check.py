@@ -21,7 +21,6 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Sequence
 
 from codemods.codes import normalize_code
 from codemods.config import ConfigError, Settings
@@ -41,6 +40,10 @@ from codemods.invocation import (
 )
 from codemods.project import cached_outcomes
 from codemods.runner import ObservedRun
+
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 #: Options without a value: name -> (what it sets, to what).
 _FLAGS: dict[str, tuple[str, Any]] = {

@@ -6,7 +6,10 @@ options need the codes alone.
 
 from __future__ import annotations
 
-from typing import Mapping
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
+if TYPE_CHECKING:
+    from typing import Mapping
+
 
 #: Codes, one per category, with the nearest ruff / flake8-async rule (README maps them).
 CATEGORIES: Mapping[str, tuple[str, str]] = {

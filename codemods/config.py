@@ -41,13 +41,15 @@ import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from codemods.codes import normalize_code
 
 # The catalog is built where its entries are asked for (``index``...), not here: reading
 # settings (a check answered from the findings cache) does not build it.
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, Sequence
+
     from codemods.analysis.screen import ScreenNames
     from codemods.catalog import BlockingCall, BlockingType
     from codemods.declared import DeclaredBlocking, DeclaredPattern

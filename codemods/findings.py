@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from codemods.codes import CATEGORIES
 
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import Any
+
     from codemods.observed import Cost
 
 _LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")

@@ -14,19 +14,22 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from codemods.cache import FindingsCache, default_cache_dir
 from codemods.config import Settings, SettingsTree, is_excluded, parse_version, relative_to
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.runner import ObservedRun, SourceFile, discover, skipped_by_default, with_observed
 
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import IO, Any, Callable, Iterable, Sequence
+
     from codemods.analysis.modules import ProjectView
     from codemods.observed import Cost
 
-#: Prints a line: ``(text, to stderr)``. The click app gives ``click.echo``.
-Echo = Callable[[str, bool], None]
+    #: Prints a line: ``(text, to stderr)``. The click app gives ``click.echo``.
+    Echo = Callable[[str, bool], None]
+
 
 STDIN = "-"
 

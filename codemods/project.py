@@ -21,17 +21,20 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
 from codemods.module_names import ModuleLocator as ModuleLocator, module_name_of as module_name_of
-from codemods.runner import FileOutcome, ObservedOf, SourceFile, WorkerPool, run, stat_or_none
+from codemods.runner import FileOutcome, SourceFile, WorkerPool, run, stat_or_none
 
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator, Sequence
+
     from codemods.analysis.modules import ProjectView
     from codemods.analysis.helpers import HelperCall, ModuleSummary
     from codemods.cache import Decision, FindingsCache, Stamp
+    from codemods.runner import ObservedOf
     from codemods.summaries import Decided, Known, ProjectSummaries
 
 

@@ -11,25 +11,25 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
 
 # What only some runs need is imported where it is used (the pool of workers, writing,
 # diffs, recordings): a check answered from the findings cache walks, stats and prints.
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
-
-    from codemods.observed import Observations, ObservedSite
+    from typing import Any, Callable, Iterable, Iterator, Sequence
 
     from codemods.analysis.modules import ProjectView
     from codemods.cache import FindingsCache
+    from codemods.observed import Observations, ObservedSite
 
-#: The project around a file (``codemods.project``): ``None`` for a file on its own.
-ViewOf = Callable[["SourceFile"], "ProjectView | None"]
-#: The recording that applies to files of these settings (``--observed``), if any.
-ObservedOf = Callable[[Settings], "ObservedRun | None"]
+    #: The project around a file (``codemods.project``): ``None`` for a file on its own.
+    ViewOf = Callable[["SourceFile"], "ProjectView | None"]
+    #: The recording that applies to files of these settings (``--observed``), if any.
+    ObservedOf = Callable[[Settings], "ObservedRun | None"]
 
 # The engine (ast, libcst, the analyses) is imported on first use: a run answered from
 # the findings cache never loads it.
