@@ -111,7 +111,8 @@ def _answer(arguments: Sequence[str]) -> int:
     found = report_findings(results, options["output_format"], options["statistics"], options["sort"] == "cost",
                             tally)
     say_observed(project, tally)
-    _print(lines)
+    if not _print(lines):
+        return 1  # as click exits when the reader went away (``loopsafe check | head``)
     return exit_status(tally, found)
 
 
@@ -240,10 +241,11 @@ def _invocation(options: dict[str, Any]) -> Invocation:
     )
 
 
-def _print(lines: list[tuple[str, bool]]) -> None:
+def _print(lines: list[tuple[str, bool]]) -> bool:
     """``lines`` (text, to stderr) written as ``click.echo`` writes each: the text and a
     newline, flushed (so that stdout and stderr interleave alike on one terminal or
-    file). ``_Declined`` before anything is written where click would write other bytes:
+    file); ``False`` if a reader went away (a broken pipe: what is left goes nowhere).
+    ``_Declined`` before anything is written where click would write other bytes:
     colour codes (which it strips when not on a terminal), a stream that is not UTF-8
     (which it may replace), text UTF-8 cannot encode (an error)."""
     streams = {False: sys.stdout, True: sys.stderr}
@@ -265,9 +267,15 @@ def _print(lines: list[tuple[str, bool]]) -> None:
         while end < len(lines) and lines[end][1] == err:
             end += 1
         stream = streams[err]
-        stream.write("".join(f"{text}\n" for text, _ in lines[start:end]))
-        stream.flush()
+        try:
+            stream.write("".join(f"{text}\n" for text, _ in lines[start:end]))
+            stream.flush()
+        except BrokenPipeError:
+            # What is still buffered would fail again at exit: it goes to /dev/null.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            return False
         start = end
+    return True
 
 
 __all__ = ["answer"]
