@@ -311,9 +311,10 @@ def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
     return None
 
 
-#: ``>=3.N`` or ``>=3.N.M``; ``<4`` (``<4.0``...) or ``<3.K`` (``<3.K.0``...).
-_AT_LEAST = re.compile(r">=\s*3\.(\d{1,2})(?:\.\d+)?")
-_BELOW = re.compile(r"<\s*(?:4|3\.(\d{1,2}))(?:\.0)*")
+#: ``>=3.N`` or ``>=3.N.M``; ``<4`` (``<4.0``...) or ``<3.K`` (``<3.K.0``...). Compiled
+#: on first use (``re``'s cache): most runs read no ``requires-python``.
+_AT_LEAST = r">=\s*3\.(\d{1,2})(?:\.\d+)?"
+_BELOW = r"<\s*(?:4|3\.(\d{1,2}))(?:\.0)*"
 
 
 def _simple_minimum(spec: str) -> tuple[int, int] | None:
@@ -322,14 +323,14 @@ def _simple_minimum(spec: str) -> tuple[int, int] | None:
     and no 3.m before it. ``None`` for any other (``packaging`` reads those, at a cost
     a run answered from the findings cache would notice)."""
     clauses = [clause.strip() for clause in spec.split(",")]
-    lower = [match for match in map(_AT_LEAST.fullmatch, clauses) if match is not None]
+    lower = [match for match in (re.fullmatch(_AT_LEAST, clause) for clause in clauses) if match is not None]
     if len(lower) != 1:
         return None
     minor = int(lower[0].group(1))
     for clause in clauses:
-        if _AT_LEAST.fullmatch(clause):
+        if re.fullmatch(_AT_LEAST, clause):
             continue
-        upper = _BELOW.fullmatch(clause)
+        upper = re.fullmatch(_BELOW, clause)
         if upper is None or (upper.group(1) is not None and int(upper.group(1)) <= minor):
             return None
     return (3, minor)
