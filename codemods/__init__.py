@@ -11,24 +11,37 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
 
-from codemods.catalog import CATALOG, BlockingCall, Strategy
-from codemods.config import Settings
-from codemods.findings import Finding, TransformResult
-
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import Any
+
+    from codemods.catalog import CATALOG, BlockingCall, Strategy
+    from codemods.config import Settings
     from codemods.engine import transform_source
+    from codemods.findings import Finding, TransformResult
+
+#: Where each public name is defined. Each loads on first use: `loopsafe check` answered
+#: from the findings cache needs neither the engine (ast, libcst) nor the catalog.
+_PUBLIC = {
+    "CATALOG": "codemods.catalog",
+    "BlockingCall": "codemods.catalog",
+    "Strategy": "codemods.catalog",
+    "Settings": "codemods.config",
+    "Finding": "codemods.findings",
+    "TransformResult": "codemods.findings",
+    "transform_source": "codemods.engine",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The engine (ast, libcst) loads on first use: `loopsafe check` answered from the
-    # findings cache never needs it.
-    if name == "transform_source":
-        from codemods.engine import transform_source
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'codemods' has no attribute {name!r}")
+    from importlib import import_module
 
-        return transform_source
-    raise AttributeError(f"module 'codemods' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = [
     "CATALOG",

@@ -22,15 +22,17 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import astuple, dataclass, fields, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
 
 from codemods.config import Settings
 from codemods.findings import FileError, Finding
+
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The cache folder's name, beside the project's ``pyproject.toml``.
 CACHE_DIR_NAME = ".loopsafe_cache"
@@ -38,13 +40,19 @@ ENVIRONMENT_VARIABLE = "LOOPSAFE_CACHE_DIR"
 #: Files modified this close to the start of the run are not stored.
 RACY_SECONDS = 2.0
 
+#: A file as a decision saw it: its path, modification time in ns and size.
+Stamp = tuple[str, int, int]
+
+
 @dataclass(frozen=True)
 class Decision:
     """The findings of a file whose calls were decided with other modules' summaries
-    (``codemods.project``), and what they depend on: the files of those modules, and
-    the module names that were not the project's."""
+    (``codemods.project``), and what they depend on: the files of those modules as they
+    were (a decision often depends on most of the project's files: a set, which a run
+    compares with the stamps it checked once), and the module names that were not the
+    project's."""
 
-    depends: dict[str, tuple[int, int]]
+    depends: frozenset[Stamp]
     absent: tuple[str, ...]
     findings: list[Finding]
 
@@ -76,16 +84,24 @@ def default_cache_dir(root: Path) -> Path:
 
 def fingerprint(settings: Settings) -> str:
     """What findings depend on besides the file's bytes."""
+    digest = hashlib.sha256(_code_digest())
+    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
+                settings.non_blocking, settings.declared)
+    digest.update(repr(relevant).encode())
+    return digest.hexdigest()[:20]
+
+
+@lru_cache(maxsize=None)
+def _code_digest() -> bytes:
+    """loopsafe's own code (the catalog, the analyses: every source of the package) and
+    the Python running it (its grammar)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for source in sorted(package.rglob("*.py")):  # the subpackages' code too
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     digest.update(sys.version.encode())
-    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
-                settings.non_blocking, settings.declared)
-    digest.update(repr(relevant).encode())
-    return digest.hexdigest()[:20]
+    return digest.digest()
 
 
 class FindingsCache:
@@ -137,18 +153,21 @@ class FindingsCache:
     def _load(self) -> dict[str, _Entry]:
         try:
             document = json.loads(self.path.read_bytes())
+            # The stamps and the sets of them decisions depend on are stored once each.
+            stamps = [(path, mtime, size) for path, mtime, size in document["stamps"]]
+            depends = [frozenset(stamps[index] for index in indices) for indices in document["depends"]]
             return {
                 path: (mtime, size, Cached(
                     [_finding(finding) for finding in findings], FileError(*error) if error else None,
                     frozenset(wanted), (again[0], [_finding(f) for f in again[1]]) if again else None,
                     tuple(pending),
-                    Decision({p: (m, z) for p, (m, z) in decision[0].items()}, tuple(decision[1]),
-                             [_finding(f) for f in decision[2]]) if decision else None,
+                    Decision(depends[decision[0]], tuple(decision[1]), [_finding(f) for f in decision[2]])
+                    if decision else None,
                 ))
                 for path, (mtime, size, findings, error, wanted, again, pending, decision)
                 in document["files"].items()
             }
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             return {}  # no cache yet, or one this version cannot read: start afresh
 
     def get(self, path: Path, status: os.stat_result) -> Cached | None:
@@ -200,18 +219,34 @@ class FindingsCache:
             return
         merged = self._load()
         merged.update(self._new)
+        stamps: dict[Stamp, int] = {}
+        depends: dict[frozenset[Stamp], int] = {}
+
+        def depends_index(decision: Decision) -> int:
+            index = depends.get(decision.depends)
+            if index is None:
+                index = depends[decision.depends] = len(depends)
+                for stamp in decision.depends:
+                    stamps.setdefault(stamp, len(stamps))
+            return index
+
+        files = {
+            path: [mtime, size, [_row(f) for f in c.findings], astuple(c.error) if c.error else None,
+                   sorted(c.wanted), [c.again[0], [_row(f) for f in c.again[1]]] if c.again else None,
+                   list(c.pending),
+                   [depends_index(c.decision), list(c.decision.absent), [_row(f) for f in c.decision.findings]]
+                   if c.decision else None]
+            for path, (mtime, size, c) in merged.items()
+        }
         self._write(self.path, {
-            "files": {
-                path: [mtime, size, [_row(f) for f in c.findings], astuple(c.error) if c.error else None,
-                       sorted(c.wanted), [c.again[0], [_row(f) for f in c.again[1]]] if c.again else None,
-                       list(c.pending),
-                       [c.decision.depends, list(c.decision.absent), [_row(f) for f in c.decision.findings]]
-                       if c.decision else None]
-                for path, (mtime, size, c) in merged.items()
-            }
+            "stamps": [list(stamp) for stamp in stamps],
+            "depends": [sorted(stamps[stamp] for stamp in stamp_set) for stamp_set in depends],
+            "files": files,
         })
 
     def _write(self, target: Path, document: Any) -> None:
+        import tempfile
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _mark_cache_folder(self.folder)
@@ -241,7 +276,11 @@ def _row(finding: Finding) -> list[Any]:
 
 
 def _finding(row: list[Any]) -> Finding:
-    return Finding(**dict(zip(_STORED_FIELDS, row)))
+    """The finding ``_row`` stored (a finding's fields, as it had them)."""
+    state = dict(zip(_STORED_FIELDS, row))
+    state["chain"] = tuple(state["chain"])
+    state["cost"] = None
+    return Finding.restored(state)
 
 
 def _mark_cache_folder(folder: Path) -> None:

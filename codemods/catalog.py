@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Iterable, Mapping
 
+# The codes are the catalog's too (each entry's category decides its code).
+from codemods.codes import ASYNC_CODES as ASYNC_CODES, CATEGORIES as CATEGORIES, CODES as CODES
+from codemods.codes import TITLES as TITLES, normalize_code as normalize_code
+
 
 class Framework(enum.Enum):
     """The async libraries a module may be written for: they decide how a call is offloaded."""
@@ -164,64 +168,6 @@ class BlockingCall:
         """The finding code, which the category decides (``CATEGORIES``)."""
         return CATEGORIES[self.category][0]
 
-
-#: Codes, one per category, with the nearest ruff / flake8-async rule (README maps them).
-CATEGORIES: Mapping[str, tuple[str, str]] = {
-    # category: (code, matching ASYNC code or "")
-    "user": ("LS200", "ASYNC200"),
-    "http": ("LS210", "ASYNC210"),
-    "http-client": ("LS212", "ASYNC212"),
-    "process-start": ("LS220", "ASYNC220"),
-    "process": ("LS221", "ASYNC221"),
-    "process-wait": ("LS222", "ASYNC222"),
-    "open": ("LS230", "ASYNC230"),
-    "fdopen": ("LS231", "ASYNC231"),
-    "file": ("LS232", "ASYNC232"),
-    "archive": ("LS233", ""),
-    "path": ("LS240", "ASYNC240"),
-    "input": ("LS250", "ASYNC250"),
-    "sleep": ("LS251", "ASYNC251"),
-    "os": ("LS260", ""),
-    "shutil": ("LS261", ""),
-    "media": ("LS262", ""),
-    "import": ("LS263", ""),
-    "network": ("LS270", ""),
-    "database": ("LS271", ""),
-    "service": ("LS272", ""),
-    # Not a call: a loop in a coroutine that polls an object without ever awaiting.
-    "busy-wait": ("LS280", ""),
-    # Not a catalog entry: a sync function of the module that reaches one (codemods.analysis.helpers).
-    "helper": ("LS301", ""),
-    # Not a catalog entry: a call a recording saw stall the loop (``--observed``; codemods.observed).
-    "observed": ("LS401", ""),
-}
-
-#: What each code is about, in a few words (rule descriptions in SARIF output).
-TITLES: Mapping[str, str] = {
-    "LS200": "a blocking callable of the project's configuration in a coroutine",
-    "LS210": "a blocking HTTP request in a coroutine",
-    "LS212": "a blocking HTTP client method in a coroutine",
-    "LS220": "a process started from a coroutine",
-    "LS221": "a blocking process run in a coroutine",
-    "LS222": "a blocking wait for a process in a coroutine",
-    "LS230": "a file opened in a coroutine",
-    "LS231": "a file descriptor opened as a file in a coroutine",
-    "LS232": "blocking file I/O in a coroutine",
-    "LS233": "blocking archive or compressed-file I/O in a coroutine",
-    "LS240": "a blocking path or file system query in a coroutine",
-    "LS250": "blocking console input in a coroutine",
-    "LS251": "a blocking sleep in a coroutine",
-    "LS260": "a blocking os call in a coroutine",
-    "LS261": "a blocking shutil call in a coroutine",
-    "LS262": "blocking image, media or document processing in a coroutine",
-    "LS263": "a module imported or reloaded in a coroutine",
-    "LS270": "blocking network I/O in a coroutine",
-    "LS271": "a blocking database call in a coroutine",
-    "LS272": "a blocking call of a synchronous service client (cloud, LLM, VCS, message queue) in a coroutine",
-    "LS280": "a busy-wait loop in a coroutine: it polls an object without awaiting, so nothing else runs",
-    "LS301": "a call in a coroutine of the module's own sync function, which blocks",
-    "LS401": "a call in a coroutine that stalled the event loop when the program was recorded",
-}
 
 # Reasons for report-only entries, shown after "not fixed automatically: ".
 LAZY = "it returns a lazy iterator that blocks as it is consumed; move the whole loop into a function run with asyncio.to_thread"
@@ -1092,19 +1038,6 @@ def build_index(
     for name in ignore:
         index.pop(name, None)
     return index
-
-
-#: ``ASYNC251`` -> ``LS251``: the flake8-async / ruff codes users may already write.
-ASYNC_CODES: Mapping[str, str] = {async_code: code for code, async_code in CATEGORIES.values() if async_code}
-CODES: frozenset[str] = frozenset(code for code, _ in CATEGORIES.values())
-
-
-def normalize_code(text: str) -> str | None:
-    """``LS251`` or ``ASYNC251`` (any case) -> ``LS251``; ``None`` if it is not a code of ours."""
-    upper = text.strip().upper()
-    if upper in CODES:
-        return upper
-    return ASYNC_CODES.get(upper)
 
 
 def catalog_names(extra: Iterable[BlockingCall] = ()) -> frozenset[str]:

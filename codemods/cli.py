@@ -10,20 +10,34 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import os
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import click
 
-from codemods import __version__
-from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE, FindingsCache, default_cache_dir
-from codemods.catalog import normalize_code
-from codemods.config import ConfigError, Settings, SettingsTree, is_excluded, parse_version, relative_to
+from codemods import __version__, invocation
+from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE
+from codemods.codes import normalize_code
+from codemods.config import ConfigError, Settings
 from codemods.findings import FileError, Finding, TransformResult
+from codemods.invocation import (
+    EXIT_ERROR,
+    STDIN,
+    Invocation,
+    Output,
+    Tally,
+    announce_settings,
+    exit_status,
+    files_to_look_at,
+    make_project,
+    plural,
+    report_findings,
+    say_observed,
+    shows_progress,
+)
 from codemods.observed import DEFAULT_FILE as OBSERVED_FILE, ObservedError
 from codemods.project import run_project
 from codemods.runner import (
@@ -33,21 +47,14 @@ from codemods.runner import (
     ObservedRun,
     SourceFile,
     default_jobs,
-    discover,
     line_map,
-    skipped_by_default,
     unified_diff,
-    with_observed,
     write_atomically,
 )
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-    from codemods.analysis.modules import ProjectView
-
-EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
-STDIN = "-"
 
 
 class ConfigProblem(click.ClickException):
@@ -55,48 +62,6 @@ class ConfigProblem(click.ClickException):
     usage errors), not 1, which means "blocking calls found"."""
 
     exit_code = EXIT_ERROR
-
-
-@dataclass(frozen=True)
-class Output:
-    """How much to print, and in colour or not (``-q``/``-v``, ``--color``, ``NO_COLOR``)."""
-
-    quiet: bool = False
-    verbose: bool = False
-    color: bool | None = None
-
-
-@dataclass
-class Tally:
-    files_changed: int = 0
-    calls_fixed: int = 0
-    calls_reported: int = 0
-    errors: int = 0
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    output: Output = field(default_factory=Output)
-    #: The files that failed, for reports that carry them (SARIF).
-    failures: list[tuple[str, FileError]] = field(default_factory=list)
-
-    def error(self, display: str, error: FileError) -> None:
-        self.errors += 1
-        self.failures.append((display, error))
-        click.echo(error.format(display), err=True)
-
-    def say(self, message: str) -> None:
-        """A summary line or hint on stderr, unless ``-q``."""
-        if not self.output.quiet:
-            click.echo(message, err=True)
-
-    def failed(self) -> str:
-        return f", {_plural(self.errors, 'file')} could not be processed" if self.errors else ""
-
-    def summarize(self, dry_run: bool) -> None:
-        changed, rewritten = ("would change", "would be rewritten") if dry_run else ("changed", "rewritten")
-        self.say(
-            f"loopsafe: {_plural(self.files_changed, 'file')} {changed}, "
-            f"{_plural(self.calls_fixed, 'call')} {rewritten}, "
-            f"{_plural(self.calls_reported, 'call')} left for manual review{self.failed()}"
-        )
 
 
 def _split_codes(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -202,152 +167,21 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """What every command is given: the paths and the options they share."""
-
-    paths: tuple[str, ...]
-    exclude: tuple[str, ...]
-    native_sleep: bool | None
-    config: Path | None
-    jobs: int | None
-    target_version: str | None
-    no_cache: bool
-    cache_dir: Path | None
-    select: tuple[str, ...]
-    ignore: tuple[str, ...]
-    output: Output
-    #: The file stdin holds (``--stdin-filename``), if given.
-    stdin_filename: str | None = None
-    #: What ``loopsafe record`` saw (``--observed``), if given.
-    observed: Path | None = None
-
-    @property
-    def stdin_name(self) -> str:
-        """How messages name stdin."""
-        return self.stdin_filename or "<stdin>"
-
-    def load(self) -> tuple[Project, Tally]:
-        """The project (each file's settings, excludes, caches) and a tally for this run."""
-        project = _project(self)
-        tally = Tally(output=self.output)
-        if self.output.verbose:
-            settings = project.settings_for(self.first_path())
-            where = settings.source or "defaults (no [tool.loopsafe] found)"
-            click.echo(f"loopsafe: settings from {where} (each file: its nearest pyproject.toml)", err=True)
-        return project, tally
-
-    def first_path(self) -> Path:
-        """The first path given (stdin's name for ``-``), absolute: where the cache is sought."""
-        first = self.stdin_filename if self.paths[0] == STDIN and self.stdin_filename else self.paths[0]
-        path = Path(first).absolute()
-        return path if path.exists() else Path.cwd()
-
-    def outcomes(self, project: Project, tally: Tally, findings_only: bool = False) -> Iterator[FileOutcome]:
-        return _outcomes(self.paths, project, self.jobs, tally, findings_only)
-
-    def say_observed(self, project: Project, tally: Tally) -> None:
-        """What became of the recordings' observations, with the run's summary."""
-        for recording in project.recordings():
-            for line in recording.summary():
-                tally.say(f"loopsafe: {line}")
-
-
-class Project:
-    """What a run applies to each file: the settings of its nearest ``pyproject.toml``
-    (``--config``: one file's for all), the excludes (the command line's relative to the
-    current directory, each configuration's relative to its own folder), and the findings
-    caches (one per distinct settings, in one folder), and the recordings (``--observed``,
-    or ``observed`` in the settings: each file read once per run)."""
-
-    def __init__(self, tree: SettingsTree, exclude: Sequence[str], cache_dir: Path | None) -> None:
-        self.tree = tree
-        self.cwd = Path.cwd().resolve()
-        self.exclude = tuple(exclude)
-        self.cache_dir = cache_dir
-        self._caches: dict[int, FindingsCache] = {}
-        self._by_folder_text: dict[str, Settings] = {}
-        self._recordings: dict[Path, ObservedRun] = {}
+class Project(invocation.Project):
+    """``invocation.Project`` whose configuration and recording problems are the click
+    app's: shown without a traceback, exit status 2."""
 
     def settings_for(self, path: Path, folder: bool | None = None) -> Settings:
-        """The settings of the file (or, with ``folder``, the files in the folder) ``path``."""
-        is_folder = path.is_dir() if folder is None else folder
         try:
-            return self.tree.for_folder(path if is_folder else path.parent)
+            return super().settings_for(path, folder)
         except ConfigError as error:
             raise ConfigProblem(str(error)) from None
 
-    def settings_of_text(self, folder: str) -> Settings:
-        """The settings of the files in ``folder`` (an absolute path as text): a walk asks
-        this for every file, which should cost a dict lookup, not path objects."""
-        settings = self._by_folder_text.get(folder)
-        if settings is None:
-            settings = self._by_folder_text[folder] = self.settings_for(Path(folder), folder=True)
-        return settings
-
-    def settings_of_file(self, file: SourceFile) -> Settings:
-        return self.settings_of_text(os.path.dirname(str(file.path)))
-
-    def skipped(self, absolute: str, folder: bool) -> bool:
-        return self.skip_reason(absolute, folder) is not None
-
-    def skip_reason(self, absolute: str, folder: bool) -> str | None:
-        """Which exclude pattern list covers ``absolute``, if one does."""
-        if self.exclude and is_excluded(relative_to(absolute, str(self.cwd)), self.exclude):
-            return "--exclude"
-        settings = self.settings_of_text(absolute if folder else os.path.dirname(absolute))
-        if folder and os.path.basename(absolute) not in settings.include and skipped_by_default(absolute):
-            return "skipped by default; `include` in [tool.loopsafe] walks it"
-        return f"exclude in {settings.source}" if settings.excludes(absolute, str(self.cwd)) else None
-
-    def cache_of(self, settings: Settings) -> FindingsCache | None:
-        if self.cache_dir is None:
-            return None
-        cache = self._caches.get(id(settings))
-        if cache is None:
-            cache = self._caches[id(settings)] = FindingsCache(self.cache_dir, settings)
-        return cache
-
     def observed_of(self, settings: Settings) -> ObservedRun | None:
-        """The recording files of ``settings`` are analysed with, read on first use.
-        Raises ``ConfigProblem`` (exit 2) naming a file that cannot be used."""
-        if settings.observed is None:
-            return None
-        recording = self._recordings.get(settings.observed)
-        if recording is None:
-            from codemods.observed import load
-
-            try:
-                observations = load(settings.observed)
-            except ObservedError as error:
-                raise ConfigProblem(str(error)) from None
-            recording = self._recordings[settings.observed] = ObservedRun(observations, settings.observed, self.cwd)
-        return recording
-
-    def recordings(self) -> list[ObservedRun]:
-        return list(self._recordings.values())
-
-    def view_of(self, path: Path, settings: Settings, roots: Iterable[Path] = (), source: bytes | None = None) -> ProjectView:
-        """The project around the file ``path`` as a run sees it (``roots``: the folders
-        the run's files' top packages are in), for a file analysed on its own; with its
-        text ``source``, told what the recording saw in it."""
-        from codemods.summaries import file_project_view
-
-        view = file_project_view(path, settings, self.cache_of(settings), [*roots, *self.extra_roots()])
-        recording = self.observed_of(settings) if source is not None else None
-        if recording is None or source is None:
-            return view
-        observed = with_observed(view, recording.sites(path, source))
-        assert observed is not None  # given a view, it gives one
-        return observed
-
-    def extra_roots(self) -> list[Path]:
-        """Where a run finds modules besides the folders of its files' top packages."""
-        return [self.cwd, self.cwd / "src"]
-
-    def save_caches(self) -> None:
-        for cache in self._caches.values():
-            cache.save()
+        try:
+            return super().observed_of(settings)
+        except ObservedError as error:
+            raise ConfigProblem(str(error)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -374,58 +208,31 @@ def main() -> None:
     """
 
 
-def _project(invocation: Invocation) -> Project:
-    """Each file's settings with the command line's options applied, and where the cache goes."""
-    changes: dict[str, Any] = {}
-    if invocation.select:
-        changes["select"] = tuple(invocation.select)
-    if invocation.native_sleep is not None:
-        changes["native_sleep"] = invocation.native_sleep
-    if invocation.target_version is not None:
-        try:
-            changes["target_version"] = parse_version(invocation.target_version)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--target-version") from None
-    if invocation.observed is not None:
-        changes["observed"] = Path(os.path.abspath(invocation.observed))
-
-    def adjust(settings: Settings) -> Settings:
-        if not changes and not invocation.ignore:
-            return settings
-        return replace(settings, **changes, ignore=settings.ignore + tuple(invocation.ignore))
-
+def _load(invocation: Invocation) -> tuple[Project, Tally]:
+    """The project (each file's settings, excludes, caches) and a tally for this run."""
     try:
-        tree = SettingsTree(invocation.config, adjust)
+        changes = invocation.settings_changes()
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--target-version") from None
+    try:
+        project = make_project(invocation, changes, Project)
     except ConfigError as error:
         raise ConfigProblem(str(error)) from None
-    project = Project(tree, invocation.exclude, None)
-    if not invocation.no_cache:
-        found = project.settings_for(invocation.first_path())
-        root = found.source.parent if found.source else Path.cwd()
-        project.cache_dir = invocation.cache_dir or default_cache_dir(root.resolve())
-    return project
+    assert isinstance(project, Project)
+    tally = Tally(_echo, output=invocation.output)
+    announce_settings(invocation, project, tally)
+    return project, tally
 
 
-def _outcomes(paths: Sequence[str], project: Project, jobs: int | None, tally: Tally,
-              findings_only: bool = False) -> Iterator[FileOutcome]:
+def _echo(text: str, err: bool) -> None:
+    click.echo(text, err=err)
+
+
+def _outcomes(invocation: Invocation, project: Project, tally: Tally, findings_only: bool = False) -> Iterator[FileOutcome]:
     """Outcomes streamed in path order; files are not held in memory all at once."""
-    excluded: list[str] = []
-    files, errors = discover([Path(p) for p in paths if p != STDIN], project.skipped, project.cwd, excluded)
-    for display, error in errors:
-        tally.error(display, error)
-    for display in excluded:
-        reason = project.skip_reason(os.path.abspath(display), False)
-        click.echo(f"{display}: skipped: matches an exclude pattern ({reason})", err=True)
-    if not files and not errors and not excluded and any(p != STDIN for p in paths):
-        given = ", ".join(p for p in paths if p != STDIN)
-        tally.say(f"loopsafe: warning: no Python files found under {given}")
-    for file in files:
-        # A broken configuration or recording stops the run here, not midway.
-        project.observed_of(project.settings_of_file(file))
-    if tally.output.verbose:
-        click.echo(f"loopsafe: {_plural(len(files), 'Python file')} to look at", err=True)
+    files = files_to_look_at(invocation.paths, project, tally)
     outcomes = run_project(
-        files, project.settings_of_file, jobs or default_jobs(), findings_only, project.cache_of,
+        files, project.settings_of_file, invocation.jobs or default_jobs(), findings_only, project.cache_of,
         extra_roots=project.extra_roots(), observed_of=project.observed_of,
     )
     return _saving(project, outcomes if tally.output.quiet else _with_progress(outcomes, len(files)))
@@ -439,14 +246,10 @@ def _saving(project: Project, outcomes: Iterator[FileOutcome]) -> Iterator[FileO
         project.save_caches()
 
 
-#: Runs with fewer files finish before a progress bar would help.
-PROGRESS_MIN_FILES = 200
-
-
 def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[FileOutcome]:
     """A progress bar on stderr for long runs on a terminal; silent in CI and when piped."""
     stderr = click.get_text_stream("stderr")
-    if total < PROGRESS_MIN_FILES or os.environ.get("CI") or not stderr.isatty():
+    if not shows_progress(total, stderr):
         yield from outcomes
         return
     bar: ProgressBar[int]  # counts up to ``length``: click cannot infer the item type without an iterable
@@ -483,13 +286,7 @@ def _with_stdin(invocation: Invocation, project: Project,
 
 
 def _finish(tally: Tally, found: bool) -> None:
-    if tally.errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FOUND if found else EXIT_CLEAN)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    sys.exit(exit_status(tally, found))
 
 
 @main.command()
@@ -520,73 +317,14 @@ def check(invocation: Invocation, output_format: str, statistics: bool, sort: st
     call, or why it cannot, and with --observed how long a recording saw it stall the
     event loop. Without PATHS, the current directory. Exit 1 if anything is found.
     """
-    project, tally = invocation.load()
+    project, tally = _load(invocation)
     if add_noqa:
         _add_noqa_comments(invocation, project, tally)
         return
-    by_cost = sort == "cost"
-    found: list[tuple[str, Finding]] = []
-    for display, result in _with_stdin(invocation, project, invocation.outcomes(project, tally, True)):
-        if result.error is not None:
-            tally.error(display, result.error)
-            continue
-        for finding in result.findings:
-            found.append((display, finding))
-            if not statistics and not by_cost:
-                _show(display, finding, output_format, tally)
-    if by_cost:
-        found = _costliest_first(found)
-        if not statistics:
-            for display, finding in found:
-                _show(display, finding, output_format, tally)
-    if statistics:
-        _print_statistics([finding for _, finding in found], by_cost)
-    elif output_format == "json":
-        click.echo(json.dumps(tally.findings, indent=2))
-    elif output_format == "sarif":
-        from codemods.sarif import sarif_log
-
-        click.echo(json.dumps(sarif_log(found, tally.failures), indent=2))
-    if output_format == "text" or statistics:
-        fixable = sum(1 for _, finding in found if finding.fixable)
-        files = len({display for display, _ in found})
-        where = f" in {_plural(files, 'file')}" if found else ""
-        tally.say(f"loopsafe: {_plural(len(found), 'blocking call')} found{where}{tally.failed()}")
-        costs = [finding.cost for _, finding in found if finding.cost is not None]
-        if costs:
-            from codemods.observed import format_seconds
-
-            tally.say(f"loopsafe: {len(costs)} of them stalled the event loop when recorded, "
-                      f"{format_seconds(sum(cost.seconds for cost in costs))} in all"
-                      f"{'' if by_cost else ' (costliest first: --sort cost)'}")
-        if fixable:
-            tally.say(f"loopsafe: {fixable} fixable with `loopsafe fix` (see them first with `loopsafe diff`)")
-    invocation.say_observed(project, tally)
-    _finish(tally, bool(found))
-
-
-def _show(display: str, finding: Finding, output_format: str, tally: Tally) -> None:
-    """One finding in the format asked for (JSON's are collected, printed as one list)."""
-    if output_format == "text":
-        click.echo(finding.format(display))
-    elif output_format == "github":
-        click.echo(
-            f"::error file={display},line={finding.line},col={finding.column},"
-            f"title=loopsafe {finding.code}::{_github_escape(finding.message)}"
-        )
-    elif output_format == "json":
-        tally.findings.append({
-            "path": display, "line": finding.line, "column": finding.column,
-            "code": finding.code, "name": finding.name, "fixable": finding.fixable,
-            "message": finding.message, **({"chain": list(finding.chain)} if finding.chain else {}),
-            **({"cost": finding.cost.to_json()} if finding.cost is not None else {}),
-        })
-
-
-def _costliest_first(found: list[tuple[str, Finding]]) -> list[tuple[str, Finding]]:
-    """``check --sort cost``: the findings a recording saw stall the loop, the longest
-    stalled first, then the others, each group in the usual order (a stable sort)."""
-    return sorted(found, key=lambda item: (0, -item[1].cost.seconds) if item[1].cost is not None else (1, 0.0))
+    results = _with_stdin(invocation, project, _outcomes(invocation, project, tally, True))
+    found = report_findings(results, output_format, statistics, sort == "cost", tally)
+    say_observed(project, tally)
+    _finish(tally, found)
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:
@@ -597,7 +335,7 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
 
     # Every file's findings first (not its bytes): where modules are found depends on all files.
     found: list[tuple[SourceFile, list[Finding]]] = []
-    for outcome in invocation.outcomes(project, tally, findings_only=True):
+    for outcome in _outcomes(invocation, project, tally, findings_only=True):
         if outcome.result.error is not None:
             tally.error(outcome.file.display, outcome.result.error)
         else:
@@ -631,9 +369,9 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
             if not placed(finding):  # never silently: `check` would still list it
                 click.echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
                            "loopsafe found no line for its `# noqa` comment", err=True)
-    tally.say(f"loopsafe: {_plural(added, 'finding')} suppressed with `# noqa` in {_plural(files, 'file')}"
+    tally.say(f"loopsafe: {plural(added, 'finding')} suppressed with `# noqa` in {plural(files, 'file')}"
               f"{tally.failed()}")
-    invocation.say_observed(project, tally)
+    say_observed(project, tally)
     _finish(tally, False)
 
 
@@ -641,36 +379,6 @@ def _among(findings: Sequence[Finding]) -> Callable[[Finding], bool]:
     """Whether a finding is one of ``findings`` (the same call and code)."""
     places = {(finding.line, finding.column, finding.code) for finding in findings}
     return lambda finding: (finding.line, finding.column, finding.code) in places
-
-
-def _print_statistics(findings: Sequence[Finding], by_cost: bool = False) -> None:
-    """``count  CODE  name  (N fixable)``, most frequent first, as ``ruff --statistics``;
-    then, for the rows a recording saw stall the loop, the time and the steps
-    (``by_cost``: those rows first, the longest first)."""
-    from codemods.observed import Cost, merge_costs
-
-    counts: dict[tuple[str, str], list[int]] = {}
-    costs: dict[tuple[str, str], list[Cost]] = {}
-    for finding in findings:
-        count = counts.setdefault((finding.code, finding.name), [0, 0])
-        count[0] += 1
-        count[1] += finding.fixable
-        if finding.cost is not None:
-            costs.setdefault((finding.code, finding.name), []).append(finding.cost)
-    observed = {row: merge_costs(found) for row, found in costs.items()}
-
-    def order(item: tuple[tuple[str, str], list[int]]) -> tuple[float, int, tuple[str, str]]:
-        cost = observed.get(item[0])
-        return (-cost.seconds if by_cost and cost is not None else 0.0, -item[1][0], item[0])
-
-    for (code, name), (total, fixable) in sorted(counts.items(), key=order):
-        cost = observed.get((code, name))
-        stalled = f"  observed {cost.amount}" if cost is not None else ""
-        click.echo(f"{total:>6}  {code}  {name}  ({fixable} fixable){stalled}")
-
-
-def _github_escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _echo_diff(text: str, color: bool | None) -> None:
@@ -724,8 +432,8 @@ def diff(invocation: Invocation) -> None:
     `loopsafe diff src/ | git apply` applies it. Calls that cannot be rewritten are
     listed on stderr. Without PATHS, the current directory. Exit 1 if any file would change.
     """
-    project, tally = invocation.load()
-    for display, result in _with_stdin(invocation, project, invocation.outcomes(project, tally)):
+    project, tally = _load(invocation)
+    for display, result in _with_stdin(invocation, project, _outcomes(invocation, project, tally)):
         if result.error is not None:
             tally.error(display, result.error)
             continue
@@ -734,7 +442,7 @@ def diff(invocation: Invocation) -> None:
             tally.files_changed += 1
             _echo_diff(unified_diff(result.source, result.output, display), invocation.output.color)
     tally.summarize(dry_run=True)
-    invocation.say_observed(project, tally)
+    say_observed(project, tally)
     _finish(tally, tally.files_changed > 0)
 
 
@@ -749,7 +457,7 @@ def fix(invocation: Invocation) -> None:
     directory. Calls that cannot be rewritten are listed on stderr; exit 1 if there are
     any. Run the project's formatter afterwards: rewritten lines may be longer.
     """
-    project, tally = invocation.load()
+    project, tally = _load(invocation)
     if STDIN in invocation.paths:
         source, result = _stdin(invocation, project)
         if result.error is not None:
@@ -760,7 +468,7 @@ def fix(invocation: Invocation) -> None:
             click.get_binary_stream("stdout").write(result.output)
             tally.files_changed += int(result.changed)
         click.get_binary_stream("stdout").flush()  # before the summary on stderr
-    for outcome in invocation.outcomes(project, tally):
+    for outcome in _outcomes(invocation, project, tally):
         result, display = outcome.result, outcome.file.display
         if result.error is not None:
             tally.error(display, result.error)
@@ -783,7 +491,7 @@ def fix(invocation: Invocation) -> None:
         _report_unfixable(display, result, tally, written=True)
         tally.files_changed += 1
     tally.summarize(dry_run=False)
-    invocation.say_observed(project, tally)
+    say_observed(project, tally)
     _finish(tally, tally.calls_reported > 0)
 
 

@@ -34,7 +34,6 @@ name or pattern = strategy (``to_thread`` or ``report``)::
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import re
@@ -42,28 +41,18 @@ import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from codemods.declared import DeclaredBlocking, DeclaredPattern, is_pattern, parse_pattern
-from codemods.catalog import (
-    BlockingCall,
-    BlockingType,
-    build_annotation_index,
-    build_constructor_index,
-    build_index,
-    catalog_names,
-    names_method,
-    normalize_code,
-    user_entry,
-)
+from codemods.codes import normalize_code
 
+# The catalog is built where its entries are asked for (``index``...), not here: reading
+# settings (a check answered from the findings cache) does not build it.
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
-    from codemods.analysis.screen import ScreenNames
+    from typing import Any, Callable, Mapping, Sequence
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+    from codemods.analysis.screen import ScreenNames
+    from codemods.catalog import BlockingCall, BlockingType
+    from codemods.declared import DeclaredBlocking, DeclaredPattern
 
 
 def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
@@ -133,19 +122,27 @@ class Settings:
     @cached_property
     def index(self) -> dict[str, BlockingCall]:
         """The blocking callables, by name: the catalog and ``blocking``, less the names ``ignore`` lists."""
+        from codemods.catalog import build_index
+
         return build_index(self.extra, self.ignore)
 
     @cached_property
     def declared_blocking(self) -> DeclaredBlocking | None:
         """What the ``blocking`` patterns cover (``None`` without any)."""
+        from codemods.declared import DeclaredBlocking
+
         return DeclaredBlocking(self.declared, self.ignore) if self.declared else None
 
     @cached_property
     def constructors(self) -> dict[str, BlockingType]:
+        from codemods.catalog import build_constructor_index
+
         return build_constructor_index(self.ignore)
 
     @cached_property
     def annotations(self) -> dict[str, BlockingType]:
+        from codemods.catalog import build_annotation_index
+
         return build_annotation_index(self.ignore)
 
     @cached_property
@@ -226,6 +223,11 @@ def _blocking(blocking: object, where: str) -> tuple[list[BlockingCall], list[De
                           "or a table of name = strategy")
     extra: list[BlockingCall] = []
     declared: list[DeclaredPattern] = []
+    if not strategies:
+        return extra, declared
+    from codemods.catalog import user_entry
+    from codemods.declared import is_pattern, parse_pattern
+
     for name, strategy in strategies.items():
         assert isinstance(name, str)
         if not isinstance(strategy, str):
@@ -246,10 +248,16 @@ def check_ignored(
     """Each entry of ``ignore`` must name something loopsafe knows: a code (``LS251``,
     ``ASYNC251``), a name of the catalog, or one a ``blocking`` pattern covers; a
     misspelling would silently do nothing."""
+    names = [name for name in ignore if normalize_code(name) is None]
+    if not names:
+        return  # codes only: the catalog need not be built
+    from codemods.catalog import catalog_names, names_method
+
     known = catalog_names(extra)
-    for name in ignore:
-        if (normalize_code(name) is None and name not in known and not names_method(name)
-                and not any(p.covers(name) for p in declared)):
+    for name in names:
+        if name not in known and not names_method(name) and not any(p.covers(name) for p in declared):
+            import difflib
+
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
@@ -274,6 +282,9 @@ def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
     supported; ``>=3`` allows 3.8; ``!=3.8.*,>=3.7`` allows 3.7. ``None`` when the
     specifier allows no Python 3 release at all. Raises ``ValueError`` if it is invalid.
     """
+    simple = _simple_minimum(spec)
+    if simple is not None:
+        return simple
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
 
@@ -298,6 +309,31 @@ def minimum_from_requires_python(spec: str) -> tuple[int, int] | None:
         if any(specifiers.contains(candidate, prereleases=True) for candidate in candidates):
             return (3, minor)
     return None
+
+
+#: ``>=3.N`` or ``>=3.N.M``; ``<4`` (``<4.0``...) or ``<3.K`` (``<3.K.0``...). Compiled
+#: on first use (``re``'s cache): most runs read no ``requires-python``.
+_AT_LEAST = r">=\s*3\.(\d{1,2})(?:\.\d+)?"
+_BELOW = r"<\s*(?:4|3\.(\d{1,2}))(?:\.0)*"
+
+
+def _simple_minimum(spec: str) -> tuple[int, int] | None:
+    """``minimum_from_requires_python`` of the usual specifiers, ``>=3.N[.M]`` alone or
+    with an upper bound above it (``<4``, ``<3.K`` with K > N): 3.N.M itself is allowed,
+    and no 3.m before it. ``None`` for any other (``packaging`` reads those, at a cost
+    a run answered from the findings cache would notice)."""
+    clauses = [clause.strip() for clause in spec.split(",")]
+    lower = [match for match in (re.fullmatch(_AT_LEAST, clause) for clause in clauses) if match is not None]
+    if len(lower) != 1:
+        return None
+    minor = int(lower[0].group(1))
+    for clause in clauses:
+        if re.fullmatch(_AT_LEAST, clause):
+            continue
+        upper = re.fullmatch(_BELOW, clause)
+        if upper is None or (upper.group(1) is not None and int(upper.group(1)) <= minor):
+            return None
+    return (3, minor)
 
 
 def _requires_python(document: Mapping[str, Any], path: Path) -> tuple[int, int] | None:
@@ -339,6 +375,11 @@ def find_pyproject(start: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: most runs of a project without a pyproject.toml never parse TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -357,37 +398,41 @@ class SettingsTree:
     def __init__(self, config: Path | None = None, adjust: Callable[[Settings], Settings] = lambda s: s) -> None:
         self._adjust = adjust
         self._override = adjust(load_settings(Path.cwd(), config)) if config is not None else None
-        self._by_folder: dict[Path, Settings] = {}
+        self._by_folder: dict[str, Settings] = {}
         self._by_source: dict[Path | None, Settings] = {}
         self._documents: dict[Path, dict[str, Any]] = {}
-        self._lookups: dict[Path, tuple[Path | None, Path | None]] = {}
+        self._lookups: dict[str, tuple[Path | None, Path | None]] = {}
 
     def for_folder(self, folder: Path) -> Settings:
         """The settings of the files in ``folder`` (absolute). Raises ``ConfigError``."""
         if self._override is not None:
             return self._override
-        known = self._by_folder.get(folder)
+        # Folders as text: a walk asks for every folder, and path objects cost more than
+        # the lookup itself.
+        text = str(folder)
+        known = self._by_folder.get(text)
         if known is None:
-            configured, nearest = self._lookup(folder)
+            configured, nearest = self._lookup(text)
             source = configured or nearest
             known = self._by_source.get(source)
             if known is None:
                 found = (source, self._read(source)) if source is not None else None
                 known = self._by_source[source] = self._adjust(_settings_of(found, None))
-            self._by_folder[folder] = known
+            self._by_folder[text] = known
         return known
 
-    def _lookup(self, folder: Path) -> tuple[Path | None, Path | None]:
+    def _lookup(self, folder: str) -> tuple[Path | None, Path | None]:
         """(the nearest pyproject.toml with [tool.loopsafe], the nearest at all), from
         ``folder`` up, as ``find_pyproject``; each folder asked once (one ``stat``)."""
         known = self._lookups.get(folder)
         if known is None:
-            parent = folder.parent
+            parent = os.path.dirname(folder)
             above = self._lookup(parent) if parent != folder else (None, None)
-            candidate = folder / "pyproject.toml"
-            if candidate.is_file():
-                has_table = "loopsafe" in self._read(candidate).get("tool", {})
-                known = (candidate if has_table else above[0], candidate)
+            candidate = os.path.join(folder, "pyproject.toml")
+            if os.path.isfile(candidate):
+                path = Path(candidate)
+                has_table = "loopsafe" in self._read(path).get("tool", {})
+                known = (path if has_table else above[0], path)
             else:
                 known = above
             self._lookups[folder] = known

@@ -8,18 +8,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
 
-from codemods.catalog import CATEGORIES
-from codemods.observed import Cost
+from codemods.codes import CATEGORIES
 
-_LINE_BREAK = re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*")
-_AFTER_OPENING = re.compile(r"([(\[{]) (?=\S)")
-_BEFORE_CLOSING = re.compile(r"(?<=\S) ([)\]}])")
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
+if TYPE_CHECKING:
+    from typing import Any
+
+    from codemods.observed import Cost
+
 #: Not a call but a loop (``codemods.analysis.busy_wait``): its name is what it polls.
 _BUSY_WAIT = CATEGORIES["busy-wait"][0]
 #: Not found by reading the code but seen stalling the loop when recorded (``--observed``).
 _OBSERVED = CATEGORIES["observed"][0]
+
+
+@cache
+def _one_line_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """What makes a finding's detail one line: a line break (and the indentation around
+    it), a space after an opening or before a closing bracket; and what one of the three
+    needs to match. Compiled on first use: findings read from the cache are one line
+    already."""
+    return (
+        re.compile(r"[ \t]*(?:\\?(?:\r\n|\n|\r))[ \t\f]*"),
+        re.compile(r"([(\[{]) (?=\S)"),
+        re.compile(r"(?<=\S) ([)\]}])"),
+        re.compile(r"[\r\n]|[(\[{] | [)\]}]"),
+    )
 
 
 @dataclass(frozen=True, order=True)
@@ -43,9 +59,21 @@ class Finding:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", tuple(self.chain))
-        detail = _LINE_BREAK.sub(" ", self.detail)
-        detail = _AFTER_OPENING.sub(r"\1", detail)
-        object.__setattr__(self, "detail", _BEFORE_CLOSING.sub(r"\1", detail))
+        line_break, after_opening, before_closing, may_spread = _one_line_patterns()
+        detail = self.detail
+        if may_spread.search(detail):  # most details hold none
+            detail = line_break.sub(" ", detail)
+            detail = after_opening.sub(r"\1", detail)
+            object.__setattr__(self, "detail", before_closing.sub(r"\1", detail))
+
+    @classmethod
+    def restored(cls, state: dict[str, Any]) -> Finding:
+        """A finding from the fields a finding had (``codemods.cache``: its detail one line
+        already, ``chain`` a tuple, ``cost`` given), set as unpickling sets them: no
+        ``__post_init__`` to run again on each of the thousands a warm run reads."""
+        finding = cls.__new__(cls)
+        finding.__dict__.update(state)
+        return finding
 
     @property
     def message(self) -> str:

@@ -19,94 +19,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import Finding, TransformResult
-from codemods.runner import FileOutcome, ObservedOf, SourceFile, WorkerPool, run, stat_or_none
+from codemods.module_names import ModuleLocator as ModuleLocator, module_name_of as module_name_of
+from codemods.runner import FileOutcome, SourceFile, WorkerPool, run, stat_or_none
 
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator, Sequence
+
     from codemods.analysis.modules import ProjectView
     from codemods.analysis.helpers import HelperCall, ModuleSummary
-    from codemods.cache import FindingsCache
+    from codemods.cache import Decision, FindingsCache, Stamp
+    from codemods.runner import ObservedOf
     from codemods.summaries import Decided, Known, ProjectSummaries
-
-
-def module_name_of(path: Path, folders: dict[str, tuple[list[str], str]] | None = None) -> tuple[str, bool, Path]:
-    """The dotted module name of a ``.py`` file, whether it is a package's ``__init__``,
-    and the folder its top package is in (where ``import`` finds it). ``folders``: the
-    answers for folders, kept across calls (a run asks for every file)."""
-    folder, file_name = os.path.split(str(path))
-    package = file_name == "__init__.py"
-    parts, root = _package_of(folder, {} if folders is None else folders)
-    return ".".join(parts if package else [*parts, file_name[:-3]]), package, Path(root)
-
-
-def _package_of(folder: str, folders: dict[str, tuple[list[str], str]]) -> tuple[list[str], str]:
-    """The package a folder is (its dotted parts), and the folder its top package is in.
-
-    A folder without ``__init__.py`` inside a package is a namespace portion of it (PEP
-    420): ``import pkg.utils.media`` finds ``pkg/utils/media.py`` when ``pkg`` is a
-    package, so its modules are named under the package, never also as top-level
-    modules (one file, one name). Elsewhere such a folder is where imports start."""
-    found = folders.get(folder)
-    if found is None:
-        parent, name = os.path.split(folder)
-        found = ([], folder)
-        if name and name.isidentifier():
-            parts, root = _package_of(parent, folders)
-            if os.path.isfile(os.path.join(folder, "__init__.py")) or parts:
-                found = ([*parts, name], root)
-        folders[folder] = found
-    return found
-
-
-@dataclass
-class ModuleLocator:
-    """Where the project's modules are: under the folders that hold the run's top
-    packages and modules (and a ``src`` layout's), as ``import`` would find them."""
-
-    roots: list[str] = field(default_factory=list)
-    _found: dict[str, Path | None] = field(default_factory=dict)
-    #: Each root's entries, read once: most names asked for are not the project's.
-    _entries: dict[str, frozenset[str]] = field(default_factory=dict)
-    #: ``_package_of``'s answers, shared with the run's naming of its files.
-    folders: dict[str, tuple[list[str], str]] = field(default_factory=dict)
-
-    def add_root(self, root: Path) -> None:
-        text = str(root)
-        if text not in self.roots:
-            self.roots.append(text)
-            self._found.clear()  # a name not found may be found now
-
-    def locate(self, name: str) -> Path | None:
-        """The file of module ``name``; ``None`` if no root has it or two roots do, or if
-        the file's own name is another (``utils.media`` for ``pkg/utils/media.py`` inside
-        package ``pkg``, or ``src.pkg.mod``): a file is one module, under one name."""
-        if name not in self._found:
-            parts = name.split(".")
-            found = set()
-            for root in self.roots:
-                if parts[0] not in self._top_names(root):
-                    continue
-                base = os.path.join(root, *parts)
-                for candidate in (base + ".py", os.path.join(base, "__init__.py")):
-                    if os.path.isfile(candidate) and module_name_of(Path(candidate), self.folders)[0] == name:
-                        found.add(candidate)
-            self._found[name] = Path(found.pop()) if len(found) == 1 else None
-        return self._found[name]
-
-    def _top_names(self, root: str) -> frozenset[str]:
-        entries = self._entries.get(root)
-        if entries is None:
-            try:
-                listed = os.listdir(root)
-            except OSError:
-                listed = []
-            entries = self._entries[root] = frozenset(n[:-3] if n.endswith(".py") else n for n in listed)
-        return entries
 
 
 def run_project(
@@ -122,18 +51,10 @@ def run_project(
     modules. Outcomes come in the order of ``files``, except those that needed a second
     look, which come last. ``observed_of``: the recording for files of these settings
     (``runner.run``)."""
-    if not any(settings_of(file).allows("LS301") for file in files):
-        # Nothing to follow.
+    if not _follows_calls(files, settings_of):
         yield from run(files, settings_of, jobs, findings_only, cache_of, observed_of=observed_of)
         return
-    locator = ModuleLocator()
-    names: dict[Path, tuple[str, bool]] = {}
-    for file in files:
-        name, package, root = module_name_of(file.path, locator.folders)
-        names[file.path] = (name, package)
-        locator.add_root(root)
-    for root in extra_roots:
-        locator.add_root(root)
+    locator, names = _locate(files, extra_roots)
     # No more workers than files to look at.
     pool = WorkerPool(min(jobs, len(files)), findings_only) if jobs > 1 else None
     try:
@@ -142,6 +63,62 @@ def run_project(
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+def cached_outcomes(
+    files: Sequence[SourceFile],
+    settings_of: Callable[[SourceFile], Settings],
+    cache_of: Callable[[Settings], FindingsCache | None],
+    extra_roots: Iterable[Path] = (),
+) -> list[FileOutcome] | None:
+    """What ``run_project(files, settings_of, findings_only=True, cache_of=cache_of,
+    extra_roots=extra_roots)`` gives, in order, when the findings cache holds the answer
+    for every file (without a recording); ``None`` as soon as a file would be read."""
+    outcomes: list[FileOutcome] = []
+    held: list[tuple[int, Decision | None]] = []
+    follows = _follows_calls(files, settings_of)
+    # Each file's stat, taken once: the decisions depend on the run's files.
+    seen = _SeenFiles()
+    for file in files:
+        cache = cache_of(settings_of(file))
+        status = stat_or_none(file.path)
+        cached = cache.get(file.path, status) if cache is not None and status is not None else None
+        if cached is None or status is None:
+            return None
+        seen.statuses[str(file.path)] = (status.st_mtime_ns, status.st_size)  # as the cache was asked
+        result = TransformResult(b"", b"", list(cached.findings), cached.error, wanted=cached.wanted,
+                                 pending=cached.pending)
+        if follows and (result.wanted or result.pending) and result.error is None:
+            held.append((len(outcomes), cached.decision))  # decided over other modules (``_run_project``)
+        outcomes.append(FileOutcome(file, result))
+    if held:
+        locator, _ = _locate(files, extra_roots)
+        for position, decision in held:
+            file, result = outcomes[position].file, outcomes[position].result
+            stored = _still_decided(decision, locator, seen)
+            if stored is None:
+                return None
+            outcomes[position] = FileOutcome(file, replace(result, findings=stored))
+    return outcomes
+
+
+def _follows_calls(files: Sequence[SourceFile], settings_of: Callable[[SourceFile], Settings]) -> bool:
+    """Whether calls of project functions are followed across modules (LS301) for any file."""
+    return any(settings_of(file).allows("LS301") for file in files)
+
+
+def _locate(files: Sequence[SourceFile], extra_roots: Iterable[Path]) -> tuple[ModuleLocator, dict[Path, tuple[str, bool]]]:
+    """Where the run's modules are found (the folders of its files' top packages, then
+    ``extra_roots``), and each file's module name and whether it is a package."""
+    locator = ModuleLocator()
+    names: dict[Path, tuple[str, bool]] = {}
+    for file in files:
+        name, package, root = module_name_of(file.path, locator.folders)
+        names[file.path] = (name, package)
+        locator.add_root(root)
+    for root in extra_roots:
+        locator.add_root(root)
+    return locator, names
 
 
 def _in_order(files: Sequence[SourceFile], outcomes: Iterable[FileOutcome]) -> Iterator[FileOutcome]:
@@ -206,10 +183,10 @@ def _run_project(
     if not held:
         return
     undecided: list[FileOutcome] = []
-    statuses: dict[str, tuple[int, int] | None] = {}
+    seen = _SeenFiles()
     for outcome in held:
         stored = (
-            _stored_decision(outcome.file, settings_of, cache_of, locator, statuses)
+            _stored_decision(outcome.file, settings_of, cache_of, locator, seen)
             if findings_only and not observed(outcome.file) else None
         )
         if stored is not None:
@@ -290,28 +267,50 @@ def _fix_text_may_change(result: TransformResult, decision: Decided) -> bool:
 def _stored_decision(
     file: SourceFile, settings_of: Callable[[SourceFile], Settings],
     cache_of: Callable[[Settings], FindingsCache | None], locator: ModuleLocator,
-    statuses: dict[str, tuple[int, int] | None],
+    seen: _SeenFiles,
 ) -> list[Finding] | None:
     """The findings decided for ``file`` by an earlier run, if nothing they depend on
-    changed (``statuses``: the files' stats, taken once for all held files)."""
+    changed (``seen``: the files' stats, taken once for all held files)."""
     cache = cache_of(settings_of(file))
     status = stat_or_none(file.path)
     cached = cache.get(file.path, status) if cache is not None and status is not None else None
-    decision = cached.decision if cached is not None else None
-    if decision is None:
+    return _still_decided(cached.decision, locator, seen) if cached is not None else None
+
+
+def _still_decided(decision: Decision | None, locator: ModuleLocator, seen: _SeenFiles) -> list[Finding] | None:
+    """The findings of ``decision``, if nothing they depend on changed."""
+    if decision is None or not seen.hold(decision.depends):
         return None
-    for path, stored in decision.depends.items():
-        if path not in statuses:
-            try:
-                now = os.stat(path)
-                statuses[path] = (now.st_mtime_ns, now.st_size)
-            except OSError:
-                statuses[path] = None
-        if statuses[path] != tuple(stored):
-            return None
     if any(locator.locate(name) is not None for name in decision.absent):
         return None  # a module that was not the project's is now
     return decision.findings
+
+
+class _SeenFiles:
+    """The files stored decisions depend on, as a run sees them: each one's modification
+    time and size, taken once, and the stamps found to hold (decisions share most)."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, tuple[int, int] | None] = {}
+        self._holding: set[Stamp] = set()
+
+    def status(self, path: str) -> tuple[int, int] | None:
+        if path not in self.statuses:
+            try:
+                now = os.stat(path)
+                self.statuses[path] = (now.st_mtime_ns, now.st_size)
+            except OSError:
+                self.statuses[path] = None
+        return self.statuses[path]
+
+    def hold(self, stamps: frozenset[Stamp]) -> bool:
+        """Whether every file is as ``stamps`` saw it."""
+        for stamp in stamps - self._holding:
+            path, mtime, size = stamp
+            if self.status(path) != (mtime, size):
+                return False
+            self._holding.add(stamp)
+        return True
 
 
 def _store_decision(
@@ -322,7 +321,8 @@ def _store_decision(
 
     cache = cache_of(settings_of(file))
     if cache is not None and findings_only:
-        cache.put_decision(file.path, Decision(decided.depends, decided.absent, list(findings)))
+        depends = frozenset((path, mtime, size) for path, (mtime, size) in decided.depends.items())
+        cache.put_decision(file.path, Decision(depends, decided.absent, list(findings)))
 
 
 def _wanted(result: TransformResult, call_of: Callable[[Any], HelperCall]) -> frozenset[str]:
@@ -338,4 +338,4 @@ def _digest(others: dict[str, ModuleSummary], scanned: dict[str, tuple[str, ...]
     return hashlib.sha256(document.encode()).hexdigest()[:20]
 
 
-__all__ = ["ModuleLocator", "module_name_of", "run_project"]
+__all__ = ["ModuleLocator", "cached_outcomes", "module_name_of", "run_project"]

@@ -6,32 +6,30 @@ that file, and the other files are processed as usual.
 
 from __future__ import annotations
 
-import difflib
 import io
 import os
 import stat
-import tempfile
-import tokenize
-from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from codemods.config import Settings
 from codemods.findings import FileError, TransformResult
-from codemods.observed import Observations, ObservedSite, load as load_observations
 
+# What only some runs need is imported where it is used (the pool of workers, writing,
+# diffs, recordings): a check answered from the findings cache walks, stats and prints.
+TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from typing import Any, Callable, Iterable, Iterator, Sequence
 
     from codemods.analysis.modules import ProjectView
     from codemods.cache import FindingsCache
+    from codemods.observed import Observations, ObservedSite
 
-#: The project around a file (``codemods.project``): ``None`` for a file on its own.
-ViewOf = Callable[["SourceFile"], "ProjectView | None"]
-#: The recording that applies to files of these settings (``--observed``), if any.
-ObservedOf = Callable[[Settings], "ObservedRun | None"]
+    #: The project around a file (``codemods.project``): ``None`` for a file on its own.
+    ViewOf = Callable[["SourceFile"], "ProjectView | None"]
+    #: The recording that applies to files of these settings (``--observed``), if any.
+    ObservedOf = Callable[[Settings], "ObservedRun | None"]
 
 # The engine (ast, libcst, the analyses) is imported on first use: a run answered from
 # the findings cache never loads it.
@@ -105,31 +103,65 @@ def discover(
             elif excluded is not None:
                 excluded.append(shown)
         elif given.is_dir():
-            walked, real_top, absolute_top = str(given), str(given.resolve()), str(given.absolute())
-            for folder, dirnames, filenames in os.walk(walked, onerror=None, followlinks=False):
-                below = folder[len(walked):]  # "" or "/sub/dir"
-                if below and not below.startswith(os.sep):  # walking "/" itself
-                    below = os.sep + below
-                real_folder, absolute_folder = real_top + below, absolute_top + below
-                dirnames[:] = sorted(
-                    d
-                    for d in dirnames
-                    if not os.path.islink(os.path.join(folder, d))
-                    and not skipped(os.path.join(absolute_folder, d), True)
-                )
-                for name in filenames:
-                    if not name.endswith(".py"):
-                        continue
-                    candidate = os.path.join(folder, name)
-                    if (
-                        not os.path.islink(candidate)
-                        and os.path.isfile(candidate)
-                        and not skipped(os.path.join(absolute_folder, name), False)
-                    ):
-                        add(os.path.join(real_folder, name), candidate)
+            _walk(str(given), str(given.resolve()), str(given.absolute()), skipped, add)
         else:
             errors.append((shown, FileError("not a regular file or directory")))
     return sorted(found.values(), key=lambda f: f.display), errors
+
+
+def _walk(top: str, real_top: str, absolute_top: str, skipped: Callable[[str, bool], bool],
+          add: Callable[[str, str], None]) -> None:
+    """``add(real path, path as walked)`` for each regular ``*.py`` file under the folder
+    ``top`` (``real_top`` resolved, ``absolute_top`` absolute) that ``skipped`` keeps, as
+    ``os.walk`` walks: a folder's subfolders asked about, then its files, then each
+    subfolder in name order. Symbolic links are neither walked into nor taken; what
+    ``os.scandir`` says of an entry saves a ``stat`` per file."""
+    waiting = [(top, real_top, absolute_top)]
+    while waiting:
+        folder, real_folder, absolute_folder = waiting.pop()
+        folders: list[os.DirEntry[str]] = []
+        files: list[os.DirEntry[str]] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir()
+                    except OSError:
+                        is_folder = False
+                    (folders if is_folder else files).append(entry)
+        except OSError:
+            continue  # unreadable: nothing under it, as os.walk
+        walked = sorted(
+            (entry for entry in folders
+             if not _is_link(entry) and not skipped(os.path.join(absolute_folder, entry.name), True)),
+            key=lambda entry: entry.name,
+        )
+        for entry in files:
+            name = entry.name
+            if (name.endswith(".py") and _is_regular_file(entry)
+                    and not skipped(os.path.join(absolute_folder, name), False)):
+                add(os.path.join(real_folder, name), entry.path)
+        waiting.extend(
+            (entry.path, os.path.join(real_folder, entry.name), os.path.join(absolute_folder, entry.name))
+            for entry in reversed(walked)
+        )
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    """``os.path.islink``: ``False`` when it cannot be told."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _is_regular_file(entry: os.DirEntry[str]) -> bool:
+    """A file and no symbolic link (``os.path.isfile`` and not ``islink``); ``False``
+    when it cannot be told."""
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def stat_or_none(path: Path) -> os.stat_result | None:
@@ -256,6 +288,8 @@ def observed_in(path: Path) -> ObservedRun:
         stamp = (-1, -1)  # ``load`` says why it cannot be read
     known = _OBSERVED_FILES.get(path)
     if known is None or known[0] != stamp:
+        from codemods.observed import load as load_observations
+
         known = _OBSERVED_FILES[path] = (stamp, ObservedRun(load_observations(path), path))
     return known[1]
 
@@ -350,6 +384,9 @@ def run(
                                   observed_of(settings_of(file))),
             )
         return
+    from collections import deque
+    from concurrent.futures import Future
+
     in_flight_limit = 16 * jobs
     in_flight = 0
     pending: deque[tuple[SourceFile, TransformResult | Future[TransformResult]]] = deque()
@@ -407,10 +444,14 @@ def run(
 
 
 def _ready(item: TransformResult | Future[TransformResult]) -> bool:
+    from concurrent.futures import Future
+
     return not isinstance(item, Future) or item.done()
 
 
 def _result(item: TransformResult | Future[TransformResult]) -> TransformResult:
+    from concurrent.futures import Future
+
     return item.result() if isinstance(item, Future) else item
 
 
@@ -531,6 +572,8 @@ def write_atomically(path: Path, data: bytes, expected_current: bytes) -> None:
     if status.st_nlink > 1:
         _write_in_place(path, data)
         return
+    import tempfile
+
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".loopsafe")
     except PermissionError:
@@ -582,6 +625,8 @@ def _write_in_place(path: Path, data: bytes) -> None:
 
 def decode_source(data: bytes) -> str:
     """Text of a Python source, honouring a BOM or coding cookie (as Python does)."""
+    import tokenize
+
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding)
@@ -595,6 +640,8 @@ _NO_NEWLINE = "\\ No newline at end of file\n"
 def unified_diff(before: bytes, after: bytes, display: str) -> str:
     """A ``git apply``-able unified diff, ``a/`` and ``b/`` prefixed (a path outside the
     current directory is shown as it is, without prefixes, for ``patch -p0``)."""
+    import difflib
+
     old_lines = _lines(decode_source(before))
     new_lines = _lines(decode_source(after))
     old_name, new_name = (display, display) if Path(display).is_absolute() else (f"a/{display}", f"b/{display}")
@@ -612,6 +659,7 @@ def line_map(before: bytes, after: bytes) -> Callable[[int], int]:
     line exactly; a changed or removed one, at the start of what replaced it (as near as
     the diff tells)."""
     import bisect
+    import difflib
 
     old_lines = _lines(decode_source(before))
     new_lines = _lines(decode_source(after))

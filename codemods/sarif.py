@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from codemods import __version__
-from codemods.catalog import CATEGORIES, TITLES
+from codemods.codes import CATEGORIES, TITLES
 from codemods.findings import FileError, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

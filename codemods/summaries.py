@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from codemods.analysis.helpers import HelperCall, ModuleSummary
     from codemods.analysis.modules import ProjectView
     from codemods.cache import FindingsCache
-    from codemods.project import ModuleLocator
+    from codemods.module_names import ModuleLocator
 
 # A module-level function or class is defined at the start of a line: one defined in an
 # indented block (``if``/``try``) is taken as not there, a rare miss, never a wrong answer
@@ -303,7 +303,7 @@ def project_view(path: Path, settings: Settings, fresh: bool = False) -> Project
     they change); else once per process (fixit lints many files of a project in one)."""
     from codemods.analysis.modules import ModuleName, ProjectView
     from codemods.cache import default_cache_dir
-    from codemods.project import module_name_of
+    from codemods.module_names import module_name_of
 
     name, package, root = module_name_of(path)
     module = ModuleName(name, package)
@@ -337,7 +337,7 @@ def file_project_view(
     check by path finds in it (``roots``: the run's other places modules are found; the
     run's ``cache``, ``None`` with ``--no-cache``)."""
     from codemods.analysis.modules import ModuleName, ProjectView
-    from codemods.project import ModuleLocator, module_name_of
+    from codemods.module_names import ModuleLocator, module_name_of
 
     name, package, root = module_name_of(path)
     module = ModuleName(name, package)
@@ -360,7 +360,7 @@ def _modules_of(folder: Path, root: Path, settings: Settings) -> _ProjectModules
 
 def _project_modules(root: Path, settings: Settings, folder: Path) -> _ProjectModules:
     from codemods.cache import FindingsCache
-    from codemods.project import ModuleLocator
+    from codemods.module_names import ModuleLocator
 
     locator = ModuleLocator()
     for candidate in (root, *([settings.source.parent.resolve()] if settings.source else [])):
@@ -383,7 +383,7 @@ class _ProjectModules(Mapping[str, "ModuleFile"]):
         """Which modules under the project's folders may bind ``name`` (``helpers.ProjectText``)."""
         if self._text is None:
             from codemods.analysis.helpers import ProjectText
-            from codemods.project import module_name_of
+            from codemods.module_names import module_name_of
 
             found: dict[str, Callable[[], bytes]] = {}
             folders: dict[str, tuple[list[str], str]] = {}

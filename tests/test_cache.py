@@ -209,6 +209,7 @@ def test_the_code_of_every_subpackage_is_in_the_fingerprint(monkeypatch: pytest.
     import codemods.cache as cache_module
     from codemods.config import Settings
 
+    cache_module._code_digest.cache_clear()  # read once per process: this one reads it again
     before = cache_module.fingerprint(Settings())
     analysis_file = Path(cache_module.__file__).parent / "analysis" / "finder.py"
     real_read_bytes = Path.read_bytes
@@ -218,7 +219,11 @@ def test_the_code_of_every_subpackage_is_in_the_fingerprint(monkeypatch: pytest.
         return data + b"# changed" if self == analysis_file else data
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    assert cache_module.fingerprint(Settings()) != before
+    cache_module._code_digest.cache_clear()
+    try:
+        assert cache_module.fingerprint(Settings()) != before
+    finally:
+        cache_module._code_digest.cache_clear()
 
 
 # -- calls of project functions across modules (codemods.project) -----------------------

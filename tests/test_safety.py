@@ -136,7 +136,9 @@ def test_a_folder_that_allows_no_new_file_gets_the_file_rewritten_in_place(
     def no_new_file(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(runner_module.tempfile, "mkstemp", no_new_file)
+    import tempfile  # the runner imports it where it writes
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_new_file)
     write_atomically(target, FIXED.encode(), SLEEPY.encode())
     assert target.read_text() == FIXED
 
