@@ -232,6 +232,7 @@ class ProjectSummaries:
         """A held result (``codemods.project``), decided over the project's summaries."""
         from codemods.analysis.finder import decode_step
         from codemods.analysis.helpers import HelperCall, ProjectIndex, helper_finding, typed_return
+        from codemods.analysis.observed_sites import call_finding
 
         index = ProjectIndex(self.load, self.text)
         findings: list[Finding] | None = None
@@ -240,7 +241,7 @@ class ProjectSummaries:
         typed = False
         for data in result.pending:
             call = call_of(data)
-            finding = helper_finding(call, index, module)
+            finding = call_finding(call, index, module)
             if finding is not None:
                 findings = [*(findings if findings is not None else result.findings), finding]
             typed = typed_return(index, call.step, module) is not None or typed

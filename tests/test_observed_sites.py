@@ -490,7 +490,8 @@ def test_another_modules_function_is_judged_with_the_project() -> None:
     """A first look waits for the project's summaries (``codemods.project``); decided there,
     the function that touches only its arguments runs in a thread, the other is reported
     (judged as LS301 judges a helper); a second look with the summaries fixes it."""
-    from codemods.analysis.helpers import ModuleSummary, ProjectIndex, ProjectText, helper_finding
+    from codemods.analysis.helpers import ModuleSummary, ProjectIndex, ProjectText
+    from codemods.analysis.observed_sites import call_finding
     from codemods.config import Settings
     from codemods.engine import summarise_source
 
@@ -510,7 +511,7 @@ def test_another_modules_function_is_judged_with_the_project() -> None:
         name: summarise_source(text, Settings(), name, False) for name, text in sources.items()
     }
     index = ProjectIndex(summaries.get, ProjectText({name: (lambda t=text: t) for name, text in sources.items()}))
-    decided = [helper_finding(call, index, "app.handlers") for call in looked.pending]
+    decided = [call_finding(call, index, "app.handlers") for call in looked.pending]
     assert [(f.code, f.name, f.fixable, f.cost) for f in decided if f is not None] == [
         ("LS401", "checksum", True, sites[0].cost), ("LS401", "remember", False, sites[1].cost),
         ("LS401", "hashlib.scrypt", True, sites[3].cost),

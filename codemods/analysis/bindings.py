@@ -974,3 +974,23 @@ class ModuleScopes:
     def scope_or(self, node: ast.AST, default: Scope) -> Scope:
         """``scope_of(node)``, or ``default`` for a node that has none."""
         return self._analysis.scopes.get(node, default)
+
+
+# Only names that come from an import or from builtins can be catalog entries; a
+# module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
+RESOLVED_SOURCES = (Source.IMPORT, Source.BUILTIN)
+
+
+def is_dotted_name(node: ast.AST) -> bool:
+    """``a``, ``a.b.c``: a callee we can resolve. ``f().x`` or ``d[k]`` are not."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def resolve(node: ast.AST, scope: Scope) -> set[str]:
+    """Qualified names (from imports and builtins only) that a dotted name may refer to."""
+    if not is_dotted_name(node):
+        return set()
+    assert isinstance(node, (ast.Name, ast.Attribute))
+    return {q.name for q in scope.qualified_names(node) if q.source in RESOLVED_SOURCES}

@@ -37,10 +37,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
 from codemods.analysis.flow import child_nodes, walk, walk_syntax
-from codemods.analysis.bindings import Binding, ModuleScopes, Scope
+from codemods.analysis.bindings import Binding, ModuleScopes, Scope, resolve
 from codemods.analysis.block_analysis import ModuleConstants, matches_any
 from codemods.analysis.block_analysis import ancestors as ancestors_of
-from codemods.analysis.detector import resolve
 from codemods.analysis.prior_fixes import no_parameters
 from codemods.catalog import (
     COPIES,

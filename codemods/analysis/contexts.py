@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from codemods.analysis.flow import child_nodes
-from codemods.analysis.bindings import ModuleScopes, Scope
-from codemods.analysis.detector import resolve
+from codemods.analysis.bindings import ModuleScopes, Scope, resolve
 from codemods.catalog import CANCELLATION
 
 

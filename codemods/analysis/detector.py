@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from codemods.analysis.flow import walk
-from codemods.analysis.bindings import Binding, Scope, Source
+from codemods.analysis.bindings import RESOLVED_SOURCES, Binding, Scope, is_dotted_name, resolve
 from codemods.analysis.prior_fixes import no_parameters
 from codemods.catalog import (
     THREAD_RUNNER_NAMES,
@@ -34,33 +34,15 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from codemods.analysis.receivers import ModuleReceivers
 
-# Only names that come from an import or from builtins can be catalog entries; a
-# module-level ``time = FakeClock()`` gives ``time.sleep`` too, but as LOCAL.
-_RESOLVED_SOURCES = (Source.IMPORT, Source.BUILTIN)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 #: The most attributes between a typed object and a method of it (``client.chat.completions.create``).
 _LONGEST_PATH = 4
 
 
-def is_dotted_name(node: ast.AST) -> bool:
-    """``a``, ``a.b.c``: a callee we can resolve. ``f().x`` or ``d[k]`` are not."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
-
-
-def resolve(node: ast.AST, scope: Scope) -> set[str]:
-    """Qualified names (from imports and builtins only) that a dotted name may refer to."""
-    if not is_dotted_name(node):
-        return set()
-    assert isinstance(node, (ast.Name, ast.Attribute))
-    return {q.name for q in scope.qualified_names(node) if q.source in _RESOLVED_SOURCES}
-
-
 def _resolves_to(node: ast.AST, scope: Scope, target: str) -> tuple[bool, bool]:
     """``(all names resolve to target, some do)``; any non-import name counts as 'other'."""
     names = scope.qualified_names(node) if isinstance(node, (ast.Name, ast.Attribute)) and is_dotted_name(node) else set()
-    hits = [q.name == target and q.source in _RESOLVED_SOURCES for q in names]
+    hits = [q.name == target and q.source in RESOLVED_SOURCES for q in names]
     return bool(hits) and all(hits), any(hits)
 
 
@@ -339,7 +321,7 @@ class Detector:
     def match(self, call: ast.Call, scope: Scope) -> Match | None:
         func = call.func
         names = scope.qualified_names(func) if isinstance(func, (ast.Name, ast.Attribute)) and is_dotted_name(func) else set()
-        entries = {self.entry(q.name) if q.source in _RESOLVED_SOURCES else None for q in names}
+        entries = {self.entry(q.name) if q.source in RESOLVED_SOURCES else None for q in names}
         found = sorted((e for e in entries if e is not None), key=lambda e: e.qualname)
         if found:
             entry = found[0]

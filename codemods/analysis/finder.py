@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from importlib.util import decode_source
 from typing import Callable, Iterable, Sequence, cast
 
-from codemods.analysis.bindings import ModuleScopes, Scope
+from codemods.analysis.bindings import ModuleScopes, Scope, resolve
 from codemods.analysis.comments import Comments, suppressed_by_comment
 from codemods.analysis.contexts import (
     COROUTINE, FSTRING_DEBUG, GENERATOR_EXPRESSION, IN_CANCELLATION_HANDLER, IN_CLASS_BODY, IN_FINALLY,
@@ -29,17 +29,17 @@ from codemods.analysis.contexts import (
 )
 from codemods.analysis.screen import ASYNC_DEF
 from codemods.analysis.flow import COMPOUND_STATEMENTS, TRY_STATEMENTS, child_blocks, child_nodes, walk
-from codemods.analysis.detector import Detector, Match, SourceText, arguments_of, resolve
+from codemods.analysis.detector import Detector, Match, SourceText, arguments_of
 from codemods.analysis.frameworks import detect_framework
 from codemods.analysis import busy_wait
 from codemods.analysis.helpers import CODE as HELPER_CODE
 from codemods.analysis.helpers import (
-    MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, helper_finding, project_scan, typed_return,
+    MISSING, HelperCall, ModuleFunctions, ModuleSummary, ProjectIndex, project_scan, typed_return,
 )
 from codemods.analysis.modules import ProjectView
 from codemods.analysis.observed_sites import (
-    AWAITED, CODE as OBSERVED_CODE, NO_FUNCTION, OBSERVED_ENTRY, ObservedSites, Verdicts, called_name, costed,
-    observed_finding,
+    AWAITED, CODE as OBSERVED_CODE, NO_FUNCTION, OBSERVED_ENTRY, ObservedSites, Verdicts, call_finding, called_name,
+    costed, observed_finding,
 )
 from codemods.analysis.receivers import ModuleReceivers
 from codemods.analysis.spelling import Speller, Spelling
@@ -1041,7 +1041,7 @@ class _Finder:
         observed = self._verdicts().part(node, scope, placed) if placed else None
         call = HelperCall(line, column + 1, step, place, fix, costed([p.site for p in placed]), observed)
         index.incomplete = False
-        finding = helper_finding(call, index, self.project.module.name)
+        finding = call_finding(call, index, self.project.module.name)
         if index.incomplete and not self.project.complete:
             self.plan.pending.append(call)  # decided where the project is at hand
             if self.observed is not None:
@@ -1081,7 +1081,7 @@ class _Finder:
         index = self.index
         index.incomplete = False
         here = self.project.module.name
-        finding = helper_finding(call, index, here) if step is not None else observed_finding(call, [], index, here)
+        finding = call_finding(call, index, here) if step is not None else observed_finding(call, [], index, here)
         if index.incomplete and not self.project.complete:
             self.plan.pending.append(call)  # decided where the project is at hand
             observed.take([node])

@@ -20,9 +20,9 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, cast
+from typing import Any, Callable, Iterator, Mapping, cast
 
-from codemods.analysis.bindings import ModuleScopes, Scope, Source
+from codemods.analysis.bindings import ModuleScopes, Scope, Source, is_dotted_name, resolve
 from codemods.analysis.modules import NO_MODULE, ModuleName, ProjectView
 from codemods.analysis.modules import ClassFacts as ClassFacts
 from codemods.analysis.modules import FunctionFacts as FunctionFacts
@@ -32,14 +32,12 @@ from codemods.analysis.modules import ModuleSummary as ModuleSummary
 from codemods.analysis.modules import Step as Step
 from codemods.analysis.block_analysis import DATA, EXCEPTION_CLASSES, LOGGER, PATH, ModuleConstants, matches_any
 from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_comment
-from codemods.analysis.detector import Detector, is_dotted_name, resolve
+from codemods.analysis.detector import Detector
 from codemods.analysis.flow import split_dotted, walk, walk_syntax
 from codemods.analysis.screen import child_fields
 from codemods.findings import Finding
 from codemods.observed import Cost
 
-if TYPE_CHECKING:
-    from codemods.analysis.observed_sites import ObservedCall
 from codemods.catalog import (
     CATEGORIES, CURRENT_EXCEPTION, EVENT_LOOP_MODULES, THREAD_BOUND, THREAD_SAFE,
 )
@@ -667,6 +665,24 @@ def method_reason(func: ast.Attribute) -> str | None:
 
 
 @dataclass(frozen=True)
+class ObservedCall:
+    """What the LS401 finding of a call needs besides the project's summaries
+    (``HelperCall.observed``): for a call of a project function it is judged like LS301,
+    else by its callee and its receiver."""
+
+    #: The callee as written (``self.model.predict``).
+    name: str
+    #: Why it may not go to a thread when it is not a project function (what it calls,
+    #: the object it is a method of), if so.
+    elsewhere: str | None = None
+    #: Whether LS301 is wanted: a call found blocking through the project is its finding then.
+    helpers: bool = True
+    #: Why what the recording saw it run may not run in a worker thread, if so (it holds
+    #: for a project function too).
+    reached: str | None = None
+
+
+@dataclass(frozen=True)
 class HelperCall:
     """A call of a project function in a coroutine, with all its finding depends on but
     the function: found in one process, decided where the project's summaries are."""
@@ -700,12 +716,6 @@ def helper_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding 
     is safe in a thread and an await may go there, else reported with the reason."""
     keys = index.runs(call.step)
     chain = next((found for found in map(index.chain, keys) if found is not None), None)
-    if call.observed is not None and (chain is None or not call.observed.helpers):
-        if chain is not None:
-            return None  # found blocking through the project, under a code not wanted
-        from codemods.analysis.observed_sites import observed_finding
-
-        return observed_finding(call, keys, index, here)
     if chain is None:
         return None
     key = keys[0]

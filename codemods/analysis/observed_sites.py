@@ -39,12 +39,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from codemods.analysis.bindings import ModuleScopes, Scope
+from codemods.analysis.bindings import ModuleScopes, Scope, is_dotted_name, resolve
 from codemods.analysis.block_analysis import CONTEXT_VAR, ModuleConstants
 from codemods.analysis.confinement import Confinement
-from codemods.analysis.detector import SourceText, arguments_of, is_dotted_name, resolve
+from codemods.analysis.detector import SourceText, arguments_of
 from codemods.analysis.flow import child_nodes, split_dotted, walk
-from codemods.analysis.helpers import HelperCall, ProjectIndex, Step, helper_refusal, method_reason, thread_reason
+from codemods.analysis.helpers import (
+    HelperCall, ObservedCall, ProjectIndex, Step, helper_finding, helper_refusal, method_reason, thread_reason,
+)
 from codemods.catalog import CATEGORIES, EVENT_LOOP_MODULES, BlockingCall
 from codemods.findings import Finding
 from codemods.observed import Cost, ObservedSite, merge_costs
@@ -430,24 +432,6 @@ def costed(sites: Sequence[ObservedSite]) -> Cost | None:
 # -- the verdicts on calls no static finding covers (LS401) -----------------------------------
 
 
-@dataclass(frozen=True)
-class ObservedCall:
-    """What the LS401 finding of a call needs besides the project's summaries
-    (``HelperCall.observed``): for a call of a project function it is judged like LS301,
-    else by its callee and its receiver."""
-
-    #: The callee as written (``self.model.predict``).
-    name: str
-    #: Why it may not go to a thread when it is not a project function (what it calls,
-    #: the object it is a method of), if so.
-    elsewhere: str | None = None
-    #: Whether LS301 is wanted: a call found blocking through the project is its finding then.
-    helpers: bool = True
-    #: Why what the recording saw it run may not run in a worker thread, if so (it holds
-    #: for a project function too).
-    reached: str | None = None
-
-
 def callee_problem(call: ast.Call, scope: Scope, name: str, placed: Sequence[Placed]) -> str | None:
     """Why running what ``call`` calls in a thread may change what the program does, from
     the callee alone (its receiver and arguments are the confinement rule's)."""
@@ -500,6 +484,20 @@ def reached(sites: Iterable[ObservedSite]) -> str | None:
 
 #: The step of a call that names no function (a method of a value, a variable's callable).
 NO_FUNCTION: Step = ("value",)
+
+
+def call_finding(call: HelperCall, index: ProjectIndex, here: str) -> Finding | None:
+    """The finding of a call of a project function: LS301's (``helper_finding``), or for a
+    call a recording saw stall the loop that LS301 does not report (not blocking through
+    the project, or LS301 not wanted), its LS401 finding."""
+    if call.observed is not None:
+        keys = index.runs(call.step)
+        blocking = any(index.chain(key) is not None for key in keys)
+        if not blocking:
+            return observed_finding(call, keys, index, here)
+        if not call.observed.helpers:
+            return None  # found blocking through the project, under a code not wanted
+    return helper_finding(call, index, here)
 
 
 def observed_finding(call: HelperCall, keys: list[str], index: ProjectIndex, here: str) -> Finding:

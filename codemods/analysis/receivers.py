@@ -20,8 +20,7 @@ from collections import deque
 from typing import Callable, Iterator, Protocol
 
 from codemods.analysis.flow import child_nodes
-from codemods.analysis.bindings import ModuleScopes, Scope
-from codemods.analysis.detector import resolve
+from codemods.analysis.bindings import ModuleScopes, Scope, resolve
 from codemods.catalog import BlockingType
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
