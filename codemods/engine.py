@@ -15,7 +15,6 @@ import os
 import re
 import sys
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from codemods.config import Settings
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.analysis import screen
+from codemods.rewrite.compiles import compile_problem
 from codemods.rewrite.focus import focus
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def _transform_source(
             rewritten = _transform(focused.source, settings, filename, kept=focused.mentions, project=project)
             if rewritten.error is None:
                 output = focused.restore(rewritten.output) if rewritten.changed else source
-                if output is not None and (output == source or _compile_problem(output, filename) is None):
+                if output is not None and (output == source or compile_problem(output, filename) is None):
                     return _with_what_is_left(replace(found, output=output), settings, project)
     rewritten = _transform(source, settings, filename, project=project)
     if rewritten.error is not None:
@@ -339,33 +339,6 @@ def rewrite_checked(
     except SkipFile as skipped:
         return None, FileError(str(skipped))
     return command, None if command.problem is None else FileError(command.problem)
-
-
-def rewrite_problem(source: bytes, output: bytes, filename: str) -> str | None:
-    """Why ``output``, the rewrite of ``source``, must not be used: a last line of
-    defence, never hand back code that Python rejects when the input was accepted."""
-    if output == source:
-        return None
-    problem = _compile_problem(output, filename)
-    if problem is None:
-        return None
-    original_problem = _compile_problem(source, filename)
-    if original_problem is None:
-        return f"internal error: the rewrite does not compile ({problem}); file left unchanged"
-    return (f"this Python cannot compile the file ({original_problem}), so the rewrite cannot be checked; "
-            "file left unchanged")
-
-
-def _compile_problem(code: bytes, filename: str) -> str | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the user's code, not ours: not our warnings to print
-            compile(code, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as error:
-        return str(error)
-    except RecursionError:
-        return None  # CPython's own limit; not something the rewrite introduced
-    return None
 
 
 def _python_error(source: bytes, filename: str) -> FileError:

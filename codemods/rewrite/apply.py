@@ -30,7 +30,7 @@ from codemods.analysis.modules import ProjectView
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
 from codemods.config import ConfigError, Settings, load_settings
-from codemods.engine import rewrite_problem
+from codemods.rewrite.compiles import rewrite_problem
 from codemods.findings import Finding
 from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 from codemods.analysis.spelling import Spelling
