@@ -149,6 +149,7 @@ def _transform_source(
 ) -> TransformResult:
     from codemods.analysis.finder import encode_step
     from codemods.analysis.modules import ProjectView
+    from codemods.rewrite.splice import splice
 
     project = project or ProjectView()
     tree = screen.parse(source)
@@ -170,9 +171,16 @@ def _transform_source(
         return TransformResult(source, source, wanted=wanted)
     # Finding needs ``ast`` only; libcst is for rewriting, and only modules with something
     # to rewrite pay for it.
-    found = find_source(source, tree, settings, project)
-    if findings_only or found.error is not None or not any(f.fixable for f in found.findings):
+    plan = _plan(tree, source, settings, project=project)
+    found = _found(source, plan)
+    if findings_only or isinstance(plan, FileError) or not plan.fixable:
         return found
+    # The common fix, calls wrapped in ``await asyncio.to_thread(...)``, is spliced into
+    # the text from the plan; libcst only where a tree is needed (moved blocks, hoists,
+    # imports that may go), or if the splice does not compile.
+    spliced = splice(source, tree, plan, filename)
+    if spliced is not None and (spliced == source or compile_problem(spliced, filename) is None):
+        return _with_what_is_left(replace(found, output=spliced), settings, project)
     if screened.stubs:
         focused = focus(source, screened.stubs)
         # Find and rewrite on the focused module (cheap), then put the cut definitions
@@ -272,7 +280,11 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings, project: ProjectView | None = None) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    plan = _plan(tree, source, settings, project=project)
+    return _found(source, _plan(tree, source, settings, project=project))
+
+
+def _found(source: bytes, plan: ModulePlan | FileError) -> TransformResult:
+    """The findings of ``plan``, or its error, as the result of a check."""
     if isinstance(plan, FileError):
         return TransformResult(source, source, error=plan)
     summary = plan.summary.to_json() if plan.summary is not None else None  # for another process

@@ -1,0 +1,260 @@
+"""The common rewrite without a libcst tree: calls wrapped in ``await asyncio.to_thread(...)``
+spliced into the source text at ``ast`` positions.
+
+    requests.get(url, timeout=5)   ->   await asyncio.to_thread(requests.get, url, timeout=5)
+
+The plan (``codemods.analysis.finder.plan_module``) names each call by span; ``ast`` has
+where its callee ends and its first argument starts. The new text is what
+``codemods.rewrite.apply`` would print for that call, byte for byte (the callee moves in
+as the first argument, the layout of the arguments stays, an ``await`` in the primary
+position of ``.x``, ``[i]`` or ``(...)`` gets parentheses), written as a few insertions
+and replacements around the call, so that calls nested in one another compose. The
+import the fix needs (``import asyncio``) is added by libcst's visitor as
+``codemods.rewrite.imports.add_imports_in_header`` does it, on the module's header alone
+(the text above the first statement that is not a docstring or an import).
+
+Whatever this does not do exactly as the tree rewrite does (moved ``with`` blocks, hoisted
+assignments, chains through a lambda, native equivalents whose callee's import may go,
+the run-in-executor and ``partial`` spellings, unusual layouts), ``splice`` leaves to it:
+it answers ``None``.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from typing import Iterator
+
+from codemods.analysis.finder import OFFLOAD, ModulePlan, Span
+
+#: An edit of the source: replace bytes ``start:end`` by ``text``; ``order`` sorts edits
+#: at one place (closing parentheses first, then outer insertions before inner ones,
+#: then replacements).
+_Edit = tuple[int, int, int, int, bytes]
+
+#: Where an ``await`` must be parenthesized: the primary of an attribute, a subscript, a call.
+_PRIMARY_FIELDS = {ast.Attribute: "value", ast.Subscript: "value", ast.Call: "func"}
+
+
+class _Unsupported(Exception):
+    """A shape the text splice does not reproduce exactly: the tree rewrite does it."""
+
+
+def splice(source: bytes, tree: ast.Module, plan: ModulePlan, filename: str = "<unknown>") -> bytes | None:
+    """``source`` with the plan's calls rewritten and the imports they need added, as
+    ``codemods.rewrite.apply`` would write it; ``None`` if the plan holds a change this
+    does not make exactly so (the caller then runs the tree rewrite)."""
+    if plan.blocks or plan.hoists or plan.chain_parameters or not plan.calls:
+        return None
+    if b"\r" in source or source.startswith(b"\xef\xbb\xbf"):
+        return None  # libcst's choice of newline and its handling of a BOM: not ours to copy
+    try:
+        source.decode("utf-8")  # ``ast`` columns count UTF-8 bytes: only then do they index ``source``
+    except UnicodeDecodeError:
+        return None
+    needs: list[tuple[int, str]] = []
+    for how, _, spelling in plan.calls.values():
+        if how != OFFLOAD or spelling.loop is not None or spelling.partial is not None or spelling.native:
+            return None
+    try:
+        text = _Text(source)
+        calls = _planned_calls(tree, text, plan)
+        edits: list[_Edit] = []
+        for span, (call, parenthesize) in calls.items():
+            _, _, spelling = plan.calls[span]
+            edits += _offload_edits(text, call, spelling.function.encode(), parenthesize)
+            needs += [(text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0), module)
+                      for module in spelling.needs]
+        output = _apply(source, edits)
+    except _Unsupported:
+        return None
+    if needs:
+        # libcst's order of adding them: the order it leaves the calls (inner, then outer).
+        modules = list(dict.fromkeys(module for _, module in sorted(needs)))
+        with_imports = _add_imports(output, tree, modules, filename)
+        if with_imports is None:
+            return None
+        output = with_imports
+    return output
+
+
+class _Text:
+    """Byte offsets of ``ast`` positions, and ``ast`` byte columns as libcst's character columns."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        starts = [0]
+        at = source.find(b"\n")
+        while at >= 0:
+            starts.append(at + 1)
+            at = source.find(b"\n", at + 1)
+        self.starts = starts
+
+    def offset(self, line: int, column: int) -> int:
+        return self.starts[line - 1] + column
+
+    def line(self, number: int) -> bytes:
+        end = self.starts[number] if number < len(self.starts) else len(self.source)
+        return self.source[self.starts[number - 1]:end]
+
+    def column(self, line: int, offset: int) -> int:
+        text = self.line(line)
+        return offset if text.isascii() else len(text[:offset].decode("utf-8"))
+
+    def span(self, node: ast.expr) -> Span:
+        end_line = node.end_lineno or node.lineno
+        return (node.lineno, self.column(node.lineno, node.col_offset), end_line,
+                self.column(end_line, node.end_col_offset or 0))
+
+
+def _planned_calls(tree: ast.Module, text: _Text, plan: ModulePlan) -> dict[Span, tuple[ast.Call, bool]]:
+    """The ``ast`` call of each span of the plan, and whether its ``await`` needs parentheses
+    (it is the primary of ``.x``, ``[i]`` or ``(...)`` without parentheses of its own)."""
+    lines = sorted({span[0] for span in plan.calls})
+    wanted = set(lines)
+    found: dict[Span, tuple[ast.Call, bool]] = {}
+    for node, parent, in_fstring in _nodes_on(tree, lines):
+        if not isinstance(node, ast.Call) or node.lineno not in wanted:
+            continue
+        span = text.span(node)
+        if span not in plan.calls:
+            continue
+        if in_fstring:
+            raise _Unsupported  # positions inside f-strings: not to be trusted on every Python
+        primary = parent is not None and getattr(parent, _PRIMARY_FIELDS.get(type(parent), ""), None) is node
+        parenthesize = primary and (parent.lineno, parent.col_offset) == (node.lineno, node.col_offset)  # type: ignore[union-attr]
+        found[span] = (node, parenthesize)
+    if len(found) != len(plan.calls):
+        raise _Unsupported
+    return found
+
+
+def _nodes_on(tree: ast.Module, lines: list[int]) -> Iterator[tuple[ast.AST, ast.AST | None, bool]]:
+    """Each node (with its parent, and whether it is inside an f-string) of the statements
+    that span one of the sorted ``lines``; the other statements are not walked."""
+    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(tree, None, False)]
+    while stack:
+        node, parent, in_fstring = stack.pop()
+        if isinstance(node, ast.stmt):
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+            at = bisect.bisect_left(lines, first)
+            if at == len(lines) or lines[at] > (node.end_lineno or node.lineno):
+                continue
+        yield node, parent, in_fstring
+        inner = in_fstring or isinstance(node, ast.JoinedStr)
+        stack.extend((child, node, inner) for child in ast.iter_child_nodes(node))
+
+
+def _offload_edits(text: _Text, call: ast.Call, runner: bytes, parenthesize: bool) -> list[_Edit]:
+    """``f(args)`` -> ``await runner(f, args)`` as edits, laid out as ``offload.offloaded``
+    lays it out: the whitespace after ``(`` goes before the callee; a line break there
+    puts the callee on a line of its own, the comment lines above the first argument
+    staying above it."""
+    source = text.source
+    start = text.offset(call.lineno, call.col_offset)
+    end = text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0)
+    func = call.func
+    opening = text.offset(func.end_lineno or func.lineno, func.end_col_offset or 0)
+    while source[opening:opening + 1] in (b")", b" ", b"\t"):  # the callee's own parentheses
+        opening += 1
+    if source[opening:opening + 1] != b"(" or source[opening - 1:opening] in (b" ", b"\t"):
+        raise _Unsupported  # a comment or a line break around the callee, or space before ``(``
+    arguments = [*call.args, *call.keywords]
+    depth = end - start  # outer calls are longer: their insertions go first
+    edits: list[_Edit] = []
+    if parenthesize:
+        edits.append((start, start, 1, -depth - 1, b"("))
+        edits.append((end, end, 0, -depth, b")"))
+    if not arguments:
+        closing = end - 1
+        if source[closing:end] != b")":
+            raise _Unsupported
+        between = source[opening + 1:closing]
+        if b"\\" in between:
+            raise _Unsupported
+        edits.append((start, start, 1, -depth, b"await " + runner + b"(" + between))
+        edits.append((opening, closing, 2, 0, b""))
+        return edits
+    first = min(text.offset(a.lineno, a.col_offset) for a in arguments)
+    if first <= opening:
+        raise _Unsupported  # ``f(x for x in y)``: the generator's parentheses are the call's
+    between = source[opening + 1:first]
+    if b"\\" in between or between.strip(b" \t\n\f") and b"\n" not in between:
+        raise _Unsupported
+    if b"\n" not in between:
+        edits.append((start, start, 1, -depth, b"await " + runner + b"(" + between))
+        edits.append((opening, first, 2, 0, b", "))
+        return edits
+    # ``(  # comment\n    # above x\n    x`` -> ``(  # comment\n    f,\n    # above x\n    x``
+    first_line = between[:between.index(b"\n") + 1]
+    last_line = between[between.rindex(b"\n") + 1:]
+    if last_line.strip(b" \t\f"):
+        raise _Unsupported
+    empty_lines = between[len(first_line):len(between) - len(last_line)]
+    edits.append((start, start, 1, -depth, b"await " + runner + b"(" + first_line + last_line))
+    edits.append((opening, first, 2, 0, b",\n" + empty_lines + last_line))
+    return edits
+
+
+def _apply(source: bytes, edits: list[_Edit]) -> bytes:
+    parts: list[bytes] = []
+    at = 0
+    for start, end, _, _, new in sorted(edits, key=lambda edit: (edit[0], edit[2], edit[3])):
+        if start < at:
+            raise _Unsupported  # overlapping edits: not a shape this knows
+        parts += (source[at:start], new)
+        at = end
+    parts.append(source[at:])
+    return b"".join(parts)
+
+
+def _add_imports(source: bytes, tree: ast.Module, modules: list[str], filename: str) -> bytes | None:
+    """``source`` with ``import module`` added for each of ``modules`` where
+    ``add_imports_in_header`` adds it; libcst parses the header and a stand-in for the
+    statement after it, not the module."""
+    import libcst as cst
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    from codemods.rewrite.imports import add_imports_in_header
+
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.JoinedStr):
+        return None  # ``"a" f"b"``: a docstring to libcst, not to ``ast``
+    index = 1 if body and _is_docstring_or_strict(body[0]) else 0
+    while index < len(body) and isinstance(body[index], (ast.Import, ast.ImportFrom)):
+        index += 1
+    if index == len(body):
+        return None
+    for before, after in zip(body[:index], body[1:index + 1]):
+        if after.lineno <= (before.end_lineno or before.lineno):
+            return None  # statements sharing a line (``import os; x = 1``): libcst's lines differ
+    following = body[index]
+    first_line = min([following.lineno, *(d.lineno for d in getattr(following, "decorator_list", ()))])
+    text = _Text(source)
+    cut = text.starts[first_line - 1]
+    # libcst's choice between one and two blank lines after a new import block depends
+    # on what follows it: a ``def``/``class`` stands in for one.
+    definition = isinstance(following, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    stand_in = b"def _():\n    pass\n" if definition else b"pass\n"
+    try:
+        header = cst.parse_module(source[:cut] + stand_in)
+    except (cst.ParserSyntaxError, RecursionError, ValueError, SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    context = CodemodContext(filename=filename)
+    for module in modules:
+        AddImportsVisitor.add_needed_import(context, module)
+    added = add_imports_in_header(context, header).bytes
+    if not added.endswith(stand_in):
+        return None
+    return added[:-len(stand_in)] + source[cut:]
+
+
+def _is_docstring_or_strict(statement: ast.stmt) -> bool:
+    """What ``codemods.rewrite.imports`` skips before the import block, on ``ast``."""
+    if isinstance(statement, ast.Expr):
+        return isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, (str, bytes))
+    return (
+        isinstance(statement, ast.Assign) and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == "__strict__"
+    )
