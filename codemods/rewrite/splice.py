@@ -33,7 +33,7 @@ from codemods.analysis.finder import OFFLOAD, ModulePlan, Span
 _Edit = tuple[int, int, int, int, bytes]
 
 #: Where an ``await`` must be parenthesized: the primary of an attribute, a subscript, a call.
-_PRIMARY_FIELDS = {ast.Attribute: "value", ast.Subscript: "value", ast.Call: "func"}
+_PRIMARY_FIELDS: dict[type[ast.AST], str] = {ast.Attribute: "value", ast.Subscript: "value", ast.Call: "func"}
 
 
 class _Unsupported(Exception):
@@ -121,8 +121,12 @@ def _planned_calls(tree: ast.Module, text: _Text, plan: ModulePlan) -> dict[Span
             continue
         if in_fstring:
             raise _Unsupported  # positions inside f-strings: not to be trusted on every Python
-        primary = parent is not None and getattr(parent, _PRIMARY_FIELDS.get(type(parent), ""), None) is node
-        parenthesize = primary and (parent.lineno, parent.col_offset) == (node.lineno, node.col_offset)  # type: ignore[union-attr]
+        parenthesize = (
+            isinstance(parent, (ast.Attribute, ast.Subscript, ast.Call))
+            and getattr(parent, _PRIMARY_FIELDS[type(parent)]) is node
+            # ``(f(x)).y``: the call's own parentheses go around the ``await``
+            and (parent.lineno, parent.col_offset) == (node.lineno, node.col_offset)
+        )
         found[span] = (node, parenthesize)
     if len(found) != len(plan.calls):
         raise _Unsupported
