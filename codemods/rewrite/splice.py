@@ -163,7 +163,7 @@ def _offload_edits(text: _Text, call: ast.Call, runner: bytes, parenthesize: boo
         opening += 1
     if source[opening:opening + 1] != b"(" or source[opening - 1:opening] in (b" ", b"\t"):
         raise _Unsupported  # a comment or a line break around the callee, or space before ``(``
-    arguments = [*call.args, *call.keywords]
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     depth = end - start  # outer calls are longer: their insertions go first
     edits: list[_Edit] = []
     if parenthesize:
