@@ -178,7 +178,7 @@ def _transform_source(
     # The common fix, calls wrapped in ``await asyncio.to_thread(...)``, is spliced into
     # the text from the plan; libcst only where a tree is needed (moved blocks, hoists,
     # imports that may go), or if the splice does not compile.
-    spliced = splice(source, tree, plan, filename)
+    spliced = splice(source, tree, plan, settings, filename)
     if spliced is not None and (spliced == source or compile_problem(spliced, filename) is None):
         return _with_what_is_left(replace(found, output=spliced), settings, project)
     if screened.stubs:

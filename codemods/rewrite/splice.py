@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import ast
 import bisect
-from typing import Iterator
+from typing import Callable, Iterator, Mapping
 
-from codemods.analysis.finder import OFFLOAD, ModulePlan, Span
+from codemods.analysis.finder import NATIVE, OFFLOAD, ModulePlan, Span
+from codemods.config import Settings
 
 #: An edit of the source: replace bytes ``start:end`` by ``text``; ``order`` sorts edits
 #: at one place (closing parentheses first, then outer insertions before inner ones,
@@ -40,42 +41,140 @@ class _Unsupported(Exception):
     """A shape the text splice does not reproduce exactly: the tree rewrite does it."""
 
 
-def splice(source: bytes, tree: ast.Module, plan: ModulePlan, filename: str = "<unknown>") -> bytes | None:
-    """``source`` with the plan's calls rewritten and the imports they need added, as
+def splice(
+    source: bytes, tree: ast.Module, plan: ModulePlan, settings: Settings, filename: str = "<unknown>"
+) -> bytes | None:
+    """``source`` with the plan's changes made and the imports they need added, as
     ``codemods.rewrite.apply`` would write it; ``None`` if the plan holds a change this
-    does not make exactly so (the caller then runs the tree rewrite)."""
-    if plan.blocks or plan.hoists or plan.chain_parameters or not plan.calls:
-        return None
+    does not make exactly so (the caller then runs the tree rewrite on the module)."""
+    if plan.hoists or not (plan.calls or plan.blocks):
+        return None  # a hoist's name is chosen against the whole module's names
     if b"\r" in source or source.startswith(b"\xef\xbb\xbf"):
         return None  # libcst's choice of newline and its handling of a BOM: not ours to copy
     try:
         source.decode("utf-8")  # ``ast`` columns count UTF-8 bytes: only then do they index ``source``
     except UnicodeDecodeError:
         return None
-    needs: list[tuple[int, str]] = []
-    for how, _, spelling in plan.calls.values():
-        if how != OFFLOAD or spelling.loop is not None or spelling.partial is not None or spelling.native:
-            return None
+    if any(how == NATIVE for how, _, _ in plan.calls.values()):
+        return None  # the callee's import may go: that needs the module's scopes
+    text = _Text(source)
+    firsts = [_first_line(statement) for statement in tree.body]
+    units = _units(tree, plan, firsts)
+    if units is None:
+        return None
+    in_unit = _in_units(units, firsts)
+    needs: list[tuple[tuple[int, int], str]] = []
     try:
-        text = _Text(source)
-        calls = _planned_calls(tree, text, plan)
+        spliced = {span: how for span, how in plan.calls.items() if not in_unit(span[0])}
+        calls = _planned_calls(tree, text, spliced)
         edits: list[_Edit] = []
         for span, (call, parenthesize) in calls.items():
             _, _, spelling = plan.calls[span]
             edits += _offload_edits(text, call, spelling.function.encode(), parenthesize)
-            needs += [(text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0), module)
-                      for module in spelling.needs]
+            # libcst's order of adding imports: the order it leaves the calls (inner, then outer).
+            needs += [((span[2], span[3]), module) for module in spelling.needs]
+        indent = _default_indent(text, tree) if units else ""
+        for index in units:
+            first = firsts[index]
+            last = firsts[index + 1] - 1 if index + 1 < len(firsts) else len(text.starts)
+            rewritten = _rewrite_unit(text, plan, first, last, settings, indent, filename)
+            if rewritten is None:
+                return None
+            unit, modules = rewritten
+            edits.append((text.starts[first - 1], text.end_of_line(last), 2, 0, unit))
+            needs += [((first, 0), module) for module in modules]
         output = _apply(source, edits)
     except _Unsupported:
         return None
     if needs:
-        # libcst's order of adding them: the order it leaves the calls (inner, then outer).
-        modules = list(dict.fromkeys(module for _, module in sorted(needs)))
-        with_imports = _add_imports(output, tree, modules, filename)
+        modules = list(dict.fromkeys(module for _, module in sorted(needs, key=lambda need: need[0])))
+        if units and len(modules) > 1:
+            return None  # their order among the units' own: not worth working out
+        with_imports = _add_imports(source, output, tree, modules, filename)
         if with_imports is None:
             return None
         output = with_imports
     return output
+
+
+def _first_line(statement: ast.stmt) -> int:
+    """Where a statement starts, its decorators included."""
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+
+
+def _units(tree: ast.Module, plan: ModulePlan, firsts: list[int]) -> list[int] | None:
+    """The top-level statements (by index) holding a change that needs libcst's tree: a
+    ``with`` block moved into a function, a chain run through a lambda, a call spelled
+    with ``run_in_executor`` or ``functools.partial``. ``None`` if one is not a compound
+    statement on lines of its own."""
+    lines = {line for line, _ in plan.blocks} | {span[0] for span in plan.chain_parameters}
+    lines |= {
+        span[0] for span, (how, _, spelling) in plan.calls.items()
+        if how != OFFLOAD or spelling.loop is not None or spelling.partial is not None or spelling.native
+    }
+    units = sorted({bisect.bisect_right(firsts, line) - 1 for line in lines})
+    for index in units:
+        if index < 0 or not hasattr(tree.body[index], "body"):
+            return None
+        statement = tree.body[index]
+        if index + 1 < len(firsts) and firsts[index + 1] <= (statement.end_lineno or statement.lineno):
+            return None
+    return units
+
+
+def _in_units(units: list[int], firsts: list[int]) -> Callable[[int], bool]:
+    """Whether a line is in one of the ``units``, from its first line to the next statement."""
+    chosen = set(units)
+
+    def inside(line: int) -> bool:
+        return bisect.bisect_right(firsts, line) - 1 in chosen
+
+    return inside
+
+
+def _rewrite_unit(
+    text: _Text, plan: ModulePlan, first: int, last: int, settings: Settings, indent: str, filename: str
+) -> tuple[bytes, list[str]] | None:
+    """Lines ``first``..``last`` (a top-level statement and the lines up to the next one)
+    rewritten by libcst as a module of their own, with the part of ``plan`` in them."""
+    from codemods.rewrite.apply import rewrite_unit
+
+    def inside(line: int) -> bool:
+        return first <= line <= last
+
+    shift = first - 1
+
+    def moved(span: Span) -> Span:
+        return (span[0] - shift, span[1], span[2] - shift, span[3])
+
+    unit_plan = ModulePlan(
+        calls={moved(span): how for span, how in plan.calls.items() if inside(span[0])},
+        blocks={(line - shift, column): block for (line, column), block in plan.blocks.items() if inside(line)},
+        chain_parameters={
+            moved(span): tuple((name, moved(bound)) for name, bound in parameters)
+            for span, parameters in plan.chain_parameters.items() if inside(span[0])
+        },
+    )
+    source = text.source[text.starts[first - 1]:text.end_of_line(last)]
+    return rewrite_unit(source, settings, unit_plan, indent, filename)
+
+
+def _default_indent(text: _Text, tree: ast.Module) -> str:
+    """What libcst takes for the module's indentation: that of the first indented block
+    (its tokenizer's first INDENT), four spaces if there is none."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt) and node not in tree.body:
+            prefix = text.line(node.lineno)[:node.col_offset]
+            if prefix and not prefix.strip(b" \t\f"):
+                return prefix.decode("utf-8")
+        stack.extend(reversed([
+            child for child in ast.iter_child_nodes(node)
+            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case))
+        ]))
+    return "    "
 
 
 class _Text:
@@ -93,6 +192,10 @@ class _Text:
     def offset(self, line: int, column: int) -> int:
         return self.starts[line - 1] + column
 
+    def end_of_line(self, number: int) -> int:
+        """The offset just past line ``number`` (its line break included)."""
+        return self.starts[number] if number < len(self.starts) else len(self.source)
+
     def line(self, number: int) -> bytes:
         end = self.starts[number] if number < len(self.starts) else len(self.source)
         return self.source[self.starts[number - 1]:end]
@@ -107,17 +210,17 @@ class _Text:
                 self.column(end_line, node.end_col_offset or 0))
 
 
-def _planned_calls(tree: ast.Module, text: _Text, plan: ModulePlan) -> dict[Span, tuple[ast.Call, bool]]:
-    """The ``ast`` call of each span of the plan, and whether its ``await`` needs parentheses
+def _planned_calls(tree: ast.Module, text: _Text, planned: Mapping[Span, object]) -> dict[Span, tuple[ast.Call, bool]]:
+    """The ``ast`` call of each span of ``planned``, and whether its ``await`` needs parentheses
     (it is the primary of ``.x``, ``[i]`` or ``(...)`` without parentheses of its own)."""
-    lines = sorted({span[0] for span in plan.calls})
+    lines = sorted({span[0] for span in planned})
     wanted = set(lines)
     found: dict[Span, tuple[ast.Call, bool]] = {}
     for node, parent, in_fstring in _nodes_on(tree, lines):
         if not isinstance(node, ast.Call) or node.lineno not in wanted:
             continue
         span = text.span(node)
-        if span not in plan.calls:
+        if span not in planned:
             continue
         if in_fstring:
             raise _Unsupported  # positions inside f-strings: not to be trusted on every Python
@@ -128,7 +231,7 @@ def _planned_calls(tree: ast.Module, text: _Text, plan: ModulePlan) -> dict[Span
             and (parent.lineno, parent.col_offset) == (node.lineno, node.col_offset)
         )
         found[span] = (node, parenthesize)
-    if len(found) != len(plan.calls):
+    if len(found) != len(planned):
         raise _Unsupported
     return found
 
@@ -140,7 +243,7 @@ def _nodes_on(tree: ast.Module, lines: list[int]) -> Iterator[tuple[ast.AST, ast
     while stack:
         node, parent, in_fstring = stack.pop()
         if isinstance(node, ast.stmt):
-            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+            first = _first_line(node)
             at = bisect.bisect_left(lines, first)
             if at == len(lines) or lines[at] > (node.end_lineno or node.lineno):
                 continue
@@ -212,10 +315,10 @@ def _apply(source: bytes, edits: list[_Edit]) -> bytes:
     return b"".join(parts)
 
 
-def _add_imports(source: bytes, tree: ast.Module, modules: list[str], filename: str) -> bytes | None:
-    """``source`` with ``import module`` added for each of ``modules`` where
-    ``add_imports_in_header`` adds it; libcst parses the header and a stand-in for the
-    statement after it, not the module."""
+def _add_imports(source: bytes, output: bytes, tree: ast.Module, modules: list[str], filename: str) -> bytes | None:
+    """``output`` (``source`` rewritten below its header) with ``import module`` added for
+    each of ``modules`` where ``add_imports_in_header`` adds it; libcst parses the header
+    and a stand-in for the statement after it, not the module."""
     import libcst as cst
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import AddImportsVisitor
@@ -234,9 +337,9 @@ def _add_imports(source: bytes, tree: ast.Module, modules: list[str], filename: 
         if after.lineno <= (before.end_lineno or before.lineno):
             return None  # statements sharing a line (``import os; x = 1``): libcst's lines differ
     following = body[index]
-    first_line = min([following.lineno, *(d.lineno for d in getattr(following, "decorator_list", ()))])
-    text = _Text(source)
-    cut = text.starts[first_line - 1]
+    cut = _Text(source).starts[_first_line(following) - 1]
+    if output[:cut] != source[:cut]:
+        return None
     # libcst's choice between one and two blank lines after a new import block depends
     # on what follows it: a ``def``/``class`` stands in for one.
     definition = isinstance(following, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
@@ -251,7 +354,7 @@ def _add_imports(source: bytes, tree: ast.Module, modules: list[str], filename: 
     added = add_imports_in_header(context, header).bytes
     if not added.endswith(stand_in):
         return None
-    return added[:-len(stand_in)] + source[cut:]
+    return added[:-len(stand_in)] + output[cut:]
 
 
 def _is_docstring_or_strict(statement: ast.stmt) -> bool:
