@@ -59,30 +59,42 @@ def splice(
         return None  # the callee's import may go: that needs the module's scopes
     text = _Text(source)
     firsts = [_first_line(statement) for statement in tree.body]
-    units = _units(tree, plan, firsts)
+    # Each call's edits; a call the text splice cannot make exactly (inside an f-string,
+    # an unusual layout) leaves its statement to libcst, as a change needing a tree does.
+    by_tree = _tree_lines(plan)
+    planned = {span: how for span, how in plan.calls.items() if span[0] not in by_tree}
+    found = _planned_calls(tree, text, planned)
+    call_edits: dict[Span, list[_Edit]] = {}
+    for span in planned:
+        call, parenthesize, in_fstring = found.get(span, (None, False, True))
+        try:
+            if call is None or in_fstring:
+                raise _Unsupported  # positions inside f-strings: not to be trusted on every Python
+            call_edits[span] = _offload_edits(text, call, plan.calls[span][2].function.encode(), parenthesize)
+        except _Unsupported:
+            by_tree.add(span[0])
+    units = _units(tree, by_tree, firsts)
     if units is None:
         return None
     in_unit = _in_units(units, firsts)
     needs: list[tuple[tuple[int, int], str]] = []
-    try:
-        spliced = {span: how for span, how in plan.calls.items() if not in_unit(span[0])}
-        calls = _planned_calls(tree, text, spliced)
-        edits: list[_Edit] = []
-        for span, (call, parenthesize) in calls.items():
-            _, _, spelling = plan.calls[span]
-            edits += _offload_edits(text, call, spelling.function.encode(), parenthesize)
+    edits: list[_Edit] = []
+    for span, made in call_edits.items():
+        if not in_unit(span[0]):
+            edits += made
             # libcst's order of adding imports: the order it leaves the calls (inner, then outer).
-            needs += [((span[2], span[3]), module) for module in spelling.needs]
-        indent = _default_indent(text, tree) if units else ""
-        for index in units:
-            first = firsts[index]
-            last = firsts[index + 1] - 1 if index + 1 < len(firsts) else len(text.starts)
-            rewritten = _rewrite_unit(text, plan, first, last, settings, indent, filename)
-            if rewritten is None:
-                return None
-            unit, modules = rewritten
-            edits.append((text.starts[first - 1], text.end_of_line(last), 2, 0, unit))
-            needs += [((first, 0), module) for module in modules]
+            needs += [((span[2], span[3]), module) for module in plan.calls[span][2].needs]
+    indent = _default_indent(text, tree) if units else ""
+    for index in units:
+        first = firsts[index]
+        last = firsts[index + 1] - 1 if index + 1 < len(firsts) else len(text.starts)
+        rewritten = _rewrite_unit(text, plan, first, last, settings, indent, filename)
+        if rewritten is None:
+            return None
+        unit, modules = rewritten
+        edits.append((text.starts[first - 1], text.end_of_line(last), 2, 0, unit))
+        needs += [((first, 0), module) for module in modules]
+    try:
         output = _apply(source, edits)
     except _Unsupported:
         return None
@@ -103,16 +115,21 @@ def _first_line(statement: ast.stmt) -> int:
     return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def _units(tree: ast.Module, plan: ModulePlan, firsts: list[int]) -> list[int] | None:
-    """The top-level statements (by index) holding a change that needs libcst's tree: a
-    ``with`` block moved into a function, a chain run through a lambda, a call spelled
-    with ``run_in_executor`` or ``functools.partial``. ``None`` if one is not a compound
-    statement on lines of its own."""
+def _tree_lines(plan: ModulePlan) -> set[int]:
+    """The lines of the changes that need libcst's tree: a ``with`` block moved into a
+    function, a chain run through a lambda, a call spelled with ``run_in_executor`` or
+    ``functools.partial``."""
     lines = {line for line, _ in plan.blocks} | {span[0] for span in plan.chain_parameters}
     lines |= {
         span[0] for span, (how, _, spelling) in plan.calls.items()
         if how != OFFLOAD or spelling.loop is not None or spelling.partial is not None or spelling.native
     }
+    return lines
+
+
+def _units(tree: ast.Module, lines: set[int], firsts: list[int]) -> list[int] | None:
+    """The top-level statements (by index) that hold one of ``lines``: libcst rewrites
+    each alone. ``None`` if one is not a compound statement on lines of its own."""
     units = sorted({bisect.bisect_right(firsts, line) - 1 for line in lines})
     for index in units:
         if index < 0 or not hasattr(tree.body[index], "body"):
@@ -210,29 +227,28 @@ class _Text:
                 self.column(end_line, node.end_col_offset or 0))
 
 
-def _planned_calls(tree: ast.Module, text: _Text, planned: Mapping[Span, object]) -> dict[Span, tuple[ast.Call, bool]]:
-    """The ``ast`` call of each span of ``planned``, and whether its ``await`` needs parentheses
-    (it is the primary of ``.x``, ``[i]`` or ``(...)`` without parentheses of its own)."""
+def _planned_calls(
+    tree: ast.Module, text: _Text, planned: Mapping[Span, object]
+) -> dict[Span, tuple[ast.Call, bool, bool]]:
+    """The ``ast`` call of each span of ``planned`` found, whether its ``await`` needs
+    parentheses (it is the primary of ``.x``, ``[i]`` or ``(...)`` without parentheses of
+    its own), and whether it is inside an f-string."""
     lines = sorted({span[0] for span in planned})
     wanted = set(lines)
-    found: dict[Span, tuple[ast.Call, bool]] = {}
+    found: dict[Span, tuple[ast.Call, bool, bool]] = {}
     for node, parent, in_fstring in _nodes_on(tree, lines):
         if not isinstance(node, ast.Call) or node.lineno not in wanted:
             continue
         span = text.span(node)
         if span not in planned:
             continue
-        if in_fstring:
-            raise _Unsupported  # positions inside f-strings: not to be trusted on every Python
         parenthesize = (
             isinstance(parent, (ast.Attribute, ast.Subscript, ast.Call))
             and getattr(parent, _PRIMARY_FIELDS[type(parent)]) is node
             # ``(f(x)).y``: the call's own parentheses go around the ``await``
             and (parent.lineno, parent.col_offset) == (node.lineno, node.col_offset)
         )
-        found[span] = (node, parenthesize)
-    if len(found) != len(planned):
-        raise _Unsupported
+        found[span] = (node, parenthesize, in_fstring)
     return found
 
 
