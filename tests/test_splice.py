@@ -48,7 +48,12 @@ CASES: dict[str, tuple[str, bool]] = {
     ),
     "tabs and a moved block": ("async def f(path: str):\n\twith open(path) as fh:\n\t\tdata = fh.read()\n\treturn data\n", True),
     "f-string": ("async def f(p):\n    return f\"{os.path.exists(p)}\"\n", True),
-    "native": ("async def f():\n    time.sleep(1)\n", False),
+    "native, its import gone": ("async def f():\n    time.sleep(1)\n", True),
+    "native, its import read elsewhere": ("async def f():\n    time.sleep(1)\n    return time.time()\n", True),
+    "native, its name in a string": ("async def f():\n    time.sleep(1)\n    return 'time'\n", False),
+    "except X : (libcst drops the space)": (
+        "async def f(p):\n    try:\n        os.remove(p)\n    except OSError :\n        pass\n", False,
+    ),
 }
 
 

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 from typing import Callable, Iterator, Mapping
 
-from codemods.analysis.finder import NATIVE, OFFLOAD, ModulePlan, Span
+from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span
+from codemods.catalog import BlockingCall
 from codemods.config import Settings
 
 #: An edit of the source: replace bytes ``start:end`` by ``text``; ``order`` sorts edits
@@ -55,9 +57,9 @@ def splice(
         source.decode("utf-8")  # ``ast`` columns count UTF-8 bytes: only then do they index ``source``
     except UnicodeDecodeError:
         return None
-    if any(how == NATIVE for how, _, _ in plan.calls.values()):
-        return None  # the callee's import may go: that needs the module's scopes
     text = _Text(source)
+    if _libcst_rewrites_elsewhere(text, tree):
+        return None
     firsts = [_first_line(statement) for statement in tree.body]
     # Each call's edits; a call the text splice cannot make exactly (inside an f-string,
     # an unusual layout) leaves its statement to libcst, as a change needing a tree does.
@@ -65,13 +67,22 @@ def splice(
     planned = {span: how for span, how in plan.calls.items() if span[0] not in by_tree}
     found = _planned_calls(tree, text, planned)
     call_edits: dict[Span, list[_Edit]] = {}
+    #: The root names of the callees native rewrites remove from the code (``time`` of ``time.sleep``).
+    dropped: list[str] = []
     for span in planned:
         call, parenthesize, in_fstring = found.get(span, (None, False, True))
+        how, entry, spelling = plan.calls[span]
         try:
             if call is None or in_fstring:
                 raise _Unsupported  # positions inside f-strings: not to be trusted on every Python
-            call_edits[span] = _offload_edits(text, call, plan.calls[span][2].function.encode(), parenthesize)
+            if how == NATIVE:
+                call_edits[span] = _native_edits(text, call, entry, spelling.function.encode(), parenthesize)
+                dropped.append(_root_name(call.func))
+            else:
+                call_edits[span] = _offload_edits(text, call, spelling.function.encode(), parenthesize)
         except _Unsupported:
+            if how == NATIVE:
+                return None  # its import may go: decided on the module's scopes, not a unit's
             by_tree.add(span[0])
     units = _units(tree, by_tree, firsts)
     if units is None:
@@ -98,15 +109,38 @@ def splice(
         output = _apply(source, edits)
     except _Unsupported:
         return None
-    if needs:
+    removed: list[ast.Import | ast.ImportFrom] = []
+    for root in dict.fromkeys(dropped):
+        fate = _import_fate(tree, root, dropped.count(root))
+        if fate is None:
+            return None
+        if not isinstance(fate, bool):
+            removed.append(fate)
+    if needs or removed:
         modules = list(dict.fromkeys(module for _, module in sorted(needs, key=lambda need: need[0])))
         if units and len(modules) > 1:
             return None  # their order among the units' own: not worth working out
-        with_imports = _add_imports(source, output, tree, modules, filename)
+        with_imports = _edit_imports(source, output, tree, modules, removed, filename)
         if with_imports is None:
             return None
         output = with_imports
     return output
+
+
+def _libcst_rewrites_elsewhere(text: _Text, tree: ast.Module) -> bool:
+    """Whether libcst, printing the module again, would change text the plan does not
+    touch: its parser drops the space in ``except X :`` (``except X as e :`` keeps it).
+    The tree rewrite's output has that change; the splice would not."""
+    if not re.search(rb"[ \t\n]:", text.source):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and node.type is not None and node.name is None:
+            at = text.offset(node.type.end_lineno or node.type.lineno, node.type.end_col_offset or 0)
+            while text.source[at:at + 1] == b")":
+                at += 1
+            if text.source[at:at + 1] != b":":
+                return True
+    return False
 
 
 def _first_line(statement: ast.stmt) -> int:
@@ -122,7 +156,7 @@ def _tree_lines(plan: ModulePlan) -> set[int]:
     lines = {line for line, _ in plan.blocks} | {span[0] for span in plan.chain_parameters}
     lines |= {
         span[0] for span, (how, _, spelling) in plan.calls.items()
-        if how != OFFLOAD or spelling.loop is not None or spelling.partial is not None or spelling.native
+        if how == CHAIN or spelling.loop is not None or spelling.partial is not None
     }
     return lines
 
@@ -276,12 +310,7 @@ def _offload_edits(text: _Text, call: ast.Call, runner: bytes, parenthesize: boo
     source = text.source
     start = text.offset(call.lineno, call.col_offset)
     end = text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0)
-    func = call.func
-    opening = text.offset(func.end_lineno or func.lineno, func.end_col_offset or 0)
-    while source[opening:opening + 1] in (b")", b" ", b"\t"):  # the callee's own parentheses
-        opening += 1
-    if source[opening:opening + 1] != b"(" or source[opening - 1:opening] in (b" ", b"\t"):
-        raise _Unsupported  # a comment or a line break around the callee, or space before ``(``
+    opening = _opening(text, call)
     arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     depth = end - start  # outer calls are longer: their insertions go first
     edits: list[_Edit] = []
@@ -319,6 +348,101 @@ def _offload_edits(text: _Text, call: ast.Call, runner: bytes, parenthesize: boo
     return edits
 
 
+def _native_edits(text: _Text, call: ast.Call, entry: BlockingCall, function: bytes, parenthesize: bool) -> list[_Edit]:
+    """``time.sleep(x)`` -> ``await asyncio.sleep(x)`` as edits: the callee replaced, the
+    arguments as they are (``offload.native`` keeps them when they fit the native form)."""
+    native = entry.native
+    if native is None or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        raise _Unsupported
+    if len(call.args) > native.positional:
+        raise _Unsupported  # positional arguments become keywords: ``offload.native`` rebuilds them
+    start = text.offset(call.lineno, call.col_offset)
+    end = text.offset(call.end_lineno or call.lineno, call.end_col_offset or 0)
+    opening = _opening(text, call)
+    depth = end - start
+    edits: list[_Edit] = []
+    if parenthesize:
+        edits.append((start, start, 1, -depth - 1, b"("))
+        edits.append((end, end, 0, -depth, b")"))
+    edits.append((start, opening, 2, 0, b"await " + function))
+    return edits
+
+
+def _opening(text: _Text, call: ast.Call) -> int:
+    """Where the ``(`` of the call's arguments is, right after the callee (and its own
+    parentheses); ``_Unsupported`` if a space, a line break or a comment comes between."""
+    source = text.source
+    func = call.func
+    opening = text.offset(func.end_lineno or func.lineno, func.end_col_offset or 0)
+    while source[opening:opening + 1] in (b")", b" ", b"\t"):  # the callee's own parentheses
+        opening += 1
+    if source[opening:opening + 1] != b"(" or source[opening - 1:opening] in (b" ", b"\t"):
+        raise _Unsupported
+    return opening
+
+
+def _root_name(node: ast.expr) -> str:
+    """``a`` in ``a.b.c``."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    if not isinstance(node, ast.Name):
+        raise _Unsupported
+    return node.id
+
+
+def _import_fate(tree: ast.Module, root: str, uses: int) -> ast.Import | ast.ImportFrom | bool | None:
+    """What libcst's rewrite does with the import of ``root`` once ``uses`` callees that
+    read it are gone (``apply._schedule_unused_imports``): the top-level import statement
+    it removes, ``False`` if the import stays (the name is read elsewhere), ``None`` when
+    that takes the module's scopes to tell (the name bound twice, or mentioned in a string,
+    which may be an annotation)."""
+    bindings: list[ast.AST] = []
+    loads = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if node.id == root:
+                if isinstance(node.ctx, ast.Load):
+                    loads += 1
+                else:
+                    bindings.append(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound = alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+                if bound == root:
+                    bindings.append(node)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and root in node.value:
+            if re.search(rf"\b{re.escape(root)}\b", node.value):
+                return None
+        elif _binds(node, root):
+            bindings.append(node)
+    if len(bindings) != 1 or bindings[0] not in tree.body:
+        return None
+    statement = bindings[0]
+    assert isinstance(statement, (ast.Import, ast.ImportFrom))
+    if loads > uses:
+        return False  # read elsewhere, and bound nowhere else: that read is the import's
+    if len(statement.names) != 1 or (isinstance(statement, ast.ImportFrom) and statement.level):
+        return None
+    return statement
+
+
+def _binds(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` binds ``name`` other than as a ``Name`` target or an import."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, ast.arg):
+        return node.arg == name
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return name in node.names
+    if isinstance(node, ast.ExceptHandler):
+        return node.name == name
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+        return node.name == name
+    if isinstance(node, ast.MatchMapping):
+        return node.rest == name
+    return False
+
+
 def _apply(source: bytes, edits: list[_Edit]) -> bytes:
     parts: list[bytes] = []
     at = 0
@@ -331,15 +455,20 @@ def _apply(source: bytes, edits: list[_Edit]) -> bytes:
     return b"".join(parts)
 
 
-def _add_imports(source: bytes, output: bytes, tree: ast.Module, modules: list[str], filename: str) -> bytes | None:
+def _edit_imports(
+    source: bytes, output: bytes, tree: ast.Module, modules: list[str], removed: list[ast.Import | ast.ImportFrom],
+    filename: str,
+) -> bytes | None:
     """``output`` (``source`` rewritten below its header) with ``import module`` added for
-    each of ``modules`` where ``add_imports_in_header`` adds it; libcst parses the header
-    and a stand-in for the statement after it, not the module."""
+    each of ``modules`` and the ``removed`` import statements taken out, as the tree rewrite
+    does it (``add_imports_in_header``, then ``remove_imports_in_statements`` and
+    ``drop_exposed_blank_lines``); libcst parses the header (the docstring and the import
+    block at the top) and a stand-in for the statement after it, not the module."""
     import libcst as cst
     from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-    from codemods.rewrite.imports import add_imports_in_header
+    from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 
     body = tree.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.JoinedStr):
@@ -347,7 +476,7 @@ def _add_imports(source: bytes, output: bytes, tree: ast.Module, modules: list[s
     index = 1 if body and _is_docstring_or_strict(body[0]) else 0
     while index < len(body) and isinstance(body[index], (ast.Import, ast.ImportFrom)):
         index += 1
-    if index == len(body):
+    if index == len(body) or any(statement not in body[:index] for statement in removed):
         return None
     for before, after in zip(body[:index], body[1:index + 1]):
         if after.lineno <= (before.end_lineno or before.lineno):
@@ -364,13 +493,25 @@ def _add_imports(source: bytes, output: bytes, tree: ast.Module, modules: list[s
         header = cst.parse_module(source[:cut] + stand_in)
     except (cst.ParserSyntaxError, RecursionError, ValueError, SyntaxError, UnicodeDecodeError, LookupError):
         return None
+    if len(header.body) != index + 1:
+        return None
     context = CodemodContext(filename=filename)
     for module in modules:
         AddImportsVisitor.add_needed_import(context, module)
-    added = add_imports_in_header(context, header).bytes
-    if not added.endswith(stand_in):
+    targets: set[cst.CSTNode] = set()
+    for statement in removed:
+        line = header.body[body.index(statement)]
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+            return None
+        targets.add(line.body[0])
+        RemoveImportsVisitor.remove_unused_import_by_node(context, line.body[0])
+    edited = add_imports_in_header(context, header) if modules else header
+    if targets:
+        edited = drop_exposed_blank_lines(header, remove_imports_in_statements(context, edited, targets), blocks=False)
+    written = edited.bytes
+    if not written.endswith(stand_in):
         return None
-    return added[:-len(stand_in)] + output[cut:]
+    return written[:-len(stand_in)] + output[cut:]
 
 
 def _is_docstring_or_strict(statement: ast.stmt) -> bool:
