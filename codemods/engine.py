@@ -147,16 +147,27 @@ def internal_error(error: BaseException, filename: str) -> FileError:
 def _transform_source(
     source: bytes, settings: Settings, filename: str, findings_only: bool, project: ProjectView | None
 ) -> TransformResult:
-    from codemods.analysis.finder import encode_step
     from codemods.analysis.modules import ProjectView
-    from codemods.rewrite.splice import splice
 
     project = project or ProjectView()
+    result, rewritten = _find_and_fix(source, settings, filename, findings_only, project)
+    # The module's tree and analysis are gone by now: the rewritten module's take their place.
+    return _with_what_is_left(result, settings, project) if rewritten else result
+
+
+def _find_and_fix(
+    source: bytes, settings: Settings, filename: str, findings_only: bool, project: ProjectView
+) -> tuple[TransformResult, bool]:
+    """The findings and the fix of ``source``, and whether it was rewritten (its
+    findings then come from the rewritten module: ``_with_what_is_left``)."""
+    from codemods.analysis.finder import encode_step
+    from codemods.rewrite.splice import splice
+
     tree = screen.parse(source)
     if tree is None:
         # What is found is decided on CPython's ``ast``, the grammar of the Python that
         # will run the code: a module it rejects cannot be checked or fixed.
-        return TransformResult(source, source, error=_python_error(source, filename))
+        return TransformResult(source, source, error=_python_error(source, filename)), False
     # A module asked about again with the project's summaries (``codemods.project``) is
     # one whose calls of project functions block: it is analysed whole.
     again = project.complete
@@ -168,19 +179,19 @@ def _transform_source(
             encode_step(("call", name)) for name in map(project.module.absolute, screened.imported_calls)
             if name is not None
         ) if project.others is not None else frozenset()
-        return TransformResult(source, source, wanted=wanted)
+        return TransformResult(source, source, wanted=wanted), False
     # Finding needs ``ast`` only; libcst is for rewriting, and only modules with something
     # to rewrite pay for it.
     plan = _plan(tree, source, settings, project=project)
     found = _found(source, plan)
     if findings_only or isinstance(plan, FileError) or not plan.fixable:
-        return found
+        return found, False
     # The common fix, calls wrapped in ``await asyncio.to_thread(...)``, is spliced into
     # the text from the plan; libcst only where a tree is needed (moved blocks, hoists,
     # imports that may go), or if the splice does not compile.
     spliced = splice(source, tree, plan, settings, filename)
     if spliced is not None and (spliced == source or compile_problem(spliced, filename) is None):
-        return _with_what_is_left(replace(found, output=spliced), settings, project)
+        return replace(found, output=spliced), True
     if screened.stubs:
         focused = focus(source, screened.stubs)
         # Find and rewrite on the focused module (cheap), then put the cut definitions
@@ -190,11 +201,11 @@ def _transform_source(
             if rewritten.error is None:
                 output = focused.restore(rewritten.output) if rewritten.changed else source
                 if output is not None and (output == source or compile_problem(output, filename) is None):
-                    return _with_what_is_left(replace(found, output=output), settings, project)
+                    return replace(found, output=output), True
     rewritten = _transform(source, settings, filename, project=project)
     if rewritten.error is not None:
-        return rewritten
-    return _with_what_is_left(replace(found, output=rewritten.output), settings, project)
+        return rewritten, False
+    return replace(found, output=rewritten.output), True
 
 
 def _with_what_is_left(result: TransformResult, settings: Settings, project: ProjectView) -> TransformResult:
