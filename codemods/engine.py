@@ -2,10 +2,12 @@
 
 The CLI and the tests go through ``transform_source``: the byte prefilter, CPython's
 ``ast`` (the ``screen``, then ``codemods.analysis``: the findings and the plan of their
-fixes), and, only for a module with something to fix, libcst (``codemods.rewrite.apply``) on
-the focused module (definitions no rewrite depends on cut to stand-ins, put back after),
-the whole module if that fails. Every rewrite, the CLI's and the fixit rule's, goes
-through one door, ``rewrite_checked``: refused if its output would not compile.
+fixes), and, only for a module with something to fix, the plan carried out: spliced into
+the text where it can be (``codemods.rewrite.splice``, libcst on the statements that need
+a tree), else libcst (``codemods.rewrite.apply``) on the focused module (definitions no
+rewrite depends on cut to stand-ins, put back after), the whole module if that fails.
+Every rewrite, the CLI's and the fixit rule's, goes through one door, ``rewrite_checked``
+(or the splice, with the same check): refused if its output would not compile.
 """
 
 from __future__ import annotations
@@ -186,9 +188,9 @@ def _find_and_fix(
     found = _found(source, plan)
     if findings_only or isinstance(plan, FileError) or not plan.fixable:
         return found, False
-    # The common fix, calls wrapped in ``await asyncio.to_thread(...)``, is spliced into
-    # the text from the plan; libcst only where a tree is needed (moved blocks, hoists,
-    # imports that may go), or if the splice does not compile.
+    # The fix is spliced into the text from the plan, libcst run only on the statements
+    # that need a tree; the tree rewrite of the module for what the splice cannot do
+    # exactly, or if its output does not compile.
     spliced = splice(source, tree, plan, settings, filename)
     if spliced is not None and (spliced == source or compile_problem(spliced, filename) is None):
         return replace(found, output=spliced), True

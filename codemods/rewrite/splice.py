@@ -1,22 +1,28 @@
-"""The common rewrite without a libcst tree: calls wrapped in ``await asyncio.to_thread(...)``
-spliced into the source text at ``ast`` positions.
+"""The rewrite without a libcst tree of the module: calls spliced into the source text at
+``ast`` positions.
 
     requests.get(url, timeout=5)   ->   await asyncio.to_thread(requests.get, url, timeout=5)
+    time.sleep(1)                  ->   await asyncio.sleep(1)
 
 The plan (``codemods.analysis.finder.plan_module``) names each call by span; ``ast`` has
 where its callee ends and its first argument starts. The new text is what
-``codemods.rewrite.apply`` would print for that call, byte for byte (the callee moves in
-as the first argument, the layout of the arguments stays, an ``await`` in the primary
+``codemods.rewrite.apply`` prints for that call, byte for byte (the callee moves in as
+the first argument, the layout of the arguments stays, an ``await`` in the primary
 position of ``.x``, ``[i]`` or ``(...)`` gets parentheses), written as a few insertions
-and replacements around the call, so that calls nested in one another compose. The
-import the fix needs (``import asyncio``) is added by libcst's visitor as
-``codemods.rewrite.imports.add_imports_in_header`` does it, on the module's header alone
-(the text above the first statement that is not a docstring or an import).
+and replacements around the call, so that calls nested in one another compose.
 
-Whatever this does not do exactly as the tree rewrite does (moved ``with`` blocks, hoisted
-assignments, chains through a lambda, native equivalents whose callee's import may go,
-the run-in-executor and ``partial`` spellings, unusual layouts), ``splice`` leaves to it:
-it answers ``None``.
+libcst runs only where a tree is needed, on the smallest unit holding the change:
+- a top-level statement holding a ``with`` block moved into a function, a chain run
+  through a lambda, a ``run_in_executor`` or ``partial`` spelling, a call inside an
+  f-string or laid out in a way the splice does not copy: that statement alone, as a
+  module of its own (``apply.rewrite_unit``), with its part of the plan;
+- the import block at the top, for ``import asyncio`` and for the import of a callee a
+  native rewrite removed from the code, when nothing else can read it: the header alone
+  and a stand-in for the statement after it (``imports.add_imports_in_header``,
+  ``imports.remove_imports_in_statements``, as the tree rewrite runs them).
+What takes the module's scopes to decide exactly (a hoisted assignment's new name, an
+import that may or may not go), and modules whose text libcst would print differently
+(``except X :``), are left to the tree rewrite of the module: ``splice`` answers ``None``.
 """
 
 from __future__ import annotations
