@@ -45,6 +45,13 @@ _Edit = tuple[int, int, int, int, bytes]
 _PRIMARY_FIELDS: dict[type[ast.AST], str] = {ast.Attribute: "value", ast.Subscript: "value", ast.Call: "func"}
 
 
+#: What ``match`` adds to ``ast`` from Python 3.10 on (nothing before).
+_MATCH_CASE: tuple[type[ast.AST], ...] = tuple(getattr(ast, name) for name in ("match_case",) if hasattr(ast, name))
+_MATCH_CAPTURES: tuple[type[ast.AST], ...] = tuple(
+    getattr(ast, name) for name in ("MatchAs", "MatchStar", "MatchMapping") if hasattr(ast, name)
+)
+
+
 class _Unsupported(Exception):
     """A shape the text splice does not reproduce exactly: the tree rewrite does it."""
 
@@ -229,7 +236,7 @@ def _default_indent(text: _Text, tree: ast.Module) -> str:
                 return prefix.decode("utf-8")
         stack.extend(reversed([
             child for child in ast.iter_child_nodes(node)
-            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case))
+            if isinstance(child, (ast.stmt, ast.excepthandler, *_MATCH_CASE))
         ]))
     return "    "
 
@@ -442,11 +449,8 @@ def _binds(node: ast.AST, name: str) -> bool:
         return name in node.names
     if isinstance(node, ast.ExceptHandler):
         return node.name == name
-    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
-        return node.name == name
-    if isinstance(node, ast.MatchMapping):
-        return node.rest == name
-    return False
+    # ``case asyncio:``, ``[*time]``, ``{**time}`` (Python 3.10 on)
+    return isinstance(node, _MATCH_CAPTURES) and name in (getattr(node, "name", None), getattr(node, "rest", None))
 
 
 def _apply(source: bytes, edits: list[_Edit]) -> bytes:
