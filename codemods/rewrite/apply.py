@@ -18,12 +18,12 @@ import bisect
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import Assignment, BaseAssignment, BaseMetadataProvider, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
 from codemods.analysis.modules import ProjectView
@@ -44,7 +44,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         "Rewrite blocking calls inside coroutines to `await asyncio.to_thread(...)`, "
         "or to an exact asyncio equivalent (`time.sleep` -> `asyncio.sleep`)."
     )
-    METADATA_DEPENDENCIES = (ScopeProvider,)
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (ScopeProvider,)
 
     def __init__(
         self,
@@ -518,6 +518,18 @@ def rewrite_module(
     )
 
 
+class _UnitRewrite(OffloadBlockingCalls):
+    """The rewrite of one top-level statement, without libcst's scope analysis: the scopes
+    serve the choice of a hoist's name and the removal of an import a native rewrite made
+    unused, both decided on the whole module (``codemods.rewrite.splice`` leaves modules
+    with either to the tree rewrite of the module)."""
+
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ()
+
+    def _scope(self, node: cst.CSTNode) -> Scope | None:
+        return None
+
+
 def rewrite_unit(
     source: bytes, settings: Settings, plan: ModulePlan, default_indent: str, filename: str = "<stdin>"
 ) -> tuple[bytes, list[str]] | None:
@@ -532,7 +544,7 @@ def rewrite_unit(
         )
     except (cst.ParserSyntaxError, RecursionError, ValueError, SyntaxError, UnicodeDecodeError, LookupError):
         return None
-    command = OffloadBlockingCalls(CodemodContext(filename=filename), settings=settings)
+    command = _UnitRewrite(CodemodContext(filename=filename), settings=settings)
     command.refuse_uncompilable = False
     command.source = source
     command.given_plan = plan
