@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import re
 from typing import Callable, Iterator, Mapping
 
@@ -133,7 +134,7 @@ def splice(
         modules = list(dict.fromkeys(module for _, module in sorted(needs, key=lambda need: need[0])))
         if units and len(modules) > 1:
             return None  # their order among the units' own: not worth working out
-        with_imports = _edit_imports(source, output, tree, modules, removed, filename)
+        with_imports = _edit_imports(source, output, tree, modules, removed)
         if with_imports is None:
             return None
         output = with_imports
@@ -467,19 +468,12 @@ def _apply(source: bytes, edits: list[_Edit]) -> bytes:
 
 def _edit_imports(
     source: bytes, output: bytes, tree: ast.Module, modules: list[str], removed: list[ast.Import | ast.ImportFrom],
-    filename: str,
 ) -> bytes | None:
     """``output`` (``source`` rewritten below its header) with ``import module`` added for
     each of ``modules`` and the ``removed`` import statements taken out, as the tree rewrite
     does it (``add_imports_in_header``, then ``remove_imports_in_statements`` and
     ``drop_exposed_blank_lines``); libcst parses the header (the docstring and the import
     block at the top) and a stand-in for the statement after it, not the module."""
-    import libcst as cst
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-
-    from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
-
     body = tree.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.JoinedStr):
         return None  # ``"a" f"b"``: a docstring to libcst, not to ``ast``
@@ -499,29 +493,47 @@ def _edit_imports(
     # on what follows it: a ``def``/``class`` stands in for one.
     definition = isinstance(following, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     stand_in = b"def _():\n    pass\n" if definition else b"pass\n"
+    edited = _edited_header(
+        source[:cut], stand_in, index + 1, tuple(modules), tuple(body.index(statement) for statement in removed)
+    )
+    return None if edited is None else edited + output[cut:]
+
+
+@functools.lru_cache(maxsize=32)
+def _edited_header(
+    header: bytes, stand_in: bytes, count: int, modules: tuple[str, ...], removed: tuple[int, ...]
+) -> bytes | None:
+    """``header`` (with ``stand_in`` after it, ``count`` statements in all) with the imports
+    of ``modules`` added and the import statements at ``removed`` taken out; ``None`` if
+    libcst sees other statements. Many modules of a project open alike: the answer is kept
+    for the next."""
+    import libcst as cst
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+    from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
+
     try:
-        header = cst.parse_module(source[:cut] + stand_in)
+        parsed = cst.parse_module(header + stand_in)
     except (cst.ParserSyntaxError, RecursionError, ValueError, SyntaxError, UnicodeDecodeError, LookupError):
         return None
-    if len(header.body) != index + 1:
+    if len(parsed.body) != count:
         return None
-    context = CodemodContext(filename=filename)
+    context = CodemodContext()
     for module in modules:
         AddImportsVisitor.add_needed_import(context, module)
     targets: set[cst.CSTNode] = set()
-    for statement in removed:
-        line = header.body[body.index(statement)]
+    for index in removed:
+        line = parsed.body[index]
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             return None
         targets.add(line.body[0])
         RemoveImportsVisitor.remove_unused_import_by_node(context, line.body[0])
-    edited = add_imports_in_header(context, header) if modules else header
+    edited = add_imports_in_header(context, parsed) if modules else parsed
     if targets:
-        edited = drop_exposed_blank_lines(header, remove_imports_in_statements(context, edited, targets), blocks=False)
+        edited = drop_exposed_blank_lines(parsed, remove_imports_in_statements(context, edited, targets), blocks=False)
     written = edited.bytes
-    if not written.endswith(stand_in):
-        return None
-    return written[:-len(stand_in)] + output[cut:]
+    return written[:-len(stand_in)] if written.endswith(stand_in) else None
 
 
 def _is_docstring_or_strict(statement: ast.stmt) -> bool:
