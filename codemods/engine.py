@@ -2,10 +2,12 @@
 
 The CLI and the tests go through ``transform_source``: the byte prefilter, CPython's
 ``ast`` (the ``screen``, then ``codemods.analysis``: the findings and the plan of their
-fixes), and, only for a module with something to fix, libcst (``codemods.rewrite.apply``) on
-the focused module (definitions no rewrite depends on cut to stand-ins, put back after),
-the whole module if that fails. Every rewrite, the CLI's and the fixit rule's, goes
-through one door, ``rewrite_checked``: refused if its output would not compile.
+fixes), and, only for a module with something to fix, the plan carried out: spliced into
+the text where it can be (``codemods.rewrite.splice``, libcst on the statements that need
+a tree), else libcst (``codemods.rewrite.apply``) on the focused module (definitions no
+rewrite depends on cut to stand-ins, put back after), the whole module if that fails.
+Every rewrite, the CLI's and the fixit rule's, goes through one door, ``rewrite_checked``
+(or the splice, with the same check): refused if its output would not compile.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import re
 import sys
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from codemods.config import Settings
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.analysis import screen
+from codemods.rewrite.compiles import compile_problem
 from codemods.rewrite.focus import focus
 
 if TYPE_CHECKING:
@@ -147,15 +149,27 @@ def internal_error(error: BaseException, filename: str) -> FileError:
 def _transform_source(
     source: bytes, settings: Settings, filename: str, findings_only: bool, project: ProjectView | None
 ) -> TransformResult:
-    from codemods.analysis.finder import encode_step
     from codemods.analysis.modules import ProjectView
 
     project = project or ProjectView()
+    result, rewritten = _find_and_fix(source, settings, filename, findings_only, project)
+    # The module's tree and analysis are gone by now: the rewritten module's take their place.
+    return _with_what_is_left(result, settings, project) if rewritten else result
+
+
+def _find_and_fix(
+    source: bytes, settings: Settings, filename: str, findings_only: bool, project: ProjectView
+) -> tuple[TransformResult, bool]:
+    """The findings and the fix of ``source``, and whether it was rewritten (its
+    findings then come from the rewritten module: ``_with_what_is_left``)."""
+    from codemods.analysis.finder import encode_step
+    from codemods.rewrite.splice import splice
+
     tree = screen.parse(source)
     if tree is None:
         # What is found is decided on CPython's ``ast``, the grammar of the Python that
         # will run the code: a module it rejects cannot be checked or fixed.
-        return TransformResult(source, source, error=_python_error(source, filename))
+        return TransformResult(source, source, error=_python_error(source, filename)), False
     # A module asked about again with the project's summaries (``codemods.project``) is
     # one whose calls of project functions block: it is analysed whole.
     again = project.complete
@@ -167,12 +181,19 @@ def _transform_source(
             encode_step(("call", name)) for name in map(project.module.absolute, screened.imported_calls)
             if name is not None
         ) if project.others is not None else frozenset()
-        return TransformResult(source, source, wanted=wanted)
+        return TransformResult(source, source, wanted=wanted), False
     # Finding needs ``ast`` only; libcst is for rewriting, and only modules with something
     # to rewrite pay for it.
-    found = find_source(source, tree, settings, project)
-    if findings_only or found.error is not None or not any(f.fixable for f in found.findings):
-        return found
+    plan = _plan(tree, source, settings, project=project)
+    found = _found(source, plan)
+    if findings_only or isinstance(plan, FileError) or not plan.fixable:
+        return found, False
+    # The fix is spliced into the text from the plan, libcst run only on the statements
+    # that need a tree; the tree rewrite of the module for what the splice cannot do
+    # exactly, or if its output does not compile.
+    spliced = splice(source, tree, plan, settings, filename)
+    if spliced is not None and (spliced == source or compile_problem(spliced, filename) is None):
+        return replace(found, output=spliced), True
     if screened.stubs:
         focused = focus(source, screened.stubs)
         # Find and rewrite on the focused module (cheap), then put the cut definitions
@@ -181,12 +202,12 @@ def _transform_source(
             rewritten = _transform(focused.source, settings, filename, kept=focused.mentions, project=project)
             if rewritten.error is None:
                 output = focused.restore(rewritten.output) if rewritten.changed else source
-                if output is not None and (output == source or _compile_problem(output, filename) is None):
-                    return _with_what_is_left(replace(found, output=output), settings, project)
+                if output is not None and (output == source or compile_problem(output, filename) is None):
+                    return replace(found, output=output), True
     rewritten = _transform(source, settings, filename, project=project)
     if rewritten.error is not None:
-        return rewritten
-    return _with_what_is_left(replace(found, output=rewritten.output), settings, project)
+        return rewritten, False
+    return replace(found, output=rewritten.output), True
 
 
 def _with_what_is_left(result: TransformResult, settings: Settings, project: ProjectView) -> TransformResult:
@@ -272,7 +293,11 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 
 def find_source(source: bytes, tree: ast.Module, settings: Settings, project: ProjectView | None = None) -> TransformResult:
     """The findings of ``source`` (parsed as ``tree``), on ``ast`` alone; call it on a deep stack."""
-    plan = _plan(tree, source, settings, project=project)
+    return _found(source, _plan(tree, source, settings, project=project))
+
+
+def _found(source: bytes, plan: ModulePlan | FileError) -> TransformResult:
+    """The findings of ``plan``, or its error, as the result of a check."""
     if isinstance(plan, FileError):
         return TransformResult(source, source, error=plan)
     summary = plan.summary.to_json() if plan.summary is not None else None  # for another process
@@ -339,33 +364,6 @@ def rewrite_checked(
     except SkipFile as skipped:
         return None, FileError(str(skipped))
     return command, None if command.problem is None else FileError(command.problem)
-
-
-def rewrite_problem(source: bytes, output: bytes, filename: str) -> str | None:
-    """Why ``output``, the rewrite of ``source``, must not be used: a last line of
-    defence, never hand back code that Python rejects when the input was accepted."""
-    if output == source:
-        return None
-    problem = _compile_problem(output, filename)
-    if problem is None:
-        return None
-    original_problem = _compile_problem(source, filename)
-    if original_problem is None:
-        return f"internal error: the rewrite does not compile ({problem}); file left unchanged"
-    return (f"this Python cannot compile the file ({original_problem}), so the rewrite cannot be checked; "
-            "file left unchanged")
-
-
-def _compile_problem(code: bytes, filename: str) -> str | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the user's code, not ours: not our warnings to print
-            compile(code, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as error:
-        return str(error)
-    except RecursionError:
-        return None  # CPython's own limit; not something the rewrite introduced
-    return None
 
 
 def _python_error(source: bytes, filename: str) -> FileError:

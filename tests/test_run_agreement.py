@@ -101,17 +101,17 @@ def test_a_bug_met_on_one_file_is_that_files_error_and_the_run_goes_on(runner, t
 
     root = tmp_path / "app"
     _write_aged(root)
-    real_find = codemods.engine.find_source
+    real_plan = codemods.engine._plan
 
-    def find_failing_on_paths(source, tree, settings, project):  # type: ignore[no-untyped-def]
+    def plan_failing_on_paths(tree, source, settings, comments=None, project=None):  # type: ignore[no-untyped-def]
         if b"def temp_dir" in source:
             raise RuntimeError("planted bug")
-        return real_find(source, tree, settings, project)
+        return real_plan(tree, source, settings, comments, project)
 
     def decide_failing(self, module, result):  # type: ignore[no-untyped-def]
         raise KeyError("planted")
 
-    monkeypatch.setattr(codemods.engine, "find_source", find_failing_on_paths)
+    monkeypatch.setattr(codemods.engine, "_plan", plan_failing_on_paths)
     (root / "bot/core/utils/paths.py").write_text(PROJECT["bot/core/utils/paths.py"] + "\nasync def warm():\n    temp_dir()\n")
     (root / "bot/core/plain.py").write_text("import time\n\nasync def nap():\n    time.sleep(1)\n")
     code, findings, errors = _check(runner, root, "--no-cache", "-j", "1")

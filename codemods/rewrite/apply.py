@@ -18,19 +18,19 @@ import bisect
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import Assignment, BaseAssignment, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import Assignment, BaseAssignment, BaseMetadataProvider, CodeRange, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from codemods.analysis.finder import CHAIN, NATIVE, ModulePlan, Span, plan_module
 from codemods.analysis.modules import ProjectView
 from codemods.rewrite.blocks import build_helper
 from codemods.catalog import BlockingCall
 from codemods.config import ConfigError, Settings, load_settings
-from codemods.engine import rewrite_problem
+from codemods.rewrite.compiles import rewrite_problem
 from codemods.findings import Finding
 from codemods.rewrite.imports import add_imports_in_header, drop_exposed_blank_lines, remove_imports_in_statements
 from codemods.analysis.spelling import Spelling
@@ -44,7 +44,7 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         "Rewrite blocking calls inside coroutines to `await asyncio.to_thread(...)`, "
         "or to an exact asyncio equivalent (`time.sleep` -> `asyncio.sleep`)."
     )
-    METADATA_DEPENDENCIES = (ScopeProvider,)
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (ScopeProvider,)
 
     def __init__(
         self,
@@ -110,6 +110,12 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         self._top_level_imports: set[cst.CSTNode] = set()
         self._full_import_removal = False
         self._imports_to_remove: set[cst.CSTNode] = set()
+        #: The plan, when the caller has it (``rewrite_unit``): the module is not analysed again.
+        self.given_plan: ModulePlan | None = None
+        #: Leave the imports to the caller (``rewrite_unit``: the module is one statement of a
+        #: bigger one): ``needed_modules`` lists them, in the order the rewrite asked for them.
+        self.imports_elsewhere = False
+        self.needed_modules: list[str] = []
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -140,11 +146,14 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
         if not self._given_settings and self.context.filename:
             self.settings = self._settings_of(Path(self.context.filename))
         source = self.source if self.source is not None else tree.bytes
-        try:
-            python_tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-            raise SkipFile(f"Python's own parser rejects the module: {error}") from error
-        self._plan = self._make_plan(tree, python_tree, source)
+        if self.given_plan is not None:
+            self._plan = self._locate_plan(tree, self.given_plan)
+        else:
+            try:
+                python_tree = ast.parse(source)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+                raise SkipFile(f"Python's own parser rejects the module: {error}") from error
+            self._plan = self._make_plan(tree, python_tree, source)
         self._record_findings()
         if self.findings_only or not (self._plan.calls or self._plan.blocks):
             self.calls_only = tree
@@ -181,6 +190,10 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
                 return node is not None and suppressed(node)
 
             plan = plan_module(python_tree, source, self.settings, suppressed=exempt, project=self.project)
+        return self._locate_plan(tree, plan)
+
+    def _locate_plan(self, tree: cst.Module, plan: ModulePlan) -> ModulePlan:
+        """``plan``, with the positions of the nodes it names found in ``tree``."""
         lines = {span[0] for span in plan.calls} | {line for line, _ in plan.blocks} | {line for line, _ in plan.hoists}
         lines |= {span[0] for _, span in plan.located}
         self._planned_lines = sorted(lines)
@@ -418,7 +431,9 @@ class OffloadBlockingCalls(VisitorBasedCodemodCommand):
 
     def _add_imports(self, spelling: Spelling) -> None:
         for module in spelling.needs:
-            AddImportsVisitor.add_needed_import(self.context, module)
+            self.needed_modules.append(module)
+            if not self.imports_elsewhere:
+                AddImportsVisitor.add_needed_import(self.context, module)
 
 
 def _span(where: CodeRange) -> Span:
@@ -503,4 +518,39 @@ def rewrite_module(
     )
 
 
-__all__ = ["ModuleRewrite", "OffloadBlockingCalls", "rewrite_module"]
+class _UnitRewrite(OffloadBlockingCalls):
+    """The rewrite of one top-level statement, without libcst's scope analysis: the scopes
+    serve the choice of a hoist's name and the removal of an import a native rewrite made
+    unused, both decided on the whole module (``codemods.rewrite.splice`` leaves modules
+    with either to the tree rewrite of the module)."""
+
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ()
+
+    def _scope(self, node: cst.CSTNode) -> Scope | None:
+        return None
+
+
+def rewrite_unit(
+    source: bytes, settings: Settings, plan: ModulePlan, default_indent: str, filename: str = "<stdin>"
+) -> tuple[bytes, list[str]] | None:
+    """``source``, one top-level statement of a module (and the comment lines after it)
+    with the changes of ``plan`` (positions counted in ``source``) made, and the modules
+    those changes need imported, for the caller to add to the module; ``None`` if libcst
+    cannot parse it or the rewrite does not compile. ``default_indent``: the module's,
+    which libcst gives the blocks it builds (``with`` blocks moved into a function)."""
+    try:
+        module = cst.parse_module(
+            source, config=cst.PartialParserConfig(default_indent=default_indent, default_newline="\n")
+        )
+    except (cst.ParserSyntaxError, RecursionError, ValueError, SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    command = _UnitRewrite(CodemodContext(filename=filename), settings=settings)
+    command.refuse_uncompilable = False
+    command.source = source
+    command.given_plan = plan
+    command.imports_elsewhere = True
+    output = command.transform_module(module)
+    return None if command.problem is not None else (output.bytes, command.needed_modules)
+
+
+__all__ = ["ModuleRewrite", "OffloadBlockingCalls", "rewrite_module", "rewrite_unit"]
