@@ -143,18 +143,20 @@ def _sites(path: Path) -> dict[str, Any]:
 
 
 #: Code an offload runs on the loop: a busy machine can stall a step there (the executor's
-#: first worker thread starting), which is not the work the offload moved to the thread.
+#: first worker thread starting, its queue's ``put()``), which is not the work the offload
+#: moved to the thread. A chain that enters the offload is all machinery on the loop's
+#: thread, whatever C call it ends in (those are named from source: ``self._work_queue.put()``).
 _OFFLOAD_MACHINERY = ("asyncio.", "concurrent.futures.", "threading.", "futures.Future(")
 
 
 def _stalling(path: Path) -> set[str]:
     """The sites of a recording where the loop stalled in the program's own work: not those
-    whose every chain is only the offload's machinery."""
+    whose every chain goes into the offload's machinery."""
 
     def machinery_only(site: dict[str, Any]) -> bool:
         chains = [chain["through"] for chain in site["chains"]]
         return bool(chains) and all(
-            through and all(label.startswith(_OFFLOAD_MACHINERY) for label in through) for through in chains
+            through and through[0].startswith(_OFFLOAD_MACHINERY) for through in chains
         )
 
     return {where for where, site in _sites(path).items() if not machinery_only(site)}
