@@ -497,5 +497,30 @@ def fix_one(
     source: bytes, settings: Settings, filename: str, span: Span, project: ProjectView | None = None
 ) -> TransformResult:
     """``source`` with only the call at ``span`` fixed (and the import that fix needs): an
-    editor's quick fix. Through the same door as every rewrite (``rewrite_checked``)."""
-    return run_with_deep_stack(lambda: _transform(source, settings, filename, project=project, only=span))
+    editor's quick fix. Spliced as ``fix`` splices (the plan with every other finding
+    suppressed), else through the door of every tree rewrite (``rewrite_checked``)."""
+    return run_with_deep_stack(lambda: _spliced_one(source, settings, filename, span, project)
+                               or _transform(source, settings, filename, project=project, only=span))
+
+
+def _spliced_one(
+    source: bytes, settings: Settings, filename: str, span: Span, project: ProjectView | None
+) -> TransformResult | None:
+    """``fix_one`` by the splice, or ``None`` where it cannot say (the tree rewrite does)."""
+    from codemods.analysis.finder import plan_module
+    from codemods.analysis.modules import ProjectView
+    from codemods.rewrite.splice import splice
+
+    tree = screen.parse(source)
+    if tree is None or b"\0" in source:
+        return None
+    try:
+        plan = plan_module(tree, source, settings, project=project or ProjectView(), suppressed=lambda at: at != span)
+    except RecursionError:
+        return None
+    if not plan.fixable:
+        return None
+    spliced = splice(source, tree, plan, settings, filename)
+    if spliced is None or spliced == source or compile_problem(spliced, filename) is not None:
+        return None
+    return TransformResult(source, spliced, plan.findings)

@@ -88,3 +88,29 @@ def test_a_module_without_imports_gets_its_import_block_as_libcst_lays_it_out() 
                  "x = 1\nasync def f(p):\n    import os\n    os.remove(p)\n"):
         ours, reference = _both_ways(textwrap.dedent(body).encode())
         assert ours == reference and b"import asyncio" in ours
+
+
+def test_an_editors_quick_fix_is_spliced_as_the_tree_rewrite_writes_it() -> None:
+    """``engine.fix_one`` (one call fixed, the server's quick fix) splices where it can: on
+    the last fixable finding of every fixture (the first in the even ones), the same bytes
+    as the tree rewrite of that call alone, and the splice takes most of them."""
+    from functools import partial
+
+    from codemods.engine import _spliced_one, _transform, locate_findings
+    from tests.fixture_cases import discover
+
+    compared = spliced = 0
+    for number, case in enumerate(discover()):
+        source = case.input.read_bytes()
+        settings, project = case.settings(), case.project(case.input.read_bytes())
+        located, error = locate_findings(source, settings, case.name, project)
+        assert error is None, case.name
+        fixable = [(finding, span) for finding, span in located if finding.fixable]
+        for finding, span in fixable[-1:] if number % 2 else fixable[:1]:
+            compared += 1
+            quick = run_with_deep_stack(partial(_spliced_one, source, settings, case.name, span, project))
+            tree = run_with_deep_stack(partial(_transform, source, settings, case.name, project=project, only=span))
+            if quick is not None:
+                spliced += 1
+                assert quick.output == tree.output, (case.name, finding)
+    assert compared > 200 and spliced > compared * 3 // 4, (compared, spliced)
