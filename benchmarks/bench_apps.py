@@ -50,15 +50,17 @@ def executable(name: str) -> str:
 
 def timed(argv: list[str], cwd: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one run of ``argv`` in ``cwd``."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    assert process.stderr is not None
-    errors = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
+    # stderr to a file, not a pipe: `fix` lists what it left there, more than a pipe holds
+    # while nobody reads it.
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        stderr.seek(0)
+        errors = stderr.read().decode(errors="replace")
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1) or "Traceback" in errors:
+    if process.returncode not in (0, 1, 2) or "Traceback" in errors:  # 2: a file it cannot parse
         sys.exit(f"{' '.join(argv)} in {cwd} failed ({process.returncode}):\n{errors}")
     return elapsed, usage.ru_maxrss
 
