@@ -263,6 +263,8 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
     while pending:
         node = pending.popleft()
         yield node
+        # ``child_nodes`` written out here: no call and no list per node, on a walk that
+        # visits every node of every module.
         for name in _node_fields(type(node)):
             value = getattr(node, name, None)
             if isinstance(value, ast.AST):
