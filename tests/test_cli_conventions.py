@@ -67,6 +67,27 @@ def test_select_limits_the_fix_too(runner: CliRunner, project: Path) -> None:
     assert "await asyncio.to_thread(os.remove, path)" in fixed and "time.sleep(1)" in fixed
 
 
+@pytest.mark.parametrize("unwanted", [["--select", "LS232"], ["--ignore", "LS230"], ["noqa"]])
+def test_the_calls_of_a_block_s_files_are_found_when_its_open_is_not_wanted(
+    runner: CliRunner, tmp_path: Path, unwanted: list[str]
+) -> None:
+    """Inside ``with open(...) as file`` the name is that file, whatever else the coroutine
+    binds to it; not wanting LS230 (the ``open()``) must not lose the writes (seen on
+    catuserbot's removebg.py: ``--select LS232`` listed one call fewer than ``check``)."""
+    noqa = "  # noqa: LS230" if unwanted == ["noqa"] else ""
+    (tmp_path / "saver.py").write_text(
+        "async def save(response):\n"
+        f'    with open("out.png", "wb") as file:{noqa}\n'
+        "        file.write(response.content)\n"
+        "    file = None\n"
+        "    return file\n"
+    )
+    options = [] if unwanted == ["noqa"] else unwanted
+    code, out, err = _run(runner, "check", *options, str(tmp_path / "saver.py"))
+    assert code == 1, err
+    assert [line.split()[1:3] for line in out.splitlines()] == [["LS232", "file.write()"]]
+
+
 def test_a_code_that_is_not_ours_is_a_usage_error(runner: CliRunner, project: Path) -> None:
     code, _, err = _run(runner, "check", "--select", "E501")
     assert code == 2

@@ -639,14 +639,16 @@ class _Finder:
             if match is None or not match.entry.opens_file or match.reason is not None:
                 return False, False, False, []
             assert isinstance(expression, ast.Call)
-            if self._is_suppressed(expression, match.entry):
-                return False, False, False, []
             opened.append((expression, match.entry))
         # Inside, its ``as`` names are its files, whatever the coroutine binds to them
-        # elsewhere (a later block moved into a helper must not change that).
+        # elsewhere (a later block moved into a helper must not change that). So they are
+        # when its opening is not wanted (``--select``, ``ignore``, ``# noqa``): the calls of
+        # its files are found all the same.
         file_type = self.settings.constructors.get("builtins.open")
         files = self.blocks.files_of(node) if file_type is not None else set()
         self.detector.block_files.append((scope, {name: file_type for name in files if file_type is not None}))
+        if any(self._is_suppressed(call, entry) for call, entry in opened):
+            return True, False, False, []
         taken = self.helper_names.setdefault(scope, set())
         plan = self.blocks.verdict(node, taken)
         if isinstance(plan, BlockPlan):
