@@ -642,7 +642,7 @@ class _Finder:
             opened.append((expression, match.entry))
         # Inside, its ``as`` names are its files, whatever the coroutine binds to them
         # elsewhere (a later block moved into a helper must not change that). So they are
-        # when its opening is not wanted (``--select``, ``ignore``, ``# noqa``): the calls of
+        # when its opening is not wanted (``--select``, ``ignore``, a noqa comment): the calls of
         # its files are found all the same.
         file_type = self.settings.constructors.get("builtins.open")
         files = self.blocks.files_of(node) if file_type is not None else set()
