@@ -208,3 +208,32 @@ def test_the_usual_requires_python_is_read_without_packaging_as_packaging_reads_
     monkeypatch.setattr(config, "_simple_minimum", lambda spec: None)
     assert [minimum(spec) for spec in SPECIFIERS] == quick
     assert sum(answer is not None for answer in simple) >= 15  # most of them without packaging
+
+
+def test_the_options_read_without_click_are_the_ones_click_declares() -> None:
+    """``cached_check`` reads ``check``'s options itself (click is not imported there): its
+    names, flag values, repetition, choices and defaults must be what ``codemods.cli``
+    declares, or the answer from the cache would read a command line differently."""
+    import click
+
+    from codemods import cached_check
+
+    command = main.commands["check"]
+    assert isinstance(command, click.Command)
+    declared = {option.name: option for option in command.params if isinstance(option, click.Option)}
+    read = {**{name: dest for name, (dest, _) in cached_check._FLAGS.items()}, **cached_check._VALUED}
+    for name, dest in read.items():
+        option = declared[dest]
+        assert name in [*option.opts, *option.secondary_opts], (name, dest)
+        assert option.is_flag == (name in cached_check._FLAGS), name
+        if name in cached_check._FLAGS:
+            assert cached_check._FLAGS[name][1] == (name in option.opts), name  # ``--no-x`` sets False
+        assert option.multiple == (dest in cached_check._REPEATED), name
+        choices = getattr(option.type, "choices", None)
+        assert (list(choices) if choices is not None else None) == (
+            list(cached_check._CHOICES[dest]) if dest in cached_check._CHOICES else None), name
+        default = () if option.multiple and option.default is None else option.default
+        assert cached_check._DEFAULTS[dest] == default, name
+    assert set(cached_check._DEFAULTS) == set(read.values())
+    # What it does not read goes to click (``_Declined``): every other option of ``check``.
+    assert set(declared) - set(read.values()) == {"stdin_filename", "no_cache", "observed", "add_noqa"}
