@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from libcst import ParserSyntaxError
 
     from codemods.analysis.comments import Comments
-    from codemods.analysis.finder import ModulePlan, Span
+    from codemods.analysis.finder import ModulePlan, Span, Suppressor
     from codemods.analysis.modules import ProjectView
 
     from codemods.rewrite.apply import ModuleRewrite
@@ -163,7 +163,6 @@ def _find_and_fix(
     """The findings and the fix of ``source``, and whether it was rewritten (its
     findings then come from the rewritten module: ``_with_what_is_left``)."""
     from codemods.analysis.finder import encode_step
-    from codemods.rewrite.splice import splice
 
     tree = screen.parse(source)
     if tree is None:
@@ -191,8 +190,8 @@ def _find_and_fix(
     # The fix is spliced into the text from the plan, libcst run only on the statements
     # that need a tree; the tree rewrite of the module for what the splice cannot do
     # exactly, or if its output does not compile.
-    spliced = splice(source, tree, plan, settings, filename)
-    if spliced is not None and (spliced == source or compile_problem(spliced, filename) is None):
+    spliced = _checked_splice(source, tree, plan, settings, filename)
+    if spliced is not None:
         return replace(found, output=spliced), True
     if screened.stubs:
         focused = focus(source, screened.stubs)
@@ -482,15 +481,28 @@ def _locate(
 
 def _plan(
     tree: ast.Module, source: bytes, settings: Settings, comments: Comments | None = None,
-    project: ProjectView | None = None,
+    project: ProjectView | None = None, suppressed: Suppressor | None = None,
 ) -> ModulePlan | FileError:
     """``finder.plan_module``, or the error of a module too deep for it (on a deep stack)."""
     from codemods.analysis.finder import plan_module
 
     try:
-        return plan_module(tree, source, settings, comments, project=project)
+        return plan_module(tree, source, settings, comments, suppressed, project=project)
     except RecursionError:
         return FileError("too deeply nested to analyse")
+
+
+def _checked_splice(
+    source: bytes, tree: ast.Module, plan: ModulePlan, settings: Settings, filename: str
+) -> bytes | None:
+    """The plan spliced into ``source`` (``codemods.rewrite.splice``), if the splice makes
+    it exactly and the output compiles; ``None``: the tree rewrite does it."""
+    from codemods.rewrite.splice import splice
+
+    spliced = splice(source, tree, plan, settings, filename)
+    if spliced is None or (spliced != source and compile_problem(spliced, filename) is not None):
+        return None
+    return spliced
 
 
 def fix_one(
@@ -507,20 +519,15 @@ def _spliced_one(
     source: bytes, settings: Settings, filename: str, span: Span, project: ProjectView | None
 ) -> TransformResult | None:
     """``fix_one`` by the splice, or ``None`` where it cannot say (the tree rewrite does)."""
-    from codemods.analysis.finder import plan_module
     from codemods.analysis.modules import ProjectView
-    from codemods.rewrite.splice import splice
 
     tree = screen.parse(source)
     if tree is None or b"\0" in source:
         return None
-    try:
-        plan = plan_module(tree, source, settings, project=project or ProjectView(), suppressed=lambda at: at != span)
-    except RecursionError:
+    plan = _plan(tree, source, settings, project=project or ProjectView(), suppressed=lambda at: at != span)
+    if isinstance(plan, FileError) or not plan.fixable:
         return None
-    if not plan.fixable:
-        return None
-    spliced = splice(source, tree, plan, settings, filename)
-    if spliced is None or spliced == source or compile_problem(spliced, filename) is not None:
+    spliced = _checked_splice(source, tree, plan, settings, filename)
+    if spliced is None or spliced == source:
         return None
     return TransformResult(source, spliced, plan.findings)
