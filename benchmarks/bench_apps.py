@@ -36,6 +36,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 TARGETS = {"cold": 15.0, "warm": 2.0, "fix": 4.0}
+DEFAULT_ROOT = Path.home() / ".cache/loopsafe-corpus/src"  # where benchmarks/corpus.py downloads
 
 
 def executable(name: str) -> str:
@@ -130,7 +131,7 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=Path.home() / ".cache/loopsafe-corpus/src")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--only", action="append", default=[], help="a tree's name prefix (repeatable)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds per tree (medians)")
     parser.add_argument("--json", type=Path, help="also write the raw runs here")
