@@ -431,3 +431,26 @@ def test_json_and_sarif_carry_the_chain_of_a_call_across_modules(runner: CliRunn
     code, out, _ = _run(runner, "check", "--format", "sarif")
     [result] = json.loads(out)["runs"][0]["results"]
     assert result["properties"]["chain"] == ["app.storage.load()", "builtins.open()"]
+
+
+def test_the_readme_ruff_setting_keeps_loopsafe_noqa_comments_through_ruff_fix(tmp_path: Path) -> None:
+    """The README's `lint.external` snippet, as a project would paste it: `ruff check
+    --fix` with RUF100 (unused noqa) leaves `# noqa: LS251` alone, and loopsafe still
+    reads it (the console scripts of both, from the outside)."""
+    import re
+
+    from tests.conftest import find_tool
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    [snippet] = re.findall(r"```toml\n(\[tool\.ruff\.lint\]\n[^`]*)```", readme)
+    assert 'external = ["LS"]' in snippet
+    (tmp_path / "pyproject.toml").write_text(snippet + "\n[tool.loopsafe]\n")
+    source = "import time\n\n\nasync def tick():\n    time.sleep(1)  # noqa: LS251\n"
+    (tmp_path / "worker.py").write_text(source)
+    ruff = subprocess.run([find_tool("ruff"), "check", "--select", "RUF100", "--fix", "--no-cache", "."],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    assert (tmp_path / "worker.py").read_text() == source
+    check = subprocess.run([find_tool("loopsafe"), "check", "--no-cache", "."], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert (check.returncode, check.stdout) == (0, ""), check.stderr
