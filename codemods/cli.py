@@ -12,10 +12,12 @@ from __future__ import annotations
 import functools
 import io
 import os
+import shutil
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 import click
 
@@ -52,9 +54,6 @@ from codemods.runner import (
     unified_diff,
     write_atomically,
 )
-
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
 
 
 
@@ -255,8 +254,12 @@ def _load(invocation: Invocation) -> tuple[Project, Tally]:
     return project, tally
 
 
-def _echo(text: str, err: bool) -> None:
-    click.echo(text, err=err)
+def _echo(text: str, err: bool = False, nl: bool = True, color: bool | None = None) -> None:
+    """Every line a command prints while it runs: on a line of its own, the progress bar
+    wiped first (it is drawn again when the next file is done)."""
+    if _progress is not None:
+        _progress.wipe()
+    click.echo(text, err=err, nl=nl, color=color)
 
 
 def _outcomes(invocation: Invocation, project: Project, tally: Tally, findings_only: bool = False) -> Iterator[FileOutcome]:
@@ -277,17 +280,60 @@ def _saving(project: Project, outcomes: Iterator[FileOutcome]) -> Iterator[FileO
         project.save_caches()
 
 
+class _ProgressBar:
+    """``loopsafe  [#####-----]  28/222`` on the terminal line stderr is at: drawn as files
+    are done (at most every 0.1 s), wiped before any other line goes out (``_echo``) and at
+    the end, so that no output lands on it. Kept shorter than the terminal is wide: a line
+    that wrapped could not be wiped."""
+
+    WIPE = "\r\x1b[K"  # to the line's start, and clear it
+
+    def __init__(self, stream: IO[str], total: int) -> None:
+        self.stream, self.total = stream, total
+        self.shown = False
+        self.drawn_at = 0.0
+
+    def draw(self, done: int) -> None:
+        now = time.monotonic()
+        if self.shown and done < self.total and now - self.drawn_at < 0.1:
+            return
+        width = shutil.get_terminal_size().columns - 1
+        count = f"  {done}/{self.total}"
+        room = max(0, min(36, width - len("loopsafe  []") - len(count)))
+        filled = room * done // self.total
+        line = f"loopsafe  [{'#' * filled}{'-' * (room - filled)}]{count}"
+        self.stream.write(self.WIPE + line[:width])
+        self.stream.flush()
+        self.shown, self.drawn_at = True, now
+
+    def wipe(self) -> None:
+        if self.shown:
+            self.stream.write(self.WIPE)
+            self.stream.flush()
+            self.shown = False
+
+
+#: The progress bar on the terminal while a long run goes, if one is.
+_progress: _ProgressBar | None = None
+
+
 def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[FileOutcome]:
-    """A progress bar on stderr for long runs on a terminal; silent in CI and when piped."""
+    """A progress bar on stderr for long runs on a terminal; silent in CI and when piped.
+    What the caller prints of each outcome goes out through ``_echo``, which wipes it."""
+    global _progress
     stderr = click.get_text_stream("stderr")
     if not shows_progress(total, stderr):
         yield from outcomes
         return
-    bar: ProgressBar[int]  # counts up to ``length``: click cannot infer the item type without an iterable
-    with click.progressbar(length=total, label="loopsafe", file=stderr, show_pos=True) as bar:
-        for outcome in outcomes:
-            bar.update(1)
+    bar = _progress = _ProgressBar(stderr, total)
+    try:
+        bar.draw(0)
+        for done, outcome in enumerate(outcomes, start=1):
             yield outcome
+            bar.draw(done)
+    finally:
+        bar.wipe()
+        _progress = None
 
 
 def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformResult]:
@@ -398,8 +444,8 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
         placed = _among(commented.findings)
         for finding in findings:
             if not placed(finding):  # never silently: `check` would still list it
-                click.echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
-                           "loopsafe found no line for its `# noqa` comment", err=True)
+                _echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
+                      "loopsafe found no line for its `# noqa` comment", err=True)
     tally.say(f"loopsafe: {plural(added, 'finding')} suppressed with `# noqa` in {plural(files, 'file')}"
               f"{tally.failed()}")
     say_observed(project, tally)
@@ -424,7 +470,7 @@ def _echo_diff(text: str, color: bool | None) -> None:
             line = click.style(line, fg="green")
         elif line.startswith("-"):
             line = click.style(line, fg="red")
-        click.echo(line, nl=False, color=color)
+        _echo(line, nl=False, color=color)
 
 
 def _report_unfixable(display: str, result: TransformResult, tally: Tally, written: bool = False) -> None:
@@ -435,7 +481,7 @@ def _report_unfixable(display: str, result: TransformResult, tally: Tally, writt
     for finding in left:
         if not finding.fixable:
             tally.calls_reported += 1
-            click.echo(finding.format(display), err=True)
+            _echo(finding.format(display), err=True)
 
 
 def _left_after_fix(result: TransformResult) -> list[Finding]:
