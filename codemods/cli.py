@@ -297,7 +297,7 @@ class _ProgressBar:
         now = time.monotonic()
         if self.shown and done < self.total and now - self.drawn_at < 0.1:
             return
-        width = shutil.get_terminal_size().columns - 1
+        width = self.columns() - 1
         count = f"  {done}/{self.total}"
         room = max(0, min(36, width - len("loopsafe  []") - len(count)))
         filled = room * done // self.total
@@ -305,6 +305,13 @@ class _ProgressBar:
         self.stream.write(self.WIPE + line[:width])
         self.stream.flush()
         self.shown, self.drawn_at = True, now
+
+    def columns(self) -> int:
+        """The width of the terminal the bar is on (stdout may be piped elsewhere)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (OSError, ValueError, AttributeError):
+            return shutil.get_terminal_size().columns
 
     def wipe(self) -> None:
         if self.shown:
