@@ -85,7 +85,7 @@ def default_cache_dir(root: Path) -> Path:
 def fingerprint(settings: Settings) -> str:
     """What findings depend on besides the file's bytes."""
     digest = hashlib.sha256(_code_digest())
-    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, settings.select,
+    relevant = (settings.native_sleep, settings.ignore, settings.extra, settings.target_version, sorted(settings.codes),
                 settings.non_blocking, settings.declared)
     digest.update(repr(relevant).encode())
     return digest.hexdigest()[:20]

@@ -22,7 +22,7 @@ import stat
 import sys
 from pathlib import Path
 
-from codemods.codes import normalize_code
+from codemods.codes import normalize_selector
 from codemods.config import ConfigError, Settings
 from codemods.invocation import (
     STDIN,
@@ -51,16 +51,17 @@ _FLAGS: dict[str, tuple[str, Any]] = {
     "-v": ("verbose", True), "--verbose": ("verbose", True),
     "--no-transitive": ("no_transitive", True),
     "--native-sleep": ("native_sleep", True), "--no-native-sleep": ("native_sleep", False),
-    "--statistics": ("statistics", True),
+    "--statistics": ("statistics", True), "--exit-zero": ("exit_zero", True),
 }
 #: Options with a value: name -> what it sets.
 _VALUED: dict[str, str] = {
     "--select": "select", "--ignore": "ignore", "--exclude": "exclude", "--color": "color",
     "--config": "config", "-j": "jobs", "--jobs": "jobs", "--cache-dir": "cache_dir",
     "--target-version": "target_version", "--format": "output_format", "--sort": "sort",
+    "--extend-select": "extend_select",
 }
 #: Options that may be repeated, each value kept (the others: the last one wins).
-_REPEATED = frozenset({"select", "ignore", "exclude"})
+_REPEATED = frozenset({"select", "ignore", "exclude", "extend_select"})
 #: Options whose value is one of these.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "color": ("auto", "always", "never"),
@@ -70,7 +71,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _DEFAULTS: dict[str, Any] = {
     "quiet": False, "verbose": False, "no_transitive": False, "native_sleep": None, "statistics": False,
     "select": (), "ignore": (), "exclude": (), "color": "auto", "config": None, "jobs": None, "cache_dir": None,
-    "target_version": None, "output_format": "text", "sort": "path",
+    "target_version": None, "output_format": "text", "sort": "path", "extend_select": (), "exit_zero": False,
 }
 
 
@@ -113,7 +114,7 @@ def _answer(arguments: Sequence[str]) -> int:
     say_observed(project, tally)
     if not _print(lines):
         return 1  # as click exits when the reader went away (``loopsafe check | head``)
-    return exit_status(tally, found)
+    return exit_status(tally, found, invocation.exit_zero)
 
 
 class _CacheOnly(Project):
@@ -186,15 +187,15 @@ def _check_values(options: dict[str, Any]) -> None:
     for name, choices in _CHOICES.items():
         if options[name] not in choices:
             raise _Declined
-    for name in ("select", "ignore"):
-        codes = []
+    for name in ("select", "ignore", "extend_select"):
+        selectors = []
         for value in options[name]:
             for text in filter(None, (part.strip() for part in value.split(","))):
-                code = normalize_code(text)
-                if code is None:
+                selector = normalize_selector(text)
+                if selector is None:
                     raise _Declined
-                codes.append(code)
-        options[name] = tuple(codes)
+                selectors.append(selector)
+        options[name] = tuple(selectors)
     jobs = options["jobs"]
     if jobs is not None:
         if not (jobs.isascii() and jobs.isdigit()) or int(jobs) < 1:
@@ -238,6 +239,7 @@ def _invocation(options: dict[str, Any]) -> Invocation:
         options["paths"] or (".",), options["exclude"], options["native_sleep"], options["config"],
         options["jobs"], options["target_version"], False, options["cache_dir"], options["select"], ignore,
         Output(options["quiet"], options["verbose"] and not options["quiet"], colored),
+        extend_select=options["extend_select"], exit_zero=options["exit_zero"],
     )
 
 

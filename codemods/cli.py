@@ -2,7 +2,8 @@
 
 Exit status, for CI:
   0  nothing found / nothing to change
-  1  blocking calls found (check), changes needed (diff), calls left for review (fix)
+  1  blocking calls found (check), changes needed (diff), calls left for review (fix);
+     0 instead with --exit-zero
   2  a file or path could not be processed, or the command line / config is wrong
 """
 
@@ -11,16 +12,18 @@ from __future__ import annotations
 import functools
 import io
 import os
+import shutil
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 import click
 
 from codemods import __version__, invocation
 from codemods.cache import CACHE_DIR_NAME, ENVIRONMENT_VARIABLE
-from codemods.codes import normalize_code
+from codemods.codes import normalize_selector, selector_error
 from codemods.config import ConfigError, Settings
 from codemods.findings import FileError, Finding, TransformResult
 from codemods.invocation import (
@@ -52,9 +55,6 @@ from codemods.runner import (
     write_atomically,
 )
 
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
-
 
 
 class ConfigProblem(click.ClickException):
@@ -65,15 +65,16 @@ class ConfigProblem(click.ClickException):
 
 
 def _split_codes(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    """``--select LS251,LS240 --select ASYNC210`` -> ``("LS251", "LS240", "LS210")``."""
-    codes: list[str] = []
+    """``--select LS251,ls24 --select ASYNC`` -> ``("LS251", "LS24", "ASYNC")``: selectors,
+    kept as given (how specific each is decides, as in ruff: ``codemods.codes``)."""
+    selectors: list[str] = []
     for value in values:
         for text in filter(None, (part.strip() for part in value.split(","))):
-            code = normalize_code(text)
-            if code is None:
-                raise click.BadParameter(f"{text!r} is not a loopsafe code (LS200-LS301, LS401, or ASYNC2xx)")
-            codes.append(code)
-    return tuple(codes)
+            selector = normalize_selector(text)
+            if selector is None:
+                raise click.BadParameter(selector_error(text))
+            selectors.append(selector)
+    return tuple(selectors)
 
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -81,14 +82,24 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.argument("paths", nargs=-1, required=False, type=click.Path(path_type=str)),
         click.option(
             "--select", "select", multiple=True, metavar="CODES", callback=_split_codes,
-            help="Only these codes (LS251, or its ASYNC251); comma-separated or repeated. Fixes too.",
+            help="Only these codes, instead of `select` in [tool.loopsafe] (default: ALL): codes (LS251, "
+            "or its ASYNC251) or prefixes (LS25, LS2, LS, ASYNC, ALL); comma-separated or repeated. Fixes too.",
+        ),
+        click.option(
+            "--extend-select", "extend_select", multiple=True, metavar="CODES", callback=_split_codes,
+            help="These codes or prefixes too, besides `select`.",
         ),
         click.option(
             "--ignore", "ignore", multiple=True, metavar="CODES", callback=_split_codes,
-            help="Leave these codes alone; adds to `ignore` in [tool.loopsafe].",
+            help="Leave these codes or prefixes alone; with `ignore` in [tool.loopsafe] unless --select is "
+            "given. As in ruff, a more specific code or prefix wins (--select LS2 --ignore LS25 --select "
+            "LS251); of two as specific, --ignore.",
         ),
         click.option("--no-transitive", "no_transitive", is_flag=True, default=False,
                      help="Do not follow calls of the project's own functions (LS301); same as --ignore LS301."),
+        click.option("--exit-zero", "exit_zero", is_flag=True, default=False,
+                     help="Exit 0 even when calls are found or files would change; 2 still means a file "
+                     "could not be processed or the command line or configuration is wrong."),
         click.option("-q", "--quiet", is_flag=True, default=False,
                      help="Print findings and errors only: no summary, hint or progress bar."),
         click.option("-v", "--verbose", is_flag=True, default=False,
@@ -148,7 +159,8 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None, config: Path | None,
         jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
         select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str,
-        stdin_filename: str | None, no_transitive: bool, observed: Path | None, **rest: Any,
+        stdin_filename: str | None, no_transitive: bool, observed: Path | None, extend_select: tuple[str, ...],
+        exit_zero: bool, **rest: Any,
     ) -> Any:
         if no_transitive:
             ignore = (*ignore, "LS301")
@@ -157,7 +169,7 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             colored = False  # https://no-color.org: any value turns colour off
         invocation = Invocation(
             paths or (".",), exclude, native_sleep, config, jobs, target_version, no_cache, cache_dir, select,
-            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename, observed,
+            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename, observed, extend_select, exit_zero,
         )
         return command(invocation, **rest)
 
@@ -184,6 +196,23 @@ class Project(invocation.Project):
             raise ConfigProblem(str(error)) from None
 
 
+class _WithoutFix(click.Command):
+    """``check`` and ``diff``: ``--fix``, as ruff users write ``ruff check --fix``, is a usage
+    error that says which command rewrites (click would suggest ``--config``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            if error.option_name != "--fix":
+                raise
+            then = "makes the changes it shows" if self.name == "diff" else \
+                "rewrites them (`loopsafe diff` shows the changes first)"
+            raise click.UsageError(
+                f"No such option: --fix. `loopsafe {self.name}` changes no file: `loopsafe fix` {then}.", ctx,
+            ) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="loopsafe")
 def main() -> None:
@@ -202,7 +231,8 @@ def main() -> None:
       fix    rewrite files in place                        (exit 1 if calls need review)
       server a language server for editors (LSP over stdin/stdout)
       record run a program, record where its event loop stalled  (exit: the program's)
-    Exit 2 means a file could not be processed or the configuration is wrong.
+    Exit 2 means a file could not be processed or the configuration is wrong;
+    --exit-zero turns 1 into 0 (not 2).
 
     Each file gets the settings of [tool.loopsafe] in its nearest pyproject.toml.
     """
@@ -224,8 +254,12 @@ def _load(invocation: Invocation) -> tuple[Project, Tally]:
     return project, tally
 
 
-def _echo(text: str, err: bool) -> None:
-    click.echo(text, err=err)
+def _echo(text: str, err: bool = False, nl: bool = True, color: bool | None = None) -> None:
+    """Every line a command prints while it runs: on a line of its own, the progress bar
+    wiped first (it is drawn again when the next file is done)."""
+    if _progress is not None:
+        _progress.wipe()
+    click.echo(text, err=err, nl=nl, color=color)
 
 
 def _outcomes(invocation: Invocation, project: Project, tally: Tally, findings_only: bool = False) -> Iterator[FileOutcome]:
@@ -246,17 +280,67 @@ def _saving(project: Project, outcomes: Iterator[FileOutcome]) -> Iterator[FileO
         project.save_caches()
 
 
+class _ProgressBar:
+    """``loopsafe  [#####-----]  28/222`` on the terminal line stderr is at: drawn as files
+    are done (at most every 0.1 s), wiped before any other line goes out (``_echo``) and at
+    the end, so that no output lands on it. Kept shorter than the terminal is wide: a line
+    that wrapped could not be wiped."""
+
+    WIPE = "\r\x1b[K"  # to the line's start, and clear it
+
+    def __init__(self, stream: IO[str], total: int) -> None:
+        self.stream, self.total = stream, total
+        self.shown = False
+        self.drawn_at = 0.0
+
+    def draw(self, done: int) -> None:
+        now = time.monotonic()
+        if self.shown and done < self.total and now - self.drawn_at < 0.1:
+            return
+        width = self.columns() - 1
+        count = f"  {done}/{self.total}"
+        room = max(0, min(36, width - len("loopsafe  []") - len(count)))
+        filled = room * done // self.total
+        line = f"loopsafe  [{'#' * filled}{'-' * (room - filled)}]{count}"
+        self.stream.write(self.WIPE + line[:width])
+        self.stream.flush()
+        self.shown, self.drawn_at = True, now
+
+    def columns(self) -> int:
+        """The width of the terminal the bar is on (stdout may be piped elsewhere)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (OSError, ValueError, AttributeError):
+            return shutil.get_terminal_size().columns
+
+    def wipe(self) -> None:
+        if self.shown:
+            self.stream.write(self.WIPE)
+            self.stream.flush()
+            self.shown = False
+
+
+#: The progress bar on the terminal while a long run goes, if one is.
+_progress: _ProgressBar | None = None
+
+
 def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[FileOutcome]:
-    """A progress bar on stderr for long runs on a terminal; silent in CI and when piped."""
+    """A progress bar on stderr for long runs on a terminal; silent in CI and when piped.
+    What the caller prints of each outcome goes out through ``_echo``, which wipes it."""
+    global _progress
     stderr = click.get_text_stream("stderr")
     if not shows_progress(total, stderr):
         yield from outcomes
         return
-    bar: ProgressBar[int]  # counts up to ``length``: click cannot infer the item type without an iterable
-    with click.progressbar(length=total, label="loopsafe", file=stderr, show_pos=True) as bar:
-        for outcome in outcomes:
-            bar.update(1)
+    bar = _progress = _ProgressBar(stderr, total)
+    try:
+        bar.draw(0)
+        for done, outcome in enumerate(outcomes, start=1):
             yield outcome
+            bar.draw(done)
+    finally:
+        bar.wipe()
+        _progress = None
 
 
 def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformResult]:
@@ -285,11 +369,11 @@ def _with_stdin(invocation: Invocation, project: Project,
         yield outcome.file.display, outcome.result
 
 
-def _finish(tally: Tally, found: bool) -> None:
-    sys.exit(exit_status(tally, found))
+def _finish(invocation: Invocation, tally: Tally, found: bool) -> None:
+    sys.exit(exit_status(tally, found, invocation.exit_zero))
 
 
-@main.command()
+@main.command(cls=_WithoutFix)
 @_common_options
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
@@ -324,7 +408,7 @@ def check(invocation: Invocation, output_format: str, statistics: bool, sort: st
     results = _with_stdin(invocation, project, _outcomes(invocation, project, tally, True))
     found = report_findings(results, output_format, statistics, sort == "cost", tally)
     say_observed(project, tally)
-    _finish(tally, found)
+    _finish(invocation, tally, found)
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:
@@ -367,12 +451,12 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
         placed = _among(commented.findings)
         for finding in findings:
             if not placed(finding):  # never silently: `check` would still list it
-                click.echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
-                           "loopsafe found no line for its `# noqa` comment", err=True)
+                _echo(f"{display}:{finding.line}:{finding.column}: warning: {finding.code} not suppressed: "
+                      "loopsafe found no line for its `# noqa` comment", err=True)
     tally.say(f"loopsafe: {plural(added, 'finding')} suppressed with `# noqa` in {plural(files, 'file')}"
               f"{tally.failed()}")
     say_observed(project, tally)
-    _finish(tally, False)
+    _finish(invocation, tally, False)
 
 
 def _among(findings: Sequence[Finding]) -> Callable[[Finding], bool]:
@@ -393,7 +477,7 @@ def _echo_diff(text: str, color: bool | None) -> None:
             line = click.style(line, fg="green")
         elif line.startswith("-"):
             line = click.style(line, fg="red")
-        click.echo(line, nl=False, color=color)
+        _echo(line, nl=False, color=color)
 
 
 def _report_unfixable(display: str, result: TransformResult, tally: Tally, written: bool = False) -> None:
@@ -404,7 +488,7 @@ def _report_unfixable(display: str, result: TransformResult, tally: Tally, writt
     for finding in left:
         if not finding.fixable:
             tally.calls_reported += 1
-            click.echo(finding.format(display), err=True)
+            _echo(finding.format(display), err=True)
 
 
 def _left_after_fix(result: TransformResult) -> list[Finding]:
@@ -423,7 +507,7 @@ def _left_after_fix(result: TransformResult) -> list[Finding]:
     return sorted([*left, *(f for f in moved if (f.line, f.code, f.name) not in static)])
 
 
-@main.command()
+@main.command(cls=_WithoutFix)
 @_common_options
 def diff(invocation: Invocation) -> None:
     """Print the rewrite as a unified diff; change no file.
@@ -443,7 +527,7 @@ def diff(invocation: Invocation) -> None:
             _echo_diff(unified_diff(result.source, result.output, display), invocation.output.color)
     tally.summarize(dry_run=True)
     say_observed(project, tally)
-    _finish(tally, tally.files_changed > 0)
+    _finish(invocation, tally, tally.files_changed > 0)
 
 
 @main.command()
@@ -492,11 +576,14 @@ def fix(invocation: Invocation) -> None:
         tally.files_changed += 1
     tally.summarize(dry_run=False)
     say_observed(project, tally)
-    _finish(tally, tally.calls_reported > 0)
+    _finish(invocation, tally, tally.calls_reported > 0)
 
 
 @main.command()
-def server() -> None:
+@click.option("--stdio", is_flag=True, default=False,
+              help="Talk over stdin/stdout: the only transport, so this changes nothing (editor clients "
+              "often pass it).")
+def server(stdio: bool) -> None:
     """Run loopsafe as a language server (LSP) on stdin/stdout, for editors.
 
     Diagnostics as you type (every finding, with its fix or the reason there is none),

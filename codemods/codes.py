@@ -8,7 +8,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
-    from typing import Mapping
+    from typing import Mapping, Sequence
 
 
 #: Codes, one per category, with the nearest ruff / flake8-async rule (README maps them).
@@ -80,3 +80,70 @@ def normalize_code(text: str) -> str | None:
     if upper in CODES:
         return upper
     return ASYNC_CODES.get(upper)
+
+
+# -- selecting codes, as ruff selects rules ------------------------------------------------
+
+#: Selects every code (ruff's ``ALL``).
+ALL = "ALL"
+
+
+def expand_selector(text: str) -> tuple[frozenset[str], int] | None:
+    """The codes a selector selects and how specific it is, as ruff reads ``--select``:
+    ``ALL`` (0); ``LS`` or ``ASYNC``, all codes with an ASYNC counterpart (1); a prefix,
+    ``LS2``/``LS25``/``ASYNC25`` (1 + its digits: 2, 3); a code ``LS251``/``ASYNC251``
+    (4). Any case. ``None`` if it selects none of loopsafe's codes (``E501``, ``LS9``)."""
+    upper = text.strip().upper()
+    if upper == ALL:
+        return CODES, 0
+    for linter, codes in (("LS", {code: code for code in CODES}), ("ASYNC", ASYNC_CODES)):
+        digits = upper[len(linter):]
+        if upper.startswith(linter) and (digits == "" or digits.isdigit() and digits.isascii()):
+            selected = frozenset(code for spelled, code in codes.items() if spelled.startswith(upper))
+            return (selected, 1 + len(digits)) if selected else None
+    return None
+
+
+def is_selector(text: str) -> bool:
+    return expand_selector(text) is not None
+
+
+def normalize_selector(text: str) -> str | None:
+    """``ls25`` -> ``LS25``, as every selector is kept; ``None`` if it is not one."""
+    return text.strip().upper() if is_selector(text) else None
+
+
+def selector_error(text: str) -> str:
+    """Why ``text`` is no selector, with the codes there are (from ``CATEGORIES``)."""
+    ours = ", ".join(sorted(CODES))
+    theirs = ", ".join(sorted(ASYNC_CODES))
+    return (f"{text!r} is not a loopsafe code or prefix; codes: {ours} (prefixes: LS, LS2, LS25...; ALL: "
+            f"every code), or the ruff / flake8-async codes of the same checks: {theirs} (prefixes: ASYNC, "
+            "ASYNC2...)")
+
+
+def enabled_codes(layers: Sequence[tuple[Sequence[str] | None, Sequence[str], Sequence[str]]]) -> frozenset[str]:
+    """The codes wanted, from ``(select, extend-select, ignore)`` layers, the configuration
+    first, then the command line, as ruff resolves them: a layer with a ``select`` (``None``:
+    none given) starts afresh, one without adjusts what the layers before it wanted; within
+    a layer the selectors apply from the least specific to the most specific (``--select LS
+    --ignore LS25 --extend-select LS251``: every code but LS250), an ``ignore`` after a
+    ``select`` as specific (it wins). Raises ``ValueError`` for a selector that is none."""
+    wanted = set(CODES)
+    for select, extend_select, ignore in layers:
+        changes: list[tuple[int, int, frozenset[str], bool]] = []
+        for order, (selectors, on) in enumerate((((*(select or ()), *extend_select), True), (ignore, False))):
+            for selector in selectors:
+                expanded = expand_selector(selector)
+                if expanded is None:
+                    raise ValueError(selector_error(selector))
+                codes, specificity = expanded
+                changes.append((specificity, order, codes, on))
+        if select is not None:
+            wanted = set()
+        for _, _, codes, on in sorted(changes, key=lambda change: change[:2]):
+            if on:
+                wanted |= codes
+            else:
+                wanted -= codes
+    return frozenset(wanted)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from codemods.codes import normalize_code
+from codemods.codes import enabled_codes, is_selector, selector_error
 
 # The catalog is built where its entries are asked for (``index``...), not here: reading
 # settings (a check answered from the findings cache) does not build it.
@@ -80,8 +80,12 @@ class Settings:
     #: Oldest Python the code must run on, e.g. ``(3, 8)``: below 3.9 there is no
     #: ``asyncio.to_thread`` and ``loop.run_in_executor`` is used instead.
     target_version: tuple[int, int] | None = None
-    #: Only findings with these codes (``--select``); empty: all.
-    select: tuple[str, ...] = ()
+    #: The codes wanted, as ruff's rules (``codemods.codes.enabled_codes``): ``select``
+    #: (``None``: not given, every code), ``extend-select``; ``ignore`` above lists codes too.
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    #: The command line's ``(--select or None, --extend-select, --ignore)``, applied after these.
+    command_line: tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]] | None = None
     #: Folder names the walk skips by default (``build``, ``venv``...) to walk anyway.
     include: tuple[str, ...] = ()
     #: The module's own functions declared not blocking (LS301 does not follow them).
@@ -96,15 +100,17 @@ class Settings:
     source: Path | None = field(default=None, compare=False)
 
     @cached_property
-    def ignored_codes(self) -> frozenset[str]:
-        """The codes ``ignore`` lists (``LS251``, or ``ASYNC251`` for it)."""
-        return frozenset(code for code in map(normalize_code, self.ignore) if code is not None)
+    def codes(self) -> frozenset[str]:
+        """The codes wanted: the configuration's ``select``, ``extend-select`` and the
+        codes and prefixes in ``ignore``, then the command line's."""
+        configured = (self.select, self.extend_select, tuple(filter(is_selector, self.ignore)))
+        return enabled_codes([configured, *([self.command_line] if self.command_line is not None else [])])
 
     def allows(self, code: str) -> bool:
-        """Whether findings with ``code`` are wanted (``ignore``, ``--select``): a finding's
+        """Whether findings with ``code`` are wanted (``select``, ``ignore``...): a finding's
         own code (an LS301 finding is LS301, whatever its chain ends in). Which calls block
         does not depend on it (``index``): an LS301 chain may end in a code not selected."""
-        return code not in self.ignored_codes and (not self.select or code in self.select)
+        return code in self.codes
 
     def excludes(self, absolute: str, cwd: str) -> bool:
         """Whether ``exclude`` covers the file or folder ``absolute``: globs on paths
@@ -162,7 +168,7 @@ class Settings:
 
 _KEYS = {
     "native-sleep", "exclude", "include", "ignore", "blocking", "target-version", "transitive", "non-blocking",
-    "observed",
+    "observed", "select", "extend-select",
 }
 
 
@@ -182,6 +188,8 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     if not isinstance(transitive, bool):
         raise ConfigError(f"{where}: transitive must be true or false")
     ignore = _string_list(table, "ignore", where)
+    select = _selectors(table, "select", where) if "select" in table else None
+    extend_select = _selectors(table, "extend-select", where)
     extra, declared = _blocking(table.get("blocking", {}), where)
     check_ignored(ignore, extra, f"{where}: ignore", declared)
     if not transitive:
@@ -197,9 +205,18 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     observed = table.get("observed")
     if observed is not None and (not isinstance(observed, str) or not observed):
         raise ConfigError(f"{where}: observed must be the path of a file `loopsafe record` wrote (a string)")
-    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version,
-                    include=tuple(include), non_blocking=tuple(non_blocking), declared=tuple(declared),
+    return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version, select=select,
+                    extend_select=extend_select, include=tuple(include), non_blocking=tuple(non_blocking), declared=tuple(declared),
                     observed=_beside(source, observed) if observed is not None else None, source=source)
+
+
+def _selectors(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``select`` / ``extend-select``: codes and prefixes (``LS25``, ``ASYNC``, ``ALL``)."""
+    selectors = _string_list(table, key, where)
+    for selector in selectors:
+        if not is_selector(selector):
+            raise ConfigError(f"{where}: {key}: {selector_error(selector)}")
+    return tuple(selector.strip().upper() for selector in selectors)
 
 
 def _beside(source: Path | None, relative: str) -> Path:
@@ -248,7 +265,7 @@ def check_ignored(
     """Each entry of ``ignore`` must name something loopsafe knows: a code (``LS251``,
     ``ASYNC251``), a name of the catalog, or one a ``blocking`` pattern covers; a
     misspelling would silently do nothing."""
-    names = [name for name in ignore if normalize_code(name) is None]
+    names = [name for name in ignore if not is_selector(name)]
     if not names:
         return  # codes only: the catalog need not be built
     from codemods.catalog import catalog_names, names_method

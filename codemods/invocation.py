@@ -97,6 +97,10 @@ class Invocation:
     stdin_filename: str | None = None
     #: What ``loopsafe record`` saw (``--observed``), if given.
     observed: Path | None = None
+    #: ``--extend-select``: selectors (as ``select`` and ``ignore``: codes, prefixes, ``ALL``).
+    extend_select: tuple[str, ...] = ()
+    #: ``--exit-zero``: exit 0 even when something is found (2 stays for errors).
+    exit_zero: bool = False
 
     @property
     def stdin_name(self) -> str:
@@ -113,8 +117,8 @@ class Invocation:
         """What the command line changes in every file's settings; ``ValueError`` for a
         ``--target-version`` that is not one."""
         changes: dict[str, Any] = {}
-        if self.select:
-            changes["select"] = tuple(self.select)
+        if self.select or self.extend_select or self.ignore:
+            changes["command_line"] = (tuple(self.select) or None, tuple(self.extend_select), tuple(self.ignore))
         if self.native_sleep is not None:
             changes["native_sleep"] = self.native_sleep
         if self.target_version is not None:
@@ -222,9 +226,7 @@ def make_project(invocation: Invocation, changes: dict[str, Any], project_type: 
     cache goes (raises ``ConfigError``)."""
 
     def adjust(settings: Settings) -> Settings:
-        if not changes and not invocation.ignore:
-            return settings
-        return replace(settings, **changes, ignore=settings.ignore + tuple(invocation.ignore))
+        return replace(settings, **changes) if changes else settings
 
     project = project_type(SettingsTree(invocation.config, adjust), invocation.exclude, None)
     if not invocation.no_cache:
@@ -286,10 +288,11 @@ def say_observed(project: Project, tally: Tally) -> None:
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
-def exit_status(tally: Tally, found: bool) -> int:
+def exit_status(tally: Tally, found: bool, exit_zero: bool = False) -> int:
+    """``exit_zero`` (``--exit-zero``): what is found does not fail the run; errors do."""
     if tally.errors:
         return EXIT_ERROR
-    return EXIT_FOUND if found else EXIT_CLEAN
+    return EXIT_FOUND if found and not exit_zero else EXIT_CLEAN
 
 
 # -- check's report ----------------------------------------------------------------------
