@@ -38,13 +38,20 @@ def _one_line_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[s
     )
 
 
+def shown_name(qualified: str) -> str:
+    """How messages name a callable: a builtin as code calls it (``open``, not
+    ``builtins.open``), anything else by its qualified name."""
+    return qualified.removeprefix("builtins.")
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     line: int
     #: 1-based, as ruff and flake8 print it.
     column: int
     code: str
-    #: The callable, e.g. ``requests.get``.
+    #: The callable's qualified name (``requests.get``, ``builtins.open``): what ``ignore``
+    #: and ``blocking`` take. Messages show it as ``shown_name`` gives it.
     name: str
     #: True when loopsafe rewrites the call; False when it is reported for a human.
     fixable: bool
@@ -52,7 +59,7 @@ class Finding:
     #: on one line whatever the code it quotes (a callee or `with` spread over lines).
     detail: str
     #: For a call of a project function (LS301): the functions on the way to the blocking
-    #: call, then the call (``("save_report()", "pkg.io.write_csv()", "builtins.open()")``).
+    #: call, then the call (``("save_report()", "pkg.io.write_csv()", "open()")``).
     chain: tuple[str, ...] = ()
     #: What the call cost when a recording saw it stall the loop (``--observed``).
     cost: Cost | None = field(default=None, compare=False)
@@ -90,11 +97,12 @@ class Finding:
             return f"{self.name}() {stalled}; {verdict}: {self.detail}"
         if self.code == _BUSY_WAIT:
             return f"a loop polls {self.name} and never awaits, which blocks the event loop; not fixed automatically: {self.detail}"
+        name = shown_name(self.name)
         if self.fixable and self.chain:
-            return f"{self.name}() blocks the event loop (through {' -> '.join(self.chain)}); fix: {self.detail}"
+            return f"{name}() blocks the event loop (through {' -> '.join(self.chain)}); fix: {self.detail}"
         if self.fixable:
-            return f"{self.name}() blocks the event loop; fix: {self.detail}"
-        return f"{self.name}() blocks the event loop; not fixed automatically: {self.detail}"
+            return f"{name}() blocks the event loop; fix: {self.detail}"
+        return f"{name}() blocks the event loop; not fixed automatically: {self.detail}"
 
     def format(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.code} {self.message}"

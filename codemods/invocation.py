@@ -17,7 +17,7 @@ from pathlib import Path
 
 from codemods.cache import FindingsCache, default_cache_dir
 from codemods.config import Settings, SettingsTree, is_excluded, parse_version, relative_to
-from codemods.findings import FileError, Finding, TransformResult
+from codemods.findings import FileError, Finding, TransformResult, shown_name
 from codemods.runner import ObservedRun, SourceFile, discover, skipped_by_default, with_observed
 
 TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
@@ -390,7 +390,7 @@ def _print_statistics(findings: Sequence[Finding], tally: Tally, by_cost: bool =
     for (code, name), (total, fixable) in sorted(counts.items(), key=order):
         cost = observed.get((code, name))
         stalled = f"  observed {cost.amount}" if cost is not None else ""
-        tally.echo(f"{total:>6}  {code}  {name}  ({fixable} fixable){stalled}", False)
+        tally.echo(f"{total:>6}  {code}  {shown_name(name)}  ({fixable} fixable){stalled}", False)
 
 
 def _github_escape(text: str) -> str:

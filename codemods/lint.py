@@ -14,10 +14,13 @@ an inner node are both replaced, keeps only the outer one. Each fixable call the
 carries the replacement of the whole call, which already contains the rewrites of the
 calls nested in it. When the file also needs an import change (``import asyncio`` added,
 ``from time import sleep`` removed) or a fix that is not a call replacement (a ``with
-open(...)`` block moved into a function), the first fixable finding carries the complete
-rewritten module instead, and the others carry none: accepting one fix then can never
-leave calls to ``asyncio`` without the import. ``fixit fix --automatic`` thus produces
-exactly what ``loopsafe fix`` does.
+open(...)`` block moved into a function), every fixable finding carries the complete
+rewritten module instead, reported on the module node: fixit keeps one replacement per
+node, so however many are accepted the module is replaced once. Accepting one of them
+(``fixit fix`` asks for each, showing that whole change) accepts them all, and can never
+leave calls to ``asyncio`` without the import. Each fixable finding is thus marked
+"(has autofix)" and counted, and ``fixit fix --automatic`` produces exactly what
+``loopsafe fix`` does.
 """
 
 from __future__ import annotations
@@ -221,6 +224,17 @@ class BlockingCallInCoroutine(LintRule):
         ),
     ]
 
+    #: True while the findings of located calls are reported: whether each is ignored was
+    #: asked at its call (``rewrite_checked`` calls ``ignore_lint`` for each). A fix reported
+    #: on the module node must not be dropped by the comments of the module's header, which
+    #: are about its first statement.
+    _asked_at_calls = False
+
+    def ignore_lint(self, node: cst.CSTNode) -> bool:
+        if self._asked_at_calls and isinstance(node, cst.Module):
+            return False
+        return super().ignore_lint(node)
+
     def leave_Module(self, original_node: cst.Module) -> None:
         path = self.get_metadata(FilePathProvider, original_node, None)
         folder = Path(path).parent if path is not None else Path.cwd()
@@ -251,14 +265,17 @@ class BlockingCallInCoroutine(LintRule):
         needs_whole_module = fixes and (not rewrite.module.deep_equals(rewrite.calls_only) or any(
             finding.fixable and call not in rewrite.replacements for finding, call in rewrite.located
         ))
-        whole_module = rewrite.module if needs_whole_module else None
-        for finding, call in rewrite.located:
-            message = f"{finding.code} {finding.message}"
-            if fixes and finding.fixable and whole_module is not None:
-                position = self.get_metadata(PositionProvider, call)
-                self.report(original_node, message, position=position, replacement=whole_module)
-                whole_module = None  # the rest is in there already
-            elif fixes and finding.fixable and not needs_whole_module and isinstance(call, cst.Call):
-                self.report(call, message, replacement=rewrite.replacements[call])
-            else:
-                self.report(call, message)
+        self._asked_at_calls = True
+        try:
+            for finding, call in rewrite.located:
+                message = f"{finding.code} {finding.message}"
+                if fixes and finding.fixable and needs_whole_module:
+                    # The same node and replacement for each: fixit applies it once.
+                    position = self.get_metadata(PositionProvider, call)
+                    self.report(original_node, message, position=position, replacement=rewrite.module)
+                elif fixes and finding.fixable and not needs_whole_module and isinstance(call, cst.Call):
+                    self.report(call, message, replacement=rewrite.replacements[call])
+                else:
+                    self.report(call, message)
+        finally:
+            self._asked_at_calls = False

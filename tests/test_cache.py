@@ -296,7 +296,7 @@ def test_a_warm_run_decides_calls_across_modules_without_reading_them(
     package = _app(tmp_path, BLOCKING_STORAGE)
     monkeypatch.chdir(tmp_path)
     cold = _check(package)
-    assert "handlers.py:5:12: LS301" in cold[1] and "storage.load() -> builtins.open()" in cold[1]
+    assert "handlers.py:5:12: LS301" in cold[1] and "storage.load() -> open()" in cold[1]
     assert "storage.py" in reads  # read for its summary
     reads.clear()
     assert _check(package) == cold

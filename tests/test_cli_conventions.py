@@ -396,7 +396,7 @@ async def handler(path: str):
     ("config", "option", "reported"),
     [
         ("", (), ["LS301 load_config() blocks the event loop (through load_config() -> read_settings() -> "
-                  "builtins.open()); fix: await asyncio.to_thread(load_config, ...)"]),
+                  "open()); fix: await asyncio.to_thread(load_config, ...)"]),
         ("", ("--no-transitive",), []),
         ("transitive = false\n", (), []),
         ('ignore = ["LS301"]\n', (), []),
@@ -426,11 +426,11 @@ def test_json_and_sarif_carry_the_chain_of_a_call_across_modules(runner: CliRunn
     code, out, _ = _run(runner, "check", "--format", "json")
     [finding] = json.loads(out)
     assert (finding["path"], finding["line"], finding["code"], finding["fixable"]) == ("app/handlers.py", 5, "LS301", True)
-    assert finding["chain"] == ["app.storage.load()", "builtins.open()"]
-    assert "(through app.storage.load() -> builtins.open())" in finding["message"]
+    assert finding["chain"] == ["app.storage.load()", "open()"]
+    assert "(through app.storage.load() -> open())" in finding["message"]
     code, out, _ = _run(runner, "check", "--format", "sarif")
     [result] = json.loads(out)["runs"][0]["results"]
-    assert result["properties"]["chain"] == ["app.storage.load()", "builtins.open()"]
+    assert result["properties"]["chain"] == ["app.storage.load()", "open()"]
 
 
 def test_the_readme_ruff_setting_keeps_loopsafe_noqa_comments_through_ruff_fix(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import tokenize
+
 import pytest
 
 from codemods.analysis.observed_sites import CODE as OBSERVED
@@ -15,6 +18,12 @@ CASES = discover()
 def _describe(finding: Finding) -> str:
     kind = "fix" if finding.fixable else "report"
     return f"{finding.line}:{finding.column} {finding.code} {kind} {finding.name}"
+
+
+def _squeezed(code: str) -> str:
+    """``code`` without comments and whitespace: what a fix's text must be found in."""
+    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    return "".join("".join(token.string.split()) for token in tokens if token.type != tokenize.COMMENT)
 
 
 def test_there_are_enough_cases() -> None:
@@ -60,6 +69,13 @@ def test_fixture(case: FixtureCase) -> None:
         costs = [f.cost for f in result.findings if f.cost is not None]
         assert sum(c.steps for c in costs) == sum(s.steps for s in sites)
         assert round(sum(c.seconds for c in costs), 6) == round(sum(s.seconds for s in sites), 6)
+
+    # A fix's text is what the fix writes, `...` standing for the call's arguments: none
+    # when the call passes none (`await asyncio.to_thread(lambda: open(path).read())`).
+    written = _squeezed(expected.decode())
+    for finding in result.findings:
+        if finding.fixable and finding.detail.startswith("await "):
+            assert "".join(finding.detail.split("...")[0].split()) in written, finding
 
     # compile(), not ast.parse: `await` in a lambda or class body parses but does not compile.
     compile(expected, str(case.expected), "exec", dont_inherit=True)

@@ -194,6 +194,10 @@ def test_fixit_autofix_matches_the_codemod(case: FixtureCase, monkeypatch: pytes
     assert sorted((v.range.start.line, v.range.start.column + 1, v.message) for v in violations) == sorted(
         (f.line, f.column, f"{f.code} {f.message}") for f in expected.findings
     )
+    # Each fixable finding, and only those, offers its fix ("(has autofix)", counted).
+    assert sorted((v.range.start.line, v.range.start.column + 1) for v in violations if v.autofixable) == sorted(
+        (f.line, f.column) for f in expected.findings if f.fixable
+    )
 
 
 def test_fixit_goes_through_the_same_door_as_the_cli(project: Path) -> None:
@@ -234,7 +238,29 @@ def test_the_rule_follows_other_modules_as_check_does(project: Path) -> None:
     (package / "storage.py").write_text("def load(path):\n    with open(path, 'rb') as fh:\n        return fh.read()\n")
     relinted = _run(["lint", "src/app/handlers.py"], project)
     assert relinted.stdout == linted.stdout, relinted.stdout + relinted.stderr
-    assert "LS301 load() blocks the event loop (through app.storage.load() -> builtins.open()); fix: " in linted.stdout
+    assert "LS301 load() blocks the event loop (through app.storage.load() -> open()); fix: " in linted.stdout
     fixed = _run(["fix", "--automatic", "src/app/handlers.py"], project)
     assert fixed.returncode in (0, 1), fixed.stdout + fixed.stderr
     assert "return await asyncio.to_thread(load, path)" in (package / "handlers.py").read_text()
+
+
+def test_every_fixable_finding_of_a_file_offers_its_fix_and_fix_applies_them_once(project: Path) -> None:
+    """A file whose fix adds ``import asyncio``, drops ``import time`` and moves a with
+    block into a function: each of its 22 fixable findings is marked and counted (not only
+    the first), and ``fixit fix --automatic`` still writes what ``loopsafe fix`` writes. The
+    header's ignore comment is about the first statement: it drops no finding elsewhere."""
+    body = [f"    os.remove('f{i}')" if i % 2 else f"    time.sleep({i})" for i in range(20)]
+    many = "\n".join([
+        "# lint-ignore: BlockingCallInCoroutine", "import os", "import time", "", "",
+        "async def main() -> None:", *body, "    with open('x') as fh:", "        fh.read()", "",
+    ])
+    (project / "src" / "many.py").write_text(many)
+    linted = _run(["lint", "src/many.py"], project)
+    lines = linted.stdout.splitlines()
+    assert len(lines) == 22 and all(line.endswith(" (has autofix)") for line in lines), linted.stdout
+    assert "22 auto-fixes available" in linted.stderr, linted.stderr
+    fixed = _run(["fix", "--automatic", "src/many.py"], project)
+    assert "22 auto-fixes available, 22 fixes applied" in fixed.stderr, fixed.stderr
+    by_fixit = (project / "src" / "many.py").read_text()
+    assert by_fixit == transform_source(many.encode()).output.decode() != many
+    assert by_fixit.count("await asyncio.") == 21 and "import time" not in by_fixit

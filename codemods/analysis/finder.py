@@ -661,7 +661,7 @@ class _Finder:
             plan = Refusal(f"it is {context.no_await_reason}{own}", atomic=isinstance(plan, Refusal) and plan.atomic)
         spelled = None
         if isinstance(plan, BlockPlan):
-            spelled = self.speller.offload(plan.helper, keywords=False, scope=scope)
+            spelled = self.speller.offload(plan.helper, keywords=False, scope=scope, arguments=False)
             if self.framework_problem is not None:
                 plan = Refusal(self.framework_problem)
             elif spelled is None:
@@ -1149,7 +1149,8 @@ class _Finder:
             parameters = self._chain_parameters(node, func.value, scope)
             if isinstance(parameters, str):
                 return f"!{parameters}"
-            spelled = self.speller.offload(self._chain_lambda(node, parameters), keywords=False, scope=scope)
+            spelled = self.speller.offload(self._chain_lambda(node, parameters), keywords=False, scope=scope,
+                                           arguments=False)
             if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (CHAIN, entry, spelled)
                 if parameters:
@@ -1167,7 +1168,8 @@ class _Finder:
                 if len(node.args) <= entry.native.positional:
                     self.rewrites[node] = (spelled.runner, True)
         if spelled is None:
-            spelled = self.speller.offload(self._updated(func), keywords=bool(node.keywords), scope=scope)
+            spelled = self.speller.offload(self._updated(func), keywords=bool(node.keywords), scope=scope,
+                                           arguments=bool(node.args))
             if spelled is not None and register:
                 self.plan.calls[self._span(node)] = (OFFLOAD, entry, spelled)
                 if spelled.runner == spelled.detail[len("await "):].split("(")[0]:

@@ -35,7 +35,7 @@ from codemods.analysis.comments import MAY_SUPPRESS, Comments, suppressed_by_com
 from codemods.analysis.detector import Detector
 from codemods.analysis.flow import split_dotted, walk, walk_syntax
 from codemods.analysis.screen import child_fields
-from codemods.findings import Finding
+from codemods.findings import Finding, shown_name
 from codemods.observed import Cost
 
 from codemods.catalog import (
@@ -626,23 +626,23 @@ def thread_reason(qualname: str, call: ast.Call) -> str | None:
     if qualname in THREAD_BOUND:
         return f"it {THREAD_BOUND[qualname].split(', which')[0]}"
     if qualname in CURRENT_EXCEPTION:
-        return f"it calls {qualname}(), which reads the exception being handled: a worker thread has none"
+        return f"it calls {shown_name(qualname)}(), which reads the exception being handled: a worker thread has none"
     if qualname.split(".")[0] in EVENT_LOOP_MODULES or qualname.startswith("contextvars."):
-        return f"it calls {qualname}(), which belongs to the event loop's thread"
+        return f"it calls {shown_name(qualname)}(), which belongs to the event loop's thread"
     if qualname == "builtins.next":
         if len(call.args) < 2:
             return "it calls next() without a default: its StopIteration cannot cross into the awaiting task"
         return ("it calls next(), which advances an iterator: one it was given (a generator) would run in the "
                 "worker thread while other tasks use what it reads")
     if qualname.endswith(".__next__"):
-        return f"it calls {qualname}(): {_HANG}"
+        return f"it calls {shown_name(qualname)}(): {_HANG}"
     if qualname in _LOCK_TYPES or qualname.endswith(".acquire"):
-        return f"it calls {qualname}(), a lock: {_LOCK}"
+        return f"it calls {shown_name(qualname)}(), a lock: {_LOCK}"
     for pattern, what in _PROCESS_STATE.items():
         if matches_any(qualname, (pattern,)):
-            return f"it calls {qualname}(), which changes {what} for the whole process: {_WINDOW}"
+            return f"it calls {shown_name(qualname)}(), which changes {what} for the whole process: {_WINDOW}"
     if matches_any(qualname, _MAIN_THREAD_ONLY):
-        return f"it calls {qualname}(), which works only in the main thread (ValueError in a worker)"
+        return f"it calls {shown_name(qualname)}(), which works only in the main thread (ValueError in a worker)"
     return None
 
 
@@ -779,7 +779,7 @@ class Chain:
         for key in self.functions:
             module, _, path = key.partition("@")[0].partition(":")
             shown.append(f"{path}()" if module == here else f"{module}.{path}()")
-        return (*shown, f"{self.blocking}()")
+        return (*shown, f"{shown_name(self.blocking)}()")
 
     def describe(self, here: str) -> str:
         # No line numbers: a fix elsewhere moves them, and the message must not change.
@@ -1240,7 +1240,7 @@ class ProjectIndex:
             callees = self.runs(step)
             if not callees:
                 what = step[1] if step[0] == "call" else f"{step[1]}.{step[2]}"
-                return f"{shown} calls {what}(), which loopsafe cannot see into"
+                return f"{shown} calls {shown_name(what)}(), which loopsafe cannot see into"
             for callee in callees:
                 inner = self.refusal(callee, here)
                 if inner is not None:

@@ -205,14 +205,17 @@ class Speller:
             needs.append(target.split(".")[0])
         return name
 
-    def offload(self, callee: str, keywords: bool, scope: Scope) -> Spelling | None:
-        """``callee(...)`` run in a thread; ``keywords``: the call passes keyword arguments."""
+    def offload(self, callee: str, keywords: bool, scope: Scope, *, arguments: bool) -> Spelling | None:
+        """``callee(...)`` run in a thread; ``arguments``: the call passes arguments (the
+        detail shows them as ``...``; ``lambda: open(p).read()`` is passed none),
+        ``keywords``: keyword arguments among them."""
         needs: list[str] = []
+        passed = ", ..." if arguments or keywords else ""
         if self.framework is Framework.ASYNCIO and not self.legacy_executor:
             runner = self._spell(THREAD_RUNNERS[Framework.ASYNCIO], scope, needs)
             if runner is None:
                 return None
-            return Spelling(f"await {runner}({callee}, ...)", runner, needs=tuple(needs))
+            return Spelling(f"await {runner}({callee}{passed})", runner, needs=tuple(needs))
         if self.framework is Framework.ASYNCIO:
             # What asyncio.to_thread does: run_in_executor alone would drop the task's
             # context variables (request ids, decimal contexts) in the thread.
@@ -221,7 +224,7 @@ class Speller:
             copy_context = self._spell("contextvars.copy_context", scope, needs)
             if loop is None or partial is None or copy_context is None:
                 return None
-            detail = f"await {loop}().run_in_executor(None, {partial}({copy_context}().run, {callee}, ...))"
+            detail = f"await {loop}().run_in_executor(None, {partial}({copy_context}().run, {callee}{passed}))"
             return Spelling(detail, "run_in_executor", partial, loop, copy_context, needs=tuple(needs))
         runner = self._spell(THREAD_RUNNERS[self.framework], scope, needs)
         if runner is None:
@@ -232,7 +235,7 @@ class Speller:
             if partial is None:
                 return None
             return Spelling(f"await {runner}({partial}({callee}, ...))", runner, partial, needs=tuple(needs))
-        return Spelling(f"await {runner}({callee}, ...)", runner, needs=tuple(needs))
+        return Spelling(f"await {runner}({callee}{passed})", runner, needs=tuple(needs))
 
     def native(self, call: ast.Call, native: Native, scope: Scope) -> Spelling | None:
         """The exact async equivalent, or ``None`` when it does not apply to this call."""
