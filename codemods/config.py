@@ -43,6 +43,7 @@ from functools import cached_property
 from pathlib import Path
 
 from codemods.codes import enabled_codes, is_selector, selector_error
+from codemods.findings import qualified_name
 
 # The catalog is built where its entries are asked for (``index``...), not here: reading
 # settings (a check answered from the findings cache) does not build it.
@@ -187,7 +188,8 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     transitive = table.get("transitive", True)
     if not isinstance(transitive, bool):
         raise ConfigError(f"{where}: transitive must be true or false")
-    ignore = _string_list(table, "ignore", where)
+    # Names as messages show them: `open`, a builtin, is `builtins.open`.
+    ignore = [entry if is_selector(entry) else qualified_name(entry) for entry in _string_list(table, "ignore", where)]
     select = _selectors(table, "select", where) if "select" in table else None
     extend_select = _selectors(table, "extend-select", where)
     extra, declared = _blocking(table.get("blocking", {}), where)

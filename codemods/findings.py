@@ -44,6 +44,12 @@ def shown_name(qualified: str) -> str:
     return qualified.removeprefix("builtins.")
 
 
+def qualified_name(written: str) -> str:
+    """A callable as the configuration may write it, qualified: a bare name is a builtin,
+    as messages show it (``ignore = ["open"]`` is ``builtins.open``)."""
+    return written if "." in written else f"builtins.{written}"
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     line: int

@@ -99,3 +99,14 @@ def test_the_fix_texts_are_what_fix_writes(project: Path) -> None:
     written = (project / "worker.py").read_text()
     assert "    data = await asyncio.to_thread(lambda: open(path).read())\n" in written
     assert "    await asyncio.to_thread(folder.exists)\n" in written
+
+
+def test_ignore_takes_a_builtin_as_messages_name_it(project: Path) -> None:
+    """`ignore = ["open"]`, as the message says `open()`: the calls of `builtins.open` are
+    not findings (a misspelt bare name is still an error, with the nearest builtin)."""
+    (project / "pyproject.toml").write_text('[tool.loopsafe]\nignore = ["open"]\n')
+    ignored = _check(project, "--no-cache")
+    assert "open()" not in ignored.stdout and "LS251" in ignored.stdout, ignored.stdout + ignored.stderr
+    (project / "pyproject.toml").write_text('[tool.loopsafe]\nignore = ["opne"]\n')
+    misspelt = _check(project, "--no-cache")
+    assert misspelt.returncode == 2 and "did you mean 'builtins.open'?" in misspelt.stderr, misspelt.stderr
