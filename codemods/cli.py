@@ -55,6 +55,8 @@ from codemods.runner import (
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from codemods.invocation import Describe
+
 
 
 class ConfigProblem(click.ClickException):
@@ -322,9 +324,39 @@ def check(invocation: Invocation, output_format: str, statistics: bool, sort: st
         _add_noqa_comments(invocation, project, tally)
         return
     results = _with_stdin(invocation, project, _outcomes(invocation, project, tally, True))
-    found = report_findings(results, output_format, statistics, sort == "cost", tally)
+    describe = _json_details(invocation, project) if output_format == "json" and not statistics else None
+    found = report_findings(results, output_format, statistics, sort == "cost", tally, describe)
     say_observed(project, tally)
     _finish(tally, found)
+
+
+def _json_details(invocation: Invocation, project: Project) -> Describe:
+    """For ``check --format json``: each finding's ruff fields beyond itself (where its
+    call ends, its ``# noqa`` line, its fix as edits), from the file read again and seen
+    in its project as the run saw it (stdin: as ``_stdin`` sees it)."""
+    from codemods.module_names import module_name_of
+    from codemods.ruff_json import details_of, key
+
+    folders: dict[str, tuple[list[str], str]] = {}
+
+    def describe(display: str, result: TransformResult) -> Callable[[Finding], dict[str, Any]]:
+        if STDIN in invocation.paths and display == invocation.stdin_name:
+            path = Path(os.path.abspath(invocation.stdin_filename or "stdin.py"))
+            source = result.source
+            settings = project.settings_for(path, folder=False)
+            view = project.view_of(path.resolve(), settings, source=source) if invocation.stdin_filename else None
+        else:
+            path = Path(os.path.abspath(display))
+            try:  # a file answered from the cache was not read
+                source = result.source or path.read_bytes()
+            except OSError:
+                source = b""
+            settings = project.settings_of_text(str(path.parent))
+            view = project.view_of(path, settings, [module_name_of(path, folders)[2]], source)
+        found = details_of(source, settings, str(path), view) if source else {}
+        return lambda finding: found[key(finding)].to_json(finding) if key(finding) in found else {}
+
+    return describe
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:
