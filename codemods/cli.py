@@ -296,8 +296,9 @@ def _finish(tally: Tally, found: bool) -> None:
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
     show_default=True,
-    help="text: `path:line:col: CODE message`; json: a list of objects (with a `cost` where a recording "
-    "saw the call stall the loop: --observed); "
+    help="text: `path:line:col: CODE message`; json: a list of objects with ruff's fields too (filename, "
+    "location, end_location, fix with its edits, noqa_row; a file that cannot be parsed: code invalid-syntax), "
+    "and a `cost` where a recording saw the call stall the loop (--observed); "
     "github: GitHub Actions annotations; sarif: a SARIF 2.1.0 log (GitHub code scanning).",
 )
 @click.option("--statistics", is_flag=True, default=False,

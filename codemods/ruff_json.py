@@ -125,7 +125,17 @@ _Key = tuple[int, int, str, str]
 def details_of(source: bytes, settings: Settings, filename: str,
                project: ProjectView | None = None) -> dict[_Key, Details]:
     """The details of the findings of ``source`` (a file ``check`` found something in),
-    by (line, column, code, name)."""
+    by (line, column, code, name); none where a bug of loopsafe's stops the analysis (the
+    run goes on: its findings are listed without them, their fix null)."""
+    try:
+        return _details_of(source, settings, filename, project)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception:  # noqa: BLE001 - a bug: the findings without their details, never a traceback
+        return {}
+
+
+def _details_of(source: bytes, settings: Settings, filename: str, project: ProjectView | None) -> dict[_Key, Details]:
     located, error = locate_with_noqa_lines(source, settings, filename, project)
     text = decoded(source)
     if error is not None or text is None:
