@@ -9,7 +9,8 @@ same way), and the report is ``codemods.invocation``'s, which the click app prin
 
 Anything else is declined (``answer`` gives ``None`` and has printed nothing) and goes to
 the click app: another command, help, a mistake on the command line (click says what
-it is), stdin, ``--no-cache``, ``--observed``, ``--add-noqa``, a configuration error, a
+it is), stdin, ``--no-cache``, ``--observed``, ``--add-noqa``, ``--format json`` without
+``--statistics`` (each finding's fix, as edits, is not in the cache), a configuration error, a
 file the cache does not answer for, output click would change (colour codes, a stream
 that cannot encode it) or a progress bar.
 """
@@ -187,6 +188,8 @@ def _check_values(options: dict[str, Any]) -> None:
     for name, choices in _CHOICES.items():
         if options[name] not in choices:
             raise _Declined
+    if options["output_format"] == "json" and not options["statistics"]:
+        raise _Declined  # each finding's fix, as edits, needs the file read and analysed again
     for name in ("select", "ignore", "extend_select"):
         selectors = []
         for value in options[name]:

@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import click
 
@@ -54,6 +54,9 @@ from codemods.runner import (
     unified_diff,
     write_atomically,
 )
+
+if TYPE_CHECKING:
+    from codemods.invocation import Describe
 
 
 
@@ -378,8 +381,9 @@ def _finish(invocation: Invocation, tally: Tally, found: bool) -> None:
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
     show_default=True,
-    help="text: `path:line:col: CODE message`; json: a list of objects (with a `cost` where a recording "
-    "saw the call stall the loop: --observed); "
+    help="text: `path:line:col: CODE message`; json: a list of objects with ruff's fields too (filename, "
+    "location, end_location, fix with its edits, noqa_row; a file that cannot be parsed: code invalid-syntax), "
+    "and a `cost` where a recording saw the call stall the loop (--observed); "
     "github: GitHub Actions annotations; sarif: a SARIF 2.1.0 log (GitHub code scanning).",
 )
 @click.option("--statistics", is_flag=True, default=False,
@@ -406,9 +410,39 @@ def check(invocation: Invocation, output_format: str, statistics: bool, sort: st
         _add_noqa_comments(invocation, project, tally)
         return
     results = _with_stdin(invocation, project, _outcomes(invocation, project, tally, True))
-    found = report_findings(results, output_format, statistics, sort == "cost", tally)
+    describe = _json_details(invocation, project) if output_format == "json" and not statistics else None
+    found = report_findings(results, output_format, statistics, sort == "cost", tally, describe)
     say_observed(project, tally)
     _finish(invocation, tally, found)
+
+
+def _json_details(invocation: Invocation, project: Project) -> Describe:
+    """For ``check --format json``: each finding's ruff fields beyond itself (where its
+    call ends, its ``# noqa`` line, its fix as edits), from the file read again and seen
+    in its project as the run saw it (stdin: as ``_stdin`` sees it)."""
+    from codemods.module_names import module_name_of
+    from codemods.ruff_json import details_of, key
+
+    folders: dict[str, tuple[list[str], str]] = {}
+
+    def describe(display: str, result: TransformResult) -> Callable[[Finding], dict[str, Any]]:
+        if STDIN in invocation.paths and display == invocation.stdin_name:
+            path = Path(os.path.abspath(invocation.stdin_filename or "stdin.py"))
+            source = result.source
+            settings = project.settings_for(path, folder=False)
+            view = project.view_of(path.resolve(), settings, source=source) if invocation.stdin_filename else None
+        else:
+            path = Path(os.path.abspath(display))
+            try:  # a file answered from the cache was not read
+                source = result.source or path.read_bytes()
+            except OSError:
+                source = b""
+            settings = project.settings_of_text(str(path.parent))
+            view = project.view_of(path, settings, [module_name_of(path, folders)[2]], source)
+        found = details_of(source, settings, str(path), view) if source else {}
+        return lambda finding: found[key(finding)].to_json(finding) if key(finding) in found else {}
+
+    return describe
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:

@@ -117,7 +117,7 @@ def transform_source(
     """
     if b"\0" in source:
         # CPython refuses these too; most likely not Python at all.
-        return TransformResult(source, source, error=FileError("binary file (contains NUL bytes); not Python source"))
+        return TransformResult(source, source, error=FileError("binary file (contains NUL bytes); not Python source", syntax=True))
     settings = settings or Settings()
     if not has_coroutine(source) and not (project is not None and project.observed):
         return TransformResult(source, source)  # (a callback a recording saw stall the loop is in any module)
@@ -373,8 +373,8 @@ def _python_error(source: bytes, filename: str) -> FileError:
         if isinstance(error.__cause__, UnicodeDecodeError) or "decode" in str(error.msg):
             return _decode_error(source, error)
         if error.lineno is not None:
-            return FileError(f"cannot parse: {error.msg}", error.lineno, error.offset)
-        return FileError(f"cannot parse: {error.msg}")
+            return FileError(f"cannot parse: {error.msg}", error.lineno, error.offset, syntax=True)
+        return FileError(f"cannot parse: {error.msg}", syntax=True)
     except UnicodeDecodeError as error:
         return _decode_error(source, error)
     except RecursionError:
@@ -392,9 +392,9 @@ def _decode_error(source: bytes, error: Exception) -> FileError:
             line = source.count(b"\n", 0, bad.start) + 1
             return FileError(
                 f"cannot decode: byte {source[bad.start]:#04x} is not UTF-8 and the file has no "
-                "coding declaration", line, bad.start - (source.rfind(b"\n", 0, bad.start) + 1) + 1,
+                "coding declaration", line, bad.start - (source.rfind(b"\n", 0, bad.start) + 1) + 1, syntax=True,
             )
-    return FileError(f"cannot decode: {error}")
+    return FileError(f"cannot decode: {error}", syntax=True)
 
 
 def _syntax_error(source: bytes, filename: str, error: ParserSyntaxError) -> FileError:
@@ -403,8 +403,8 @@ def _syntax_error(source: bytes, filename: str, error: ParserSyntaxError) -> Fil
         compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as python_error:
         if python_error.lineno is not None:
-            return FileError(f"cannot parse: {python_error.msg}", python_error.lineno, python_error.offset)
-        return FileError(f"cannot parse: {python_error.msg}")
+            return FileError(f"cannot parse: {python_error.msg}", python_error.lineno, python_error.offset, syntax=True)
+        return FileError(f"cannot parse: {python_error.msg}", syntax=True)
     except (ValueError, RecursionError, MemoryError) as python_error:
         return FileError(f"cannot parse: {python_error}")
     # CPython accepts the file: the limitation is libcst's parser, not the user's code.
@@ -463,7 +463,7 @@ def locate_findings(
     columns), or why there are none: the analysis ``check`` runs, without the screen (an
     editor wants every finding of the document it shows)."""
     if b"\0" in source:
-        return [], FileError("binary file (contains NUL bytes); not Python source")
+        return [], FileError("binary file (contains NUL bytes); not Python source", syntax=True)
     if not has_coroutine(source) and not (project is not None and project.observed):
         return [], None
     return run_with_deep_stack(lambda: _locate(source, settings, filename, project))
@@ -477,6 +477,35 @@ def _locate(
         return [], _python_error(source, filename)
     plan = _plan(tree, source, settings, project=project)
     return ([], plan) if isinstance(plan, FileError) else (plan.located, None)
+
+
+def locate_with_noqa_lines(
+    source: bytes, settings: Settings, filename: str, project: ProjectView | None = None
+) -> tuple[list[tuple[Finding, Span, int | None]], FileError | None]:
+    """``locate_findings`` with, for each finding, the line whose ``# noqa`` suppresses it
+    (``--add-noqa``'s line: ``None`` where there is none), as ruff's JSON gives it
+    (``noqa_row``). Without the screen, as ``locate_findings``: the findings ``check``
+    lists are among them."""
+    if b"\0" in source:
+        return [], FileError("binary file (contains NUL bytes); not Python source", syntax=True)
+    if not has_coroutine(source) and not (project is not None and project.observed):
+        return [], None
+    return run_with_deep_stack(lambda: _locate_with_noqa_lines(source, settings, filename, project))
+
+
+def _locate_with_noqa_lines(
+    source: bytes, settings: Settings, filename: str, project: ProjectView | None
+) -> tuple[list[tuple[Finding, Span, int | None]], FileError | None]:
+    from codemods.analysis.comments import Comments
+
+    tree = screen.parse(source)
+    if tree is None:
+        return [], _python_error(source, filename)
+    plan = _plan(tree, source, settings, comments=Comments(source, always=True), project=project)
+    if isinstance(plan, FileError):
+        return [], plan
+    lines = {id(finding): line for finding, line in plan.comment_lines}
+    return [(finding, span, lines.get(id(finding))) for finding, span in plan.located], None
 
 
 def _plan(

@@ -124,6 +124,9 @@ class FileError:
     #: The file could not be read (an OS error): another run may fare better. The other
     #: errors follow from the file's bytes (and loopsafe, and Python) alone.
     transient: bool = False
+    #: The bytes are not Python that CPython parses (a syntax error, NUL bytes, text
+    #: that cannot be decoded): ruff's ``invalid-syntax`` in JSON.
+    syntax: bool = False
 
     def format(self, path: str) -> str:
         where = path if self.line is None else f"{path}:{self.line}:{self.column or 1}"

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
     #: Prints a line: ``(text, to stderr)``. The click app gives ``click.echo``.
     Echo = Callable[[str, bool], None]
+    #: A file's findings beyond themselves, for JSON: (shown name, result) -> each
+    #: finding's ruff fields (``codemods.ruff_json``).
+    Describe = Callable[[str, TransformResult], Callable[[Finding], dict[str, Any]]]
 
 
 STDIN = "-"
@@ -299,25 +302,36 @@ def exit_status(tally: Tally, found: bool, exit_zero: bool = False) -> int:
 
 
 def report_findings(results: Iterable[tuple[str, TransformResult]], output_format: str, statistics: bool,
-                    by_cost: bool, tally: Tally) -> bool:
+                    by_cost: bool, tally: Tally, describe: Describe | None = None) -> bool:
     """``check``'s output for ``results`` (shown name, result) in the format asked for,
-    and its summary; whether anything was found."""
+    and its summary; whether anything was found. ``describe``: for ``json``, what the
+    findings of a file are beyond themselves (``codemods.ruff_json``)."""
     found: list[tuple[str, Finding]] = []
+    json_entries = output_format == "json" and not statistics
+    described: dict[tuple[str, Finding], dict[str, Any]] = {}
+    if json_entries:  # the paths that failed before any file was looked at
+        tally.findings.extend(_error_entry(display, error) for display, error in tally.failures)
     for display, result in results:
         if result.error is not None:
             tally.error(display, result.error)
+            if json_entries:
+                tally.findings.append(_error_entry(display, result.error))
             continue
+        if json_entries and result.findings:
+            assert describe is not None, "json is printed with each finding's details"
+            details = describe(display, result)
+            described.update(((display, finding), details(finding)) for finding in result.findings)
         for finding in result.findings:
             found.append((display, finding))
             if not statistics and not by_cost:
-                _show(display, finding, output_format, tally)
+                _show(display, finding, output_format, tally, described.get((display, finding)))
     if by_cost:
         found = _costliest_first(found)
         if not statistics:
             for display, finding in found:
-                _show(display, finding, output_format, tally)
+                _show(display, finding, output_format, tally, described.get((display, finding)))
     if statistics:
-        _print_statistics([finding for _, finding in found], tally, by_cost)
+        _print_statistics([finding for _, finding in found], tally, by_cost, output_format == "json")
     elif output_format == "json":
         tally.echo(json.dumps(tally.findings, indent=2), False)
     elif output_format == "sarif":
@@ -341,8 +355,10 @@ def report_findings(results: Iterable[tuple[str, TransformResult]], output_forma
     return bool(found)
 
 
-def _show(display: str, finding: Finding, output_format: str, tally: Tally) -> None:
-    """One finding in the format asked for (JSON's are collected, printed as one list)."""
+def _show(display: str, finding: Finding, output_format: str, tally: Tally,
+          details: dict[str, Any] | None = None) -> None:
+    """One finding in the format asked for (JSON's are collected, printed as one list;
+    ``details``: its ruff fields the finding does not carry)."""
     if output_format == "text":
         tally.echo(finding.format(display), False)
     elif output_format == "github":
@@ -356,7 +372,37 @@ def _show(display: str, finding: Finding, output_format: str, tally: Tally) -> N
             "code": finding.code, "name": finding.name, "fixable": finding.fixable,
             "message": finding.message, **({"chain": list(finding.chain)} if finding.chain else {}),
             **({"cost": finding.cost.to_json()} if finding.cost is not None else {}),
+            # ruff's fields, for the tools that read ruff's JSON:
+            "filename": _absolute(display), "location": _position(finding.line, finding.column),
+            **(details or {"end_location": _position(finding.line, finding.column), "fix": None, "noqa_row": None}),
+            "url": None, "cell": None,
         })
+
+
+def _error_entry(display: str, error: FileError) -> dict[str, Any]:
+    """A file that could not be processed, as a JSON entry: ruff's ``invalid-syntax`` for
+    a file that is not Python; the others (a file that cannot be read, or analysed)
+    have no code."""
+    code = INVALID_SYNTAX if error.syntax else None
+    line, column = error.line or 1, error.column or 1
+    return {
+        "path": display, "line": line, "column": column, "code": code, "name": code or "error", "fixable": False,
+        "message": error.message, "filename": _absolute(display), "location": _position(line, column),
+        "end_location": _position(line, column), "fix": None, "noqa_row": None, "url": None, "cell": None,
+    }
+
+
+#: ruff's code (and name) of a file it cannot parse.
+INVALID_SYNTAX = "invalid-syntax"
+
+
+def _absolute(display: str) -> str:
+    """The file's absolute path, as ruff gives it (``-``: stdin without a name, as ruff)."""
+    return STDIN if display == "<stdin>" else os.path.abspath(display)
+
+
+def _position(row: int, column: int) -> dict[str, int]:
+    return {"row": row, "column": column}
 
 
 def _costliest_first(found: list[tuple[str, Finding]]) -> list[tuple[str, Finding]]:
@@ -365,10 +411,13 @@ def _costliest_first(found: list[tuple[str, Finding]]) -> list[tuple[str, Findin
     return sorted(found, key=lambda item: (0, -item[1].cost.seconds) if item[1].cost is not None else (1, 0.0))
 
 
-def _print_statistics(findings: Sequence[Finding], tally: Tally, by_cost: bool = False) -> None:
+def _print_statistics(findings: Sequence[Finding], tally: Tally, by_cost: bool = False, as_json: bool = False) -> None:
     """``count  CODE  name  (N fixable)``, most frequent first, as ``ruff --statistics``;
     then, for the rows a recording saw stall the loop, the time and the steps
-    (``by_cost``: those rows first, the longest first)."""
+    (``by_cost``: those rows first, the longest first). ``as_json``: a list of rows as
+    ruff's (``code``, ``name``, ``count``, ``fixable``, ``fixable_count``; ``cost`` where
+    observed), the files that could not be processed counted as ruff counts its
+    ``invalid-syntax`` (``code`` null)."""
     counts: dict[tuple[str, str], list[int]] = {}
     costs: dict[tuple[str, str], list[Cost]] = {}
     for finding in findings:
@@ -387,7 +436,21 @@ def _print_statistics(findings: Sequence[Finding], tally: Tally, by_cost: bool =
         cost = observed.get(item[0])
         return (-cost.seconds if by_cost and cost is not None else 0.0, -item[1][0], item[0])
 
-    for (code, name), (total, fixable) in sorted(counts.items(), key=order):
+    rows = sorted(counts.items(), key=order)
+    if as_json:
+        failed: dict[str, int] = {}
+        for _, error in tally.failures:
+            name = INVALID_SYNTAX if error.syntax else "error"
+            failed[name] = failed.get(name, 0) + 1
+        table = [(order(((code, name), counts)), {
+            "code": code, "name": name, "count": counts[0], "fixable": counts[1] > 0, "fixable_count": counts[1],
+            **({"cost": cost.to_json()} if (cost := observed.get((code, name))) is not None else {}),
+        }) for (code, name), counts in rows]
+        table += [((0.0, -total, ("", name)), {"code": None, "name": name, "count": total, "fixable": False,
+                                               "fixable_count": 0}) for name, total in failed.items()]
+        tally.echo(json.dumps([row for _, row in sorted(table, key=lambda item: item[0])], indent=2), False)
+        return
+    for (code, name), (total, fixable) in rows:
         cost = observed.get((code, name))
         stalled = f"  observed {cost.amount}" if cost is not None else ""
         tally.echo(f"{total:>6}  {code}  {shown_name(name)}  ({fixable} fixable){stalled}", False)

@@ -118,9 +118,10 @@ def test_a_bug_met_on_one_file_is_that_files_error_and_the_run_goes_on(runner, t
     assert code == 2
     assert "bot/core/utils/paths.py: error: internal error: RuntimeError: planted bug" in errors, errors
     assert "Traceback" not in errors
-    assert {f["path"] for f in findings} == {
+    assert {f["path"] for f in findings if f["code"]} == {
         "bot/core/plain.py", "bot/core/runner.py", "bot/core/utils/media.py", "tests/test_runner.py"
     }
+    assert [(f["path"], f["code"]) for f in findings if not f["code"]] == [("bot/core/utils/paths.py", None)]
 
     monkeypatch.setattr(codemods.summaries.ProjectSummaries, "decide", decide_failing)
     code, findings, errors = _check(runner, root, "--no-cache", "-j", "1")

@@ -80,7 +80,7 @@ ANSWERED = [
     ["check", "pkg"],
     ["check"],
     ["check", "-q", "pkg"],
-    ["check", "--format", "json", "pkg"],
+    ["check", "--format", "json", "--statistics", "pkg", "broken"],
     ["check", "--format=sarif", "."],
     ["check", "--format", "github", "pkg", "broken"],
     ["check", "--statistics", "pkg"],
@@ -112,6 +112,7 @@ def test_the_cache_answers_as_the_click_app_prints(project: Path, fast, argument
 
 DECLINED = [
     ["check", "-"],
+    ["check", "--format", "json", "pkg"],  # each finding's fix as edits: the files are read again
     ["check", "--no-cache", "pkg"],
     ["check", "--add-noqa", "pkg"],
     ["check", "--observed", "recorded.json", "pkg"],
@@ -172,7 +173,7 @@ def test_the_command_answers_without_click_the_catalog_or_the_analyses(project: 
 
     scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["loopsafe"] == "codemods.__main__:main"
-    arguments = ["check", "--format", "json", "pkg", "broken"]
+    arguments = ["check", "--format", "json", "--statistics", "pkg", "broken"]
     expected = _click(arguments)
     script = (
         "import sys\nfrom codemods.__main__ import main\ntry:\n    main()\nfinally:\n    sys.stdout.flush()\n"

@@ -1,0 +1,156 @@
+"""What ``check --format json`` says of a finding beyond the finding itself, with the
+fields and shapes of ruff's JSON (``ruff check --output-format json``): where its call
+ends (``end_location``), the line whose ``# noqa`` suppresses it (``noqa_row``: the line
+``--add-noqa`` writes to), and its fix as ``edits``, the smallest replaced ranges that
+turn the file into the file with only this call fixed and the import that fix needs
+(``engine.fix_one``, the editor's quick fix), so that a tool applies or shows them as it
+does ruff's.
+
+Positions are ruff's: ``{"row": line, "column": column}``, both 1-based, columns in
+characters; an end is the position just after the last character.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+import tokenize
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from codemods.config import Settings
+from codemods.engine import fix_one, locate_with_noqa_lines
+from codemods.findings import Finding
+
+if TYPE_CHECKING:
+    from codemods.analysis.modules import ProjectView
+
+#: Where a line ends as CPython counts lines (not ``str.splitlines``' form feeds).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def position(row: int, column: int) -> dict[str, int]:
+    """A position as ruff's JSON writes it."""
+    return {"row": row, "column": column}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from ``start`` up to ``end`` (row, column: ruff's) with ``content``."""
+
+    content: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"content": self.content, "location": position(*self.start), "end_location": position(*self.end)}
+
+
+class _Text:
+    """A text with its lines' start offsets, to turn offsets into ruff's positions."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+
+    def lines(self) -> list[str]:
+        """The lines, each with its line break."""
+        return [self.text[start:end] for start, end in zip(self.starts, [*self.starts[1:], len(self.text)]) if end > start]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        row = bisect.bisect_right(self.starts, offset) - 1
+        return row + 1, offset - self.starts[row] + 1
+
+
+def minimal_edits(old: str, new: str) -> list[Edit]:
+    """The edits that turn ``old`` into ``new``: each changed run of lines, less what its
+    old and new text have in common at either end; in order, none overlapping."""
+    before, after = _Text(old), _Text(new)
+    old_lines, new_lines = before.lines(), after.lines()
+    edits: list[Edit] = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start = before.starts[i1] if i1 < len(before.starts) else len(old)
+        end = start + sum(map(len, old_lines[i1:i2]))
+        replaced, content = old[start:end], "".join(new_lines[j1:j2])
+        prefix = _common_prefix(replaced, content)
+        suffix = _common_prefix(replaced[prefix:][::-1], content[prefix:][::-1])
+        edits.append(Edit(content[prefix:len(content) - suffix], before.position(start + prefix),
+                          before.position(end - suffix)))
+    return edits
+
+
+def _common_prefix(first: str, second: str) -> int:
+    length = 0
+    for a, b in zip(first, second):
+        if a != b:
+            break
+        length += 1
+    return length
+
+
+def decoded(source: bytes) -> str | None:
+    """``source`` as text, line breaks as they are (the file's encoding), if it decodes."""
+    try:
+        encoding, _ = tokenize.detect_encoding(iter(source.splitlines(keepends=True)).__next__)
+        return source.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Details:
+    """A finding's ruff fields that the finding does not carry."""
+
+    end: tuple[int, int]
+    noqa_row: int | None
+    #: ``None``: no fix (not fixable, or the fix was refused).
+    edits: tuple[Edit, ...] | None
+
+    def to_json(self, finding: Finding) -> dict[str, Any]:
+        fix = None if self.edits is None else {
+            # The fix as the text message says it after "fix:" (the rewrite, or what moves).
+            "applicability": "safe", "message": finding.detail, "edits": [edit.to_json() for edit in self.edits],
+        }
+        return {"end_location": position(*self.end), "fix": fix, "noqa_row": self.noqa_row}
+
+
+#: A finding as the run and the analysis here both know it.
+_Key = tuple[int, int, str, str]
+
+
+def details_of(source: bytes, settings: Settings, filename: str,
+               project: ProjectView | None = None) -> dict[_Key, Details]:
+    """The details of the findings of ``source`` (a file ``check`` found something in),
+    by (line, column, code, name); none where a bug of loopsafe's stops the analysis (the
+    run goes on: its findings are listed without them, their fix null)."""
+    try:
+        return _details_of(source, settings, filename, project)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception:  # noqa: BLE001 - a bug: the findings without their details, never a traceback
+        return {}
+
+
+def _details_of(source: bytes, settings: Settings, filename: str, project: ProjectView | None) -> dict[_Key, Details]:
+    located, error = locate_with_noqa_lines(source, settings, filename, project)
+    text = decoded(source)
+    if error is not None or text is None:
+        return {}
+    found: dict[_Key, Details] = {}
+    for finding, span, noqa_row in located:
+        edits = None
+        if finding.fixable:
+            fixed = fix_one(source, settings, filename, span, project)
+            new_text = decoded(fixed.output) if fixed.error is None and fixed.changed else None
+            edits = tuple(minimal_edits(text, new_text)) if new_text is not None else None
+        # libcst's end column is 0-based and exclusive: ruff's is the 1-based column after the call.
+        found.setdefault(key(finding), Details((span[2], span[3] + 1), noqa_row, edits))
+    return found
+
+
+def key(finding: Finding) -> _Key:
+    return finding.line, finding.column, finding.code, finding.name
