@@ -43,7 +43,7 @@ from functools import cached_property
 from pathlib import Path
 
 from codemods.codes import enabled_codes, is_selector, selector_error
-from codemods.findings import qualified_name
+from codemods.findings import qualified_name, shown_name
 
 # The catalog is built where its entries are asked for (``index``...), not here: reading
 # settings (a check answered from the findings cache) does not build it.
@@ -188,12 +188,13 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
     transitive = table.get("transitive", True)
     if not isinstance(transitive, bool):
         raise ConfigError(f"{where}: transitive must be true or false")
-    # Names as messages show them: `open`, a builtin, is `builtins.open`.
-    ignore = [entry if is_selector(entry) else qualified_name(entry) for entry in _string_list(table, "ignore", where)]
+    written = _string_list(table, "ignore", where)
     select = _selectors(table, "select", where) if "select" in table else None
     extend_select = _selectors(table, "extend-select", where)
     extra, declared = _blocking(table.get("blocking", {}), where)
-    check_ignored(ignore, extra, f"{where}: ignore", declared)
+    check_ignored(written, extra, f"{where}: ignore", declared)
+    # Names as messages show them: `open`, a builtin, is `builtins.open`.
+    ignore = [entry if is_selector(entry) else qualified_name(entry) for entry in written]
     if not transitive:
         ignore = [*ignore, "LS301"]  # the project's own functions are not followed
     target = table.get("target-version")
@@ -274,10 +275,11 @@ def check_ignored(
 
     known = catalog_names(extra)
     for name in names:
-        if name not in known and not names_method(name) and not any(p.covers(name) for p in declared):
+        qualified = qualified_name(name)  # `open` is `builtins.open`, as messages name it
+        if qualified not in known and not names_method(qualified) and not any(p.covers(qualified) for p in declared):
             import difflib
 
-            close = difflib.get_close_matches(name, sorted(known), n=1)
+            close = difflib.get_close_matches(name, sorted({*known, *map(shown_name, known)}), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"{where}: {name!r} is neither a code (LS251, ASYNC251) nor a name in the catalog{hint}"
