@@ -52,6 +52,8 @@ _FLAGS: dict[str, tuple[str, Any]] = {
     "--no-transitive": ("no_transitive", True),
     "--native-sleep": ("native_sleep", True), "--no-native-sleep": ("native_sleep", False),
     "--statistics": ("statistics", True),
+    "--respect-gitignore": ("respect_gitignore", True), "--no-respect-gitignore": ("respect_gitignore", False),
+    "--force-exclude": ("force_exclude", True), "--no-force-exclude": ("force_exclude", False),
 }
 #: Options with a value: name -> what it sets.
 _VALUED: dict[str, str] = {
@@ -70,7 +72,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _DEFAULTS: dict[str, Any] = {
     "quiet": False, "verbose": False, "no_transitive": False, "native_sleep": None, "statistics": False,
     "select": (), "ignore": (), "exclude": (), "color": "auto", "config": None, "jobs": None, "cache_dir": None,
-    "target_version": None, "output_format": "text", "sort": "path",
+    "target_version": None, "output_format": "text", "sort": "path", "respect_gitignore": None,
+    "force_exclude": None,
 }
 
 
@@ -238,6 +241,7 @@ def _invocation(options: dict[str, Any]) -> Invocation:
         options["paths"] or (".",), options["exclude"], options["native_sleep"], options["config"],
         options["jobs"], options["target_version"], False, options["cache_dir"], options["select"], ignore,
         Output(options["quiet"], options["verbose"] and not options["quiet"], colored),
+        respect_gitignore=options["respect_gitignore"], force_exclude=options["force_exclude"],
     )
 
 

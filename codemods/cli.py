@@ -108,6 +108,18 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "adds to `exclude` in [tool.loopsafe].",
         ),
         click.option(
+            "--respect-gitignore/--no-respect-gitignore", "respect_gitignore", default=None,
+            help="Skip what git ignores (.gitignore files, .git/info/exclude, the global excludes file) "
+            "when walking folders inside a git repository (default; `respect-gitignore` in [tool.loopsafe]). "
+            "Files named on the command line are looked at all the same.",
+        ),
+        click.option(
+            "--force-exclude/--no-force-exclude", "force_exclude", default=None,
+            help="Apply the exclude patterns to paths named on the command line (and --stdin-filename) "
+            "too, for pre-commit, which names every file; `force-exclude` in [tool.loopsafe]. "
+            "Without it, a named file is looked at even if excluded.",
+        ),
+        click.option(
             "--native-sleep/--no-native-sleep", "native_sleep", default=None,
             help="Rewrite time.sleep(x) as `await asyncio.sleep(x)` (default) or with "
             "asyncio.to_thread like every other call.",
@@ -148,7 +160,8 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         paths: tuple[str, ...], exclude: tuple[str, ...], native_sleep: bool | None, config: Path | None,
         jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
         select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str,
-        stdin_filename: str | None, no_transitive: bool, observed: Path | None, **rest: Any,
+        stdin_filename: str | None, no_transitive: bool, observed: Path | None, respect_gitignore: bool | None,
+        force_exclude: bool | None, **rest: Any,
     ) -> Any:
         if no_transitive:
             ignore = (*ignore, "LS301")
@@ -157,7 +170,8 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             colored = False  # https://no-color.org: any value turns colour off
         invocation = Invocation(
             paths or (".",), exclude, native_sleep, config, jobs, target_version, no_cache, cache_dir, select,
-            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename, observed,
+            ignore, Output(quiet, verbose and not quiet, colored), stdin_filename, observed, respect_gitignore,
+            force_exclude,
         )
         return command(invocation, **rest)
 
@@ -261,12 +275,13 @@ def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[File
 
 def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformResult]:
     """stdin and its result, with the settings of ``--stdin-filename`` (else of the
-    current directory); a name that ``exclude`` skips passes through unchanged."""
+    current directory); a name that ``exclude`` skips under ``--force-exclude`` passes
+    through unchanged."""
     from codemods.engine import transform_source
 
     source = click.get_binary_stream("stdin").read()
     name = os.path.abspath(invocation.stdin_filename or "stdin.py")
-    if invocation.stdin_filename is not None and project.skipped(name, False):
+    if invocation.stdin_filename is not None and project.named_skipped(name, False):
         return source, TransformResult(source, source)
     settings = project.settings_for(Path(name), folder=False)
     project.observed_of(settings)  # a recording that cannot be used stops the run, named or not
