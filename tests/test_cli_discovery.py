@@ -166,3 +166,22 @@ def test_the_walk_settings_are_true_or_false(key: str) -> None:
     assert getattr(settings_from_table({key: True}), key.replace("-", "_")) is True
     with pytest.raises(ConfigError, match=f"{key} must be true or false"):
         settings_from_table({key: "yes"})
+
+
+def test_one_expression_per_file_decides_as_pathspec_does() -> None:
+    # The walk matches each pattern file as one expression (last pattern first); pathspec's
+    # own GitIgnoreSpec is the reference for entries whose folders above are not ignored.
+    from pathspec import GitIgnoreSpec
+
+    from codemods.gitignore import _Patterns
+
+    lines = ["*.py[co]", "build", "/top.py", "docs/**/gen_*.py", "!docs/keep/gen_ok.py", "logs/*", "!logs/kept.py",
+             "a/**/b", "\\#hash.py", "spaced\\ name.py", "[!x]y.py", "**/cache/", "!cache.py", "*.py", "!app*.py"]
+    spec = GitIgnoreSpec.from_lines(lines)
+    patterns = _Patterns(os.sep, [(p.regex.pattern, bool(p.include)) for p in spec.patterns if p.include is not None])
+    paths = ["app.py", "top.py", "sub/top.py", "m.pyc", "build/", "build", "x/build/", "docs/a/gen_x.py",
+             "docs/keep/gen_ok.py", "logs/old.py", "logs/kept.py", "a/b", "a/x/y/b", "#hash.py", "spaced name.py",
+             "ay.py", "xy.py", "cache/", "q/cache/", "cache.py", "app_2.py", "lib/app.py", "lib/util.py"]
+    for path in paths:
+        folder = path.endswith("/")
+        assert patterns.verdict(os.sep + path.rstrip("/"), folder) == spec.check_file(path).include, path
