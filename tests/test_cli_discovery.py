@@ -106,6 +106,9 @@ def test_a_walk_skips_what_git_ignores_as_git_does(tmp_path: Path, monkeypatch: 
     warm = _loopsafe(root, env, "check")
     assert warm == cold
     assert _answered_warm(["check"], root, monkeypatch, env) == warm
+    # diff and fix walk alike: an ignored file would not be rewritten.
+    diff = _loopsafe(root, env, "diff")[1]
+    assert {line[len("+++ b/"):] for line in diff.splitlines() if line.startswith("+++ b/")} == expected
     # Off: every file, from the command line or the configuration.
     everything = {name for name in REPOSITORY if name.endswith(".py")}
     assert _files(_loopsafe(root, env, "check", "--no-respect-gitignore")[1]) == everything
