@@ -14,9 +14,10 @@
   above it: the walk never enters an ignored folder, so a file below one is only met
   when that folder was named on the command line, and named paths are taken as given.
 
-Patterns are read with ``pathspec`` (git's wildmatch rules), imported only when a
-pattern file has patterns: a walk outside git, or in a repository without them, costs a
-``stat`` per folder.
+Patterns are translated by ``pathspec`` (git's wildmatch rules). Its translations are
+kept in the findings cache's folder (``Translations``): importing pathspec is a fifth of
+a check answered from the cache, which with the pattern files unchanged does not import
+it. A walk outside git costs a ``stat`` per folder.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import re
 
 TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Mapping, Sequence
 
 
@@ -74,7 +76,8 @@ class GitIgnored:
     """``ignores(path, folder)`` for the entries of a walk; what each folder's rules are
     is worked out once per run."""
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, translations: Translations | None = None, environ: Mapping[str, str] = os.environ) -> None:
+        self._translations = translations or Translations(None)
         self._environ = environ
         self._roots: dict[str, str | None] = {}
         self._rules: dict[str, tuple[_Patterns, ...]] = {}
@@ -97,7 +100,7 @@ class GitIgnored:
                 known = ()
             else:
                 above = self._rules_of(os.path.dirname(folder)) if folder != root else self._repository_rules(root)
-                own = _read(os.path.join(folder, ".gitignore"), folder)
+                own = self._read(os.path.join(folder, ".gitignore"), folder)
                 known = (*above, own) if own is not None else above
             self._rules[folder] = known
         return known
@@ -116,31 +119,115 @@ class GitIgnored:
         """The global excludes and the repository's ``info/exclude``, both relative to its top."""
         if self._global is None:
             excludes = global_excludes_file(self._environ)
-            found = _read(excludes, None) if excludes is not None else None
+            found = self._read(excludes, None) if excludes is not None else None
             self._global = (found,) if found is not None else ()
         rules = tuple(patterns.rebased(root) for patterns in self._global)
         git_dir = _git_dir(root)
-        info = _read(os.path.join(git_dir, "info", "exclude"), root) if git_dir is not None else None
+        info = self._read(os.path.join(git_dir, "info", "exclude"), root) if git_dir is not None else None
         return (*rules, info) if info is not None else rules
 
+    def _read(self, path: str, base: str | None) -> _Patterns | None:
+        """The patterns of the file ``path`` relative to ``base``; ``None`` when it has
+        none (or cannot be read: git skips such a file too)."""
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read()
+        except OSError:
+            return None
+        patterns = self._translations.get(text)
+        if patterns is None:
+            patterns = self._translations.put(text, _translated(text))
+        return _Patterns(base or os.sep, patterns) if patterns else None
 
-def _read(path: str, base: str | None) -> _Patterns | None:
-    """The patterns of the file ``path`` relative to ``base``; ``None`` when it has none
-    (or cannot be read: git skips such a file too)."""
-    try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    lines = text.splitlines()
+    def save(self) -> None:
+        self._translations.save()
+
+
+def _translated(text: bytes) -> list[tuple[str, bool]]:
+    """The patterns of a pattern file: (regular expression, whether it ignores), in order."""
+    lines = text.decode("utf-8", errors="replace").splitlines()
     if not any(line.strip() and not line.startswith("#") for line in lines):
-        return None
+        return []
     from pathspec import GitIgnoreSpec
 
     # pathspec translates git's wildmatch patterns (``**``, ``[...]``, escapes, anchoring).
-    patterns = [(pattern.regex.pattern, bool(pattern.include)) for pattern in GitIgnoreSpec.from_lines(lines).patterns
-                if pattern.include is not None and pattern.regex is not None]
-    return _Patterns(base or os.sep, patterns) if patterns else None
+    return [(pattern.regex.pattern, bool(pattern.include)) for pattern in GitIgnoreSpec.from_lines(lines).patterns
+            if pattern.include is not None and pattern.regex is not None]
+
+
+class Translations:
+    """pathspec's translations of pattern files, by their bytes and pathspec's version,
+    read from and written to ``path`` (a file of the findings cache's folder; ``None``:
+    kept for this run only). The translations of this run are what is written."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._stored: dict[str, list[tuple[str, bool]]] | None = None
+        self._used: dict[str, list[tuple[str, bool]]] = {}
+        self._changed = False
+
+    def get(self, text: bytes) -> list[tuple[str, bool]] | None:
+        key = self._key(text)
+        if self._stored is None:
+            self._stored = self._load()
+        found = self._stored.get(key) if key is not None else None
+        if found is not None and key is not None:
+            self._used[key] = found
+        return found
+
+    def put(self, text: bytes, patterns: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+        key = self._key(text)
+        if key is not None:
+            self._used[key] = patterns
+            self._changed = True
+        return patterns
+
+    def save(self) -> None:
+        if self.path is not None and self._changed:
+            from codemods.cache import write_document
+
+            write_document(self.path.parent, self.path, {key: [list(p) for p in found] for key, found in self._used.items()})
+
+    def _load(self) -> dict[str, list[tuple[str, bool]]]:
+        if self.path is None:
+            return {}
+        import json
+
+        try:
+            document = json.loads(self.path.read_bytes())
+            return {str(key): [(str(regex), bool(ignores)) for regex, ignores in found] for key, found in document.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}  # none yet, or not one this version wrote
+
+    def _key(self, text: bytes) -> str | None:
+        version = _pathspec_version()
+        if version is None:
+            return None
+        import hashlib
+
+        return hashlib.sha256(version + b"\0" + text).hexdigest()[:24]
+
+
+_version: list[bytes | None] = []
+
+
+def _pathspec_version() -> bytes | None:
+    """The installed pathspec's version file, found without importing pathspec (its
+    translations may change with it); ``None`` if it cannot be found."""
+    if not _version:
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec("pathspec")
+        found = None
+        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+            try:
+                with open(os.path.join(folder, "_version.py"), "rb") as handle:
+                    found = handle.read()
+                break
+            except OSError:
+                continue
+        _version.append(found)
+    return _version[0]
 
 
 def _git_dir(root: str) -> str | None:

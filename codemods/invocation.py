@@ -191,9 +191,10 @@ class Project:
         reason = self._exclude_reason(absolute, folder)
         if reason is None and self.settings_of_text(os.path.dirname(absolute)).respect_gitignore:
             if self._gitignored is None:
-                from codemods.gitignore import GitIgnored
+                from codemods.gitignore import GitIgnored, Translations
 
-                self._gitignored = GitIgnored()
+                memo = self.cache_dir / "gitignore-patterns.json" if self.cache_dir is not None else None
+                self._gitignored = GitIgnored(Translations(memo))
             if self._gitignored.ignores(absolute, folder):
                 return _GITIGNORED
         return reason
@@ -286,6 +287,8 @@ class Project:
     def save_caches(self) -> None:
         for cache in self._caches.values():
             cache.save()
+        if self._gitignored is not None:
+            self._gitignored.save()
 
 
 def make_project(invocation: Invocation, changes: dict[str, Any], project_type: type[Project] = Project) -> Project:
