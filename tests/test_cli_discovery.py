@@ -23,10 +23,11 @@ AN_HOUR_AGO = time.time() - 3600
 
 #: A repository's files and where each rule of git's comes from.
 REPOSITORY = {
-    ".gitignore": "generated/\n/top.py\nlogs/*\n!logs/kept.py\nx.py\n",
+    ".gitignore": "generated/\n/top.py\nlogs/*\n!logs/kept.py\nx.py\nsub/top.py\n",
     "app.py": SLEEPER,
     "top.py": SLEEPER,                   # /top.py: only at the top
     "sub/top.py": SLEEPER,
+    "sub/ok.py": SLEEPER,
     "generated/gen.py": SLEEPER,         # an ignored folder: not entered
     "logs/old.py": SLEEPER,              # logs/* ...
     "logs/kept.py": SLEEPER,             # ... !logs/kept.py re-includes it
@@ -110,6 +111,9 @@ def test_a_walk_skips_what_git_ignores_as_git_does(tmp_path: Path, monkeypatch: 
     imports = subprocess.run([sys.executable, "-X", "importtime", find_tool("loopsafe"), "check"], cwd=root, env=env,
                              capture_output=True, text=True)
     assert imports.stdout == cold[1] and "pathspec" not in imports.stderr and "| codemods.gitignore" in imports.stderr
+    # From a folder below, the repository's rules are the same (`..` is the folder above).
+    below = {f"../{name[len('sub/'):]}" for name in expected if name.startswith("sub/")}
+    assert _files(_loopsafe(root / "sub" / "inner", env, "check", "..")[1]) == below == {"../ok.py"}
     # A changed .gitignore is read again.
     (root / ".gitignore").write_text(REPOSITORY[".gitignore"] + "app.py\n")
     assert _files(_loopsafe(root, env, "check")[1]) == expected - {"app.py"}
@@ -130,7 +134,7 @@ def test_a_walk_skips_what_git_ignores_as_git_does(tmp_path: Path, monkeypatch: 
     # Everything skipped: the warning says by what.
     code, out, err = _loopsafe(root, env, "check", "--exclude", "*.py")
     assert (code, out) == (0, "")
-    assert "loopsafe: warning: no Python files to check under .: 12 files skipped by exclude, " \
+    assert "loopsafe: warning: no Python files to check under .: 13 files skipped by exclude, " \
         "1 folder by .gitignore\n" in err
     # Outside a repository no .gitignore is read (ruff's neither).
     shutil.rmtree(root / ".git")
