@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 
 TYPE_CHECKING = False  # as typing's, which a check answered from the cache does not import
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ class _Patterns:
 
     def _match(self, relative: str) -> bool | None:
         match = self._regex.match(relative)
-        return None if match is None else self._ignores[int(match.lastgroup[1:])]  # type: ignore[index]
+        if match is None or match.lastgroup is None:
+            return None
+        return self._ignores[int(match.lastgroup[1:])]  # the outermost group: ``p<index>``
 
     def verdict(self, absolute: str, folder: bool) -> bool | None:
         """Whether these patterns ignore (``True``) or re-include (``False``) the entry,
@@ -72,6 +75,9 @@ class _Patterns:
 _DIRECTORY_MARK = re.compile(r"\(\?P<\w+>")
 
 
+_PARENT = os.sep + os.pardir + os.sep
+
+
 class GitIgnored:
     """``ignores(path, folder)`` for the entries of a walk; what each folder's rules are
     is worked out once per run."""
@@ -85,6 +91,8 @@ class GitIgnored:
 
     def ignores(self, absolute: str, folder: bool) -> bool:
         """Whether git ignores the file or folder ``absolute`` (an absolute path)."""
+        if _PARENT in absolute:  # a walk of `..`: its folders are matched where they are
+            absolute = os.path.normpath(absolute)
         for patterns in reversed(self._rules_of(os.path.dirname(absolute))):
             verdict = patterns.verdict(absolute, folder)
             if verdict is not None:
@@ -186,7 +194,8 @@ class Translations:
         if self.path is not None and self._changed:
             from codemods.cache import write_document
 
-            write_document(self.path.parent, self.path, {key: [list(p) for p in found] for key, found in self._used.items()})
+            document = {key: [list(pattern) for pattern in found] for key, found in self._used.items()}
+            write_document(self.path.parent, self.path, document)
 
     def _load(self) -> dict[str, list[tuple[str, bool]]]:
         if self.path is None:
@@ -208,26 +217,20 @@ class Translations:
         return hashlib.sha256(version + b"\0" + text).hexdigest()[:24]
 
 
-_version: list[bytes | None] = []
-
-
+@lru_cache(maxsize=None)
 def _pathspec_version() -> bytes | None:
     """The installed pathspec's version file, found without importing pathspec (its
     translations may change with it); ``None`` if it cannot be found."""
-    if not _version:
-        from importlib.machinery import PathFinder
+    from importlib.machinery import PathFinder
 
-        spec = PathFinder.find_spec("pathspec")
-        found = None
-        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-            try:
-                with open(os.path.join(folder, "_version.py"), "rb") as handle:
-                    found = handle.read()
-                break
-            except OSError:
-                continue
-        _version.append(found)
-    return _version[0]
+    spec = PathFinder.find_spec("pathspec")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        try:
+            with open(os.path.join(folder, "_version.py"), "rb") as handle:
+                return handle.read()
+        except OSError:
+            continue
+    return None
 
 
 def _git_dir(root: str) -> str | None:

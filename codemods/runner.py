@@ -100,13 +100,13 @@ def discover(
         elif not given.exists():
             errors.append((shown, FileError("no such file or directory")))
         elif (given.is_file() or given.is_dir()) and named_skipped is not None \
-                and named_skipped(os.path.abspath(given), given.is_dir()):
+                and named_skipped(str(given.absolute()), given.is_dir()):
             if excluded is not None:
                 excluded.append(shown)
         elif given.is_file():
             add(str(given.resolve()), shown)
         elif given.is_dir():
-            _walk(str(given), str(given.resolve()), os.path.abspath(given), skipped, add)
+            _walk(str(given), str(given.resolve()), str(given.absolute()), skipped, add)
         else:
             errors.append((shown, FileError("not a regular file or directory")))
     return sorted(found.values(), key=lambda f: f.display), errors
