@@ -245,24 +245,31 @@ class FindingsCache:
         })
 
     def _write(self, target: Path, document: Any) -> None:
-        import tempfile
+        write_document(self.folder, target, document)
 
+
+def write_document(folder: Path, target: Path, document: Any) -> None:
+    """``document`` as JSON in ``target``, a file of the cache folder ``folder``, replaced
+    atomically; nothing when it cannot be written (a read-only project, a full disk: the
+    run goes on without a cache)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _mark_cache_folder(folder)
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".findings-", suffix=".tmp")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _mark_cache_folder(self.folder)
-            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".findings-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, separators=(",", ":"))
+            os.replace(temporary, target)
+        except BaseException:
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(document, handle, separators=(",", ":"))
-                os.replace(temporary, target)
-            except BaseException:
-                try:
-                    os.unlink(temporary)
-                except OSError:
-                    pass
-                raise
-        except OSError:
-            pass  # a read-only project or a full disk: run without a cache
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        pass
 
 
 #: What the cache keeps of a finding: what the code says.

@@ -53,6 +53,8 @@ _FLAGS: dict[str, tuple[str, Any]] = {
     "--no-transitive": ("no_transitive", True),
     "--native-sleep": ("native_sleep", True), "--no-native-sleep": ("native_sleep", False),
     "--statistics": ("statistics", True), "--exit-zero": ("exit_zero", True),
+    "--respect-gitignore": ("respect_gitignore", True), "--no-respect-gitignore": ("respect_gitignore", False),
+    "--force-exclude": ("force_exclude", True), "--no-force-exclude": ("force_exclude", False),
 }
 #: Options with a value: name -> what it sets.
 _VALUED: dict[str, str] = {
@@ -73,6 +75,7 @@ _DEFAULTS: dict[str, Any] = {
     "quiet": False, "verbose": False, "no_transitive": False, "native_sleep": None, "statistics": False,
     "select": (), "ignore": (), "exclude": (), "color": "auto", "config": None, "jobs": None, "cache_dir": None,
     "target_version": None, "output_format": "text", "sort": "path", "extend_select": (), "exit_zero": False,
+    "respect_gitignore": None, "force_exclude": None,
 }
 
 
@@ -243,6 +246,7 @@ def _invocation(options: dict[str, Any]) -> Invocation:
         options["jobs"], options["target_version"], False, options["cache_dir"], options["select"], ignore,
         Output(options["quiet"], options["verbose"] and not options["quiet"], colored),
         extend_select=options["extend_select"], exit_zero=options["exit_zero"],
+        respect_gitignore=options["respect_gitignore"], force_exclude=options["force_exclude"],
     )
 
 

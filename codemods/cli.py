@@ -122,6 +122,18 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "adds to `exclude` in [tool.loopsafe].",
         ),
         click.option(
+            "--respect-gitignore/--no-respect-gitignore", "respect_gitignore", default=None,
+            help="Skip what git ignores (.gitignore files, .git/info/exclude, the global excludes file) "
+            "when walking folders inside a git repository (default; `respect-gitignore` in [tool.loopsafe]). "
+            "Files named on the command line are looked at all the same.",
+        ),
+        click.option(
+            "--force-exclude/--no-force-exclude", "force_exclude", default=None,
+            help="Apply the exclude patterns to paths named on the command line (and --stdin-filename) "
+            "too, for pre-commit, which names every file; `force-exclude` in [tool.loopsafe]. "
+            "Without it, a named file is looked at even if excluded.",
+        ),
+        click.option(
             "--native-sleep/--no-native-sleep", "native_sleep", default=None,
             help="Rewrite time.sleep(x) as `await asyncio.sleep(x)` (default) or with "
             "asyncio.to_thread like every other call.",
@@ -163,7 +175,7 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         jobs: int | None, target_version: str | None, no_cache: bool, cache_dir: Path | None,
         select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool, verbose: bool, color: str,
         stdin_filename: str | None, no_transitive: bool, observed: Path | None, extend_select: tuple[str, ...],
-        exit_zero: bool, **rest: Any,
+        exit_zero: bool, respect_gitignore: bool | None, force_exclude: bool | None, **rest: Any,
     ) -> Any:
         if no_transitive:
             ignore = (*ignore, "LS301")
@@ -173,6 +185,7 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         invocation = Invocation(
             paths or (".",), exclude, native_sleep, config, jobs, target_version, no_cache, cache_dir, select,
             ignore, Output(quiet, verbose and not quiet, colored), stdin_filename, observed, extend_select, exit_zero,
+            respect_gitignore, force_exclude,
         )
         return command(invocation, **rest)
 
@@ -348,12 +361,13 @@ def _with_progress(outcomes: Iterator[FileOutcome], total: int) -> Iterator[File
 
 def _stdin(invocation: Invocation, project: Project) -> tuple[bytes, TransformResult]:
     """stdin and its result, with the settings of ``--stdin-filename`` (else of the
-    current directory); a name that ``exclude`` skips passes through unchanged."""
+    current directory); a name that ``exclude`` skips under ``--force-exclude`` passes
+    through unchanged."""
     from codemods.engine import transform_source
 
     source = click.get_binary_stream("stdin").read()
     name = os.path.abspath(invocation.stdin_filename or "stdin.py")
-    if invocation.stdin_filename is not None and project.skipped(name, False):
+    if invocation.stdin_filename is not None and project.named_skipped(name, False):
         return source, TransformResult(source, source)
     settings = project.settings_for(Path(name), folder=False)
     project.observed_of(settings)  # a recording that cannot be used stops the run, named or not

@@ -6,6 +6,8 @@
     ignore = ["os.listdir"]        # catalog entries to leave alone
     blocking = ["wechatpy.*", "vendor.Client.*", "mylib.client.fetch"]
     observed = "loopsafe-observed.json"   # what `loopsafe record` saw (as --observed)
+    respect-gitignore = false      # walk what git ignores too (default true, as ruff's)
+    force-exclude = true           # exclude files named on the command line too (as ruff's)
 
 ``blocking`` names callables the project knows to block, fixed with ``asyncio.to_thread``
 (LS200): exact qualified names, and patterns (a dotted name and ``.*``) that cover a module
@@ -97,6 +99,10 @@ class Settings:
     #: folder; ``--observed`` overrides it): absolute, or ``None``. Not in the cache's
     #: fingerprint: a file analysed with observations is never cached.
     observed: Path | None = None
+    #: Whether a walk skips what git ignores (``.gitignore``...: ``codemods.gitignore``).
+    respect_gitignore: bool = True
+    #: Whether ``exclude`` applies to files named on the command line too (pre-commit).
+    force_exclude: bool = False
     #: The file the settings came from, if any (for messages).
     source: Path | None = field(default=None, compare=False)
 
@@ -169,7 +175,7 @@ class Settings:
 
 _KEYS = {
     "native-sleep", "exclude", "include", "ignore", "blocking", "target-version", "transitive", "non-blocking",
-    "observed", "select", "extend-select",
+    "observed", "select", "extend-select", "respect-gitignore", "force-exclude",
 }
 
 
@@ -205,12 +211,17 @@ def settings_from_table(table: Mapping[str, Any], source: Path | None = None) ->
             raise ConfigError(f"{where}: target-version: {error}") from None
     else:
         target_version = None
+    walk = {key: table.get(key, default) for key, default in (("respect-gitignore", True), ("force-exclude", False))}
+    for key, value in walk.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false")
     observed = table.get("observed")
     if observed is not None and (not isinstance(observed, str) or not observed):
         raise ConfigError(f"{where}: observed must be the path of a file `loopsafe record` wrote (a string)")
     return Settings(native_sleep, tuple(exclude), tuple(ignore), tuple(extra), target_version, select=select,
                     extend_select=extend_select, include=tuple(include), non_blocking=tuple(non_blocking), declared=tuple(declared),
-                    observed=_beside(source, observed) if observed is not None else None, source=source)
+                    observed=_beside(source, observed) if observed is not None else None,
+                    respect_gitignore=walk["respect-gitignore"], force_exclude=walk["force-exclude"], source=source)
 
 
 def _selectors(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import IO, Any, Callable, Iterable, Sequence
 
     from codemods.analysis.modules import ProjectView
+    from codemods.gitignore import GitIgnored
     from codemods.observed import Cost
 
     #: Prints a line: ``(text, to stderr)``. The click app gives ``click.echo``.
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 
 
 STDIN = "-"
+
+#: Why a walk skips a folder or file (``Project.skip_reason``), besides exclude patterns.
+_BY_DEFAULT = "skipped by default; `include` in [tool.loopsafe] walks it"
+_GITIGNORED = "ignored by git (.gitignore, .git/info/exclude, the global excludes file); --no-respect-gitignore walks it"
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,9 @@ class Invocation:
     extend_select: tuple[str, ...] = ()
     #: ``--exit-zero``: exit 0 even when something is found (2 stays for errors).
     exit_zero: bool = False
+    #: ``--respect-gitignore``/``--no-respect-gitignore``, ``--force-exclude``/``--no-force-exclude``.
+    respect_gitignore: bool | None = None
+    force_exclude: bool | None = None
 
     @property
     def stdin_name(self) -> str:
@@ -128,6 +136,10 @@ class Invocation:
             changes["target_version"] = parse_version(self.target_version)
         if self.observed is not None:
             changes["observed"] = Path(os.path.abspath(self.observed))
+        if self.respect_gitignore is not None:
+            changes["respect_gitignore"] = self.respect_gitignore
+        if self.force_exclude is not None:
+            changes["force_exclude"] = self.force_exclude
         return changes
 
 
@@ -149,6 +161,9 @@ class Project:
         self._caches: dict[int, FindingsCache] = {}
         self._by_folder_text: dict[str, Settings] = {}
         self._recordings: dict[Path, ObservedRun] = {}
+        self._gitignored: GitIgnored | None = None
+        #: What walks skipped by exclude and by git: kind -> [files, folders].
+        self.skipped_counts: dict[str, list[int]] = {}
 
     def settings_for(self, path: Path, folder: bool | None = None) -> Settings:
         """The settings of the file (or, with ``folder``, the files in the folder) ``path``."""
@@ -167,16 +182,73 @@ class Project:
         return self.settings_of_text(os.path.dirname(str(file.path)))
 
     def skipped(self, absolute: str, folder: bool) -> bool:
-        return self.skip_reason(absolute, folder) is not None
+        """Whether a walk skips the file or folder ``absolute``; what exclude and git
+        skipped is counted, for the warning when nothing is left."""
+        reason = self.skip_reason(absolute, folder)
+        if reason is None:
+            return False
+        if reason != _BY_DEFAULT:
+            counts = self.skipped_counts.setdefault(".gitignore" if reason == _GITIGNORED else "exclude", [0, 0])
+            counts[folder] += 1
+        return True
 
     def skip_reason(self, absolute: str, folder: bool) -> str | None:
-        """Which exclude pattern list covers ``absolute``, if one does."""
+        """Why a walk skips ``absolute``, if it does: an exclude pattern list, a folder
+        skipped by default, or git ignoring it (``respect-gitignore``)."""
+        reason = self._exclude_reason(absolute, folder)
+        if reason is None and self.settings_of_text(os.path.dirname(absolute)).respect_gitignore:
+            if self._gitignored is None:
+                from codemods.gitignore import GitIgnored, Translations
+
+                memo = self.cache_dir / "gitignore-patterns.json" if self.cache_dir is not None else None
+                self._gitignored = GitIgnored(Translations(memo))
+            if self._gitignored.ignores(absolute, folder):
+                return _GITIGNORED
+        return reason
+
+    def _exclude_reason(self, absolute: str, folder: bool) -> str | None:
+        """Which exclude pattern list covers ``absolute``, if one does (or it is a folder
+        skipped by default)."""
         if self.exclude and is_excluded(relative_to(absolute, str(self.cwd)), self.exclude):
             return "--exclude"
         settings = self.settings_of_text(absolute if folder else os.path.dirname(absolute))
         if folder and os.path.basename(absolute) not in settings.include and skipped_by_default(absolute):
-            return "skipped by default; `include` in [tool.loopsafe] walks it"
+            return _BY_DEFAULT
         return f"exclude in {settings.source}" if settings.excludes(absolute, str(self.cwd)) else None
+
+    def named_skipped(self, absolute: str, folder: bool) -> bool:
+        return self.named_skip_reason(absolute, folder) is not None
+
+    def named_skip_reason(self, absolute: str, folder: bool) -> str | None:
+        """Why a path named on the command line (or ``--stdin-filename``) is not looked
+        at, as ruff's: only with ``force-exclude``, for an exclude pattern covering it or
+        a folder above it (up to the current directory or its configuration's folder);
+        what git ignores is looked at when named (ruff's ``--force-exclude`` neither)."""
+        settings = self.settings_of_text(absolute if folder else os.path.dirname(absolute))
+        if not settings.force_exclude:
+            return None
+        tops = [str(self.cwd).rstrip(os.sep) + os.sep]
+        if settings.source is not None:
+            tops.append(str(settings.source.parent.resolve()).rstrip(os.sep) + os.sep)
+        path, is_folder = absolute, folder
+        # The path itself (but the current directory), then the folders above it inside the project.
+        while path == absolute != str(self.cwd) or any(path.startswith(top) for top in tops):
+            reason = self._exclude_reason(path, is_folder)
+            if reason is not None:
+                return reason
+            path, is_folder = os.path.dirname(path), True
+        return None
+
+    def skipped_summary(self) -> str:
+        """What exclude and git skipped: ``3 files skipped by exclude, 1 folder by .gitignore``
+        (empty when nothing was)."""
+        parts: list[str] = []
+        for kind in ("exclude", ".gitignore"):
+            files, folders = self.skipped_counts.get(kind, (0, 0))
+            counted = " and ".join(plural(count, noun) for count, noun in ((files, "file"), (folders, "folder")) if count)
+            if counted:
+                parts.append(f"{counted} {'skipped ' if not parts else ''}by {kind}")
+        return ", ".join(parts)
 
     def cache_of(self, settings: Settings) -> FindingsCache | None:
         if self.cache_dir is None:
@@ -222,6 +294,8 @@ class Project:
     def save_caches(self) -> None:
         for cache in self._caches.values():
             cache.save()
+        if self._gitignored is not None:
+            self._gitignored.save()
 
 
 def make_project(invocation: Invocation, changes: dict[str, Any], project_type: type[Project] = Project) -> Project:
@@ -252,15 +326,22 @@ def files_to_look_at(paths: Sequence[str], project: Project, tally: Tally) -> li
     but excluded said on stderr; each file's settings and recording read (a broken
     configuration or recording stops the run here, not midway)."""
     excluded: list[str] = []
-    files, errors = discover([Path(p) for p in paths if p != STDIN], project.skipped, project.cwd, excluded)
+    files, errors = discover([Path(p) for p in paths if p != STDIN], project.skipped, project.cwd, excluded,
+                             project.named_skipped)
     for display, error in errors:
         tally.error(display, error)
-    for display in excluded:
-        reason = project.skip_reason(os.path.abspath(display), False)
-        tally.echo(f"{display}: skipped: matches an exclude pattern ({reason})", True)
-    if not files and not errors and not excluded and any(p != STDIN for p in paths):
+    # Named paths skipped (--force-exclude) pass silently, as ruff's: pre-commit names every file.
+    for display in excluded if tally.output.verbose else ():
+        reason = project.named_skip_reason(os.path.abspath(display), os.path.isdir(display))
+        tally.echo(f"{display}: skipped: matches an exclude pattern ({reason}; force-exclude)", True)
+    if not files and not errors and any(p != STDIN for p in paths):
         given = ", ".join(p for p in paths if p != STDIN)
-        tally.say(f"loopsafe: warning: no Python files found under {given}")
+        counts = project.skipped_counts.setdefault("exclude", [0, 0])
+        for display in excluded:
+            counts[os.path.isdir(display)] += 1
+        skipped = project.skipped_summary()
+        tally.say(f"loopsafe: warning: no Python files to check under {given}: {skipped}" if skipped
+                  else f"loopsafe: warning: no Python files found under {given}")
     for file in files:
         project.observed_of(project.settings_of_file(file))
     if tally.output.verbose:

@@ -70,12 +70,14 @@ def discover(
     skipped: Callable[[str, bool], bool],
     cwd: Path,
     excluded: list[str] | None = None,
+    named_skipped: Callable[[str, bool], bool] | None = None,
 ) -> tuple[list[SourceFile], list[tuple[str, FileError]]]:
     """The ``*.py`` files under ``paths``, sorted and de-duplicated, and the paths that failed.
 
-    ``skipped`` says, for an absolute path and whether it is a folder, whether an exclude
-    pattern covers it. Files named in ``paths`` that it skips are appended to ``excluded``, so
-    that the caller can say why a file it was given was not looked at.
+    ``skipped`` says, for an absolute path met by a walk and whether it is a folder, whether
+    the walk skips it (a folder skipped is not entered). The paths named in ``paths`` are
+    taken as given, but those ``named_skipped`` skips (``--force-exclude``), which are
+    appended to ``excluded`` for the caller to count.
 
     Symlinks met while walking are not followed, so a link loop cannot hang the walk and
     no file is reached twice. A folder is resolved once: what the walk meets below it is
@@ -97,11 +99,12 @@ def discover(
             errors.append((shown, FileError("broken symbolic link")))
         elif not given.exists():
             errors.append((shown, FileError("no such file or directory")))
-        elif given.is_file():
-            if not skipped(str(given.absolute()), False):
-                add(str(given.resolve()), shown)
-            elif excluded is not None:
+        elif (given.is_file() or given.is_dir()) and named_skipped is not None \
+                and named_skipped(str(given.absolute()), given.is_dir()):
+            if excluded is not None:
                 excluded.append(shown)
+        elif given.is_file():
+            add(str(given.resolve()), shown)
         elif given.is_dir():
             _walk(str(given), str(given.resolve()), str(given.absolute()), skipped, add)
         else:

@@ -256,14 +256,19 @@ def test_pyproject_settings_are_used(runner: CliRunner, tree: Path) -> None:
     assert "genexp" not in result.stdout + result.stderr
 
 
-def test_an_excluded_file_named_on_the_command_line_is_skipped_with_a_note(runner: CliRunner, tree: Path) -> None:
-    # As pre-commit passes files: the exclude patterns still apply, and the user is told.
+def test_an_excluded_file_named_on_the_command_line_is_checked_unless_force_exclude(
+    runner: CliRunner, tree: Path
+) -> None:
+    # As ruff: a named file is looked at; --force-exclude (pre-commit) skips it silently, -v says why.
     (tree / "pyproject.toml").write_text('[tool.loopsafe]\nexclude = ["src/pkg/genexp.py"]\n')
     result = invoke(runner, "check", "src/pkg/genexp.py", "src/pkg/service.py")
-    assert f"src/pkg/genexp.py: skipped: matches an exclude pattern (exclude in {tree / 'pyproject.toml'})" \
-        in result.stderr
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"src/pkg/genexp.py", "src/pkg/service.py"}
+    result = invoke(runner, "check", "--force-exclude", "src/pkg/genexp.py", "src/pkg/service.py")
     assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"src/pkg/service.py"}
-    assert result.exit_code == 1
+    assert "genexp" not in result.stderr and result.exit_code == 1
+    result = invoke(runner, "check", "-v", "--force-exclude", "src/pkg/genexp.py", "src/pkg/service.py")
+    assert f"src/pkg/genexp.py: skipped: matches an exclude pattern (exclude in {tree / 'pyproject.toml'}; " \
+        "force-exclude)" in result.stderr
 
 
 def test_bad_config_is_a_clean_error(runner: CliRunner, tree: Path) -> None:
@@ -372,7 +377,7 @@ def test_pre_commit_hooks_name_real_commands() -> None:
 
     text = (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text()
     hooks = dict(re.findall(r"- id: (\S+)\n(?:  .*\n)*?  entry: (.+)\n", text))
-    assert hooks == {"loopsafe-check": "loopsafe check", "loopsafe-fix": "loopsafe fix"}
+    assert hooks == {"loopsafe-check": "loopsafe check --force-exclude", "loopsafe-fix": "loopsafe fix --force-exclude"}
     for entry in hooks.values():
         assert entry.split()[1] in main.commands
 

@@ -240,8 +240,8 @@ def test_stdin_filename_names_stdin_and_picks_its_settings_and_excludes(runner: 
     # The name in the message, and the settings of service/pyproject.toml (no native sleep).
     assert result.stdout.startswith("service/app.py:5:5: LS251 time.sleep() blocks the event loop; "
                                     "fix: await asyncio.to_thread(time.sleep, ...)")
-    result = runner.invoke(main, ["fix", "-", "--stdin-filename", "service/legacy_jobs.py", "--no-cache"],
-                           input=source)
+    result = runner.invoke(main, ["fix", "-", "--stdin-filename", "service/legacy_jobs.py", "--no-cache",
+                                  "--force-exclude"], input=source)
     assert result.exit_code == 0 and result.stdout == source  # excluded: passed through unchanged
 
 

@@ -98,6 +98,8 @@ ANSWERED = [
     ["check", "--config", "pyproject.toml", "--color", "never", "pkg"],
     ["check", "--cache-dir", "elsewhere", "-j", "1", "--", "pkg"],
     ["check", "-qj2", "pkg"],
+    ["check", "--force-exclude", "legacy_old.py", "pkg/app.py"],
+    ["check", "--no-respect-gitignore", "--no-force-exclude", "legacy_old.py"],
 ]
 
 
