@@ -455,3 +455,31 @@ def test_the_readme_ruff_setting_keeps_loopsafe_noqa_comments_through_ruff_fix(t
     check = subprocess.run([find_tool("loopsafe"), "check", "--no-cache", "."], cwd=tmp_path,
                            capture_output=True, text=True)
     assert (check.returncode, check.stdout) == (0, ""), check.stderr
+
+
+def test_the_readme_options_table_lists_every_option_of_each_command() -> None:
+    """The README's options table against what click declares: every option of check,
+    diff, fix and server is a row (its names as the CLI spells them), each row says the
+    commands that take it, and no row names an option that does not exist."""
+    import re
+
+    import click
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Options\n", 1)[1].split("\nWhat they do", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented: dict[str, set[str]] = {}
+    for row in rows:
+        names_cell, commands_cell = row.split(" | ")[:2]
+        commands = {command.strip() for command in commands_cell.split(",")}
+        for name in re.findall(r"`(-[-\w]+)", names_cell) + re.findall(r"/ `(--[-\w]+)`", names_cell):
+            documented.setdefault(name, set()).update(commands)
+    declared: dict[str, set[str]] = {}
+    assert isinstance(main, click.Group)
+    for command_name in ("check", "diff", "fix", "server"):
+        command = main.commands[command_name]
+        for parameter in command.params:
+            if isinstance(parameter, click.Option) and "--help" not in parameter.opts:
+                for name in (*parameter.opts, *parameter.secondary_opts):
+                    declared.setdefault(name, set()).add(command_name)
+    assert documented == declared
