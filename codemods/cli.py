@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import multiprocessing
 import os
 import shutil
 import sys
@@ -56,6 +57,7 @@ from codemods.runner import (
 )
 
 if TYPE_CHECKING:
+    from codemods.analysis.modules import ProjectView
     from codemods.invocation import Describe
 
 
@@ -424,22 +426,31 @@ def check(invocation: Invocation, output_format: str, statistics: bool, sort: st
         _add_noqa_comments(invocation, project, tally)
         return
     results = _with_stdin(invocation, project, _outcomes(invocation, project, tally, True))
-    describe = _json_details(invocation, project) if output_format == "json" and not statistics else None
+    describe = None
+    if output_format == "json" and not statistics:
+        results, describe = _json_details(invocation, project, results)
     found = report_findings(results, output_format, statistics, sort == "cost", tally, describe)
     say_observed(project, tally)
     _finish(invocation, tally, found)
 
 
-def _json_details(invocation: Invocation, project: Project) -> Describe:
+def _json_details(invocation: Invocation, project: Project,
+                  results: Iterator[tuple[str, TransformResult]]) -> tuple[Iterator[tuple[str, TransformResult]], Describe]:
     """For ``check --format json``: each finding's ruff fields beyond itself (where its
     call ends, its ``# noqa`` line, its fix as edits), from the file read again and seen
-    in its project as the run saw it (stdin: as ``_stdin`` sees it)."""
+    in its project as the run saw it (stdin: as ``_stdin`` sees it). Every call's fix is
+    a rewrite of its own, so the files with findings are described on all cores
+    (``-j``), as the run's files were analysed: ``results`` are all taken first (JSON is
+    printed at the end anyway), then handed on in their order."""
     from codemods.module_names import module_name_of
     from codemods.ruff_json import details_of, key
 
     folders: dict[str, tuple[list[str], str]] = {}
-
-    def describe(display: str, result: TransformResult) -> Callable[[Finding], dict[str, Any]]:
+    taken = list(results)
+    work: dict[str, tuple[bytes, Settings, str, ProjectView | None]] = {}
+    for display, result in taken:
+        if result.error is not None or not result.findings:
+            continue
         if STDIN in invocation.paths and display == invocation.stdin_name:
             path = Path(os.path.abspath(invocation.stdin_filename or "stdin.py"))
             source = result.source
@@ -450,13 +461,43 @@ def _json_details(invocation: Invocation, project: Project) -> Describe:
             try:  # a file answered from the cache was not read
                 source = result.source or path.read_bytes()
             except OSError:
-                source = b""
+                continue
             settings = project.settings_of_text(str(path.parent))
             view = project.view_of(path, settings, [module_name_of(path, folders)[2]], source)
-        found = details_of(source, settings, str(path), view) if source else {}
+        if source:
+            work[display] = (source, settings, str(path), view)
+    jobs = min(invocation.jobs or default_jobs(), len(work))
+    described: dict[str, dict[Any, Any]]
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Forked workers inherit the work: a view whose summaries are still to be made holds
+        # functions, which do not pickle; only the names go, and the details come back.
+        global _json_work
+        _json_work = work
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                described = dict(zip(work, pool.map(_details_in_worker, work, chunksize=4)))
+        finally:
+            _json_work = {}
+    else:
+        described = {display: details_of(*arguments) for display, arguments in work.items()}
+
+    def describe(display: str, result: TransformResult) -> Callable[[Finding], dict[str, Any]]:
+        found = described.get(display, {})
         return lambda finding: found[key(finding)].to_json(finding) if key(finding) in found else {}
 
-    return describe
+    return iter(taken), describe
+
+
+#: ``_json_details``'s files, for its forked workers: shown name -> the arguments of ``details_of``.
+_json_work: dict[str, tuple[bytes, Settings, str, ProjectView | None]] = {}
+
+
+def _details_in_worker(display: str) -> dict[Any, Any]:
+    from codemods.ruff_json import details_of
+
+    return details_of(*_json_work[display])
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:

@@ -106,9 +106,10 @@ def test_json_entries_carry_rufs_fields_and_the_fix_of_their_call(project: Path)
     from codemods.summaries import file_project_view
 
     arguments = ("check", "--format", "json", "pkg", "broken")
-    cold = _loopsafe(project, *arguments)
+    cold = _loopsafe(project, *arguments, "-j", "2")  # the files described on two forked workers
     assert cold[0] == 2  # a file could not be parsed
-    assert _loopsafe(project, *arguments) == cold  # warm: the findings from the cache, the same bytes
+    assert _loopsafe(project, *arguments, "-j", "2") == cold  # warm: the findings from the cache, the same bytes
+    assert _loopsafe(project, *arguments, "-j", "1") == cold  # one file after the other, in this process
     entries = json.loads(cold[1])
     root = project.resolve()
 
