@@ -12,19 +12,25 @@ characters; an end is the position just after the last character.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import difflib
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
+from codemods.analysis.finder import MOVES_WITH_BLOCK, Span
+from codemods.codes import CATEGORIES
 from codemods.config import Settings
 from codemods.engine import fix_one, locate_with_noqa_lines
 from codemods.findings import Finding
 
 if TYPE_CHECKING:
     from codemods.analysis.modules import ProjectView
+
+#: The code of ``open()``, whose fix moves a ``with`` block and the calls in it.
+_OPEN = CATEGORIES["open"][0]
 
 #: Where a line ends as CPython counts lines (not ``str.splitlines``' form feeds).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -140,16 +146,48 @@ def _details_of(source: bytes, settings: Settings, filename: str, project: Proje
     text = decoded(source)
     if error is not None or text is None:
         return {}
+    fixes: dict[Span, tuple[Edit, ...] | None] = {}
+
+    def fix_at(span: Span) -> tuple[Edit, ...] | None:
+        if span not in fixes:
+            fixed = fix_one(source, settings, filename, span, project)
+            new_text = decoded(fixed.output) if fixed.error is None and fixed.changed else None
+            fixes[span] = tuple(minimal_edits(text, new_text)) if new_text is not None else None
+        return fixes[span]
+
+    block_of = _moved_block_opens(source, [(f, span) for f, span, _ in located])
     found: dict[_Key, Details] = {}
     for finding, span, noqa_row in located:
         edits = None
-        if finding.fixable:
-            fixed = fix_one(source, settings, filename, span, project)
-            new_text = decoded(fixed.output) if fixed.error is None and fixed.changed else None
-            edits = tuple(minimal_edits(text, new_text)) if new_text is not None else None
+        if finding.fixable and finding.detail == MOVES_WITH_BLOCK:
+            # Its fix is its block's: the `with` moves to a thread, this call in it.
+            block = block_of(finding.line)
+            edits = fix_at(block) if block is not None else None
+        elif finding.fixable:
+            edits = fix_at(span)
         # libcst's end column is 0-based and exclusive: ruff's is the 1-based column after the call.
         found.setdefault(key(finding), Details((span[2], span[3] + 1), noqa_row, edits))
     return found
+
+
+def _moved_block_opens(source: bytes, located: list[tuple[Finding, Span]]) -> Callable[[int], Span | None]:
+    """For a line inside a ``with`` block that moves to a thread: the span of the block's
+    ``open()`` finding (the innermost such block's), whose fix moves it."""
+    opens = {span[0]: span for finding, span in located if finding.code == _OPEN and finding.fixable}
+    blocks: list[tuple[int, int, Span]] = []  # (first line, last line, the open's span), outer first
+    for node in ast.walk(ast.parse(source)) if opens else ():
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.end_lineno is not None:
+            for item in node.items:
+                span = opens.get(item.context_expr.lineno)
+                if span is not None:
+                    blocks.append((node.lineno, node.end_lineno, span))
+                    break
+
+    def block_of(line: int) -> Span | None:
+        inside = [block for block in blocks if block[0] <= line <= block[1]]
+        return min(inside, key=lambda block: block[1] - block[0])[2] if inside else None
+
+    return block_of
 
 
 def key(finding: Finding) -> _Key:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from codemods.analysis.finder import MOVES_WITH_BLOCK
 from codemods.findings import shown_name
 from tests.conftest import find_tool
 
@@ -133,6 +134,7 @@ def test_json_entries_carry_rufs_fields_and_the_fix_of_their_call(project: Path)
         assert error is None
         spans.update(((name, f.line, f.column, f.code), span) for f, span in located)
 
+    in_blocks = 0
     for entry in findings:
         assert OURS | RUFFS <= set(entry), entry
         path = project / entry["path"]
@@ -149,12 +151,19 @@ def test_json_entries_carry_rufs_fields_and_the_fix_of_their_call(project: Path)
             continue
         assert entry["fix"]["applicability"] == "safe" and entry["fix"]["message"] in entry["message"]
         span = spans[(entry["path"], entry["line"], entry["column"], entry["code"])]
+        if entry["fix"]["message"] == MOVES_WITH_BLOCK:  # a call in a `with` block: its fix is the block's
+            in_blocks += 1
+            [block] = [e for e in findings if e["path"] == entry["path"] and e["code"] == "LS230"
+                       and e["line"] < entry["line"] and "with block moves" in e["message"]]
+            assert block["fix"] == {**entry["fix"], "message": block["fix"]["message"]}
+            span = spans[(block["path"], block["line"], block["column"], block["code"])]
         expected = fix_one(path.read_bytes(), settings, str(path), span, views[entry["path"]])
         assert expected.error is None and expected.changed
         fixed = _apply(text, entry["fix"]["edits"])
         assert fixed.encode("utf-8") == expected.output
         compile(fixed, str(path), "exec")
 
+    assert in_blocks == 1  # f.read() in app.py's `with open(path) as f`
     # The multi-line call and the with block: their noqa lines are those of --add-noqa.
     app = {(entry["code"], entry["line"]): entry for entry in findings if entry["path"] == "pkg/app.py"}
     assert app["LS210", 12]["end_location"]["row"] == 15 and app["LS210", 12]["noqa_row"] == 15
