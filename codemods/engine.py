@@ -462,21 +462,10 @@ def locate_findings(
     """The findings of ``source`` with the span of each call (libcst's line and character
     columns), or why there are none: the analysis ``check`` runs, without the screen (an
     editor wants every finding of the document it shows)."""
-    if b"\0" in source:
-        return [], FileError("binary file (contains NUL bytes); not Python source", syntax=True)
-    if not has_coroutine(source) and not (project is not None and project.observed):
-        return [], None
-    return run_with_deep_stack(lambda: _locate(source, settings, filename, project))
-
-
-def _locate(
-    source: bytes, settings: Settings, filename: str, project: ProjectView | None
-) -> tuple[list[tuple[Finding, Span]], FileError | None]:
-    tree = screen.parse(source)
-    if tree is None:
-        return [], _python_error(source, filename)
-    plan = _plan(tree, source, settings, project=project)
-    return ([], plan) if isinstance(plan, FileError) else (plan.located, None)
+    plan = _unscreened_plan(source, settings, filename, project)
+    if plan is None or isinstance(plan, FileError):
+        return [], plan
+    return plan.located, None
 
 
 def locate_with_noqa_lines(
@@ -484,28 +473,35 @@ def locate_with_noqa_lines(
 ) -> tuple[list[tuple[Finding, Span, int | None]], FileError | None]:
     """``locate_findings`` with, for each finding, the line whose ``# noqa`` suppresses it
     (``--add-noqa``'s line: ``None`` where there is none), as ruff's JSON gives it
-    (``noqa_row``). Without the screen, as ``locate_findings``: the findings ``check``
-    lists are among them."""
-    if b"\0" in source:
-        return [], FileError("binary file (contains NUL bytes); not Python source", syntax=True)
-    if not has_coroutine(source) and not (project is not None and project.observed):
-        return [], None
-    return run_with_deep_stack(lambda: _locate_with_noqa_lines(source, settings, filename, project))
-
-
-def _locate_with_noqa_lines(
-    source: bytes, settings: Settings, filename: str, project: ProjectView | None
-) -> tuple[list[tuple[Finding, Span, int | None]], FileError | None]:
-    from codemods.analysis.comments import Comments
-
-    tree = screen.parse(source)
-    if tree is None:
-        return [], _python_error(source, filename)
-    plan = _plan(tree, source, settings, comments=Comments(source, always=True), project=project)
-    if isinstance(plan, FileError):
+    (``noqa_row``)."""
+    plan = _unscreened_plan(source, settings, filename, project, noqa_lines=True)
+    if plan is None or isinstance(plan, FileError):
         return [], plan
     lines = {id(finding): line for finding, line in plan.comment_lines}
     return [(finding, span, lines.get(id(finding))) for finding, span in plan.located], None
+
+
+def _unscreened_plan(
+    source: bytes, settings: Settings, filename: str, project: ProjectView | None, noqa_lines: bool = False
+) -> ModulePlan | FileError | None:
+    """The plan of ``source`` without the screen (the findings ``check`` lists are among
+    its findings), ``noqa_lines``: with each finding's ``# noqa`` line; ``None`` for a
+    module without coroutines (and nothing a recording saw)."""
+    if b"\0" in source:
+        return FileError("binary file (contains NUL bytes); not Python source", syntax=True)
+    if not has_coroutine(source) and not (project is not None and project.observed):
+        return None
+
+    def plan() -> ModulePlan | FileError:
+        from codemods.analysis.comments import Comments
+
+        tree = screen.parse(source)
+        if tree is None:
+            return _python_error(source, filename)
+        comments = Comments(source, always=True) if noqa_lines else None
+        return _plan(tree, source, settings, comments=comments, project=project)
+
+    return run_with_deep_stack(plan)
 
 
 def _plan(
