@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import io
-import multiprocessing
 import os
 import shutil
 import sys
@@ -57,8 +56,8 @@ from codemods.runner import (
 )
 
 if TYPE_CHECKING:
-    from codemods.analysis.modules import ProjectView
     from codemods.invocation import Describe
+    from codemods.ruff_json import FileWork
 
 
 
@@ -443,11 +442,11 @@ def _json_details(invocation: Invocation, project: Project,
     (``-j``), as the run's files were analysed: ``results`` are all taken first (JSON is
     printed at the end anyway), then handed on in their order."""
     from codemods.module_names import module_name_of
-    from codemods.ruff_json import details_of, key
+    from codemods.ruff_json import details_of_files, key
 
     folders: dict[str, tuple[list[str], str]] = {}
     taken = list(results)
-    work: dict[str, tuple[bytes, Settings, str, ProjectView | None]] = {}
+    work: dict[str, FileWork] = {}
     for display, result in taken:
         if result.error is not None or not result.findings:
             continue
@@ -466,38 +465,13 @@ def _json_details(invocation: Invocation, project: Project,
             view = project.view_of(path, settings, [module_name_of(path, folders)[2]], source)
         if source:
             work[display] = (source, settings, str(path), view)
-    jobs = min(invocation.jobs or default_jobs(), len(work))
-    described: dict[str, dict[Any, Any]]
-    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Forked workers inherit the work: a view whose summaries are still to be made holds
-        # functions, which do not pickle; only the names go, and the details come back.
-        global _json_work
-        _json_work = work
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                described = dict(zip(work, pool.map(_details_in_worker, work, chunksize=4)))
-        finally:
-            _json_work = {}
-    else:
-        described = {display: details_of(*arguments) for display, arguments in work.items()}
+    described = details_of_files(work, invocation.jobs or default_jobs())
 
     def describe(display: str, result: TransformResult) -> Callable[[Finding], dict[str, Any]]:
         found = described.get(display, {})
         return lambda finding: found[key(finding)].to_json(finding) if key(finding) in found else {}
 
     return iter(taken), describe
-
-
-#: ``_json_details``'s files, for its forked workers: shown name -> the arguments of ``details_of``.
-_json_work: dict[str, tuple[bytes, Settings, str, ProjectView | None]] = {}
-
-
-def _details_in_worker(display: str) -> dict[Any, Any]:
-    from codemods.ruff_json import details_of
-
-    return details_of(*_json_work[display])
 
 
 def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -> None:

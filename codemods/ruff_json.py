@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
+import multiprocessing
 import re
 import tokenize
 from dataclasses import dataclass
@@ -192,3 +193,34 @@ def _moved_block_opens(source: bytes, located: list[tuple[Finding, Span]]) -> Ca
 
 def key(finding: Finding) -> _Key:
     return finding.line, finding.column, finding.code, finding.name
+
+
+#: A file to describe: its text, settings, path and project view (``details_of``'s arguments).
+FileWork = tuple[bytes, Settings, str, "ProjectView | None"]
+
+
+def details_of_files(work: dict[str, FileWork], jobs: int) -> dict[str, dict[_Key, Details]]:
+    """``details_of`` of each file of ``work`` (by its shown name), on up to ``jobs``
+    processes: every fixable call is a rewrite of its own, the costly part of JSON."""
+    jobs = min(jobs, len(work))
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return {display: details_of(*arguments) for display, arguments in work.items()}
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Forked workers inherit the work: a view whose summaries are still to be made holds
+    # functions, which do not pickle; only the names go, and the details come back.
+    global _work
+    _work = work
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return dict(zip(work, pool.map(_details_in_worker, work, chunksize=4)))
+    finally:
+        _work = {}
+
+
+#: ``details_of_files``'s work, for its forked workers.
+_work: dict[str, FileWork] = {}
+
+
+def _details_in_worker(display: str) -> dict[_Key, Details]:
+    return details_of(*_work[display])
