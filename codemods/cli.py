@@ -125,8 +125,9 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--respect-gitignore/--no-respect-gitignore", "respect_gitignore", default=None,
             help="Skip what git ignores (.gitignore files, .git/info/exclude, the global excludes file) "
-            "when walking folders inside a git repository (default; `respect-gitignore` in [tool.loopsafe]). "
-            "Files named on the command line are looked at all the same.",
+            "when walking folders inside a git repository, and what .ignore files list, in git or not "
+            "(default; `respect-gitignore` in [tool.loopsafe]). Files named on the command line are looked at "
+            "all the same.",
         ),
         click.option(
             "--force-exclude/--no-force-exclude", "force_exclude", default=None,

@@ -1,5 +1,5 @@
 """Which files git ignores, for the walk (``respect-gitignore``), as ruff's walk (the
-``ignore`` crate) reads them:
+``ignore`` crate) reads them (and the ``.ignore`` files it reads with them):
 
 - only inside a git repository (a folder with ``.git``, a folder or a worktree's file):
   a ``.gitignore`` outside one is not read (ruff tried otherwise and reverted it:
@@ -10,6 +10,8 @@
   down to the entry's folder; the last pattern that matches decides (``!`` re-includes);
 - a repository inside another is a boundary: the outer one's ``.gitignore`` files do not
   apply in it;
+- ``.ignore`` files (ripgrep's, which ruff honours too), in the entry's folder and every
+  folder above it, inside a git repository or not: their verdict comes before git's;
 - an entry is ignored by a pattern that matches it, not by one that matches a folder
   above it: the walk never enters an ignored folder, so a file below one is only met
   when that folder was named on the command line, and named paths are taken as given.
@@ -87,17 +89,32 @@ class GitIgnored:
         self._environ = environ
         self._roots: dict[str, str | None] = {}
         self._rules: dict[str, tuple[_Patterns, ...]] = {}
+        self._ignore_files: dict[str, tuple[_Patterns, ...]] = {}
         self._global: tuple[_Patterns, ...] | None = None
 
     def ignores(self, absolute: str, folder: bool) -> bool:
-        """Whether git ignores the file or folder ``absolute`` (an absolute path)."""
+        """Whether git (or an ``.ignore`` file) ignores the file or folder ``absolute`` (an
+        absolute path)."""
         if _PARENT in absolute:  # a walk of `..`: its folders are matched where they are
             absolute = os.path.normpath(absolute)
-        for patterns in reversed(self._rules_of(os.path.dirname(absolute))):
+        parent = os.path.dirname(absolute)
+        # As the `ignore` crate: an `.ignore` file's verdict, the deepest first, before git's.
+        for patterns in (*reversed(self._ignore_files_of(parent)), *reversed(self._rules_of(parent))):
             verdict = patterns.verdict(absolute, folder)
             if verdict is not None:
                 return verdict
         return False
+
+    def _ignore_files_of(self, folder: str) -> tuple[_Patterns, ...]:
+        """The ``.ignore`` files of ``folder`` and the folders above it, outermost first:
+        ripgrep's and ruff's own ignore files, read inside a git repository or not."""
+        known = self._ignore_files.get(folder)
+        if known is None:
+            parent = os.path.dirname(folder)
+            above = self._ignore_files_of(parent) if parent != folder else ()
+            own = self._read(os.path.join(folder, ".ignore"), folder)
+            known = self._ignore_files[folder] = (*above, own) if own is not None else above
+        return known
 
     def _rules_of(self, folder: str) -> tuple[_Patterns, ...]:
         """The pattern files that apply to the entries of ``folder``, lowest precedence first."""

@@ -39,7 +39,8 @@ STDIN = "-"
 
 #: Why a walk skips a folder or file (``Project.skip_reason``), besides exclude patterns.
 _BY_DEFAULT = "skipped by default; `include` in [tool.loopsafe] walks it"
-_GITIGNORED = "ignored by git (.gitignore, .git/info/exclude, the global excludes file); --no-respect-gitignore walks it"
+_GITIGNORED = ("ignored by git (.gitignore, .git/info/exclude, the global excludes file) or an .ignore file; "
+               "--no-respect-gitignore walks it")
 
 
 @dataclass(frozen=True)

@@ -200,3 +200,44 @@ def test_one_expression_per_file_decides_as_pathspec_does() -> None:
     for path in paths:
         folder = path.endswith("/")
         assert patterns.verdict(os.sep + path.rstrip("/"), folder) == spec.check_file(path).include, path
+
+
+#: `.ignore` files (ripgrep's, which ruff's walk honours), with and without git around them.
+IGNORE_FILES = {
+    ".ignore": "generated/\nlocal_*.py\n",
+    ".gitignore": "kept.py\n",
+    "app.py": SLEEPER,
+    "generated/gen.py": SLEEPER,
+    "local_notes.py": SLEEPER,
+    "kept.py": SLEEPER,                  # .gitignore ignores it, inside git ...
+    "sub/.ignore": "!kept.py\nsolo.py\n",  # ... and a deeper .ignore takes it back: .ignore comes first
+    "sub/kept.py": SLEEPER,
+    "sub/solo.py": SLEEPER,
+    "sub/other.py": SLEEPER,
+}
+
+
+def test_ignore_files_are_read_as_ruff_reads_them_in_git_or_not(tmp_path: Path) -> None:
+    """The files loopsafe looks at are those ruff would (`ruff check --show-files`), in a
+    tree with `.ignore` files outside git (only they apply), then inside (they come before
+    `.gitignore`); a named ignored file is looked at; --no-respect-gitignore walks them all."""
+    home, tree = tmp_path / "home", tmp_path / "tree"
+    home.mkdir()
+    env = _environment(home)
+    _write(tree, IGNORE_FILES)
+    ruff = find_tool("ruff")
+
+    def ruff_files() -> set[str]:
+        shown = subprocess.run([ruff, "check", "--show-files", "--no-cache", "."], cwd=tree, env=env,
+                               capture_output=True, text=True, check=True).stdout
+        return {str(Path(line).relative_to(tree)) for line in shown.split() if line.endswith(".py")}
+
+    for inside_git in (False, True):
+        if inside_git:
+            subprocess.run(["git", "init", "-q", "."], cwd=tree, env=env, check=True)
+        expected = {"app.py", "sub/kept.py", "sub/other.py"} | (set() if inside_git else {"kept.py"})
+        assert ruff_files() == expected
+        assert _files(_loopsafe(tree, env, "check", "--no-cache", ".")[1]) == expected
+    assert _files(_loopsafe(tree, env, "check", "--no-cache", "sub/solo.py")[1]) == {"sub/solo.py"}
+    walked = _files(_loopsafe(tree, env, "check", "--no-cache", "--no-respect-gitignore", ".")[1])
+    assert walked == {name for name in IGNORE_FILES if name.endswith(".py")}
