@@ -293,7 +293,7 @@ def check_ignored(
             close = difflib.get_close_matches(name, sorted({*known, *map(shown_name, known)}), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
-                f"{where}: {name!r} is neither a code (LS251, ASYNC251) nor a name in the catalog{hint}"
+                f"{where}: {name!r} is neither a code or prefix (LS251, LS25, ASYNC251) nor a name in the catalog{hint}"
             )
 
 

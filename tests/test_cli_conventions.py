@@ -108,7 +108,7 @@ def test_a_misspelled_ignore_entry_is_an_error_naming_the_key(runner: CliRunner,
     code, out, err = _run(runner, "check")
     assert code == 2  # not 1: CI must tell a broken configuration from findings
     assert out == ""
-    assert "[tool.loopsafe]: ignore: 'os.listdirr' is neither a code (LS251, ASYNC251) nor a name in the " \
+    assert "[tool.loopsafe]: ignore: 'os.listdirr' is neither a code or prefix (LS251, LS25, ASYNC251) nor a name in the " \
         "catalog (did you mean 'os.listdir'?)" in err
     assert "Traceback" not in err
 
