@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import click
 
@@ -442,16 +442,16 @@ def _json_details(invocation: Invocation, project: Project,
     a rewrite of its own, so the files with findings are described on all cores
     (``-j``), as the run's files were analysed: ``results`` are all taken first (JSON is
     printed at the end anyway), then handed on in their order."""
-    from codemods.module_names import module_name_of
     from codemods.ruff_json import details_of_files, key
 
-    folders: dict[str, tuple[list[str], str]] = {}
     taken = list(results)
+    stdin = invocation.stdin_name if STDIN in invocation.paths else None
+    roots = _roots_of(Path(os.path.abspath(display)) for display, _ in taken if display != stdin)
     work: dict[str, FileWork] = {}
     for display, result in taken:
         if result.error is not None or not result.findings:
             continue
-        if STDIN in invocation.paths and display == invocation.stdin_name:
+        if display == stdin:
             path = Path(os.path.abspath(invocation.stdin_filename or "stdin.py"))
             source = result.source
             settings = project.settings_for(path, folder=False)
@@ -463,7 +463,7 @@ def _json_details(invocation: Invocation, project: Project,
             except OSError:
                 continue
             settings = project.settings_of_text(str(path.parent))
-            view = project.view_of(path, settings, [module_name_of(path, folders)[2]], source)
+            view = project.view_of(path, settings, roots, source)
         if source:
             work[display] = (source, settings, str(path), view)
     described = details_of_files(work, invocation.jobs or default_jobs())
@@ -479,7 +479,6 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
     """``check --add-noqa``: suppression comments on the lines of the findings ``check``
     lists (those of calls into other modules too: each file is seen in its project)."""
     from codemods.engine import add_noqa
-    from codemods.project import module_name_of
 
     # Every file's findings first (not its bytes): where modules are found depends on all files.
     found: list[tuple[SourceFile, list[Finding]]] = []
@@ -488,8 +487,7 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
             tally.error(outcome.file.display, outcome.result.error)
         else:
             found.append((outcome.file, outcome.result.findings))
-    folders: dict[str, tuple[list[str], str]] = {}
-    roots = sorted({module_name_of(file.path, folders)[2] for file, _ in found})
+    roots = _roots_of(file.path for file, _ in found)
     added = files = 0
     for file, findings in found:
         if not findings:
@@ -521,6 +519,15 @@ def _add_noqa_comments(invocation: Invocation, project: Project, tally: Tally) -
               f"{tally.failed()}")
     say_observed(project, tally)
     _finish(invocation, tally, False)
+
+
+def _roots_of(paths: Iterable[Path]) -> list[Path]:
+    """The folders of the top packages of a run's files: where the run found its modules
+    (``codemods.project``), so a file seen again on its own is seen in the same project."""
+    from codemods.module_names import module_name_of
+
+    folders: dict[str, tuple[list[str], str]] = {}
+    return sorted({module_name_of(path, folders)[2] for path in paths})
 
 
 def _among(findings: Sequence[Finding]) -> Callable[[Finding], bool]:

@@ -229,3 +229,25 @@ def test_stdin_is_named_as_ruff_names_it(project: Path) -> None:
     status, out, _ = _loopsafe(project, "check", "--format", "json", "-", stdin=FILES["broken/bad.py"].encode())
     assert status == 2
     assert [(entry["filename"], entry["code"]) for entry in json.loads(out)] == [("-", "invalid-syntax")]
+
+
+def test_a_call_into_another_top_package_of_the_run_has_its_fix(tmp_path: Path) -> None:
+    """Two top packages named on the command line, one calling a blocking function of the
+    other (LS301): the file is described in the project the run saw, both packages in it,
+    so its fix is there (it was null when only the file's own package was looked in)."""
+    files = {
+        "pyproject.toml": "[tool.loopsafe]\n",
+        "a/app/__init__.py": "",
+        "a/app/main.py": "from lib.util import pause\n\n\nasync def handler():\n    pause()\n",
+        "b/lib/__init__.py": "",
+        "b/lib/util.py": "import time\n\n\ndef pause():\n    time.sleep(1)\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    status, out, _ = _loopsafe(tmp_path, "check", "--no-cache", "--format", "json", "a", "b")
+    [entry] = json.loads(out)
+    assert (status, entry["code"], entry["fixable"]) == (1, "LS301", True)
+    fixed = _apply(files["a/app/main.py"], entry["fix"]["edits"])
+    assert "await asyncio.to_thread(pause)" in fixed
+    compile(fixed, "main.py", "exec")
