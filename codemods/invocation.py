@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 
 STDIN = "-"
+#: How messages name stdin without ``--stdin-filename``.
+UNNAMED_STDIN = "<stdin>"
 
 #: Why a walk skips a folder or file (``Project.skip_reason``), besides exclude patterns.
 _BY_DEFAULT = "skipped by default; `include` in [tool.loopsafe] walks it"
@@ -117,7 +119,7 @@ class Invocation:
     @property
     def stdin_name(self) -> str:
         """How messages name stdin."""
-        return self.stdin_filename or "<stdin>"
+        return self.stdin_filename or UNNAMED_STDIN
 
     def first_path(self) -> Path:
         """The first path given (stdin's name for ``-``), absolute: where the cache is sought."""
@@ -480,7 +482,7 @@ INVALID_SYNTAX = "invalid-syntax"
 
 def _absolute(display: str) -> str:
     """The file's absolute path, as ruff gives it (``-``: stdin without a name, as ruff)."""
-    return STDIN if display == "<stdin>" else os.path.abspath(display)
+    return STDIN if display == UNNAMED_STDIN else os.path.abspath(display)
 
 
 def _position(row: int, column: int) -> dict[str, int]:
